@@ -1,0 +1,619 @@
+//! Command-line interface of the `armsim` binary (clap): `run`, `validate`,
+//! `bench` and `merge`. Turns arguments into library calls, shows progress on
+//! a terminal, handles Ctrl-C and prints results; it holds no model logic.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use armsim::model::{Param, Target};
+use armsim::output::{self, StudyReport};
+use armsim::scenario::{self, Loaded};
+use armsim::state::StudyState;
+use armsim::study::{Study, shard_range};
+use armsim::summary::Summary;
+
+/// Exit status of a study stopped by Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Parser)]
+#[command(
+    name = "armsim",
+    version,
+    about = "Monte Carlo simulator of arms-market influence",
+    long_about = "Monte Carlo simulator of arms-market influence.\n\n\
+        Supplier states compete to sell arms to a buyer that values diversification \
+        and unconditional political support; suppliers adapt their stances and prices \
+        while unrest, sanctions and a possible UN arms embargo shape the market. The \
+        baseline is Myanmar after the 2021 coup, with Russia, China, India and Others.",
+    after_help = "Start here:\n  \
+        armsim run                                   run the built-in baseline, write output/myanmar_2021/\n  \
+        armsim run --set suppliers.Russia.support=0.2   what if Russia kept its distance?\n  \
+        armsim validate scenarios/myanmar_2021_un_embargo.toml\n\n\
+        Run `armsim help run` for every option."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Monte Carlo study: write summary.csv, manifest.json and plots
+    Run(RunArgs),
+    /// Check a scenario file and print what it would run
+    Validate(ScenarioArgs),
+    /// Measure throughput: runs/s, quarter-steps/s and peak memory (writes nothing)
+    Bench(BenchArgs),
+    /// Combine shard results (from `run --shard`) into one study
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct ScenarioArgs {
+    /// Scenario file (TOML). Without one, the built-in baseline
+    /// (scenarios/myanmar_2021.toml) is used.
+    scenario: Option<PathBuf>,
+
+    /// Change one value for this run, checked like the file. Repeatable.
+    /// Paths: run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY;
+    /// e.g. --set suppliers.Russia.support=0.2 --set buyer.budget=80
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+
+    /// Number of Monte Carlo runs (overrides run.runs)
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+
+    /// Master seed (overrides run.seed); same scenario and seed, same bits
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+
+    /// Worker threads; results do not depend on it [default: all cores]
+    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true)]
+    threads: usize,
+
+    /// Write into DIR instead of output/<scenario id>/ (replaced if it exists)
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Also write runs.csv with the full trajectories of the first N runs
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    keep_runs: u64,
+
+    /// Skip the plots (summary.csv and manifest.json only)
+    #[arg(long)]
+    no_plots: bool,
+
+    /// Run only shard I of N (0-based) and write its state for `armsim merge`
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+
+    /// Continue an interrupted study from its last checkpoint
+    #[arg(long)]
+    resume: bool,
+
+    /// Seconds between checkpoints of a long study
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    checkpoint_every: f64,
+
+    /// Print nothing but errors
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true)]
+    threads: usize,
+
+    /// Repeat the measurement K times and report the median
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    repeat: usize,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Shard directories written by `armsim run --shard I/N`
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    shards: Vec<PathBuf>,
+
+    /// Write the merged study into DIR [default: output/<scenario id>/]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Skip the plots
+    #[arg(long)]
+    no_plots: bool,
+
+    /// Print nothing but errors
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, such as 0/4")?;
+    let (i, n): (u64, u64) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("{i:?} is not a shard index"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("{n:?} is not a shard count"))?,
+    );
+    if n == 0 || i >= n {
+        return Err(format!("shard {i} of {n}: expected 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Run(args) => run(args),
+        Command::Validate(args) => validate(args),
+        Command::Bench(args) => bench(args),
+        Command::Merge(args) => merge(args),
+    }
+}
+
+fn load(args: &ScenarioArgs) -> Result<Loaded> {
+    let mut overrides = args.set.clone();
+    if let Some(runs) = args.runs {
+        overrides.push(format!("run.runs={runs}"));
+    }
+    if let Some(seed) = args.seed {
+        overrides.push(format!("run.seed={seed}"));
+    }
+    Ok(match &args.scenario {
+        Some(path) => scenario::load_file(path, &overrides)?,
+        None => scenario::load_baseline(&overrides)?,
+    })
+}
+
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40.cyan/blue} {human_pos}/{human_len} runs  {per_sec}  {elapsed} elapsed, {eta} left")
+            .expect("valid template"),
+    );
+    bar
+}
+
+/// A flag set by the first Ctrl-C; a second one exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    let _ = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        }
+        eprintln!("\ninterrupted: finishing the current round of runs and saving what was done...");
+    });
+    flag
+}
+
+/// Where a study directory's checkpoint lives: hidden, beside it.
+fn checkpoint_path(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "study".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!(".{name}.checkpoint"))
+}
+
+fn state_of(
+    loaded: &Loaded,
+    range: std::ops::Range<u64>,
+    done: u64,
+    elapsed: f64,
+    summary: Summary,
+) -> StudyState {
+    StudyState {
+        scenario_id: loaded.scenario.id.clone(),
+        scenario_toml: loaded.resolved_toml.clone(),
+        scenario_hash: loaded.hash.clone(),
+        seed: loaded.scenario.seed,
+        total_runs: loaded.scenario.runs,
+        range,
+        done,
+        elapsed_seconds: elapsed,
+        summary,
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let loaded = load(&args.scenario)?;
+    let scenario = &loaded.scenario;
+    let (range, default_dir) = match args.shard {
+        Some((i, n)) => (
+            shard_range(scenario.runs, i, n),
+            format!("{}.shard-{i}-of-{n}", scenario.id),
+        ),
+        None => (0..scenario.runs, scenario.id.clone()),
+    };
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(default_dir));
+    let checkpoint = checkpoint_path(&dir);
+
+    let mut study = Study::new(scenario)
+        .threads(args.threads)
+        .runs(range.clone());
+    let mut resumed_seconds = 0.0;
+    if args.resume {
+        if checkpoint.exists() {
+            let state = StudyState::load(&checkpoint)?;
+            if state.scenario_hash != loaded.hash
+                || state.seed != scenario.seed
+                || state.range != range
+            {
+                bail!(
+                    "{} is a checkpoint of another study (scenario, seed or runs differ); \
+                     remove it or run without --resume",
+                    checkpoint.display()
+                );
+            }
+            if !args.quiet {
+                eprintln!(
+                    "resuming from {}: {} of {} runs already done",
+                    checkpoint.display(),
+                    state.done - range.start,
+                    range.end - range.start
+                );
+            }
+            resumed_seconds = state.elapsed_seconds;
+            study = study.resume(state.summary, state.done);
+        } else if !args.quiet {
+            eprintln!(
+                "no checkpoint at {}: starting from the beginning",
+                checkpoint.display()
+            );
+        }
+    }
+
+    let cancel = interrupt_flag();
+    let bar = progress_bar(range.end - range.start, args.quiet);
+    let mut on_progress = |done: u64| bar.set_position(done);
+    let started = Instant::now();
+    let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
+        let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
+        state_of(&loaded, range.clone(), done, elapsed, summary.clone())
+            .save(&checkpoint)
+            .map_err(std::io::Error::other)
+    };
+    let every = Duration::from_secs_f64(args.checkpoint_every.max(0.0));
+    let outcome = study
+        .on_progress(&mut on_progress)
+        .cancel_flag(&cancel)
+        .checkpoint(every, &mut save)
+        .run()?;
+    bar.finish_and_clear();
+    let elapsed = resumed_seconds + outcome.elapsed.as_secs_f64();
+
+    if outcome.interrupted {
+        let done = outcome.completed.end;
+        state_of(&loaded, range.clone(), done, elapsed, outcome.summary).save(&checkpoint)?;
+        eprintln!(
+            "interrupted after {} of {} runs; kept them in {} and wrote nothing to {}.\n\
+             Continue with the same command and --resume.",
+            done - range.start,
+            range.end - range.start,
+            checkpoint.display(),
+            dir.display()
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+
+    if args.shard.is_some() {
+        let state = state_of(
+            &loaded,
+            range.clone(),
+            outcome.completed.end,
+            elapsed,
+            outcome.summary,
+        );
+        output::write_atomically(&dir, |tmp| {
+            state
+                .save(&tmp.join(SHARD_STATE))
+                .map_err(|e| output::OutputError::Io {
+                    path: tmp.join(SHARD_STATE),
+                    source: std::io::Error::other(e),
+                })
+        })?;
+        remove_checkpoint(&checkpoint)?;
+        if !args.quiet {
+            println!(
+                "shard {}/{} of {}: runs {}..{} in {:.2} s ({} threads)\nwrote {}",
+                args.shard.map_or(0, |s| s.0),
+                args.shard.map_or(1, |s| s.1),
+                scenario.id,
+                range.start,
+                range.end,
+                elapsed,
+                outcome.threads,
+                dir.join(SHARD_STATE).display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let report = StudyReport {
+        loaded: &loaded,
+        summary: &outcome.summary,
+        run_range: range.clone(),
+        threads: outcome.threads,
+        elapsed_seconds: elapsed,
+        keep_runs: args.keep_runs,
+        plots: !args.no_plots,
+    };
+    let files = output::write_study(&dir, &report)?;
+    remove_checkpoint(&checkpoint)?;
+    if !args.quiet {
+        print_result(&loaded, &outcome.summary, elapsed, outcome.threads, &files);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The file a shard directory holds its state in.
+const SHARD_STATE: &str = "state.armsim";
+
+fn remove_checkpoint(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print_result(
+    loaded: &Loaded,
+    summary: &Summary,
+    elapsed: f64,
+    threads: usize,
+    files: &[PathBuf],
+) {
+    println!("{}", output::headline(&loaded.scenario, summary));
+    println!(
+        "{} runs in {:.2} s ({:.0} runs/s, {} threads), seed {}",
+        summary.runs(),
+        elapsed,
+        summary.runs() as f64 / elapsed.max(1e-9),
+        threads,
+        loaded.scenario.seed
+    );
+    if let Some(dir) = files.first().and_then(|f| f.parent()) {
+        let names: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        println!("wrote {}/: {}", dir.display(), names.join(", "));
+    }
+}
+
+fn validate(args: ScenarioArgs) -> Result<ExitCode> {
+    let loaded = load(&args)?;
+    let s = &loaded.scenario;
+    println!("{}: valid", loaded.origin);
+    println!(
+        "  \"{}\": {} runs x {} quarters ({} to {}), seed {}, {} procurement",
+        s.name,
+        s.runs,
+        s.quarters,
+        s.start,
+        s.label(s.quarters - 1),
+        s.seed,
+        s.procurement.name()
+    );
+    println!("  buyer: {}", s.buyer_name);
+    println!("  suppliers (in adaptation order):");
+    for sup in &s.suppliers {
+        let p = &sup.params;
+        use armsim::model::SupplierParam as S;
+        println!(
+            "    {:<12} share {:<6} support {:<5} price {:<5} veto {}",
+            sup.name,
+            sup.share,
+            p[S::Support],
+            p[S::Price],
+            if p[S::Veto] == 1.0 { "yes" } else { "no" }
+        );
+    }
+    if !s.events.is_empty() {
+        println!("  timeline:");
+        for e in &s.events {
+            let (entity, param) = match e.target {
+                Target::World(p) => ("world".to_string(), p.name()),
+                Target::Buyer(p) => ("buyer".to_string(), p.name()),
+                Target::Supplier(i, p) => (s.suppliers[i].name.clone(), p.name()),
+            };
+            let note = if e.note.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", e.note)
+            };
+            println!(
+                "    {}  {entity}.{param} {} {}{note}",
+                s.label(e.quarter),
+                e.op.name(),
+                e.value
+            );
+        }
+    }
+    for &(a, b) in &s.compare {
+        println!(
+            "  compares: {} vs {}",
+            s.suppliers[a].name, s.suppliers[b].name
+        );
+    }
+    println!(
+        "  would write: output/{}/ (scenario hash {})",
+        s.id,
+        &loaded.hash[..12]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Peak resident memory of this process in bytes (Linux), if known.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let loaded = load(&args.scenario)?;
+    let s = &loaded.scenario;
+    let mut rates = Vec::new();
+    let mut threads = 0;
+    for i in 0..args.repeat.max(1) {
+        let outcome = Study::new(s).threads(args.threads).run()?;
+        threads = outcome.threads;
+        let secs = outcome.elapsed.as_secs_f64();
+        let rate = s.runs as f64 / secs;
+        println!(
+            "run {}: {} runs in {:.3} s: {:.0} runs/s, {:.3e} quarter-steps/s",
+            i + 1,
+            s.runs,
+            secs,
+            rate,
+            rate * s.quarters as f64
+        );
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "{}: {} suppliers, {} quarters, {} procurement, {} threads",
+        s.id,
+        s.suppliers.len(),
+        s.quarters,
+        s.procurement.name(),
+        threads
+    );
+    println!(
+        "median: {median:.0} runs/s, {:.3e} quarter-steps/s",
+        median * s.quarters as f64
+    );
+    match peak_memory() {
+        Some(bytes) => println!("peak memory: {:.1} MB", bytes as f64 / 1e6),
+        None => println!("peak memory: unknown on this platform"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(args: MergeArgs) -> Result<ExitCode> {
+    let mut states = Vec::new();
+    for dir in &args.shards {
+        let path = if dir.is_dir() {
+            dir.join(SHARD_STATE)
+        } else {
+            dir.clone()
+        };
+        states.push(StudyState::load(&path)?);
+    }
+    let first = &states[0];
+    for (state, dir) in states.iter().zip(&args.shards).skip(1) {
+        if state.scenario_hash != first.scenario_hash
+            || state.seed != first.seed
+            || state.total_runs != first.total_runs
+        {
+            bail!(
+                "{} is a shard of another study than {}",
+                dir.display(),
+                args.shards[0].display()
+            );
+        }
+    }
+    for (state, dir) in states.iter().zip(&args.shards) {
+        if !state.is_complete() {
+            bail!(
+                "{} is incomplete ({} of runs {}..{} done)",
+                dir.display(),
+                state.done - state.range.start,
+                state.range.start,
+                state.range.end
+            );
+        }
+    }
+    let mut ranges: Vec<_> = states.iter().map(|s| s.range.clone()).collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut covered = 0;
+    for r in &ranges {
+        if r.start != covered {
+            bail!(
+                "the shards do not cover runs 0..{} exactly once: {}",
+                first.total_runs,
+                if r.start > covered {
+                    format!("runs {covered}..{} are missing", r.start)
+                } else {
+                    format!("runs {}..{covered} overlap", r.start)
+                }
+            );
+        }
+        covered = r.end;
+    }
+    if covered != first.total_runs {
+        bail!(
+            "the shards do not cover runs 0..{}: runs {covered}..{} are missing",
+            first.total_runs,
+            first.total_runs
+        );
+    }
+    let loaded = scenario::load_str(
+        &first.scenario_toml,
+        &first.scenario_id,
+        "merged shards",
+        &[],
+    )?;
+    let mut summary = Summary::new(&loaded.scenario);
+    for state in &states {
+        if !summary.same_shape(&state.summary) {
+            bail!("a shard's summary does not fit its scenario");
+        }
+        summary.merge(&state.summary);
+    }
+    let elapsed: f64 = states.iter().map(|s| s.elapsed_seconds).sum();
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&first.scenario_id));
+    let report = StudyReport {
+        loaded: &loaded,
+        summary: &summary,
+        run_range: 0..first.total_runs,
+        threads: 1,
+        elapsed_seconds: elapsed,
+        keep_runs: 0,
+        plots: !args.no_plots,
+    };
+    let files = output::write_study(&dir, &report)?;
+    if !args.quiet {
+        println!("merged {} shards ({} runs)\n", states.len(), summary.runs());
+        print_result(&loaded, &summary, elapsed, 1, &files);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,530 @@
+//! The engine: one Monte Carlo run of the reference model (MODEL.md sections 2-7).
+//!
+//! [`Simulator`] owns one run's mutable state and reuses its buffers from run to
+//! run; [`Simulator::run`] steps it quarter by quarter and hands each quarter's
+//! results to an [`Observer`] as a borrowed [`QuarterView`]. The engine does no
+//! I/O, holds no global RNG (the caller passes one, see [`run_rng`]) and never
+//! fails: it runs only validated [`Scenario`]s.
+
+use rand::Rng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+
+use crate::model::{
+    BuyerParam as B, Param, Params, Procurement, Scenario, SupplierParam as S, Target,
+    WorldParam as W,
+};
+
+/// Quarters in the rolling share window (SIPRI's five years).
+pub const ROLLING_QUARTERS: usize = 20;
+
+/// The random stream of run `run_index` of a study seeded with `seed`.
+///
+/// ChaCha8 keyed by the master seed, with the run index as its stream: every run
+/// has its own independent stream, so a run's results depend only on
+/// `(seed, run_index)` and never on threads, batches or shards, and any run
+/// can be replayed alone.
+pub fn run_rng(seed: u64, run_index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(run_index);
+    rng
+}
+
+/// What one quarter of one run produced, handed to an [`Observer`].
+///
+/// Supplier slices follow the scenario's supplier order.
+#[derive(Debug)]
+pub struct QuarterView<'a> {
+    /// 0-based quarter.
+    pub quarter: u32,
+    /// Unrest `u_t` in (0, 1).
+    pub unrest: f64,
+    /// International pressure `p_t` in [0, 1].
+    pub pressure: f64,
+    /// Whether an embargo was in force this quarter.
+    pub embargo: bool,
+    /// The buyer's budget `B_t` this quarter.
+    pub budget: f64,
+    /// Concentration (Herfindahl-Hirschman index) of the installed stock at the end of the quarter.
+    pub hhi: f64,
+    /// Purchases from each supplier this quarter (TIV).
+    pub purchases: &'a [f64],
+    /// Sum of `purchases`.
+    pub total_purchases: f64,
+    /// Share of each supplier in the last 20 quarters' purchases (all zero if
+    /// there were none, see `rolling_defined`).
+    pub rolling_share: &'a [f64],
+    /// Whether the rolling window holds any purchases at all.
+    pub rolling_defined: bool,
+    /// Installed stock of each supplier at the end of the quarter.
+    pub stocks: &'a [f64],
+    /// Share of each supplier in the installed stock at the end of the quarter.
+    pub base_share: &'a [f64],
+    /// Support stances after this quarter's adaptation.
+    pub support: &'a [f64],
+    /// Discounts after this quarter's adaptation.
+    pub discount: &'a [f64],
+}
+
+/// Receives each quarter of a run, in order; quarter 0 starts a new run.
+pub trait Observer {
+    /// Called once per simulated quarter.
+    fn observe(&mut self, view: &QuarterView<'_>);
+}
+
+impl<F: FnMut(&QuarterView<'_>)> Observer for F {
+    fn observe(&mut self, view: &QuarterView<'_>) {
+        self(view)
+    }
+}
+
+/// One run's state and scratch buffers, reusable across runs of a scenario.
+#[derive(Debug, Clone)]
+pub struct Simulator<'s> {
+    scenario: &'s Scenario,
+    world: Params<W>,
+    buyer: Params<B>,
+    traits: Vec<Params<S>>,
+    /// Latent unrest `z` and its mean `mu_z = logit(unrest_mean)`.
+    latent: f64,
+    latent_mean: f64,
+    unrest: f64,
+    /// This quarter's budget `B_t`.
+    budget_now: f64,
+    embargo_next_quarter: bool,
+    contracts: Option<Poisson<f64>>,
+    support: Vec<f64>,
+    discount: Vec<f64>,
+    /// `ln a_i`, with the embargo's `(1 - k_i)` folded in; `-inf` when unavailable.
+    ln_availability: Vec<f64>,
+    stocks: Vec<f64>,
+    purchases: Vec<f64>,
+    /// Ring buffer of the last [`ROLLING_QUARTERS`] quarters' purchases, quarter-major.
+    window: Vec<f64>,
+    window_sum: Vec<f64>,
+    window_pos: usize,
+    rolling_share: Vec<f64>,
+    base_share: Vec<f64>,
+    utility: Vec<f64>,
+    weight: Vec<f64>,
+    suffix: Vec<f64>,
+    /// Index into `scenario.events` of the next event to apply.
+    next_event: usize,
+}
+
+fn logistic(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn logit(u: f64) -> f64 {
+    (u / (1.0 - u)).ln()
+}
+
+impl<'s> Simulator<'s> {
+    /// A simulator for `scenario`; call [`Simulator::run`] once per run.
+    pub fn new(scenario: &'s Scenario) -> Self {
+        let n = scenario.suppliers.len();
+        Simulator {
+            scenario,
+            world: scenario.world.clone(),
+            buyer: scenario.buyer.clone(),
+            traits: scenario
+                .suppliers
+                .iter()
+                .map(|s| s.params.clone())
+                .collect(),
+            latent: 0.0,
+            latent_mean: 0.0,
+            unrest: 0.0,
+            budget_now: 0.0,
+            embargo_next_quarter: false,
+            contracts: None,
+            support: vec![0.0; n],
+            discount: vec![0.0; n],
+            ln_availability: vec![0.0; n],
+            stocks: vec![0.0; n],
+            purchases: vec![0.0; n],
+            window: vec![0.0; n * ROLLING_QUARTERS],
+            window_sum: vec![0.0; n],
+            window_pos: 0,
+            rolling_share: vec![0.0; n],
+            base_share: vec![0.0; n],
+            utility: vec![0.0; n],
+            weight: vec![0.0; n],
+            suffix: vec![0.0; n],
+            next_event: 0,
+        }
+    }
+
+    /// The scenario this simulator runs.
+    pub fn scenario(&self) -> &'s Scenario {
+        self.scenario
+    }
+
+    /// Simulates one run from the initial state, drawing only from `rng`.
+    pub fn run<R: Rng + ?Sized, O: Observer + ?Sized>(&mut self, rng: &mut R, observer: &mut O) {
+        self.reset();
+        for t in 0..self.scenario.quarters {
+            self.step(t, rng);
+            let view = self.view(t);
+            observer.observe(&view);
+        }
+    }
+
+    /// Initial state (MODEL.md section 3, last paragraph).
+    fn reset(&mut self) {
+        let sc = self.scenario;
+        self.world.clone_from(&sc.world);
+        self.buyer.clone_from(&sc.buyer);
+        for (traits, supplier) in self.traits.iter_mut().zip(&sc.suppliers) {
+            traits.clone_from(&supplier.params);
+        }
+        self.embargo_next_quarter = false;
+        self.next_event = 0;
+        self.window_pos = 0;
+        let steady_purchases = sc.buyer[B::Budget];
+        let steady_stock = steady_purchases / sc.buyer[B::Depreciation];
+        for (i, supplier) in sc.suppliers.iter().enumerate() {
+            self.support[i] = supplier.params[S::Support];
+            self.discount[i] = supplier.params[S::Discount];
+            self.stocks[i] = supplier.share * steady_stock;
+            // The window starts full of the steady-state purchases the initial
+            // shares imply, so the first quarters' rolling shares are defined.
+            let steady = supplier.share * steady_purchases;
+            for slot in 0..ROLLING_QUARTERS {
+                self.window[slot * self.support.len() + i] = steady;
+            }
+            self.window_sum[i] = steady * ROLLING_QUARTERS as f64;
+        }
+        self.refresh_derived();
+        self.latent = self.latent_mean;
+        self.unrest = logistic(self.latent);
+    }
+
+    /// Recomputes what is derived from parameters an event may have changed.
+    fn refresh_derived(&mut self) {
+        self.latent_mean = logit(self.world[W::UnrestMean]);
+        self.contracts = Poisson::new(self.buyer[B::ContractsPerQuarter]).ok();
+        let embargo = self.world[W::Embargo] == 1.0;
+        for (i, traits) in self.traits.iter().enumerate() {
+            let mut available = traits[S::Availability];
+            if embargo {
+                available *= 1.0 - traits[S::EmbargoCompliance];
+            }
+            // ln 0 = -inf: an unavailable supplier is impossible, not unlikely.
+            self.ln_availability[i] = available.ln();
+            self.support[i] = self.support[i].clamp(0.0, 1.0);
+            self.discount[i] = self.discount[i].clamp(0.0, traits[S::MaxDiscount]);
+        }
+    }
+
+    /// Step 1: the pending embargo, then this quarter's events in file order.
+    fn apply_events(&mut self, t: u32) {
+        let mut changed = false;
+        if self.embargo_next_quarter {
+            self.embargo_next_quarter = false;
+            self.world[W::Embargo] = 1.0;
+            changed = true;
+        }
+        let events = &self.scenario.events;
+        while let Some(event) = events.get(self.next_event).filter(|e| e.quarter == t) {
+            self.next_event += 1;
+            changed = true;
+            match event.target {
+                Target::World(p) => self.world.apply(p, event.op, event.value),
+                Target::Buyer(p) => self.buyer.apply(p, event.op, event.value),
+                Target::Supplier(i, S::Support) => {
+                    self.support[i] = S::Support
+                        .domain()
+                        .clamp(event.op.apply(self.support[i], event.value))
+                }
+                Target::Supplier(i, S::Discount) => {
+                    self.discount[i] = event.op.apply(self.discount[i], event.value)
+                }
+                Target::Supplier(i, p) => self.traits[i].apply(p, event.op, event.value),
+            }
+        }
+        if changed {
+            self.refresh_derived();
+        }
+    }
+
+    /// One quarter, MODEL.md section 3, steps 1-10 (step 11 is [`Self::view`]).
+    fn step<R: Rng + ?Sized>(&mut self, t: u32, rng: &mut R) {
+        self.apply_events(t);
+
+        // 2. Unrest.
+        let rho = self.world[W::UnrestPersistence];
+        let eps: f64 = rng.sample(StandardNormal);
+        self.latent = rho * self.latent
+            + (1.0 - rho) * self.latent_mean
+            + self.world[W::UnrestVolatility] * eps;
+        let u = logistic(self.latent);
+        self.unrest = u;
+
+        // 3. Pressure; the impulse lasts one quarter.
+        let p = ((1.0 - self.world[W::PressureDecay]) * self.world[W::Pressure]
+            + self.world[W::PressureFromUnrest] * u
+            + self.world[W::PressureImpulse])
+            .clamp(0.0, 1.0);
+        self.world[W::Pressure] = p;
+        self.world[W::PressureImpulse] = 0.0;
+
+        // 4. Budget.
+        let s_b = self.buyer[B::BudgetVolatility];
+        let eps: f64 = rng.sample(StandardNormal);
+        let budget = self.buyer[B::Budget]
+            * (s_b * eps - 0.5 * s_b * s_b).exp()
+            * (1.0 + self.buyer[B::BudgetUnrest] * u)
+            * self.buyer[B::BudgetMultiplier];
+
+        // 5. Market view: base shares and concentration, before this quarter's purchases.
+        let total_stock: f64 = self.stocks.iter().sum();
+        let inv_total = if total_stock > 0.0 {
+            1.0 / total_stock
+        } else {
+            0.0
+        };
+        let mut hhi = 0.0;
+        for (share, &stock) in self.base_share.iter_mut().zip(&self.stocks) {
+            *share = stock * inv_total;
+            hhi += *share * *share;
+        }
+
+        // 6. Utilities and (unnormalised) choice weights, shifted by the maximum.
+        let n = self.support.len();
+        for i in 0..n {
+            self.utility[i] = self.utility_of(i, self.support[i], self.discount[i], p, hhi);
+        }
+        let tau = self.buyer[B::Temperature];
+        let shift = self
+            .utility
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let total_weight = if shift == f64::NEG_INFINITY {
+            // No supplier is available: nothing can be bought this quarter.
+            self.weight.fill(0.0);
+            0.0
+        } else {
+            let mut total = 0.0;
+            for (w, &v) in self.weight.iter_mut().zip(&self.utility) {
+                *w = ((v - shift) / tau).exp();
+                total += *w;
+            }
+            total
+        };
+
+        // 7. Procurement.
+        self.purchases.fill(0.0);
+        if total_weight > 0.0 {
+            match self.scenario.procurement {
+                Procurement::Expected => {
+                    let scale = budget / total_weight;
+                    for (bought, &w) in self.purchases.iter_mut().zip(&self.weight) {
+                        *bought = w * scale;
+                    }
+                }
+                Procurement::Contracts => self.award_contracts(budget, total_weight, rng),
+            }
+        }
+
+        // 8. Stocks, and the rolling window of purchases.
+        let keep = 1.0 - self.buyer[B::Depreciation];
+        for (stock, &bought) in self.stocks.iter_mut().zip(&self.purchases) {
+            *stock = keep * *stock + bought;
+        }
+        self.push_window();
+
+        // 9. Supplier adaptation, in scenario order, against current stances.
+        self.adapt(u, p, hhi, shift, rng);
+
+        // 10. Embargo vote, in force from the next quarter.
+        if self.world[W::Embargo] == 0.0 {
+            let vote = (self.world[W::VoteBase] + self.world[W::VoteUnrestPressure] * u * p)
+                .clamp(0.0, 1.0);
+            if rng.random::<f64>() < vote {
+                let mut vetoed = false;
+                for i in 0..n {
+                    if self.traits[i][S::Veto] == 1.0 && rng.random::<f64>() < self.support[i] {
+                        vetoed = true;
+                    }
+                }
+                self.embargo_next_quarter = !vetoed;
+            }
+        }
+
+        self.budget_now = budget;
+    }
+
+    /// The buyer's utility `V_i` of supplier `i` at stance `sigma` and discount `d`.
+    #[inline]
+    fn utility_of(&self, i: usize, sigma: f64, d: f64, pressure: f64, hhi: f64) -> f64 {
+        let b = &self.buyer;
+        let c = &self.traits[i];
+        let s_i = self.base_share[i];
+        -b[B::PriceWeight] * c[S::Price] * (1.0 - d)
+            + b[B::QualityWeight] * c[S::Quality]
+            + b[B::SupportWeight] * (1.0 + b[B::IsolationWeight] * pressure) * sigma
+            + b[B::DiversificationWeight] * (hhi - s_i)
+            + b[B::LockInWeight] * s_i
+            + self.ln_availability[i]
+    }
+
+    /// Step 7, contracts mode: `n ~ Poisson(lambda_c)` log-normal contracts,
+    /// each awarded by a draw from the choice weights.
+    fn award_contracts<R: Rng + ?Sized>(&mut self, budget: f64, total_weight: f64, rng: &mut R) {
+        let Some(poisson) = self.contracts else {
+            return;
+        };
+        let count = poisson.sample(rng) as u64;
+        let mean_size = budget / self.buyer[B::ContractsPerQuarter];
+        let s_v = self.buyer[B::ContractSpread];
+        for _ in 0..count {
+            let eps: f64 = rng.sample(StandardNormal);
+            let size = mean_size * (s_v * eps - 0.5 * s_v * s_v).exp();
+            let mut pick = rng.random::<f64>() * total_weight;
+            // Walk the cumulative weights; the last available supplier takes any
+            // rounding remainder.
+            let mut winner = 0;
+            for (i, &w) in self.weight.iter().enumerate() {
+                if w > 0.0 {
+                    winner = i;
+                    if pick < w {
+                        break;
+                    }
+                    pick -= w;
+                }
+            }
+            self.purchases[winner] += size;
+        }
+    }
+
+    fn push_window(&mut self) {
+        let n = self.purchases.len();
+        let slot = &mut self.window[self.window_pos * n..(self.window_pos + 1) * n];
+        for ((old, &new), sum) in slot
+            .iter_mut()
+            .zip(&self.purchases)
+            .zip(&mut self.window_sum)
+        {
+            *sum += new - *old;
+            *old = new;
+        }
+        self.window_pos = (self.window_pos + 1) % ROLLING_QUARTERS;
+        if self.window_pos == 0 {
+            // Re-add from scratch once per window so running sums never drift.
+            self.window_sum.fill(0.0);
+            for quarter in self.window.chunks_exact(n) {
+                for (sum, &x) in self.window_sum.iter_mut().zip(quarter) {
+                    *sum += x;
+                }
+            }
+        }
+    }
+
+    /// Step 9: myopic, noisy hill-climbing of each supplier's stance and discount.
+    ///
+    /// Supplier `i` is weighed against the others' current weights: those before
+    /// it have already moved this quarter (`earlier`), those after it not yet
+    /// (`suffix`). Keeping the two sums separately makes the step O(N) and
+    /// avoids subtracting nearly equal numbers.
+    fn adapt<R: Rng + ?Sized>(&mut self, u: f64, p: f64, hhi: f64, shift: f64, rng: &mut R) {
+        let n = self.support.len();
+        let tau = self.buyer[B::Temperature];
+        let mut later = 0.0;
+        for i in (0..n).rev() {
+            self.suffix[i] = later;
+            later += self.weight[i];
+        }
+        let mut earlier = 0.0;
+        for i in 0..n {
+            let eps_sigma: f64 = rng.sample(StandardNormal);
+            let eps_d: f64 = rng.sample(StandardNormal);
+            let c = &self.traits[i];
+            let others = earlier + self.suffix[i];
+            let sigma = self.support[i];
+            let d = self.discount[i];
+            let cand_sigma = (sigma + c[S::ExploreSupport] * eps_sigma).clamp(0.0, 1.0);
+            let cand_d = (d + c[S::ExploreDiscount] * eps_d).clamp(0.0, c[S::MaxDiscount]);
+
+            // Political value of one unit of support (the terms linear in sigma).
+            let spill = (u - c[S::DetachThreshold]).max(0.0) / (1.0 - c[S::DetachThreshold]);
+            let politics = c[S::InfluenceAppetite] * self.base_share[i]
+                - c[S::Reputation] * p
+                - c[S::StabilityStake] * u
+                - c[S::Spillover] * spill;
+            let margin = |d: f64| c[S::Price] * (1.0 - d) - c[S::UnitCost];
+            let exporter = 1.0 + c[S::ExportPressure];
+
+            let current = exporter * choice_probability(self.weight[i], others) * margin(d)
+                + politics * sigma;
+            let cand_weight = if shift == f64::NEG_INFINITY {
+                0.0
+            } else {
+                ((self.utility_of(i, cand_sigma, cand_d, p, hhi) - shift) / tau).exp()
+            };
+            let candidate = exporter * choice_probability(cand_weight, others) * margin(cand_d)
+                + politics * cand_sigma;
+
+            if candidate > current {
+                let eta = c[S::AdaptationRate];
+                self.support[i] = sigma + eta * (cand_sigma - sigma);
+                self.discount[i] = d + eta * (cand_d - d);
+                if shift != f64::NEG_INFINITY {
+                    self.utility[i] = self.utility_of(i, self.support[i], self.discount[i], p, hhi);
+                    self.weight[i] = ((self.utility[i] - shift) / tau).exp();
+                }
+            }
+            earlier += self.weight[i];
+        }
+    }
+
+    /// Step 11: the quarter's outputs, computed from the state after steps 1-10.
+    fn view(&mut self, t: u32) -> QuarterView<'_> {
+        let total_stock: f64 = self.stocks.iter().sum();
+        let inv_stock = if total_stock > 0.0 {
+            1.0 / total_stock
+        } else {
+            0.0
+        };
+        let mut hhi = 0.0;
+        for (share, &stock) in self.base_share.iter_mut().zip(&self.stocks) {
+            *share = stock * inv_stock;
+            hhi += *share * *share;
+        }
+        let window_total: f64 = self.window_sum.iter().sum();
+        let rolling_defined = window_total > 0.0;
+        let inv_window = if rolling_defined {
+            1.0 / window_total
+        } else {
+            0.0
+        };
+        for (share, &sum) in self.rolling_share.iter_mut().zip(&self.window_sum) {
+            *share = (sum * inv_window).max(0.0);
+        }
+        QuarterView {
+            quarter: t,
+            unrest: self.unrest,
+            pressure: self.world[W::Pressure],
+            embargo: self.world[W::Embargo] == 1.0,
+            budget: self.budget_now,
+            hhi,
+            total_purchases: self.purchases.iter().sum(),
+            purchases: &self.purchases,
+            rolling_share: &self.rolling_share,
+            rolling_defined,
+            stocks: &self.stocks,
+            base_share: &self.base_share,
+            support: &self.support,
+            discount: &self.discount,
+        }
+    }
+}
+
+/// `w / (w + others)`, with an unavailable supplier (`w = 0`) never chosen.
+#[inline]
+fn choice_probability(w: f64, others: f64) -> f64 {
+    if w > 0.0 { w / (w + others) } else { 0.0 }
+}

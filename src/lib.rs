@@ -1,0 +1,28 @@
+//! armsim: a Monte Carlo simulator of arms-market influence.
+//!
+//! Supplier agents compete to sell arms to a buyer that values diversification
+//! and unconditional political support; suppliers adapt their stance and prices
+//! while unrest, sanctions and a possible UN arms embargo shape the market. The
+//! reference model is documented in `docs/model.md`.
+//!
+//! The crate is layered (see `ARCHITECTURE.md`):
+//! - [`scenario`] reads TOML scenario files into validated [`model`] types;
+//! - [`engine`] simulates one run, taking its RNG as an argument;
+//! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
+//! - [`study`] runs many runs in parallel, reproducibly;
+//! - [`output`] writes the CSV, manifest and plots of a study.
+//!
+//! ```
+//! let loaded = armsim::scenario::load_baseline(&["run.runs=200".into()]).unwrap();
+//! let summary = armsim::study::Study::new(&loaded.scenario).threads(1).run().unwrap().summary;
+//! assert_eq!(summary.runs(), 200);
+//! ```
+
+pub mod engine;
+pub mod model;
+pub mod output;
+pub mod scenario;
+pub mod state;
+pub mod stats;
+pub mod study;
+pub mod summary;

@@ -1,0 +1,184 @@
+//! `--set PATH=VALUE` overrides, applied to the scenario text itself.
+//!
+//! Editing the TOML document in place (rather than the parsed structs) means an
+//! overridden value goes through exactly the same parsing and validation as the
+//! file, and keeps its line, so a bad value is reported where it is written.
+
+use toml_edit::{DocumentMut, Item, Value};
+
+use super::error::ScenarioError;
+use super::locate::{Seg, render};
+use super::raw::{EVENT_KEYS, RUN_KEYS};
+use super::validate::{BUYER_EXTRA_KEYS, SUPPLIER_EXTRA_KEYS, did_you_mean, table_keys};
+use crate::model::{BuyerParam, SupplierParam, WorldParam};
+
+/// One parsed `--set` argument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// The argument as given, for messages.
+    pub arg: String,
+    /// The path in the file's terms, such as `suppliers[0].support`.
+    pub field: String,
+}
+
+fn error(arg: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError::Override {
+        arg: arg.to_string(),
+        message: message.into(),
+    }
+}
+
+fn unknown(arg: &str, what: &str, given: &str, valid: &[&str]) -> ScenarioError {
+    let hint = did_you_mean(given, valid)
+        .map(|h| format!("{h} "))
+        .unwrap_or_default();
+    error(
+        arg,
+        format!(
+            "no {what} `{given}`; {hint}valid here: {}",
+            valid.join(", ")
+        ),
+    )
+}
+
+/// The value of `VALUE`: TOML if it parses as TOML (`0.2`, `true`, `"x"`,
+/// `[["Russia", "China"]]`), otherwise the plain string.
+fn parse_value(text: &str) -> Value {
+    text.trim()
+        .parse::<Value>()
+        .unwrap_or_else(|_| Value::from(text.trim()))
+}
+
+/// Applies `args` (each `PATH=VALUE`) to `text`, returning the edited text and
+/// what each override set.
+///
+/// Paths: `run.KEY`, `world.KEY`, `buyer.KEY`, `suppliers.NAME.KEY` (or
+/// `suppliers.INDEX.KEY`) and `events.INDEX.KEY`.
+///
+/// # Errors
+/// [`ScenarioError::Override`] for a malformed argument or a path that names
+/// nothing, listing the valid choices at that point; [`ScenarioError::Invalid`]
+/// can follow later, from validation, for a bad value.
+pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), ScenarioError> {
+    if args.is_empty() {
+        return Ok((text.to_string(), Vec::new()));
+    }
+    // A file that does not parse is reported by the normal path, with spans.
+    let Ok(mut doc) = text.parse::<DocumentMut>() else {
+        return Ok((text.to_string(), Vec::new()));
+    };
+    let mut applied = Vec::new();
+    for arg in args {
+        let (path, value) = arg.split_once('=').ok_or_else(|| {
+            error(
+                arg,
+                "expected PATH=VALUE, such as suppliers.Russia.support=0.2",
+            )
+        })?;
+        let segments: Vec<&str> = path.trim().split('.').collect();
+        let sections = ["run", "world", "buyer", "suppliers", "events"];
+        let (table, key, field): (&mut toml_edit::Table, &str, Vec<Seg>) = match segments.as_slice()
+        {
+            ["suppliers", who, key] | ["events", who, key] => {
+                let section = segments[0];
+                let list = doc
+                    .get_mut(section)
+                    .and_then(Item::as_array_of_tables_mut)
+                    .ok_or_else(|| error(arg, format!("the scenario has no [[{section}]]")))?;
+                let index = if section == "suppliers" {
+                    let names: Vec<String> = list
+                        .iter()
+                        .map(|t| {
+                            t.get("name")
+                                .and_then(Item::as_str)
+                                .unwrap_or("")
+                                .to_string()
+                        })
+                        .collect();
+                    match who.parse::<usize>() {
+                        Ok(i) if i < names.len() => i,
+                        _ => names.iter().position(|n| n == who).ok_or_else(|| {
+                            let valid: Vec<&str> = names.iter().map(String::as_str).collect();
+                            unknown(arg, "supplier", who, &valid)
+                        })?,
+                    }
+                } else {
+                    who.parse::<usize>()
+                        .ok()
+                        .filter(|&i| i < list.len())
+                        .ok_or_else(|| {
+                            error(
+                                arg,
+                                format!(
+                                    "no event {who}; events are numbered 0 to {}",
+                                    list.len().saturating_sub(1)
+                                ),
+                            )
+                        })?
+                };
+                let valid: Vec<&str> = if section == "suppliers" {
+                    table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS)
+                } else {
+                    EVENT_KEYS.to_vec()
+                };
+                if !valid.contains(key) {
+                    return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+                }
+                let table = list.get_mut(index).expect("index checked above");
+                (
+                    table,
+                    key,
+                    vec![
+                        Seg::Key(section.into()),
+                        Seg::Index(index),
+                        Seg::Key(key.to_string()),
+                    ],
+                )
+            }
+            [section @ ("run" | "world" | "buyer"), key] => {
+                let valid: Vec<&str> = match *section {
+                    "run" => RUN_KEYS.to_vec(),
+                    "world" => table_keys::<WorldParam>(&[]),
+                    _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS),
+                };
+                if !valid.contains(key) {
+                    return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+                }
+                let table = doc
+                    .get_mut(section)
+                    .and_then(Item::as_table_mut)
+                    .ok_or_else(|| error(arg, format!("the scenario has no [{section}] table")))?;
+                (
+                    table,
+                    key,
+                    vec![Seg::Key(section.to_string()), Seg::Key(key.to_string())],
+                )
+            }
+            [first, ..] if !sections.contains(first) => {
+                return Err(unknown(arg, "section", first, &sections));
+            }
+            _ => {
+                return Err(error(
+                    arg,
+                    "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY or events.INDEX.KEY",
+                ));
+            }
+        };
+        let mut new = parse_value(value);
+        match table.get_mut(key) {
+            Some(Item::Value(old)) => {
+                // Keep the comment and layout around the value, so lines stay put.
+                *new.decor_mut() = old.decor().clone();
+                *old = new;
+            }
+            _ => {
+                table.insert(key, Item::Value(new));
+            }
+        }
+        applied.push(Override {
+            arg: arg.clone(),
+            field: render(&field),
+        });
+    }
+    Ok((doc.to_string(), applied))
+}

@@ -1,0 +1,130 @@
+//! The scenario file as written: plain serde structs, the only serialisable
+//! form of a scenario.
+//!
+//! `[run]` and `[[events]]` have fixed fields (`deny_unknown_fields`).
+//! `[world]`, `[buyer]` and each `[[suppliers]]` are tables whose keys are
+//! checked by validation against the parameter enums of [`crate::model`], so
+//! parameter names live in one place.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Run settings.
+    pub run: RawRun,
+    /// World parameters.
+    pub world: toml::Table,
+    /// Buyer name and parameters.
+    pub buyer: toml::Table,
+    /// Suppliers, each a table with `name`, `share` and parameters.
+    pub suppliers: Vec<toml::Table>,
+    /// The timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<RawEvent>,
+}
+
+/// The `[run]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    /// Human-readable name of the study.
+    pub name: String,
+    /// First quarter, such as `2021Q1`.
+    pub start: String,
+    /// Quarters per run.
+    pub quarters: u32,
+    /// Monte Carlo runs.
+    pub runs: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// `contracts` (default) or `expected`.
+    #[serde(default = "default_procurement")]
+    pub procurement: String,
+    /// Supplier pairs `[a, b]` whose rolling shares are compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare: Vec<Vec<String>>,
+}
+
+fn default_procurement() -> String {
+    "contracts".to_string()
+}
+
+/// Keys of `[run]`, for `--set` and its suggestions.
+pub const RUN_KEYS: &[&str] = &[
+    "name",
+    "start",
+    "quarters",
+    "runs",
+    "seed",
+    "procurement",
+    "compare",
+];
+
+/// Keys of `[[events]]`.
+pub const EVENT_KEYS: &[&str] = &["quarter", "entity", "param", "set", "scale", "add", "note"];
+
+/// One `[[events]]` entry: at `quarter`, change `param` of `entity`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    /// When: a label such as `2021Q3` or a 0-based quarter index.
+    pub quarter: QuarterRef,
+    /// `world`, `buyer` or a supplier's name.
+    pub entity: String,
+    /// The parameter's name.
+    pub param: String,
+    /// New value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<f64>,
+    /// Factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// Increment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<f64>,
+    /// What the event stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A quarter written as a label (`"2021Q3"`) or a 0-based index (`2`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuarterRef {
+    /// A calendar label.
+    Label(String),
+    /// Quarters after the start.
+    Index(i64),
+}
+
+impl Serialize for QuarterRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            QuarterRef::Label(l) => s.serialize_str(l),
+            QuarterRef::Index(i) => s.serialize_i64(*i),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for QuarterRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = QuarterRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a quarter label such as \"2021Q3\" or a 0-based quarter index")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<QuarterRef, E> {
+                Ok(QuarterRef::Label(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<QuarterRef, E> {
+                Ok(QuarterRef::Index(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<QuarterRef, E> {
+                Ok(QuarterRef::Index(v.min(i64::MAX as u64) as i64))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}

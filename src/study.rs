@@ -1,0 +1,237 @@
+//! Monte Carlo studies: many runs of a scenario, in parallel, reproducibly.
+//!
+//! [`Study`] is a builder: choose threads, the range of run indices (a shard),
+//! a progress callback, a cancel flag, a checkpoint callback or a state to
+//! resume from, then [`Study::run`]. Runs are processed in rounds; within a
+//! round rayon spreads fixed chunks of runs over the pool, each worker thread
+//! folding its runs into its own [`Summary`]. Because each run draws only from
+//! its own stream ([`run_rng`]) and summaries merge exactly, the result is the
+//! same bits whatever the thread count, the round size, the shards or where a
+//! resumed study was interrupted. Memory is one summary per thread plus one,
+//! independent of the number of runs.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use thread_local::ThreadLocal;
+
+use crate::engine::{Observer, Simulator, run_rng};
+use crate::model::Scenario;
+use crate::summary::Summary;
+
+/// Runs per rayon task: small enough to balance, large enough that looking up
+/// the worker's summary costs nothing.
+const CHUNK: u64 = 64;
+/// Runs per thread per round: rounds are when progress is reported, a cancel
+/// flag is noticed and a checkpoint may be written.
+const ROUND_PER_THREAD: u64 = 2048;
+
+/// Why a study could not run to its end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StudyError {
+    /// The worker thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {source}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why.
+        source: rayon::ThreadPoolBuildError,
+    },
+    /// The checkpoint callback failed.
+    #[error("cannot write checkpoint: {0}")]
+    Checkpoint(#[source] std::io::Error),
+    /// The state to resume from does not fit the study.
+    #[error("cannot resume: {0}")]
+    Resume(String),
+}
+
+/// What a study produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The summary of the completed runs.
+    pub summary: Summary,
+    /// Run indices completed, always a prefix of the requested range.
+    pub completed: Range<u64>,
+    /// Whether the cancel flag stopped the study before the end of its range.
+    pub interrupted: bool,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall-clock time of this invocation (not counting resumed work).
+    pub elapsed: Duration,
+}
+
+/// A checkpoint callback: receives the summary of runs `range.start..done`.
+pub type CheckpointFn<'a> = dyn FnMut(&Summary, u64) -> std::io::Result<()> + 'a;
+
+/// A Monte Carlo study of one scenario; see the module documentation.
+pub struct Study<'a> {
+    scenario: &'a Scenario,
+    threads: usize,
+    range: Range<u64>,
+    progress: Option<&'a mut dyn FnMut(u64)>,
+    cancel: Option<&'a AtomicBool>,
+    checkpoint: Option<(Duration, &'a mut CheckpointFn<'a>)>,
+    resume: Option<(Summary, u64)>,
+}
+
+impl<'a> Study<'a> {
+    /// A study of all of `scenario.runs` runs on all cores.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Study {
+            scenario,
+            threads: 0,
+            range: 0..scenario.runs,
+            progress: None,
+            cancel: None,
+            checkpoint: None,
+            resume: None,
+        }
+    }
+
+    /// Worker threads; 0 (the default) uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Only the runs with these indices (a shard of the study).
+    pub fn runs(mut self, range: Range<u64>) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Called after each round with the number of runs completed so far in the range.
+    pub fn on_progress(mut self, progress: &'a mut dyn FnMut(u64)) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Stops at the end of the current round once `flag` is set.
+    pub fn cancel_flag(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Calls `save` with the merged state at most every `every`, at a round's end.
+    pub fn checkpoint(mut self, every: Duration, save: &'a mut CheckpointFn<'a>) -> Self {
+        self.checkpoint = Some((every, save));
+        self
+    }
+
+    /// Continues from `summary`, the state of runs `range.start..done`.
+    pub fn resume(mut self, summary: Summary, done: u64) -> Self {
+        self.resume = Some((summary, done));
+        self
+    }
+
+    /// Runs the study.
+    ///
+    /// # Errors
+    /// [`StudyError`] if the pool cannot start, a resumed state does not fit, or
+    /// a checkpoint cannot be saved.
+    pub fn run(self) -> Result<Outcome, StudyError> {
+        let started = Instant::now();
+        let Study {
+            scenario,
+            threads,
+            range,
+            mut progress,
+            cancel,
+            mut checkpoint,
+            resume,
+        } = self;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|source| StudyError::ThreadPool { threads, source })?;
+        let threads = pool.current_num_threads();
+        let (mut total, mut next) = match resume {
+            Some((summary, done)) => {
+                if !summary.same_shape(&Summary::new(scenario))
+                    || !(range.start..=range.end).contains(&done)
+                {
+                    return Err(StudyError::Resume(
+                        "the saved state is of another study".into(),
+                    ));
+                }
+                if summary.runs() != done - range.start {
+                    return Err(StudyError::Resume(format!(
+                        "the saved state holds {} runs but says {} were done",
+                        summary.runs(),
+                        done - range.start
+                    )));
+                }
+                (summary, done)
+            }
+            None => (Summary::new(scenario), range.start),
+        };
+        let mut workers: ThreadLocal<RefCell<(Simulator<'_>, Summary)>> = ThreadLocal::new();
+        let round = ROUND_PER_THREAD * threads as u64;
+        let mut last_checkpoint = Instant::now();
+        let mut interrupted = false;
+        while next < range.end {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                interrupted = true;
+                break;
+            }
+            let end = (next + round).min(range.end);
+            let chunks = (end - next).div_ceil(CHUNK);
+            pool.install(|| {
+                (0..chunks).into_par_iter().for_each(|c| {
+                    let cell = workers.get_or(|| {
+                        RefCell::new((Simulator::new(scenario), Summary::new(scenario)))
+                    });
+                    let (simulator, summary) = &mut *cell.borrow_mut();
+                    let first = next + c * CHUNK;
+                    for k in first..(first + CHUNK).min(end) {
+                        simulator.run(&mut run_rng(scenario.seed, k), summary as &mut dyn Observer);
+                    }
+                });
+            });
+            next = end;
+            if let Some(report) = progress.as_mut() {
+                report(next - range.start);
+            }
+            if let Some((every, save)) = checkpoint.as_mut() {
+                if last_checkpoint.elapsed() >= *every && next < range.end {
+                    fold_workers(&mut total, &mut workers);
+                    save(&total, next).map_err(StudyError::Checkpoint)?;
+                    last_checkpoint = Instant::now();
+                }
+            }
+        }
+        fold_workers(&mut total, &mut workers);
+        Ok(Outcome {
+            summary: total,
+            completed: range.start..next,
+            interrupted,
+            threads,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+/// Merges every worker's summary into `total` and empties it.
+fn fold_workers(total: &mut Summary, workers: &mut ThreadLocal<RefCell<(Simulator<'_>, Summary)>>) {
+    for cell in workers.iter_mut() {
+        let (_, summary) = cell.get_mut();
+        total.merge(summary);
+        summary.clear();
+    }
+}
+
+/// Replays run `run_index` of `scenario` alone, handing its quarters to `observer`.
+pub fn replay(scenario: &Scenario, run_index: u64, observer: &mut dyn Observer) {
+    Simulator::new(scenario).run(&mut run_rng(scenario.seed, run_index), observer);
+}
+
+/// The runs of shard `index` of `count` (0-based): a fixed, contiguous
+/// partition of `0..runs` that covers every run exactly once.
+pub fn shard_range(runs: u64, index: u64, count: u64) -> Range<u64> {
+    let bound = |i: u64| (runs as u128 * i as u128 / count as u128) as u64;
+    bound(index)..bound(index + 1)
+}

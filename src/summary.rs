@@ -1,0 +1,487 @@
+//! The across-runs summary of a study: every metric, every quarter, streamed.
+//!
+//! [`Summary`] is an [`Observer`] that folds each run's quarters into exactly
+//! mergeable statistics (see [`crate::stats`]), so it never holds a run's
+//! trajectory and its size does not grow with the number of runs. Two summaries
+//! of disjoint runs [`merge`](Summary::merge) into the summary of their union,
+//! bit for bit, in any order. [`Summary::metrics`] lists what it measures and
+//! [`Summary::stat`] reads a metric's mean and percentiles at a quarter.
+
+use crate::engine::{Observer, QuarterView};
+use crate::model::Scenario;
+use crate::stats::{
+    Moments, POSITIVE_BINS, UNIT_BINS, binned_percentile, event_percentile, positive_bin,
+    positive_value, unit_bin, unit_value,
+};
+
+/// The percentiles reported for every metric.
+pub const PERCENTILES: [u32; 5] = [5, 25, 50, 75, 95];
+
+/// How a metric is summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A quantity in [0, 1]: unit bins, percentiles within 0.0005.
+    Unit,
+    /// A non-negative unbounded quantity: log-linear bins, 0.78% relative error.
+    Positive,
+    /// A yes/no outcome: exact counts; the mean is its probability.
+    Event,
+}
+
+/// Whose metric it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// The world (unrest, pressure, embargo).
+    World,
+    /// The buyer (budget, concentration).
+    Buyer,
+    /// The supplier at this index.
+    Supplier(usize),
+    /// An ordered pair of suppliers `(a, b)`, written `a>b`.
+    Pair(usize, usize),
+}
+
+/// One summarised metric: its entity, name, kind and storage slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metric {
+    /// Whose it is.
+    pub entity: Entity,
+    /// Its name in `summary.csv`.
+    pub name: &'static str,
+    /// How it is summarised.
+    pub kind: Kind,
+    slot: usize,
+}
+
+/// Mean and percentiles of one metric at one quarter, across runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    /// Runs in which the metric was defined this quarter.
+    pub count: u64,
+    /// Mean across those runs (for an event, its probability).
+    pub mean: f64,
+    /// The percentiles of [`PERCENTILES`], in order.
+    pub percentiles: [f64; 5],
+}
+
+impl Stat {
+    /// The 5th percentile.
+    pub fn p05(&self) -> f64 {
+        self.percentiles[0]
+    }
+    /// The median.
+    pub fn p50(&self) -> f64 {
+        self.percentiles[2]
+    }
+    /// The 95th percentile.
+    pub fn p95(&self) -> f64 {
+        self.percentiles[4]
+    }
+}
+
+/// Per-supplier metrics, in output order, with their kinds.
+pub const SUPPLIER_METRICS: [(&str, Kind); 7] = [
+    ("purchases", Kind::Positive),
+    ("purchase_share", Kind::Unit),
+    ("rolling_share", Kind::Unit),
+    ("base_share", Kind::Unit),
+    ("support", Kind::Unit),
+    ("discount", Kind::Unit),
+    ("influence", Kind::Unit),
+];
+
+/// Streaming summary of a study's runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    quarters: usize,
+    suppliers: usize,
+    pairs: Vec<(usize, usize)>,
+    runs: u64,
+    unit_bins: Vec<u64>,
+    unit_moments: Vec<Moments>,
+    positive_bins: Vec<u64>,
+    positive_moments: Vec<Moments>,
+    events: Vec<u64>,
+    /// Per-run scratch: whether `a` has been ahead of `b` yet, for each pair.
+    ever_ahead: Vec<bool>,
+}
+
+// Slot arithmetic: unit slots are unrest, pressure, hhi, then six per supplier;
+// positive slots are budget, then purchases per supplier; event slots are
+// embargo, then ahead and ever_ahead per pair.
+const UNIT_FIXED: usize = 3;
+const UNIT_PER_SUPPLIER: usize = 6;
+
+impl Summary {
+    /// An empty summary for `scenario`'s quarters, suppliers and compared pairs.
+    pub fn new(scenario: &Scenario) -> Self {
+        Self::with_shape(
+            scenario.quarters as usize,
+            scenario.suppliers.len(),
+            scenario.compare.clone(),
+        )
+    }
+
+    fn with_shape(quarters: usize, suppliers: usize, pairs: Vec<(usize, usize)>) -> Self {
+        let units = UNIT_FIXED + UNIT_PER_SUPPLIER * suppliers;
+        let positives = 1 + suppliers;
+        let events = 1 + 2 * pairs.len();
+        Summary {
+            quarters,
+            suppliers,
+            runs: 0,
+            unit_bins: vec![0; quarters * units * UNIT_BINS],
+            unit_moments: vec![Moments::default(); quarters * units],
+            positive_bins: vec![0; quarters * positives * POSITIVE_BINS],
+            positive_moments: vec![Moments::default(); quarters * positives],
+            events: vec![0; quarters * events],
+            ever_ahead: vec![false; pairs.len()],
+            pairs,
+        }
+    }
+
+    fn units_per_quarter(&self) -> usize {
+        UNIT_FIXED + UNIT_PER_SUPPLIER * self.suppliers
+    }
+
+    fn positives_per_quarter(&self) -> usize {
+        1 + self.suppliers
+    }
+
+    fn events_per_quarter(&self) -> usize {
+        1 + 2 * self.pairs.len()
+    }
+
+    /// Number of runs folded in.
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+
+    /// Number of quarters.
+    pub fn quarters(&self) -> usize {
+        self.quarters
+    }
+
+    /// Whether `other` summarises the same quarters, suppliers and pairs.
+    pub fn same_shape(&self, other: &Summary) -> bool {
+        self.quarters == other.quarters
+            && self.suppliers == other.suppliers
+            && self.pairs == other.pairs
+    }
+
+    /// Folds in another summary of disjoint runs. Exact: the result does not
+    /// depend on the order of merges.
+    ///
+    /// # Panics
+    /// If the two summaries have different shapes (see [`Summary::same_shape`]).
+    pub fn merge(&mut self, other: &Summary) {
+        assert!(
+            self.same_shape(other),
+            "merging summaries of different shapes"
+        );
+        self.runs += other.runs;
+        add_counts(&mut self.unit_bins, &other.unit_bins);
+        add_counts(&mut self.positive_bins, &other.positive_bins);
+        add_counts(&mut self.events, &other.events);
+        for (a, b) in self.unit_moments.iter_mut().zip(&other.unit_moments) {
+            a.merge(b);
+        }
+        for (a, b) in self
+            .positive_moments
+            .iter_mut()
+            .zip(&other.positive_moments)
+        {
+            a.merge(b);
+        }
+    }
+
+    /// Empties the summary, keeping its shape and memory.
+    pub fn clear(&mut self) {
+        self.runs = 0;
+        self.unit_bins.fill(0);
+        self.positive_bins.fill(0);
+        self.events.fill(0);
+        self.unit_moments.fill(Moments::default());
+        self.positive_moments.fill(Moments::default());
+    }
+
+    /// Every metric, in output order: world, buyer, each supplier, each pair.
+    pub fn metrics(&self) -> Vec<Metric> {
+        let mut out = vec![
+            Metric {
+                entity: Entity::World,
+                name: "unrest",
+                kind: Kind::Unit,
+                slot: 0,
+            },
+            Metric {
+                entity: Entity::World,
+                name: "pressure",
+                kind: Kind::Unit,
+                slot: 1,
+            },
+            Metric {
+                entity: Entity::World,
+                name: "embargo",
+                kind: Kind::Event,
+                slot: 0,
+            },
+            Metric {
+                entity: Entity::Buyer,
+                name: "budget",
+                kind: Kind::Positive,
+                slot: 0,
+            },
+            Metric {
+                entity: Entity::Buyer,
+                name: "hhi",
+                kind: Kind::Unit,
+                slot: 2,
+            },
+        ];
+        for i in 0..self.suppliers {
+            let mut unit = UNIT_FIXED + UNIT_PER_SUPPLIER * i;
+            for (name, kind) in SUPPLIER_METRICS {
+                let slot = match kind {
+                    Kind::Positive => 1 + i,
+                    _ => {
+                        unit += 1;
+                        unit - 1
+                    }
+                };
+                out.push(Metric {
+                    entity: Entity::Supplier(i),
+                    name,
+                    kind,
+                    slot,
+                });
+            }
+        }
+        for (j, &(a, b)) in self.pairs.iter().enumerate() {
+            let entity = Entity::Pair(a, b);
+            out.push(Metric {
+                entity,
+                name: "ahead",
+                kind: Kind::Event,
+                slot: 1 + 2 * j,
+            });
+            out.push(Metric {
+                entity,
+                name: "ever_ahead",
+                kind: Kind::Event,
+                slot: 2 + 2 * j,
+            });
+        }
+        out
+    }
+
+    /// Finds a metric by entity and name.
+    pub fn metric(&self, entity: Entity, name: &str) -> Option<Metric> {
+        self.metrics()
+            .into_iter()
+            .find(|m| m.entity == entity && m.name == name)
+    }
+
+    /// Mean and percentiles of `metric` at quarter `q`, or `None` if it was
+    /// defined in no run (such as a purchase share in a quarter nobody bought).
+    pub fn stat(&self, q: usize, metric: &Metric) -> Option<Stat> {
+        match metric.kind {
+            Kind::Event => {
+                let ones = self.events[q * self.events_per_quarter() + metric.slot];
+                let n = self.runs;
+                let mean = (n > 0).then(|| ones as f64 / n as f64)?;
+                let percentiles =
+                    PERCENTILES.map(|p| event_percentile(ones, n, p).unwrap_or(f64::NAN));
+                Some(Stat {
+                    count: n,
+                    mean,
+                    percentiles,
+                })
+            }
+            Kind::Unit | Kind::Positive => {
+                let (bins, moments, width, value_of): (&[u64], _, _, fn(usize) -> f64) =
+                    match metric.kind {
+                        Kind::Unit => (&self.unit_bins, &self.unit_moments, UNIT_BINS, unit_value),
+                        _ => (
+                            &self.positive_bins,
+                            &self.positive_moments,
+                            POSITIVE_BINS,
+                            positive_value,
+                        ),
+                    };
+                let per_quarter = moments.len() / self.quarters;
+                let index = q * per_quarter + metric.slot;
+                let moments = &moments[index];
+                let bins = &bins[index * width..(index + 1) * width];
+                let mean = moments.mean()?;
+                let percentiles = PERCENTILES
+                    .map(|p| binned_percentile(bins, moments, p, value_of).unwrap_or(f64::NAN));
+                Some(Stat {
+                    count: moments.count,
+                    mean,
+                    percentiles,
+                })
+            }
+        }
+    }
+
+    #[inline]
+    fn add_unit(&mut self, index: usize, x: f64) {
+        self.unit_bins[index * UNIT_BINS + unit_bin(x)] += 1;
+        self.unit_moments[index].add(x);
+    }
+
+    #[inline]
+    fn add_positive(&mut self, index: usize, x: f64) {
+        self.positive_bins[index * POSITIVE_BINS + positive_bin(x)] += 1;
+        self.positive_moments[index].add(x);
+    }
+}
+
+fn add_counts(into: &mut [u64], from: &[u64]) {
+    for (a, &b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+impl Observer for Summary {
+    fn observe(&mut self, v: &QuarterView<'_>) {
+        let q = v.quarter as usize;
+        if q == 0 {
+            self.runs += 1;
+            self.ever_ahead.fill(false);
+        }
+        let unit0 = q * self.units_per_quarter();
+        self.add_unit(unit0, v.unrest);
+        self.add_unit(unit0 + 1, v.pressure);
+        self.add_unit(unit0 + 2, v.hhi);
+        let positive0 = q * self.positives_per_quarter();
+        self.add_positive(positive0, v.budget);
+
+        let inv_purchases = if v.total_purchases > 0.0 {
+            1.0 / v.total_purchases
+        } else {
+            0.0
+        };
+        for i in 0..self.suppliers {
+            self.add_positive(positive0 + 1 + i, v.purchases[i]);
+            let base = unit0 + UNIT_FIXED + UNIT_PER_SUPPLIER * i;
+            // Shares of a quarter (or window) without purchases are undefined:
+            // that run is left out of the quarter's share statistics.
+            if v.total_purchases > 0.0 {
+                self.add_unit(base, v.purchases[i] * inv_purchases);
+            }
+            if v.rolling_defined {
+                self.add_unit(base + 1, v.rolling_share[i]);
+            }
+            self.add_unit(base + 2, v.base_share[i]);
+            self.add_unit(base + 3, v.support[i]);
+            self.add_unit(base + 4, v.discount[i]);
+            self.add_unit(base + 5, v.base_share[i] * v.support[i]);
+        }
+
+        let event0 = q * self.events_per_quarter();
+        self.events[event0] += v.embargo as u64;
+        for (j, &(a, b)) in self.pairs.iter().enumerate() {
+            let ahead = v.rolling_share[a] > v.rolling_share[b];
+            self.ever_ahead[j] |= ahead;
+            self.events[event0 + 1 + 2 * j] += ahead as u64;
+            self.events[event0 + 2 + 2 * j] += self.ever_ahead[j] as u64;
+        }
+    }
+}
+
+/// Binary encoding of a summary, for checkpoints and shard states: shape,
+/// then every statistic, with histogram bins stored sparsely. Little-endian.
+impl Summary {
+    /// Appends the encoding of this summary to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let put = |out: &mut Vec<u8>, x: u64| out.extend_from_slice(&x.to_le_bytes());
+        put(out, self.quarters as u64);
+        put(out, self.suppliers as u64);
+        put(out, self.pairs.len() as u64);
+        for &(a, b) in &self.pairs {
+            put(out, a as u64);
+            put(out, b as u64);
+        }
+        put(out, self.runs);
+        for bins in [&self.unit_bins, &self.positive_bins] {
+            let nonzero = bins.iter().filter(|&&c| c != 0).count();
+            put(out, nonzero as u64);
+            for (i, &c) in bins.iter().enumerate().filter(|(_, c)| **c != 0) {
+                put(out, i as u64);
+                put(out, c);
+            }
+        }
+        for moments in [&self.unit_moments, &self.positive_moments] {
+            for m in moments.iter() {
+                put(out, m.count);
+                out.extend_from_slice(&m.sum.to_le_bytes());
+                put(out, m.min.to_bits());
+                put(out, m.max.to_bits());
+            }
+        }
+        for &e in &self.events {
+            put(out, e);
+        }
+    }
+
+    /// Decodes a summary written by [`Summary::encode`] from the front of
+    /// `input`, advancing it.
+    ///
+    /// # Errors
+    /// A description of what is malformed.
+    pub fn decode(input: &mut &[u8]) -> Result<Summary, String> {
+        fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], String> {
+            if input.len() < N {
+                return Err("truncated summary".into());
+            }
+            let (head, rest) = input.split_at(N);
+            *input = rest;
+            Ok(head.try_into().expect("length checked"))
+        }
+        let get = |input: &mut &[u8]| take::<8>(input).map(u64::from_le_bytes);
+        let quarters = get(input)? as usize;
+        let suppliers = get(input)? as usize;
+        let pair_count = get(input)? as usize;
+        if quarters > 1_000_000 || suppliers > 1_000_000 || pair_count > 1_000_000 {
+            return Err("implausible summary shape".into());
+        }
+        let mut pairs = Vec::with_capacity(pair_count);
+        for _ in 0..pair_count {
+            pairs.push((get(input)? as usize, get(input)? as usize));
+        }
+        let mut summary = Summary::with_shape(quarters, suppliers, pairs);
+        summary.runs = get(input)?;
+        for which in 0..2 {
+            let bins = if which == 0 {
+                &mut summary.unit_bins
+            } else {
+                &mut summary.positive_bins
+            };
+            let nonzero = get(input)?;
+            for _ in 0..nonzero {
+                let i = get(input)? as usize;
+                let count = get(input)?;
+                *bins.get_mut(i).ok_or("bin index out of range")? = count;
+            }
+        }
+        for which in 0..2 {
+            let moments = if which == 0 {
+                &mut summary.unit_moments
+            } else {
+                &mut summary.positive_moments
+            };
+            for m in moments.iter_mut() {
+                m.count = get(input)?;
+                m.sum = i128::from_le_bytes(take::<16>(input)?);
+                m.min = f64::from_bits(get(input)?);
+                m.max = f64::from_bits(get(input)?);
+            }
+        }
+        for e in summary.events.iter_mut() {
+            *e = get(input)?;
+        }
+        Ok(summary)
+    }
+}
