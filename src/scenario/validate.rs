@@ -159,7 +159,7 @@ impl Checker<'_> {
         }
     }
 
-    fn run(&mut self, run: &RawRun) -> (Quarter, Procurement) {
+    fn run(&mut self, run: &RawRun) -> (Option<Quarter>, Procurement) {
         let at = [key("run")];
         if run.name.trim().is_empty() {
             self.fail(
@@ -180,15 +180,15 @@ impl Checker<'_> {
         if run.runs == 0 {
             self.fail(&with(&at, key("runs")), "0", "at least 1 run", None);
         }
-        let start = Quarter::parse(&run.start).unwrap_or_else(|| {
+        let start = Quarter::parse(&run.start);
+        if start.is_none() {
             self.fail(
                 &with(&at, key("start")),
                 format!("{:?}", run.start),
                 "a quarter such as \"2021Q1\"",
                 None,
             );
-            Quarter { year: 2000, q: 1 }
-        });
+        }
         let procurement = match run.procurement.as_str() {
             "contracts" => Procurement::Contracts,
             "expected" => Procurement::Expected,
@@ -280,7 +280,11 @@ impl Checker<'_> {
                 .collect();
             self.fail(
                 &[key("suppliers"), Seg::Index(0), key("share")],
-                format!("shares summing to {total} ({})", listed.join(", ")),
+                format!(
+                    "shares summing to {} ({})",
+                    (total * 1e9).round() / 1e9,
+                    listed.join(", ")
+                ),
                 format!("initial shares summing to 1 (within {SHARE_TOLERANCE})"),
                 None,
             );
@@ -309,23 +313,29 @@ impl Checker<'_> {
         pairs
     }
 
+    /// Validates one event; `start` is `None` when the run's start is invalid
+    /// (already reported), and then labels are not checked against it.
     fn event(
         &mut self,
         i: usize,
         raw: &RawEvent,
-        start: Quarter,
+        start: Option<Quarter>,
         quarters: u32,
         suppliers: &[Supplier],
     ) -> Option<Event> {
         let at = [key("events"), Seg::Index(i)];
-        let last = start.plus(quarters.saturating_sub(1));
-        let quarter = match &raw.quarter {
-            QuarterRef::Label(label) => Quarter::parse(label).map(|q| start.quarters_until(q)),
-            QuarterRef::Index(index) => Some(*index),
+        let offset = match (&raw.quarter, start) {
+            (QuarterRef::Label(label), Some(start)) => {
+                Quarter::parse(label).map(|q| start.quarters_until(q))
+            }
+            (QuarterRef::Label(_), None) => Some(0),
+            (QuarterRef::Index(index), _) => Some(*index),
         };
-        let quarter = match quarter {
+        let quarter = match offset {
             Some(q) if (0..quarters as i64).contains(&q) => Some(q as u32),
             _ => {
+                let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
+                let last = start.plus(quarters.saturating_sub(1));
                 let found = match &raw.quarter {
                     QuarterRef::Label(l) => format!("{l:?}"),
                     QuarterRef::Index(i) => i.to_string(),
@@ -472,7 +482,7 @@ pub fn validate(
     Ok(Scenario {
         id: id.to_string(),
         name: raw.run.name.trim().to_string(),
-        start,
+        start: start.expect("an invalid start is reported above"),
         quarters: raw.run.quarters,
         runs: raw.run.runs,
         seed: raw.run.seed,
