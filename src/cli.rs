@@ -72,8 +72,8 @@ struct ScenarioArgs {
     #[arg(long, value_name = "N")]
     runs: Option<u64>,
 
-    /// Master seed (overrides run.seed); same scenario and seed, same bits
-    #[arg(long, value_name = "S")]
+    /// Master seed, 0 to 2^63-1 (overrides run.seed); same scenario and seed, same bits
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     seed: Option<u64>,
 }
 

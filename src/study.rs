@@ -196,12 +196,13 @@ impl<'a> Study<'a> {
             if let Some(report) = progress.as_mut() {
                 report(next - range.start);
             }
-            if let Some((every, save)) = checkpoint.as_mut() {
-                if last_checkpoint.elapsed() >= *every && next < range.end {
-                    fold_workers(&mut total, &mut workers);
-                    save(&total, next).map_err(StudyError::Checkpoint)?;
-                    last_checkpoint = Instant::now();
-                }
+            if let Some((every, save)) = checkpoint.as_mut()
+                && last_checkpoint.elapsed() >= *every
+                && next < range.end
+            {
+                fold_workers(&mut total, &mut workers);
+                save(&total, next).map_err(StudyError::Checkpoint)?;
+                last_checkpoint = Instant::now();
             }
         }
         fold_workers(&mut total, &mut workers);

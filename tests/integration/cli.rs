@@ -1,0 +1,274 @@
+//! The binary as users run it: shipped scenarios end to end, outputs, overrides.
+
+use super::*;
+
+const SCENARIOS: [&str; 3] = [
+    "myanmar_2021",
+    "myanmar_2021_un_embargo",
+    "myanmar_sipri_2016_20",
+];
+
+#[test]
+fn every_shipped_scenario_runs_and_writes_its_study() {
+    let tmp = tempfile::tempdir().unwrap();
+    for id in SCENARIOS {
+        let file = repo_path(&format!("scenarios/{id}.toml"));
+        let out = ok(armsim(
+            tmp.path(),
+            &["run", &file, "--runs", "300", "--threads", "2"],
+        ));
+        let (stdout, _) = text(&out);
+        assert!(
+            stdout.contains("5-year rolling share") && stdout.contains("Russia"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("P(UN arms embargo in force at 2030Q4)"),
+            "{stdout}"
+        );
+        let dir = tmp.path().join("output").join(id);
+        for file in [
+            "summary.csv",
+            "manifest.json",
+            "shares.png",
+            "shares.svg",
+            "support.png",
+            "support.svg",
+            "influence.png",
+            "influence.svg",
+        ] {
+            let path = dir.join(file);
+            assert!(
+                path.metadata().map(|m| m.len() > 1000).unwrap_or(false),
+                "{} missing or empty",
+                path.display()
+            );
+        }
+        let png = std::fs::read(dir.join("shares.png")).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let svg = std::fs::read_to_string(dir.join("shares.svg")).unwrap();
+        assert!(
+            svg.contains("Russia") && svg.contains("2025"),
+            "the SVG carries its legend and dated axis"
+        );
+    }
+    // Nothing but the studies is left in output/: no temporary directories.
+    let mut left: Vec<String> = std::fs::read_dir(tmp.path().join("output"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, SCENARIOS.map(String::from).to_vec());
+}
+
+#[test]
+fn the_baseline_runs_with_no_file_from_any_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(armsim(tmp.path(), &["run", "--runs", "200", "--no-plots"]));
+    let summary =
+        std::fs::read_to_string(tmp.path().join("output/myanmar_2021/summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    assert_eq!(
+        lines.next(),
+        Some("quarter,label,entity,metric,mean,p05,p25,p50,p75,p95")
+    );
+    let rows: Vec<&str> = lines.collect();
+    // 40 quarters x (5 world/buyer + 4 suppliers x 7 + 3 pairs x 2) metrics.
+    assert_eq!(rows.len(), 40 * (5 + 28 + 6));
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("39,2030Q4,Russia,rolling_share,"))
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("0,2021Q1,world,embargo,0,"))
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("5,2022Q2,Russia>China,ever_ahead,"))
+    );
+}
+
+#[test]
+fn the_manifest_records_what_is_needed_to_replay_the_study() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("study");
+    ok(armsim(
+        tmp.path(),
+        &[
+            "run",
+            "--runs",
+            "150",
+            "--seed",
+            "9",
+            "--set",
+            "suppliers.Russia.support=0.2",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--no-plots",
+        ],
+    ));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["seed"], 9);
+    assert_eq!(manifest["runs"], 150);
+    assert_eq!(manifest["armsim_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest["overrides"][0], "suppliers.Russia.support=0.2");
+    assert_eq!(manifest["scenario_sha256"].as_str().unwrap().len(), 64);
+    assert!(manifest["elapsed_seconds"].as_f64().unwrap() >= 0.0);
+    assert!(manifest["threads"].as_u64().unwrap() >= 1);
+    let resolved = manifest["resolved_scenario_toml"].as_str().unwrap();
+    assert!(
+        resolved.contains("support = 0.2"),
+        "the override is resolved into the scenario"
+    );
+
+    // Feeding the resolved scenario back replays the study bit for bit.
+    let replay_file = tmp.path().join("replay.toml");
+    std::fs::write(&replay_file, resolved).unwrap();
+    let replay_dir = tmp.path().join("replay");
+    ok(armsim(
+        tmp.path(),
+        &[
+            "run",
+            replay_file.to_str().unwrap(),
+            "--out",
+            replay_dir.to_str().unwrap(),
+            "--no-plots",
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(out_dir.join("summary.csv")).unwrap(),
+        std::fs::read(replay_dir.join("summary.csv")).unwrap()
+    );
+}
+
+#[test]
+fn overrides_change_the_result_and_unknown_paths_list_the_valid_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = armsim(tmp.path(), &["run", "--set", "suppliers.Russia.suport=0.2"]);
+    assert!(!out.status.success());
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("did you mean `support`?") && stderr.contains("explore_discount"),
+        "{stderr}"
+    );
+    let out = armsim(tmp.path(), &["run", "--set", "suppliers.Rusia.support=0.2"]);
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("did you mean `Russia`?") && stderr.contains("China"),
+        "{stderr}"
+    );
+    let out = armsim(
+        tmp.path(),
+        &["run", "--set", "suppliers.Russia.support=1.5"],
+    );
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("suppliers[0].support: found 1.5, expected a number between 0 and 1")
+            && stderr.contains("value from --set suppliers.Russia.support=1.5"),
+        "{stderr}"
+    );
+    assert!(
+        !tmp.path().join("output").exists(),
+        "a rejected override writes nothing"
+    );
+}
+
+#[test]
+fn keep_runs_writes_the_first_runs_trajectories() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(armsim(
+        tmp.path(),
+        &["run", "--runs", "50", "--keep-runs", "3", "--no-plots"],
+    ));
+    let runs = std::fs::read_to_string(tmp.path().join("output/myanmar_2021/runs.csv")).unwrap();
+    let mut lines = runs.lines();
+    assert_eq!(lines.next(), Some("run,quarter,label,entity,metric,value"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3 * 40 * (5 + 4 * 7));
+    assert!(
+        rows.last()
+            .unwrap()
+            .starts_with("2,39,2030Q4,Others,influence,")
+    );
+}
+
+#[test]
+fn validate_describes_what_would_run() {
+    let out = ok(armsim(
+        &root(),
+        &["validate", "scenarios/myanmar_2021_un_embargo.toml"],
+    ));
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("valid") && stdout.contains("2021Q3  world.embargo set 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("would write: output/myanmar_2021_un_embargo/"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn help_teaches_the_commands() {
+    let (stdout, _) = text(&ok(armsim(&root(), &["--help"])));
+    for word in [
+        "run",
+        "validate",
+        "bench",
+        "merge",
+        "--set suppliers.Russia.support=0.2",
+    ] {
+        assert!(stdout.contains(word), "--help mentions {word}:\n{stdout}");
+    }
+    let (stdout, _) = text(&ok(armsim(&root(), &["run", "--help"])));
+    for word in [
+        "--runs",
+        "--seed",
+        "--threads",
+        "--out",
+        "--set",
+        "--keep-runs",
+        "--shard",
+        "--resume",
+    ] {
+        assert!(stdout.contains(word), "run --help mentions {word}");
+    }
+}
+
+#[test]
+fn the_shipped_variants_differ_from_the_baseline_only_where_documented() {
+    use armsim::model::{SupplierParam, Target, WorldParam};
+    let load = |id: &str| {
+        armsim::scenario::load_file(&root().join(format!("scenarios/{id}.toml")), &[])
+            .unwrap()
+            .scenario
+    };
+    let base = load("myanmar_2021");
+    let embargo = load("myanmar_2021_un_embargo");
+    assert_eq!(embargo.suppliers, base.suppliers);
+    assert_eq!(
+        (embargo.world.clone(), embargo.buyer.clone()),
+        (base.world.clone(), base.buyer.clone())
+    );
+    assert_eq!(embargo.events[..3], base.events[..]);
+    assert_eq!(embargo.events.len(), 4);
+    assert_eq!(embargo.events[3].target, Target::World(WorldParam::Embargo));
+    assert_eq!(
+        embargo.label(embargo.events[3].quarter).to_string(),
+        "2021Q3"
+    );
+
+    let sipri = load("myanmar_sipri_2016_20");
+    assert_eq!(sipri.events, base.events);
+    for (a, b) in sipri.suppliers.iter().zip(&base.suppliers) {
+        assert_eq!(a.params, b.params, "only shares differ for {}", a.name);
+        assert_eq!(
+            a.params[SupplierParam::Support],
+            b.params[SupplierParam::Support]
+        );
+    }
+}
