@@ -111,6 +111,8 @@ pub struct Simulator<'s> {
     suffix: Vec<f64>,
     /// Index into `scenario.events` of the next event to apply.
     next_event: usize,
+    /// The next quarter to simulate.
+    quarter: u32,
 }
 
 fn logistic(z: f64) -> f64 {
@@ -154,6 +156,7 @@ impl<'s> Simulator<'s> {
             weight: vec![0.0; n],
             suffix: vec![0.0; n],
             next_event: 0,
+            quarter: 0,
         }
     }
 
@@ -165,15 +168,26 @@ impl<'s> Simulator<'s> {
     /// Simulates one run from the initial state, drawing only from `rng`.
     pub fn run<R: Rng + ?Sized, O: Observer + ?Sized>(&mut self, rng: &mut R, observer: &mut O) {
         self.reset();
-        for t in 0..self.scenario.quarters {
-            self.step(t, rng);
-            let view = self.view(t);
+        for _ in 0..self.scenario.quarters {
+            let view = self.step(rng);
             observer.observe(&view);
         }
     }
 
-    /// Initial state (MODEL.md section 3, last paragraph).
-    fn reset(&mut self) {
+    /// Simulates the next quarter (MODEL.md section 3, steps 1-11) and returns
+    /// its outputs. Stepping past the scenario's horizon is allowed; no events
+    /// apply there.
+    pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> QuarterView<'_> {
+        let t = self.quarter;
+        self.quarter += 1;
+        self.advance(t, rng);
+        self.view(t)
+    }
+
+    /// Puts the simulator in the initial state (MODEL.md section 3, last
+    /// paragraph), ready to simulate quarter 0.
+    pub fn reset(&mut self) {
+        self.quarter = 0;
         let sc = self.scenario;
         self.world.clone_from(&sc.world);
         self.buyer.clone_from(&sc.buyer);
@@ -251,7 +265,7 @@ impl<'s> Simulator<'s> {
     }
 
     /// One quarter, MODEL.md section 3, steps 1-10 (step 11 is [`Self::view`]).
-    fn step<R: Rng + ?Sized>(&mut self, t: u32, rng: &mut R) {
+    fn advance<R: Rng + ?Sized>(&mut self, t: u32, rng: &mut R) {
         self.apply_events(t);
 
         // 2. Unrest.

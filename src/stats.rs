@@ -5,8 +5,8 @@
 //! associative. That is what makes a study's summary the same bits whatever the
 //! thread count, the batch size, the shards or a resume from a checkpoint.
 //!
-//! - [`Moments`]: count, fixed-point sum (an exact mean of values rounded to
-//!   2^-48), minimum and maximum.
+//! - [`Moments`]: count, fixed-point sum (an exact mean of values truncated
+//!   to multiples of 2^-48), minimum and maximum.
 //! - Unit bins ([`unit_bin`]): 1001 bins of width 0.001 (0.1 percentage point)
 //!   centred on multiples of 0.001, for quantities in [0, 1]. A percentile read
 //!   from them is within 0.0005 of the exact one.
@@ -18,15 +18,26 @@
 //! "Exact percentile" means the nearest-rank order statistic: the p-quantile of
 //! `n` values is the `ceil(p n)`-th smallest (the smallest for `p n < 1`).
 
-/// Fixed-point scale of [`Moments::sum`]: values are rounded to multiples of 2^-48.
-const FIXED_SCALE: f64 = (1u64 << 48) as f64;
+/// Fractional bits of [`Moments::sum`]: values are truncated to multiples of 2^-48.
+const FRACTION_BITS: u32 = 48;
+const FIXED_SCALE: f64 = (1u64 << FRACTION_BITS) as f64;
+
+/// `x` in fixed point (units of 2^-48), truncated toward zero. Exact integer
+/// work only: the whole part and the fraction are converted separately, so no
+/// libm rounding call or software float-to-i128 conversion is needed.
+#[inline]
+pub fn to_fixed(x: f64) -> i128 {
+    let whole = x as i64;
+    let fraction = ((x - whole as f64) * FIXED_SCALE) as i64;
+    ((whole as i128) << FRACTION_BITS) + fraction as i128
+}
 
 /// Count, exact fixed-point sum, minimum and maximum of a stream of values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Moments {
     /// Number of values.
     pub count: u64,
-    /// Sum of the values, each rounded to a multiple of 2^-48, in units of 2^-48.
+    /// Sum of the values, each truncated to a multiple of 2^-48, in units of 2^-48.
     pub sum: i128,
     /// Smallest value (`+inf` when empty).
     pub min: f64,
@@ -50,7 +61,7 @@ impl Moments {
     #[inline]
     pub fn add(&mut self, x: f64) {
         self.count += 1;
-        self.sum += (x * FIXED_SCALE).round() as i128;
+        self.sum += to_fixed(x);
         self.min = self.min.min(x);
         self.max = self.max.max(x);
     }
@@ -77,7 +88,9 @@ pub const UNIT_BIN_WIDTH: f64 = 0.001;
 /// The unit bin of `x` (values outside [0, 1] fall in the end bins).
 #[inline]
 pub fn unit_bin(x: f64) -> usize {
-    ((x * 1000.0).round().clamp(0.0, 1000.0)) as usize
+    // `as` saturates (negative values give 0), so this is round-half-up
+    // without a libm call.
+    ((x * 1000.0 + 0.5) as usize).min(UNIT_BINS - 1)
 }
 
 /// The value a unit bin stands for: its centre.
@@ -191,6 +204,16 @@ mod tests {
         assert_eq!(whole, b);
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         assert!((whole.mean().unwrap() - mean).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fixed_point_is_exact_to_its_resolution() {
+        for &x in &[0.0, 1.0, 0.5, 0.1, 0.123456789, 57.25, 4.0e9, 1e-15] {
+            let back = to_fixed(x) as f64 / FIXED_SCALE;
+            assert!((back - x).abs() <= 1.0 / FIXED_SCALE * x.max(1.0), "{x}");
+        }
+        assert_eq!(to_fixed(0.75), 3 << 46);
+        assert_eq!(to_fixed(2.5), 5 << 47);
     }
 
     #[test]

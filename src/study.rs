@@ -4,7 +4,7 @@
 //! a progress callback, a cancel flag, a checkpoint callback or a state to
 //! resume from, then [`Study::run`]. Runs are processed in rounds; within a
 //! round rayon spreads fixed chunks of runs over the pool, each worker thread
-//! folding its runs into its own [`Summary`]. Because each run draws only from
+//! folding its runs into its own [`Recorder`]. Because each run draws only from
 //! its own stream ([`run_rng`]) and summaries merge exactly, the result is the
 //! same bits whatever the thread count, the round size, the shards or where a
 //! resumed study was interrupted. Memory is one summary per thread plus one,
@@ -20,7 +20,7 @@ use thread_local::ThreadLocal;
 
 use crate::engine::{Observer, Simulator, run_rng};
 use crate::model::Scenario;
-use crate::summary::Summary;
+use crate::summary::{Recorder, Summary};
 
 /// Runs per rayon task: small enough to balance, large enough that looking up
 /// the worker's summary costs nothing.
@@ -169,7 +169,7 @@ impl<'a> Study<'a> {
             }
             None => (Summary::new(scenario), range.start),
         };
-        let mut workers: ThreadLocal<RefCell<(Simulator<'_>, Summary)>> = ThreadLocal::new();
+        let mut workers: ThreadLocal<RefCell<(Simulator<'_>, Recorder)>> = ThreadLocal::new();
         let round = ROUND_PER_THREAD * threads as u64;
         let mut last_checkpoint = Instant::now();
         let mut interrupted = false;
@@ -183,12 +183,12 @@ impl<'a> Study<'a> {
             pool.install(|| {
                 (0..chunks).into_par_iter().for_each(|c| {
                     let cell = workers.get_or(|| {
-                        RefCell::new((Simulator::new(scenario), Summary::new(scenario)))
+                        RefCell::new((Simulator::new(scenario), Recorder::new(scenario)))
                     });
-                    let (simulator, summary) = &mut *cell.borrow_mut();
+                    let (simulator, recorder) = &mut *cell.borrow_mut();
                     let first = next + c * CHUNK;
                     for k in first..(first + CHUNK).min(end) {
-                        simulator.run(&mut run_rng(scenario.seed, k), summary as &mut dyn Observer);
+                        simulator.run(&mut run_rng(scenario.seed, k), recorder);
                     }
                 });
             });
@@ -216,12 +216,13 @@ impl<'a> Study<'a> {
     }
 }
 
-/// Merges every worker's summary into `total` and empties it.
-fn fold_workers(total: &mut Summary, workers: &mut ThreadLocal<RefCell<(Simulator<'_>, Summary)>>) {
+/// Merges every worker's runs into `total` and empties the workers.
+fn fold_workers(
+    total: &mut Summary,
+    workers: &mut ThreadLocal<RefCell<(Simulator<'_>, Recorder)>>,
+) {
     for cell in workers.iter_mut() {
-        let (_, summary) = cell.get_mut();
-        total.merge(summary);
-        summary.clear();
+        cell.get_mut().1.drain_into(total);
     }
 }
 

@@ -1,8 +1,8 @@
 //! The across-runs summary of a study: every metric, every quarter, streamed.
 //!
-//! [`Summary`] is an [`Observer`] that folds each run's quarters into exactly
-//! mergeable statistics (see [`crate::stats`]), so it never holds a run's
-//! trajectory and its size does not grow with the number of runs. Two summaries
+//! A [`Recorder`] is the [`Observer`] that folds each run's quarters into a
+//! [`Summary`] of exactly mergeable statistics (see [`crate::stats`]), so no
+//! run's trajectory is kept and memory does not grow with the number of runs. Two summaries
 //! of disjoint runs [`merge`](Summary::merge) into the summary of their union,
 //! bit for bit, in any order. [`Summary::metrics`] lists what it measures and
 //! [`Summary::stat`] reads a metric's mean and percentiles at a quarter.
@@ -102,8 +102,6 @@ pub struct Summary {
     positive_bins: Vec<u64>,
     positive_moments: Vec<Moments>,
     events: Vec<u64>,
-    /// Per-run scratch: whether `a` has been ahead of `b` yet, for each pair.
-    ever_ahead: Vec<bool>,
 }
 
 // Slot arithmetic: unit slots are unrest, pressure, hhi, then six per supplier;
@@ -135,7 +133,6 @@ impl Summary {
             positive_bins: vec![0; quarters * positives * POSITIVE_BINS],
             positive_moments: vec![Moments::default(); quarters * positives],
             events: vec![0; quarters * events],
-            ever_ahead: vec![false; pairs.len()],
             pairs,
         }
     }
@@ -324,18 +321,6 @@ impl Summary {
             }
         }
     }
-
-    #[inline]
-    fn add_unit(&mut self, index: usize, x: f64) {
-        self.unit_bins[index * UNIT_BINS + unit_bin(x)] += 1;
-        self.unit_moments[index].add(x);
-    }
-
-    #[inline]
-    fn add_positive(&mut self, index: usize, x: f64) {
-        self.positive_bins[index * POSITIVE_BINS + positive_bin(x)] += 1;
-        self.positive_moments[index].add(x);
-    }
 }
 
 fn add_counts(into: &mut [u64], from: &[u64]) {
@@ -344,49 +329,194 @@ fn add_counts(into: &mut [u64], from: &[u64]) {
     }
 }
 
-impl Observer for Summary {
+/// Runs buffered by a [`Recorder`] before they are folded into its counters.
+pub const RECORDER_BATCH: usize = 64;
+/// Runs a [`Recorder`]'s 16-bit counters can take before they must be
+/// spilled: each histogram gains at most one count per run.
+const SPILL_EVERY: usize = u16::MAX as usize;
+
+/// Folds runs into a [`Summary`]: the [`Observer`] a study's workers use.
+///
+/// A run touches over a thousand histograms, and with 64-bit counts they
+/// outgrow the processor's caches, so recording would cost more than
+/// simulating. Two things keep it cheap. Values are buffered for a batch of
+/// runs, laid out by quarter and metric, and folded in one histogram at a
+/// time. And histograms are first counted in 16-bit counters (a quarter of
+/// the memory), which are added into the summary's 64-bit counts before any
+/// can overflow, skipping the many that are zero. Neither can change results:
+/// every count is exact and every statistic merges exactly.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    summary: Summary,
+    /// Complete runs in the buffers.
+    filled: usize,
+    /// Runs counted in `unit_counts`/`positive_counts` since they were spilled.
+    unspilled: usize,
+    /// 16-bit bin counts, laid out like the summary's bins.
+    unit_counts: Vec<u16>,
+    positive_counts: Vec<u16>,
+    /// `unit[(q * units + slot) * RECORDER_BATCH + run]`; NaN where undefined.
+    unit: Vec<f64>,
+    /// `positive[(q * positives + slot) * RECORDER_BATCH + run]`.
+    positive: Vec<f64>,
+    /// Per run: whether `a` has been ahead of `b` yet, for each pair.
+    ever_ahead: Vec<bool>,
+}
+
+impl Recorder {
+    /// A recorder of `scenario`'s runs, starting from an empty summary.
+    pub fn new(scenario: &Scenario) -> Self {
+        let summary = Summary::new(scenario);
+        let q = summary.quarters;
+        Recorder {
+            unit: vec![f64::NAN; q * summary.units_per_quarter() * RECORDER_BATCH],
+            positive: vec![0.0; q * summary.positives_per_quarter() * RECORDER_BATCH],
+            ever_ahead: vec![false; summary.pairs.len()],
+            filled: 0,
+            unspilled: 0,
+            unit_counts: vec![0; summary.unit_bins.len()],
+            positive_counts: vec![0; summary.positive_bins.len()],
+            summary,
+        }
+    }
+
+    /// Folds the buffered runs in; the summary then holds every run observed.
+    pub fn flush(&mut self) {
+        let runs = self.filled;
+        if runs == 0 {
+            return;
+        }
+        if self.unspilled + runs > SPILL_EVERY {
+            self.spill();
+        }
+        let s = &mut self.summary;
+        for (index, moments) in s.unit_moments.iter_mut().enumerate() {
+            let values = &self.unit[index * RECORDER_BATCH..][..runs];
+            let bins = &mut self.unit_counts[index * UNIT_BINS..][..UNIT_BINS];
+            let mut batch = Moments::default();
+            for &x in values.iter().filter(|x| !x.is_nan()) {
+                bins[unit_bin(x)] += 1;
+                batch.add(x);
+            }
+            moments.merge(&batch);
+        }
+        for (index, moments) in s.positive_moments.iter_mut().enumerate() {
+            let values = &self.positive[index * RECORDER_BATCH..][..runs];
+            let bins = &mut self.positive_counts[index * POSITIVE_BINS..][..POSITIVE_BINS];
+            let mut batch = Moments::default();
+            for &x in values {
+                bins[positive_bin(x)] += 1;
+                batch.add(x);
+            }
+            moments.merge(&batch);
+        }
+        s.runs += runs as u64;
+        self.unspilled += runs;
+        self.filled = 0;
+    }
+
+    /// Adds the 16-bit counters into the summary's counts and zeroes them.
+    fn spill(&mut self) {
+        spill(&mut self.unit_counts, &mut self.summary.unit_bins);
+        spill(&mut self.positive_counts, &mut self.summary.positive_bins);
+        self.unspilled = 0;
+    }
+
+    /// Folds in everything buffered or counted, so the summary is complete.
+    fn complete(&mut self) {
+        self.flush();
+        self.spill();
+    }
+
+    /// The summary of every run observed so far.
+    pub fn summary(&mut self) -> &Summary {
+        self.complete();
+        &self.summary
+    }
+
+    /// The summary of every run observed.
+    pub fn finish(mut self) -> Summary {
+        self.complete();
+        self.summary
+    }
+
+    /// Merges the summary of every run observed into `total` and empties it,
+    /// keeping the recorder's memory for more runs.
+    pub fn drain_into(&mut self, total: &mut Summary) {
+        self.complete();
+        total.merge(&self.summary);
+        self.summary.clear();
+    }
+}
+
+/// Adds 16-bit `counts` into `bins` and zeroes them, skipping zero chunks
+/// (most bins of most histograms are never hit).
+fn spill(counts: &mut [u16], bins: &mut [u64]) {
+    const CHUNK: usize = 16;
+    for (counts, bins) in counts.chunks_mut(CHUNK).zip(bins.chunks_mut(CHUNK)) {
+        if counts.iter().all(|&c| c == 0) {
+            continue;
+        }
+        for (bin, count) in bins.iter_mut().zip(counts.iter_mut()) {
+            *bin += *count as u64;
+            *count = 0;
+        }
+    }
+}
+
+impl Observer for Recorder {
     fn observe(&mut self, v: &QuarterView<'_>) {
         let q = v.quarter as usize;
+        let s = &mut self.summary;
         if q == 0 {
-            self.runs += 1;
             self.ever_ahead.fill(false);
         }
-        let unit0 = q * self.units_per_quarter();
-        self.add_unit(unit0, v.unrest);
-        self.add_unit(unit0 + 1, v.pressure);
-        self.add_unit(unit0 + 2, v.hhi);
-        let positive0 = q * self.positives_per_quarter();
-        self.add_positive(positive0, v.budget);
+        let run = self.filled;
+        let units = s.units_per_quarter();
+        let unit = |slot: usize| (q * units + slot) * RECORDER_BATCH + run;
+        self.unit[unit(0)] = v.unrest;
+        self.unit[unit(1)] = v.pressure;
+        self.unit[unit(2)] = v.hhi;
+        let positives = s.positives_per_quarter();
+        let positive = |slot: usize| (q * positives + slot) * RECORDER_BATCH + run;
+        self.positive[positive(0)] = v.budget;
 
+        // Shares of a quarter (or window) without purchases are undefined (NaN):
+        // that run is left out of the quarter's share statistics.
         let inv_purchases = if v.total_purchases > 0.0 {
             1.0 / v.total_purchases
         } else {
-            0.0
+            f64::NAN
         };
-        for i in 0..self.suppliers {
-            self.add_positive(positive0 + 1 + i, v.purchases[i]);
-            let base = unit0 + UNIT_FIXED + UNIT_PER_SUPPLIER * i;
-            // Shares of a quarter (or window) without purchases are undefined:
-            // that run is left out of the quarter's share statistics.
-            if v.total_purchases > 0.0 {
-                self.add_unit(base, v.purchases[i] * inv_purchases);
-            }
-            if v.rolling_defined {
-                self.add_unit(base + 1, v.rolling_share[i]);
-            }
-            self.add_unit(base + 2, v.base_share[i]);
-            self.add_unit(base + 3, v.support[i]);
-            self.add_unit(base + 4, v.discount[i]);
-            self.add_unit(base + 5, v.base_share[i] * v.support[i]);
+        for i in 0..s.suppliers {
+            self.positive[positive(1 + i)] = v.purchases[i];
+            let base = UNIT_FIXED + UNIT_PER_SUPPLIER * i;
+            self.unit[unit(base)] = v.purchases[i] * inv_purchases;
+            self.unit[unit(base + 1)] = if v.rolling_defined {
+                v.rolling_share[i]
+            } else {
+                f64::NAN
+            };
+            self.unit[unit(base + 2)] = v.base_share[i];
+            self.unit[unit(base + 3)] = v.support[i];
+            self.unit[unit(base + 4)] = v.discount[i];
+            self.unit[unit(base + 5)] = v.base_share[i] * v.support[i];
         }
 
-        let event0 = q * self.events_per_quarter();
-        self.events[event0] += v.embargo as u64;
-        for (j, &(a, b)) in self.pairs.iter().enumerate() {
+        let event0 = q * s.events_per_quarter();
+        s.events[event0] += v.embargo as u64;
+        for (j, &(a, b)) in s.pairs.iter().enumerate() {
             let ahead = v.rolling_share[a] > v.rolling_share[b];
             self.ever_ahead[j] |= ahead;
-            self.events[event0 + 1 + 2 * j] += ahead as u64;
-            self.events[event0 + 2 + 2 * j] += self.ever_ahead[j] as u64;
+            s.events[event0 + 1 + 2 * j] += ahead as u64;
+            s.events[event0 + 2 + 2 * j] += self.ever_ahead[j] as u64;
+        }
+
+        if q + 1 == s.quarters {
+            self.filled += 1;
+            if self.filled == RECORDER_BATCH {
+                self.flush();
+            }
         }
     }
 }
