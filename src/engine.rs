@@ -107,6 +107,12 @@ pub struct Simulator<'s> {
     rolling_share: Vec<f64>,
     base_share: Vec<f64>,
     utility: Vec<f64>,
+    /// This quarter's part of each utility that does not depend on the
+    /// supplier's stance or discount, the slope in the discount, and the
+    /// (common) value of a unit of support: `V_i = fixed_i + slope_i d + value sigma`.
+    utility_fixed: Vec<f64>,
+    discount_slope: Vec<f64>,
+    support_value: f64,
     weight: Vec<f64>,
     suffix: Vec<f64>,
     /// Index into `scenario.events` of the next event to apply.
@@ -153,6 +159,9 @@ impl<'s> Simulator<'s> {
             rolling_share: vec![0.0; n],
             base_share: vec![0.0; n],
             utility: vec![0.0; n],
+            utility_fixed: vec![0.0; n],
+            discount_slope: vec![0.0; n],
+            support_value: 0.0,
             weight: vec![0.0; n],
             suffix: vec![0.0; n],
             next_event: 0,
@@ -308,8 +317,9 @@ impl<'s> Simulator<'s> {
 
         // 6. Utilities and (unnormalised) choice weights, shifted by the maximum.
         let n = self.support.len();
+        self.prepare_utilities(p, hhi);
         for i in 0..n {
-            self.utility[i] = self.utility_of(i, self.support[i], self.discount[i], p, hhi);
+            self.utility[i] = self.utility_of(i, self.support[i], self.discount[i]);
         }
         let tau = self.buyer[B::Temperature];
         let shift = self
@@ -352,7 +362,7 @@ impl<'s> Simulator<'s> {
         self.push_window();
 
         // 9. Supplier adaptation, in scenario order, against current stances.
-        self.adapt(u, p, hhi, shift, rng);
+        self.adapt(u, p, shift, rng);
 
         // 10. Embargo vote, in force from the next quarter.
         if self.world[W::Embargo] == 0.0 {
@@ -372,18 +382,30 @@ impl<'s> Simulator<'s> {
         self.budget_now = budget;
     }
 
-    /// The buyer's utility `V_i` of supplier `i` at stance `sigma` and discount `d`.
-    #[inline]
-    fn utility_of(&self, i: usize, sigma: f64, d: f64, pressure: f64, hhi: f64) -> f64 {
+    /// Splits this quarter's utilities (MODEL.md 3.6) into what depends on a
+    /// supplier's stance and discount and what does not, so that the many
+    /// utilities of step 9's candidates cost a multiply-add each:
+    /// `-beta_price c (1 - d) = -beta_price c + beta_price c d`.
+    fn prepare_utilities(&mut self, pressure: f64, hhi: f64) {
         let b = &self.buyer;
-        let c = &self.traits[i];
-        let s_i = self.base_share[i];
-        -b[B::PriceWeight] * c[S::Price] * (1.0 - d)
-            + b[B::QualityWeight] * c[S::Quality]
-            + b[B::SupportWeight] * (1.0 + b[B::IsolationWeight] * pressure) * sigma
-            + b[B::DiversificationWeight] * (hhi - s_i)
-            + b[B::LockInWeight] * s_i
-            + self.ln_availability[i]
+        self.support_value = b[B::SupportWeight] * (1.0 + b[B::IsolationWeight] * pressure);
+        for (i, c) in self.traits.iter().enumerate() {
+            let s_i = self.base_share[i];
+            let price = b[B::PriceWeight] * c[S::Price];
+            self.discount_slope[i] = price;
+            self.utility_fixed[i] = -price
+                + b[B::QualityWeight] * c[S::Quality]
+                + b[B::DiversificationWeight] * (hhi - s_i)
+                + b[B::LockInWeight] * s_i
+                + self.ln_availability[i];
+        }
+    }
+
+    /// The buyer's utility `V_i` of supplier `i` at stance `sigma` and discount
+    /// `d`, this quarter (after [`Self::prepare_utilities`]).
+    #[inline]
+    fn utility_of(&self, i: usize, sigma: f64, d: f64) -> f64 {
+        self.utility_fixed[i] + self.discount_slope[i] * d + self.support_value * sigma
     }
 
     /// Step 7, contracts mode: `n ~ Poisson(lambda_c)` log-normal contracts,
@@ -444,7 +466,7 @@ impl<'s> Simulator<'s> {
     /// it have already moved this quarter (`earlier`), those after it not yet
     /// (`suffix`). Keeping the two sums separately makes the step O(N) and
     /// avoids subtracting nearly equal numbers.
-    fn adapt<R: Rng + ?Sized>(&mut self, u: f64, p: f64, hhi: f64, shift: f64, rng: &mut R) {
+    fn adapt<R: Rng + ?Sized>(&mut self, u: f64, p: f64, shift: f64, rng: &mut R) {
         let n = self.support.len();
         let tau = self.buyer[B::Temperature];
         let mut later = 0.0;
@@ -477,7 +499,7 @@ impl<'s> Simulator<'s> {
             let cand_weight = if shift == f64::NEG_INFINITY {
                 0.0
             } else {
-                ((self.utility_of(i, cand_sigma, cand_d, p, hhi) - shift) / tau).exp()
+                ((self.utility_of(i, cand_sigma, cand_d) - shift) / tau).exp()
             };
             let candidate = exporter * choice_probability(cand_weight, others) * margin(cand_d)
                 + politics * cand_sigma;
@@ -487,7 +509,7 @@ impl<'s> Simulator<'s> {
                 self.support[i] = sigma + eta * (cand_sigma - sigma);
                 self.discount[i] = d + eta * (cand_d - d);
                 if shift != f64::NEG_INFINITY {
-                    self.utility[i] = self.utility_of(i, self.support[i], self.discount[i], p, hhi);
+                    self.utility[i] = self.utility_of(i, self.support[i], self.discount[i]);
                     self.weight[i] = ((self.utility[i] - shift) / tau).exp();
                 }
             }

@@ -10,8 +10,8 @@
 use crate::engine::{Observer, QuarterView};
 use crate::model::Scenario;
 use crate::stats::{
-    Moments, POSITIVE_BINS, UNIT_BINS, binned_percentile, event_percentile, positive_bin,
-    positive_value, unit_bin, unit_value,
+    Moments, POSITIVE_BINS, UNIT_BINS, binned_percentile, event_percentile, fold_positive,
+    fold_unit, positive_value, unit_value,
 };
 
 /// The percentiles reported for every metric.
@@ -392,23 +392,13 @@ impl Recorder {
         let s = &mut self.summary;
         for (index, moments) in s.unit_moments.iter_mut().enumerate() {
             let values = &self.unit[index * RECORDER_BATCH..][..runs];
-            let bins = &mut self.unit_counts[index * UNIT_BINS..][..UNIT_BINS];
-            let mut batch = Moments::default();
-            for &x in values.iter().filter(|x| !x.is_nan()) {
-                bins[unit_bin(x)] += 1;
-                batch.add(x);
-            }
-            moments.merge(&batch);
+            let counts = &mut self.unit_counts[index * UNIT_BINS..][..UNIT_BINS];
+            moments.merge(&fold_unit(values, counts));
         }
         for (index, moments) in s.positive_moments.iter_mut().enumerate() {
             let values = &self.positive[index * RECORDER_BATCH..][..runs];
-            let bins = &mut self.positive_counts[index * POSITIVE_BINS..][..POSITIVE_BINS];
-            let mut batch = Moments::default();
-            for &x in values {
-                bins[positive_bin(x)] += 1;
-                batch.add(x);
-            }
-            moments.merge(&batch);
+            let counts = &mut self.positive_counts[index * POSITIVE_BINS..][..POSITIVE_BINS];
+            moments.merge(&fold_positive(values, counts));
         }
         s.runs += runs as u64;
         self.unspilled += runs;
