@@ -34,8 +34,9 @@ const EXIT_INTERRUPTED: u8 = 130;
         while unrest, sanctions and a possible UN arms embargo shape the market. The \
         baseline is Myanmar after the 2021 coup, with Russia, China, India and Others.",
     after_help = "Start here:\n  \
-        armsim run                                   run the built-in baseline, write output/myanmar_2021/\n  \
-        armsim run --set suppliers.Russia.support=0.2   what if Russia kept its distance?\n  \
+        armsim run                                    run the built-in baseline, write output/myanmar_2021/\n  \
+        armsim run --set suppliers.Russia.support=0.2  what if Russia kept its distance?\n  \
+        armsim params                                 every parameter, its value and meaning\n  \
         armsim validate scenarios/myanmar_2021_un_embargo.toml\n\n\
         Run `armsim help run` for every option."
 )]
@@ -50,6 +51,8 @@ enum Command {
     Run(RunArgs),
     /// Check a scenario file and print what it would run
     Validate(ScenarioArgs),
+    /// List every parameter you can change with --set: its value, range and meaning
+    Params(ScenarioArgs),
     /// Measure throughput: runs/s, quarter-steps/s and peak memory (writes nothing)
     Bench(BenchArgs),
     /// Combine shard results (from `run --shard`) into one study
@@ -169,6 +172,7 @@ pub fn main() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
+        Command::Params(args) => params(args),
         Command::Bench(args) => bench(args),
         Command::Merge(args) => merge(args),
     }
@@ -473,6 +477,67 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         s.id,
         &loaded.hash[..12]
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Keys of `[run]` and what they mean.
+const RUN_KEYS: [(&str, &str); 7] = [
+    ("name", "name of the study, used in titles"),
+    ("start", "first quarter, such as 2021Q1"),
+    ("quarters", "quarters each run simulates"),
+    ("runs", "Monte Carlo runs (also --runs)"),
+    ("seed", "master seed, 0 to 2^63-1 (also --seed)"),
+    ("procurement", "\"contracts\" (lumpy deals) or \"expected\" (smooth budget split)"),
+    ("compare", "supplier pairs whose rolling shares are compared, [[\"A\", \"B\"], ...]"),
+];
+
+fn params(args: ScenarioArgs) -> Result<ExitCode> {
+    use armsim::model::{BuyerParam, Params, SupplierParam, WorldParam};
+    let loaded = load(&args)?;
+    let s = &loaded.scenario;
+    println!("Parameters of {}; change any with --set PATH=VALUE.\n", loaded.origin);
+    println!("run");
+    for (key, meaning) in RUN_KEYS {
+        let value = match key {
+            "name" => format!("{:?}", s.name),
+            "start" => s.start.to_string(),
+            "quarters" => s.quarters.to_string(),
+            "runs" => s.runs.to_string(),
+            "seed" => s.seed.to_string(),
+            "procurement" => format!("{:?}", s.procurement.name()),
+            _ => format!("{} pairs", s.compare.len()),
+        };
+        println!("  {:<34} {:<24} {meaning}", format!("run.{key}"), value);
+    }
+    fn table<P: Param>(section: &str, values: &Params<P>) {
+        println!("{section}");
+        for &p in P::ALL {
+            println!(
+                "  {:<34} {:<10} {:<13} {}",
+                format!("{section}.{}", p.name()),
+                values[p],
+                p.domain().notation(),
+                p.description()
+            );
+        }
+    }
+    table::<WorldParam>("world", &s.world);
+    table::<BuyerParam>("buyer", &s.buyer);
+    let names: Vec<&str> = s.suppliers.iter().map(|x| x.name.as_str()).collect();
+    println!("suppliers (NAME is one of {}; values in that order)", names.join(", "));
+    let shares: Vec<String> = s.suppliers.iter().map(|x| x.share.to_string()).collect();
+    println!("  {:<34} {:<24} initial share of the installed base (shares sum to 1)", "suppliers.NAME.share", shares.join(" "));
+    for &p in SupplierParam::ALL {
+        let values: Vec<String> = s.suppliers.iter().map(|x| x.params[p].to_string()).collect();
+        println!(
+            "  {:<34} {:<24} {:<8} {}",
+            format!("suppliers.NAME.{}", p.name()),
+            values.join(" "),
+            p.domain().notation(),
+            p.description()
+        );
+    }
+    println!("\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file.");
     Ok(ExitCode::SUCCESS)
 }
 

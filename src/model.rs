@@ -135,6 +135,20 @@ impl Domain {
         }
     }
 
+    /// Compact notation for tables: `[0, 1]`, `> 0`, ...
+    pub fn notation(self) -> &'static str {
+        match self {
+            Domain::Unit => "[0, 1]",
+            Domain::OpenUnit => "(0, 1)",
+            Domain::UnitBelowOne => "[0, 1)",
+            Domain::UnitAboveZero => "(0, 1]",
+            Domain::Positive => "> 0",
+            Domain::NonNegative => ">= 0",
+            Domain::Real => "any",
+            Domain::Flag => "0 or 1",
+        }
+    }
+
     /// Words for error messages: what a value in this domain looks like.
     pub fn describe(self) -> &'static str {
         match self {
@@ -159,6 +173,8 @@ pub trait Param: Copy + Eq + fmt::Debug + 'static {
     fn name(self) -> &'static str;
     /// The values it may take.
     fn domain(self) -> Domain;
+    /// What it means, in a sentence (shown by `armsim params`).
+    fn description(self) -> &'static str;
     /// Its position in storage.
     fn index(self) -> usize;
     /// Looks a parameter up by its scenario-file name.
@@ -168,10 +184,10 @@ pub trait Param: Copy + Eq + fmt::Debug + 'static {
 }
 
 macro_rules! param_enum {
-    ($(#[$meta:meta])* $enum:ident { $($(#[$vmeta:meta])* $variant:ident => $name:literal, $domain:ident;)+ }) => {
+    ($(#[$meta:meta])* $enum:ident { $($variant:ident => $name:literal, $domain:ident, $desc:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $enum { $($(#[$vmeta])* $variant,)+ }
+        pub enum $enum { $(#[doc = $desc] $variant,)+ }
 
         impl Param for $enum {
             const ALL: &'static [Self] = &[$($enum::$variant,)+];
@@ -180,6 +196,9 @@ macro_rules! param_enum {
             }
             fn domain(self) -> Domain {
                 match self { $($enum::$variant => Domain::$domain,)+ }
+            }
+            fn description(self) -> &'static str {
+                match self { $($enum::$variant => $desc,)+ }
             }
             fn index(self) -> usize {
                 self as usize
@@ -191,102 +210,60 @@ macro_rules! param_enum {
 param_enum! {
     /// Parameters and state of the world (MODEL.md section 2).
     WorldParam {
-        /// Long-run unrest level `logistic(mu_z)`; the latent mean is its logit.
-        UnrestMean => "unrest_mean", OpenUnit;
-        /// Persistence `rho` of latent unrest.
-        UnrestPersistence => "unrest_persistence", Unit;
-        /// Quarterly shock size `s_z` of latent unrest.
-        UnrestVolatility => "unrest_volatility", NonNegative;
-        /// International pressure `p` (state; the scenario gives `p_0`).
-        Pressure => "pressure", Unit;
-        /// One-quarter addition to pressure, reset after use (the coup's impulse).
-        PressureImpulse => "pressure_impulse", Real;
-        /// Pressure decay `lambda_p` per quarter.
-        PressureDecay => "pressure_decay", Unit;
-        /// Pressure added per unit of unrest, `kappa_u`.
-        PressureFromUnrest => "pressure_from_unrest", NonNegative;
-        /// Base probability `v_0` of a Security Council vote in a quarter.
-        VoteBase => "vote_base", Unit;
-        /// Vote probability added per unit of `u * p`, `v_1`.
-        VoteUnrestPressure => "vote_unrest_pressure", NonNegative;
-        /// Whether a UN arms embargo is in force (an event can force or lift it).
-        Embargo => "embargo", Flag;
+        UnrestMean => "unrest_mean", OpenUnit, "Long-run unrest level `logistic(mu_z)`; the latent mean is its logit.";
+        UnrestPersistence => "unrest_persistence", Unit, "Persistence `rho` of latent unrest.";
+        UnrestVolatility => "unrest_volatility", NonNegative, "Quarterly shock size `s_z` of latent unrest.";
+        Pressure => "pressure", Unit, "International pressure `p` (state; the scenario gives `p_0`).";
+        PressureImpulse => "pressure_impulse", Real, "One-quarter addition to pressure, reset after use (the coup's impulse).";
+        PressureDecay => "pressure_decay", Unit, "Pressure decay `lambda_p` per quarter.";
+        PressureFromUnrest => "pressure_from_unrest", NonNegative, "Pressure added per unit of unrest, `kappa_u`.";
+        VoteBase => "vote_base", Unit, "Base probability `v_0` of a Security Council vote in a quarter.";
+        VoteUnrestPressure => "vote_unrest_pressure", NonNegative, "Vote probability added per unit of `u * p`, `v_1`.";
+        Embargo => "embargo", Flag, "Whether a UN arms embargo is in force (an event can force or lift it).";
     }
 }
 
 param_enum! {
     /// Parameters of the buyer (MODEL.md sections 2, 3.4, 3.6, 3.7).
     BuyerParam {
-        /// Mean quarterly budget `B_bar` (TIV millions).
-        Budget => "budget", Positive;
-        /// Log-normal budget noise `s_B`.
-        BudgetVolatility => "budget_volatility", NonNegative;
-        /// Budget rise per unit of unrest `gamma_u` (counter-insurgency demand).
-        BudgetUnrest => "budget_unrest", NonNegative;
-        /// Budget multiplier `M_t` (e.g. sanctions on the military's revenue).
-        BudgetMultiplier => "budget_multiplier", NonNegative;
-        /// Quarterly depreciation `delta` of installed stock.
-        Depreciation => "depreciation", UnitAboveZero;
-        /// `beta_price`.
-        PriceWeight => "price_weight", Real;
-        /// `beta_quality`.
-        QualityWeight => "quality_weight", Real;
-        /// `beta_support`.
-        SupportWeight => "support_weight", Real;
-        /// `kappa_iso`: how much isolation raises the value of support.
-        IsolationWeight => "isolation_weight", NonNegative;
-        /// `beta_div`: value of diversifying away from the dominant supplier.
-        DiversificationWeight => "diversification_weight", Real;
-        /// `beta_lock`: value of staying with what is installed.
-        LockInWeight => "lock_in_weight", Real;
-        /// Choice temperature `tau`.
-        Temperature => "temperature", Positive;
-        /// Mean number of contracts a quarter `lambda_c`.
-        ContractsPerQuarter => "contracts_per_quarter", Positive;
-        /// Log-normal spread `s_v` of contract sizes.
-        ContractSpread => "contract_spread", NonNegative;
+        Budget => "budget", Positive, "Mean quarterly budget `B_bar` (TIV millions).";
+        BudgetVolatility => "budget_volatility", NonNegative, "Log-normal budget noise `s_B`.";
+        BudgetUnrest => "budget_unrest", NonNegative, "Budget rise per unit of unrest `gamma_u` (counter-insurgency demand).";
+        BudgetMultiplier => "budget_multiplier", NonNegative, "Budget multiplier `M_t` (e.g. sanctions on the military's revenue).";
+        Depreciation => "depreciation", UnitAboveZero, "Quarterly depreciation `delta` of installed stock.";
+        PriceWeight => "price_weight", Real, "`beta_price`: how much the buyer minds a supplier's price.";
+        QualityWeight => "quality_weight", Real, "`beta_quality`: how much the buyer values quality.";
+        SupportWeight => "support_weight", Real, "`beta_support`: how much the buyer values a supplier's political support.";
+        IsolationWeight => "isolation_weight", NonNegative, "`kappa_iso`: how much isolation raises the value of support.";
+        DiversificationWeight => "diversification_weight", Real, "`beta_div`: value of diversifying away from the dominant supplier.";
+        LockInWeight => "lock_in_weight", Real, "`beta_lock`: value of staying with what is installed.";
+        Temperature => "temperature", Positive, "Choice temperature `tau`: higher means choices are more random, lower more decisive.";
+        ContractsPerQuarter => "contracts_per_quarter", Positive, "Mean number of contracts a quarter `lambda_c` (contracts mode).";
+        ContractSpread => "contract_spread", NonNegative, "Log-normal spread `s_v` of contract sizes: how lumpy deals are.";
     }
 }
 
 param_enum! {
     /// Parameters and state of one supplier (MODEL.md section 2).
     SupplierParam {
-        /// Support stance `sigma` (state; 0 condemns, 1 unconditional support).
-        Support => "support", Unit;
-        /// Price discount `d` (state; kept within `[0, max_discount]`).
-        Discount => "discount", Unit;
-        /// Largest discount `d_max`.
-        MaxDiscount => "max_discount", UnitBelowOne;
-        /// Availability `a` (sanctions); an embargo multiplies it further.
-        Availability => "availability", Unit;
-        /// Price index `c`.
-        Price => "price", Positive;
-        /// Quality `q`.
-        Quality => "quality", Real;
-        /// Reputation cost `r` of support under pressure.
-        Reputation => "reputation", NonNegative;
-        /// Stake in stability `e`.
-        StabilityStake => "stability_stake", NonNegative;
-        /// Unrest level `theta` past which support costs spill-over.
-        DetachThreshold => "detach_threshold", UnitBelowOne;
-        /// Spill-over cost `h`.
-        Spillover => "spillover", NonNegative;
-        /// Export pressure `x`.
-        ExportPressure => "export_pressure", NonNegative;
-        /// Influence appetite `g`.
-        InfluenceAppetite => "influence_appetite", NonNegative;
-        /// Unit cost `m`.
-        UnitCost => "unit_cost", NonNegative;
-        /// Whether it holds a Security Council veto.
-        Veto => "veto", Flag;
-        /// Embargo compliance `k`: availability is multiplied by `1 - k` under an embargo.
-        EmbargoCompliance => "embargo_compliance", Unit;
-        /// Adaptation rate `eta`.
-        AdaptationRate => "adaptation_rate", Unit;
-        /// Exploration step `w_sigma` for support.
-        ExploreSupport => "explore_support", NonNegative;
-        /// Exploration step `w_d` for the discount.
-        ExploreDiscount => "explore_discount", NonNegative;
+        Support => "support", Unit, "Support stance `sigma` (state; 0 condemns, 1 unconditional support).";
+        Discount => "discount", Unit, "Price discount `d` (state; kept within `[0, max_discount]`).";
+        MaxDiscount => "max_discount", UnitBelowOne, "Largest discount `d_max` it will give.";
+        Availability => "availability", Unit, "Availability `a` (sanctions); an embargo multiplies it further.";
+        Price => "price", Positive, "Price index `c`.";
+        Quality => "quality", Real, "Quality `q` of its arms, as the buyer sees it.";
+        Reputation => "reputation", NonNegative, "Reputation cost `r`: what supporting the regime costs it per unit of international pressure.";
+        StabilityStake => "stability_stake", NonNegative, "Stake in stability `e`: what supporting a regime in turmoil puts at risk (projects, investments).";
+        DetachThreshold => "detach_threshold", UnitBelowOne, "Unrest level `theta` past which support costs it spill-over (where it would rather detach).";
+        Spillover => "spillover", NonNegative, "Spill-over cost `h` of support once unrest passes `detach_threshold`.";
+        ExportPressure => "export_pressure", NonNegative, "Export pressure `x`: how much arms revenue matters to it (weak home orders raise it).";
+        InfluenceAppetite => "influence_appetite", NonNegative, "Influence appetite `g`: the value it puts on influence, installed share times support.";
+        UnitCost => "unit_cost", NonNegative, "Unit cost `m` of what it sells (margin is price times (1 - discount) minus this).";
+        Veto => "veto", Flag, "Whether it holds a Security Council veto.";
+        EmbargoCompliance => "embargo_compliance", Unit, "Embargo compliance `k`: availability is multiplied by `1 - k` under an embargo.";
+        AdaptationRate => "adaptation_rate", Unit, "Adaptation rate `eta`: how far it moves towards a better stance each quarter.";
+        ExploreSupport => "explore_support", NonNegative, "Exploration step `w_sigma`: the size of the stance changes it tries.";
+        ExploreDiscount => "explore_discount", NonNegative, "Exploration step `w_d`: the size of the discount changes it tries.";
     }
 }
 
