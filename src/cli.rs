@@ -487,15 +487,24 @@ const RUN_KEYS: [(&str, &str); 7] = [
     ("quarters", "quarters each run simulates"),
     ("runs", "Monte Carlo runs (also --runs)"),
     ("seed", "master seed, 0 to 2^63-1 (also --seed)"),
-    ("procurement", "\"contracts\" (lumpy deals) or \"expected\" (smooth budget split)"),
-    ("compare", "supplier pairs whose rolling shares are compared, [[\"A\", \"B\"], ...]"),
+    (
+        "procurement",
+        "\"contracts\" (lumpy deals) or \"expected\" (smooth budget split)",
+    ),
+    (
+        "compare",
+        "supplier pairs whose rolling shares are compared, [[\"A\", \"B\"], ...]",
+    ),
 ];
 
 fn params(args: ScenarioArgs) -> Result<ExitCode> {
     use armsim::model::{BuyerParam, Params, SupplierParam, WorldParam};
     let loaded = load(&args)?;
     let s = &loaded.scenario;
-    println!("Parameters of {}; change any with --set PATH=VALUE.\n", loaded.origin);
+    println!(
+        "Parameters of {}; change any with --set PATH=VALUE.\n",
+        loaded.origin
+    );
     println!("run");
     for (key, meaning) in RUN_KEYS {
         let value = match key {
@@ -524,11 +533,22 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
     table::<WorldParam>("world", &s.world);
     table::<BuyerParam>("buyer", &s.buyer);
     let names: Vec<&str> = s.suppliers.iter().map(|x| x.name.as_str()).collect();
-    println!("suppliers (NAME is one of {}; values in that order)", names.join(", "));
+    println!(
+        "suppliers (NAME is one of {}; values in that order)",
+        names.join(", ")
+    );
     let shares: Vec<String> = s.suppliers.iter().map(|x| x.share.to_string()).collect();
-    println!("  {:<34} {:<24} initial share of the installed base (shares sum to 1)", "suppliers.NAME.share", shares.join(" "));
+    println!(
+        "  {:<34} {:<24} initial share of the installed base (shares sum to 1)",
+        "suppliers.NAME.share",
+        shares.join(" ")
+    );
     for &p in SupplierParam::ALL {
-        let values: Vec<String> = s.suppliers.iter().map(|x| x.params[p].to_string()).collect();
+        let values: Vec<String> = s
+            .suppliers
+            .iter()
+            .map(|x| x.params[p].to_string())
+            .collect();
         println!(
             "  {:<34} {:<24} {:<8} {}",
             format!("suppliers.NAME.{}", p.name()),
@@ -537,7 +557,9 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
             p.description()
         );
     }
-    println!("\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file.");
+    println!(
+        "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file."
+    );
     Ok(ExitCode::SUCCESS)
 }
 

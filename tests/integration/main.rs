@@ -5,6 +5,7 @@ mod errors;
 mod golden;
 mod properties;
 mod reproducibility;
+mod shards;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -80,3 +80,78 @@ fn shard_ranges_partition_the_runs() {
         assert_eq!(next, runs);
     }
 }
+
+/// The streamed percentiles of a real study are within the documented bounds of
+/// the exact nearest-rank percentiles of every run's value, sorted.
+#[test]
+fn streamed_percentiles_match_exact_ones_within_their_bounds() {
+    use armsim::engine::{QuarterView, Simulator, run_rng};
+    use armsim::stats::{POSITIVE_RELATIVE_ERROR, UNIT_BIN_WIDTH, nearest_rank};
+    use armsim::summary::{Entity, PERCENTILES};
+
+    let scenario = load_baseline(&["run.runs=3000".into()]).unwrap().scenario;
+    let summary = Study::new(&scenario).threads(2).run().unwrap().summary;
+    let quarter = 12;
+    // (entity, metric, value in a quarter view, relative bound?)
+    type Pick = fn(&QuarterView<'_>) -> Option<f64>;
+    let picks: [(Entity, &str, Pick, bool); 5] = [
+        (
+            Entity::Supplier(0),
+            "rolling_share",
+            |v| Some(v.rolling_share[0]),
+            false,
+        ),
+        (
+            Entity::Supplier(1),
+            "support",
+            |v| Some(v.support[1]),
+            false,
+        ),
+        (Entity::World, "unrest", |v| Some(v.unrest), false),
+        (Entity::Buyer, "budget", |v| Some(v.budget), true),
+        (
+            Entity::Supplier(0),
+            "purchase_share",
+            |v| (v.total_purchases > 0.0).then(|| v.purchases[0] / v.total_purchases),
+            false,
+        ),
+    ];
+    for (entity, name, pick, relative) in picks {
+        let mut exact = Vec::new();
+        let mut sim = Simulator::new(&scenario);
+        for k in 0..scenario.runs {
+            sim.run(&mut run_rng(scenario.seed, k), &mut |v: &QuarterView<
+                '_,
+            >| {
+                if v.quarter == quarter {
+                    exact.extend(pick(v));
+                }
+            });
+        }
+        exact.sort_by(f64::total_cmp);
+        let stat = summary
+            .stat(quarter as usize, &summary.metric(entity, name).unwrap())
+            .unwrap();
+        assert_eq!(stat.count, exact.len() as u64, "{name}");
+        let mean = exact.iter().sum::<f64>() / exact.len() as f64;
+        assert!(
+            (stat.mean - mean).abs() < 1e-9 * mean.abs().max(1.0),
+            "{name} mean"
+        );
+        for (p, &streamed) in PERCENTILES.iter().zip(&stat.percentiles) {
+            let truth = exact[nearest_rank(*p, exact.len() as u64) as usize - 1];
+            let error = (streamed - truth).abs();
+            if relative {
+                assert!(
+                    error <= POSITIVE_RELATIVE_ERROR * truth,
+                    "{name} p{p}: {streamed} vs {truth}"
+                );
+            } else {
+                assert!(
+                    error <= UNIT_BIN_WIDTH / 2.0 + 1e-12,
+                    "{name} p{p}: {streamed} vs {truth}"
+                );
+            }
+        }
+    }
+}
