@@ -94,7 +94,13 @@ struct RunArgs {
     out: Option<PathBuf>,
 
     /// Also write runs.csv with the full trajectories of the first N runs
-    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true,
+        conflicts_with = "shard"
+    )]
     keep_runs: u64,
 
     /// Skip the plots (summary.csv and manifest.json only)
