@@ -205,3 +205,63 @@ impl Reader<'_> {
         String::from_utf8(self.bytes(n)?.to_vec()).map_err(|_| "invalid UTF-8".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_baseline;
+    use crate::study::Study;
+
+    fn state() -> StudyState {
+        let loaded = load_baseline(&["run.runs=64".into()]).unwrap();
+        let summary = Study::new(&loaded.scenario)
+            .threads(1)
+            .run()
+            .unwrap()
+            .summary;
+        StudyState {
+            scenario_id: loaded.scenario.id.clone(),
+            scenario_toml: loaded.resolved_toml.clone(),
+            scenario_hash: loaded.hash.clone(),
+            seed: loaded.scenario.seed,
+            total_runs: 64,
+            range: 0..64,
+            done: 64,
+            elapsed_seconds: 0.25,
+            summary,
+        }
+    }
+
+    #[test]
+    fn states_round_trip_exactly() {
+        let original = state();
+        let bytes = original.encode();
+        assert_eq!(StudyState::decode(&bytes).unwrap(), original);
+        // Sparse bins keep the file small: far below the dense summary's size.
+        assert!(bytes.len() < 2_000_000, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn corrupt_states_are_errors_not_panics() {
+        let bytes = state().encode();
+        for cut in [0, 7, 12, 100, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                StudyState::decode(&bytes[..cut]).is_err(),
+                "truncated at {cut}"
+            );
+        }
+        let mut wrong = bytes.clone();
+        wrong[0] = b'X';
+        assert_eq!(StudyState::decode(&wrong).unwrap_err(), "wrong magic bytes");
+        let mut newer = bytes.clone();
+        newer[8] = 99;
+        assert!(
+            StudyState::decode(&newer)
+                .unwrap_err()
+                .contains("format version 99")
+        );
+        let mut extra = bytes;
+        extra.push(0);
+        assert_eq!(StudyState::decode(&extra).unwrap_err(), "trailing bytes");
+    }
+}

@@ -564,7 +564,12 @@ impl Summary {
         let quarters = get(input)? as usize;
         let suppliers = get(input)? as usize;
         let pair_count = get(input)? as usize;
-        if quarters > 1_000_000 || suppliers > 1_000_000 || pair_count > 1_000_000 {
+        // Bound the allocation a corrupt file could ask for: a scenario's
+        // quarters and suppliers are bounded by validation long before this.
+        let bins = (quarters as u128)
+            * (suppliers as u128 + 1)
+            * (UNIT_PER_SUPPLIER * UNIT_BINS + POSITIVE_BINS) as u128;
+        if quarters > 1_000_000 || pair_count > 1_000_000 || bins > 1 << 34 {
             return Err("implausible summary shape".into());
         }
         let mut pairs = Vec::with_capacity(pair_count);

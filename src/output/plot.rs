@@ -72,7 +72,9 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(240, 228, 66),
 ];
 
-const SIZE: (u32, u32) = (1200, 720);
+const SIZE: (u32, u32) = (1280, 720);
+/// Width of the margin on the right that holds the legend, in pixels.
+const LEGEND_WIDTH: u32 = 170;
 
 fn register_font() {
     REGISTER.call_once(|| {
@@ -154,7 +156,10 @@ fn draw<DB: DrawingBackend>(
     let titled = root
         .titled(&format!("{}: {}", scenario.name, spec.title), (FAMILY, 26))
         .map_err(e)?;
-    let mut chart = ChartBuilder::on(&titled)
+    // The legend gets a margin of its own, so it never covers a band.
+    let (width, _) = titled.dim_in_pixel();
+    let (plot_area, legend_area) = titled.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(
             format!(
                 "median with 50% and 90% bands across {} Monte Carlo runs",
@@ -195,7 +200,7 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(e)?;
 
-    for (i, (name, points)) in series.iter().enumerate() {
+    for (i, (_, points)) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
             let upper = points.iter().map(|(x, s)| (*x, s.percentiles[hi]));
@@ -219,20 +224,21 @@ fn draw<DB: DrawingBackend>(
                 points.iter().map(|(x, s)| (*x, s.p50())),
                 colour.stroke_width(3),
             ))
-            .map_err(e)?
-            .label(name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(4))
-            });
+            .map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(190, 190, 190))
-        .label_font((FAMILY, 16))
-        .draw()
-        .map_err(e)?;
+    for (i, (name, _)) in series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let y = 70 + 28 * i as i32;
+        legend_area
+            .draw(&PathElement::new(
+                vec![(8, y), (34, y)],
+                colour.stroke_width(4),
+            ))
+            .map_err(e)?;
+        legend_area
+            .draw(&Text::new(name.as_str(), (42, y - 9), (FAMILY, 16)))
+            .map_err(e)?;
+    }
     root.present().map_err(e)?;
     Ok(())
 }
