@@ -204,8 +204,13 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40.cyan/blue} {human_pos}/{human_len} runs  {per_sec}  {elapsed} elapsed, {eta} left")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {human_pos}/{human_len} runs  {rate}  {elapsed} elapsed, {eta} left",
+        )
+        .expect("valid template")
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{} runs/s", output::thousands(state.per_sec() as u64));
+        }),
     );
     bar
 }
@@ -271,6 +276,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .threads(args.threads)
         .runs(range.clone());
     let mut resumed_seconds = 0.0;
+    let mut already_done = 0;
     if args.resume {
         if checkpoint.exists() {
             let state = StudyState::load(&checkpoint)?;
@@ -288,11 +294,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 eprintln!(
                     "resuming from {}: {} of {} runs already done",
                     checkpoint.display(),
-                    state.done - range.start,
-                    range.end - range.start
+                    output::thousands(state.done - range.start),
+                    output::thousands(range.end - range.start)
                 );
             }
             resumed_seconds = state.elapsed_seconds;
+            already_done = state.done - range.start;
             study = study.resume(state.summary, state.done);
         } else if !args.quiet {
             eprintln!(
@@ -304,6 +311,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
     let cancel = interrupt_flag();
     let bar = progress_bar(range.end - range.start, args.quiet);
+    // Start at the resumed runs, so the rate and time left count only new ones.
+    bar.set_position(already_done);
+    bar.reset_eta();
     let mut on_progress = |done: u64| bar.set_position(done);
     let started = Instant::now();
     let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
@@ -327,8 +337,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         eprintln!(
             "interrupted after {} of {} runs; kept them in {} and wrote nothing to {}.\n\
              Continue with the same command and --resume.",
-            done - range.start,
-            range.end - range.start,
+            output::thousands(done - range.start),
+            output::thousands(range.end - range.start),
             checkpoint.display(),
             dir.display()
         );
@@ -406,11 +416,12 @@ fn print_result(
 ) {
     println!("{}", output::headline(&loaded.scenario, summary));
     println!(
-        "{} runs in {:.2} s ({:.0} runs/s, {} threads), seed {}",
-        summary.runs(),
+        "{} runs in {:.2} s ({} runs/s, {} thread{}), seed {}",
+        output::thousands(summary.runs()),
         elapsed,
-        summary.runs() as f64 / elapsed.max(1e-9),
+        output::thousands((summary.runs() as f64 / elapsed.max(1e-9)) as u64),
         threads,
+        if threads == 1 { "" } else { "s" },
         loaded.scenario.seed
     );
     if let Some(dir) = files.first().and_then(|f| f.parent()) {
