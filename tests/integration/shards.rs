@@ -234,7 +234,7 @@ fn a_killed_study_resumes_from_its_checkpoint_to_the_same_bits() {
     let (_, stderr) = text(&interrupted);
     assert_eq!(interrupted.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("interrupted after") && stderr.contains("of 12000 runs; kept them in"),
+        stderr.contains("interrupted after") && stderr.contains("of 12,000 runs; kept them in"),
         "{stderr}"
     );
     assert!(!tmp.path().join("again").exists());
