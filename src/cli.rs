@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use armsim::model::{Param, Target};
 use armsim::output::{self, StudyReport};
 use armsim::scenario::{self, Loaded};
-use armsim::state::StudyState;
+use armsim::state::{self, MergeError, StudyState};
 use armsim::study::{Study, shard_range};
 use armsim::summary::Summary;
 
@@ -236,26 +236,6 @@ fn checkpoint_path(dir: &Path) -> PathBuf {
     dir.with_file_name(format!(".{name}.checkpoint"))
 }
 
-fn state_of(
-    loaded: &Loaded,
-    range: std::ops::Range<u64>,
-    done: u64,
-    elapsed: f64,
-    summary: Summary,
-) -> StudyState {
-    StudyState {
-        scenario_id: loaded.scenario.id.clone(),
-        scenario_toml: loaded.resolved_toml.clone(),
-        scenario_hash: loaded.hash.clone(),
-        seed: loaded.scenario.seed,
-        total_runs: loaded.scenario.runs,
-        range,
-        done,
-        elapsed_seconds: elapsed,
-        summary,
-    }
-}
-
 fn run(args: RunArgs) -> Result<ExitCode> {
     let loaded = load(&args.scenario)?;
     let scenario = &loaded.scenario;
@@ -280,10 +260,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if args.resume {
         if checkpoint.exists() {
             let state = StudyState::load(&checkpoint)?;
-            if state.scenario_hash != loaded.hash
-                || state.seed != scenario.seed
-                || state.range != range
-            {
+            if !state.belongs_to(&loaded, &range) {
                 bail!(
                     "{} is a checkpoint of another study (scenario, seed or runs differ); \
                      remove it or run without --resume",
@@ -318,7 +295,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
         let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
-        state_of(&loaded, range.clone(), done, elapsed, summary.clone())
+        StudyState::new(&loaded, range.clone(), done, elapsed, summary.clone())
             .save(&checkpoint)
             .map_err(std::io::Error::other)
     };
@@ -333,7 +310,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
     if outcome.interrupted {
         let done = outcome.completed.end;
-        state_of(&loaded, range.clone(), done, elapsed, outcome.summary).save(&checkpoint)?;
+        StudyState::new(&loaded, range.clone(), done, elapsed, outcome.summary)
+            .save(&checkpoint)?;
         eprintln!(
             "interrupted after {} of {} runs; kept them in {} and wrote nothing to {}.\n\
              Continue with the same command and --resume.",
@@ -346,7 +324,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
 
     if args.shard.is_some() {
-        let state = state_of(
+        let state = StudyState::new(
             &loaded,
             range.clone(),
             outcome.completed.end,
@@ -639,75 +617,50 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         };
         states.push(StudyState::load(&path)?);
     }
-    let first = &states[0];
-    for (state, dir) in states.iter().zip(&args.shards).skip(1) {
-        if state.scenario_hash != first.scenario_hash
-            || state.seed != first.seed
-            || state.total_runs != first.total_runs
-        {
-            bail!(
-                "{} is a shard of another study than {}",
-                dir.display(),
-                args.shards[0].display()
-            );
+    // Name shards by their directories, not their positions.
+    let merged = state::merge(&states).map_err(|e| {
+        let dir = |i: usize| args.shards[i].display().to_string();
+        match e {
+            MergeError::OtherStudy { index } => {
+                anyhow::anyhow!("{} is a shard of another study than {}", dir(index), dir(0))
+            }
+            MergeError::Incomplete {
+                index,
+                done,
+                start,
+                end,
+            } => {
+                anyhow::anyhow!(
+                    "{} is incomplete ({done} of runs {start}..{end} done)",
+                    dir(index)
+                )
+            }
+            MergeError::Shape { index } => anyhow::anyhow!("{}: {e}", dir(index)),
+            other => anyhow::anyhow!(
+                "the shards do not cover runs 0..{} exactly once: {other}",
+                states[0].total_runs
+            ),
         }
-    }
-    for (state, dir) in states.iter().zip(&args.shards) {
-        if !state.is_complete() {
-            bail!(
-                "{} is incomplete ({} of runs {}..{} done)",
-                dir.display(),
-                state.done - state.range.start,
-                state.range.start,
-                state.range.end
-            );
-        }
-    }
-    let mut ranges: Vec<_> = states.iter().map(|s| s.range.clone()).collect();
-    ranges.sort_by_key(|r| r.start);
-    let mut covered = 0;
-    for r in &ranges {
-        if r.start != covered {
-            bail!(
-                "the shards do not cover runs 0..{} exactly once: {}",
-                first.total_runs,
-                if r.start > covered {
-                    format!("runs {covered}..{} are missing", r.start)
-                } else {
-                    format!("runs {}..{covered} overlap", r.start)
-                }
-            );
-        }
-        covered = r.end;
-    }
-    if covered != first.total_runs {
-        bail!(
-            "the shards do not cover runs 0..{}: runs {covered}..{} are missing",
-            first.total_runs,
-            first.total_runs
-        );
-    }
+    })?;
+    let first = &merged;
     let loaded = scenario::load_str(
         &first.scenario_toml,
         &first.scenario_id,
         "merged shards",
         &[],
     )?;
-    let mut summary = Summary::new(&loaded.scenario);
-    for state in &states {
-        if !summary.same_shape(&state.summary) {
-            bail!("a shard's summary does not fit its scenario");
-        }
-        summary.merge(&state.summary);
+    if !Summary::new(&loaded.scenario).same_shape(&merged.summary) {
+        bail!("the shards' summaries do not fit their scenario");
     }
-    let elapsed: f64 = states.iter().map(|s| s.elapsed_seconds).sum();
+    let summary = &merged.summary;
+    let elapsed = merged.elapsed_seconds;
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&first.scenario_id));
     let report = StudyReport {
         loaded: &loaded,
-        summary: &summary,
+        summary,
         run_range: 0..first.total_runs,
         threads: 1,
         elapsed_seconds: elapsed,
@@ -717,7 +670,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     let files = output::write_study(&dir, &report)?;
     if !args.quiet {
         println!("merged {} shards ({} runs)\n", states.len(), summary.runs());
-        print_result(&loaded, &summary, elapsed, 1, &files);
+        print_result(&loaded, summary, elapsed, 1, &files);
     }
     Ok(ExitCode::SUCCESS)
 }

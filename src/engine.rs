@@ -237,7 +237,7 @@ impl<'s> Simulator<'s> {
             }
             // ln 0 = -inf: an unavailable supplier is impossible, not unlikely.
             self.ln_availability[i] = available.ln();
-            self.support[i] = self.support[i].clamp(0.0, 1.0);
+            // An event may have moved the discount or its maximum.
             self.discount[i] = self.discount[i].clamp(0.0, traits[S::MaxDiscount]);
         }
     }
@@ -303,17 +303,7 @@ impl<'s> Simulator<'s> {
             * self.buyer[B::BudgetMultiplier];
 
         // 5. Market view: base shares and concentration, before this quarter's purchases.
-        let total_stock: f64 = self.stocks.iter().sum();
-        let inv_total = if total_stock > 0.0 {
-            1.0 / total_stock
-        } else {
-            0.0
-        };
-        let mut hhi = 0.0;
-        for (share, &stock) in self.base_share.iter_mut().zip(&self.stocks) {
-            *share = stock * inv_total;
-            hhi += *share * *share;
-        }
+        let hhi = self.update_base_shares();
 
         // 6. Utilities and (unnormalised) choice weights, shifted by the maximum.
         let n = self.support.len();
@@ -380,6 +370,19 @@ impl<'s> Simulator<'s> {
         }
 
         self.budget_now = budget;
+    }
+
+    /// Recomputes each supplier's share `s_i` of the installed stock and
+    /// returns the concentration `H = sum s_i^2`.
+    fn update_base_shares(&mut self) -> f64 {
+        let total: f64 = self.stocks.iter().sum();
+        let inverse = if total > 0.0 { 1.0 / total } else { 0.0 };
+        let mut hhi = 0.0;
+        for (share, &stock) in self.base_share.iter_mut().zip(&self.stocks) {
+            *share = stock * inverse;
+            hhi += *share * *share;
+        }
+        hhi
     }
 
     /// Splits this quarter's utilities (MODEL.md 3.6) into what depends on a
@@ -519,17 +522,7 @@ impl<'s> Simulator<'s> {
 
     /// Step 11: the quarter's outputs, computed from the state after steps 1-10.
     fn view(&mut self, t: u32) -> QuarterView<'_> {
-        let total_stock: f64 = self.stocks.iter().sum();
-        let inv_stock = if total_stock > 0.0 {
-            1.0 / total_stock
-        } else {
-            0.0
-        };
-        let mut hhi = 0.0;
-        for (share, &stock) in self.base_share.iter_mut().zip(&self.stocks) {
-            *share = stock * inv_stock;
-            hhi += *share * *share;
-        }
+        let hhi = self.update_base_shares();
         let window_total: f64 = self.window_sum.iter().sum();
         let rolling_defined = window_total > 0.0;
         let inv_window = if rolling_defined {

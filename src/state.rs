@@ -9,6 +9,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use crate::scenario::Loaded;
 use crate::summary::Summary;
 
 const MAGIC: &[u8; 8] = b"ARMSIMST";
@@ -64,7 +65,152 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// Why shard states cannot be merged into one study. `index` is the
+/// position of the offending state in the slice given to [`merge`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// No states were given.
+    #[error("no shards to merge")]
+    Empty,
+    /// A state belongs to another study (scenario, seed or run count differ).
+    #[error("shard {index} is a shard of another study")]
+    OtherStudy {
+        /// Which state.
+        index: usize,
+    },
+    /// A state has not finished its runs.
+    #[error("shard {index} is incomplete ({done} of runs {start}..{end} done)")]
+    Incomplete {
+        /// Which state.
+        index: usize,
+        /// Runs done.
+        done: u64,
+        /// Its first run.
+        start: u64,
+        /// One past its last run.
+        end: u64,
+    },
+    /// Some runs are in no state.
+    #[error("runs {start}..{end} are missing")]
+    Missing {
+        /// First missing run.
+        start: u64,
+        /// One past the last missing run.
+        end: u64,
+    },
+    /// Some runs are in two states.
+    #[error("runs {start}..{end} overlap")]
+    Overlap {
+        /// First run counted twice.
+        start: u64,
+        /// One past the last run counted twice.
+        end: u64,
+    },
+    /// A state's summary has another shape than the first's (a corrupt file).
+    #[error("shard {index}'s summary does not fit its scenario")]
+    Shape {
+        /// Which state.
+        index: usize,
+    },
+}
+
+/// Merges the complete states of the shards of one study into the state of
+/// the whole study, checking that they are of the same study and cover every
+/// run exactly once. The order of `states` does not matter: the result is the
+/// same bits as one process running every run.
+///
+/// # Errors
+/// [`MergeError`] naming the first problem found.
+pub fn merge(states: &[StudyState]) -> Result<StudyState, MergeError> {
+    let first = states.first().ok_or(MergeError::Empty)?;
+    for (index, state) in states.iter().enumerate() {
+        if state.scenario_hash != first.scenario_hash
+            || state.seed != first.seed
+            || state.total_runs != first.total_runs
+        {
+            return Err(MergeError::OtherStudy { index });
+        }
+        if !state.is_complete() {
+            let (start, end) = (state.range.start, state.range.end);
+            return Err(MergeError::Incomplete {
+                index,
+                done: state.done - start,
+                start,
+                end,
+            });
+        }
+        if !state.summary.same_shape(&first.summary) {
+            return Err(MergeError::Shape { index });
+        }
+    }
+    let mut ranges: Vec<Range<u64>> = states.iter().map(|s| s.range.clone()).collect();
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut covered = 0;
+    for r in ranges
+        .iter()
+        .chain(std::iter::once(&(first.total_runs..first.total_runs)))
+    {
+        if r.start > covered {
+            return Err(MergeError::Missing {
+                start: covered,
+                end: r.start,
+            });
+        }
+        if r.start < covered {
+            return Err(MergeError::Overlap {
+                start: r.start,
+                end: covered.min(r.end),
+            });
+        }
+        covered = r.end;
+    }
+    let mut summary = first.summary.clone();
+    summary.clear();
+    for state in states {
+        summary.merge(&state.summary);
+    }
+    Ok(StudyState {
+        range: 0..first.total_runs,
+        done: first.total_runs,
+        elapsed_seconds: states.iter().map(|s| s.elapsed_seconds).sum(),
+        summary,
+        ..first.clone()
+    })
+}
+
 impl StudyState {
+    /// The state of runs `range.start..done` of `loaded`'s study, summarised
+    /// in `summary`, after `elapsed_seconds` of work.
+    pub fn new(
+        loaded: &Loaded,
+        range: Range<u64>,
+        done: u64,
+        elapsed_seconds: f64,
+        summary: Summary,
+    ) -> Self {
+        StudyState {
+            scenario_id: loaded.scenario.id.clone(),
+            scenario_toml: loaded.resolved_toml.clone(),
+            scenario_hash: loaded.hash.clone(),
+            seed: loaded.scenario.seed,
+            total_runs: loaded.scenario.runs,
+            range,
+            done,
+            elapsed_seconds,
+            summary,
+        }
+    }
+
+    /// Whether this state is of `loaded`'s study (same resolved scenario and
+    /// seed) and responsible for the runs `range`: whether a study may resume
+    /// from it.
+    pub fn belongs_to(&self, loaded: &Loaded, range: &Range<u64>) -> bool {
+        self.scenario_hash == loaded.hash
+            && self.seed == loaded.scenario.seed
+            && self.range == *range
+    }
+
     /// Whether every run of `range` is done.
     pub fn is_complete(&self) -> bool {
         self.done == self.range.end
@@ -230,6 +376,81 @@ mod tests {
             elapsed_seconds: 0.25,
             summary,
         }
+    }
+
+    /// The states of `shards` of a study of `runs` runs, and the whole study's.
+    fn shards(runs: u64, ranges: &[std::ops::Range<u64>]) -> (Vec<StudyState>, Summary) {
+        let loaded = load_baseline(&[format!("run.runs={runs}")]).unwrap();
+        let whole = Study::new(&loaded.scenario)
+            .threads(1)
+            .run()
+            .unwrap()
+            .summary;
+        let states = ranges
+            .iter()
+            .map(|r| {
+                let part = Study::new(&loaded.scenario)
+                    .threads(1)
+                    .runs(r.clone())
+                    .run()
+                    .unwrap();
+                StudyState::new(&loaded, r.clone(), r.end, 1.0, part.summary)
+            })
+            .collect();
+        (states, whole)
+    }
+
+    #[test]
+    fn shards_merge_in_any_order_into_the_whole_study() {
+        let (mut states, whole) = shards(90, &[0..30, 30..31, 31..90]);
+        states.reverse();
+        let merged = merge(&states).unwrap();
+        assert_eq!(merged.summary, whole);
+        assert_eq!(
+            (merged.range, merged.done, merged.elapsed_seconds),
+            (0..90, 90, 3.0)
+        );
+    }
+
+    #[test]
+    fn merging_checks_coverage_and_provenance() {
+        let (states, _) = shards(90, &[0..30, 30..60, 60..90, 20..40]);
+        assert_eq!(
+            merge(&states[..2]).unwrap_err(),
+            MergeError::Missing { start: 60, end: 90 }
+        );
+        let gap = [states[0].clone(), states[2].clone()];
+        assert_eq!(
+            merge(&gap).unwrap_err(),
+            MergeError::Missing { start: 30, end: 60 }
+        );
+        let overlap = [
+            states[0].clone(),
+            states[3].clone(),
+            states[1].clone(),
+            states[2].clone(),
+        ];
+        assert_eq!(
+            merge(&overlap).unwrap_err(),
+            MergeError::Overlap { start: 20, end: 30 }
+        );
+        let mut other = states[..3].to_vec();
+        other[1].seed += 1;
+        assert_eq!(
+            merge(&other).unwrap_err(),
+            MergeError::OtherStudy { index: 1 }
+        );
+        let mut unfinished = states[..3].to_vec();
+        unfinished[2].done = 70;
+        assert!(matches!(
+            merge(&unfinished).unwrap_err(),
+            MergeError::Incomplete {
+                index: 2,
+                done: 10,
+                ..
+            }
+        ));
+        assert_eq!(merge(&[]).unwrap_err(), MergeError::Empty);
     }
 
     #[test]
