@@ -7,8 +7,9 @@
 //! folding its runs into its own [`Recorder`]. Because each run draws only from
 //! its own stream ([`run_rng`]) and summaries merge exactly, the result is the
 //! same bits whatever the thread count, the round size, the shards or where a
-//! resumed study was interrupted. Memory is one summary per thread plus one,
-//! independent of the number of runs.
+//! resumed study was interrupted. Memory is one merged summary plus a
+//! recorder per thread (16-bit counters, drained into the summary before they
+//! could overflow), independent of the number of runs.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -20,7 +21,7 @@ use thread_local::ThreadLocal;
 
 use crate::engine::{Observer, Simulator, run_rng};
 use crate::model::Scenario;
-use crate::summary::{Recorder, Summary};
+use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
 
 /// Runs per rayon task: small enough to balance, large enough that looking up
 /// the worker's summary costs nothing.
@@ -173,12 +174,20 @@ impl<'a> Study<'a> {
         let round = ROUND_PER_THREAD * threads as u64;
         let mut last_checkpoint = Instant::now();
         let mut interrupted = false;
+        // Runs since the workers were last drained: a worker may have done all
+        // of them, and its 16-bit counters hold RECORDER_CAPACITY at most.
+        let mut undrained = 0;
         while next < range.end {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 interrupted = true;
                 break;
             }
             let end = (next + round).min(range.end);
+            if undrained + (end - next) > RECORDER_CAPACITY {
+                fold_workers(&mut total, &mut workers);
+                undrained = 0;
+            }
+            undrained += end - next;
             let chunks = (end - next).div_ceil(CHUNK);
             pool.install(|| {
                 (0..chunks).into_par_iter().for_each(|c| {
@@ -201,6 +210,7 @@ impl<'a> Study<'a> {
                 && next < range.end
             {
                 fold_workers(&mut total, &mut workers);
+                undrained = 0;
                 save(&total, next).map_err(StudyError::Checkpoint)?;
                 last_checkpoint = Instant::now();
             }

@@ -121,6 +121,14 @@ impl Summary {
     }
 
     fn with_shape(quarters: usize, suppliers: usize, pairs: Vec<(usize, usize)>) -> Self {
+        let mut summary = Self::unbinned(quarters, suppliers, pairs);
+        summary.ensure_bins();
+        summary
+    }
+
+    /// A summary whose histogram bins are not allocated yet: a [`Recorder`]'s,
+    /// whose counts live in its own counters until they are spilled.
+    fn unbinned(quarters: usize, suppliers: usize, pairs: Vec<(usize, usize)>) -> Self {
         let units = UNIT_FIXED + UNIT_PER_SUPPLIER * suppliers;
         let positives = 1 + suppliers;
         let events = 1 + 2 * pairs.len();
@@ -128,12 +136,28 @@ impl Summary {
             quarters,
             suppliers,
             runs: 0,
-            unit_bins: vec![0; quarters * units * UNIT_BINS],
+            unit_bins: Vec::new(),
             unit_moments: vec![Moments::default(); quarters * units],
-            positive_bins: vec![0; quarters * positives * POSITIVE_BINS],
+            positive_bins: Vec::new(),
             positive_moments: vec![Moments::default(); quarters * positives],
             events: vec![0; quarters * events],
             pairs,
+        }
+    }
+
+    fn unit_bin_count(&self) -> usize {
+        self.unit_moments.len() * UNIT_BINS
+    }
+
+    fn positive_bin_count(&self) -> usize {
+        self.positive_moments.len() * POSITIVE_BINS
+    }
+
+    /// Allocates the histogram bins if they are not yet.
+    fn ensure_bins(&mut self) {
+        if self.unit_bins.is_empty() {
+            self.unit_bins = vec![0; self.unit_bin_count()];
+            self.positive_bins = vec![0; self.positive_bin_count()];
         }
     }
 
@@ -334,6 +358,9 @@ pub const RECORDER_BATCH: usize = 64;
 /// Runs a [`Recorder`]'s 16-bit counters can take before they must be
 /// spilled: each histogram gains at most one count per run.
 const SPILL_EVERY: usize = u16::MAX as usize;
+/// Runs a [`Recorder`] can take between two [`Recorder::drain_into`] without
+/// ever allocating 64-bit bins of its own.
+pub const RECORDER_CAPACITY: u64 = SPILL_EVERY as u64;
 
 /// Folds runs into a [`Summary`]: the [`Observer`] a study's workers use.
 ///
@@ -342,9 +369,11 @@ const SPILL_EVERY: usize = u16::MAX as usize;
 /// simulating. Two things keep it cheap. Values are buffered for a batch of
 /// runs, laid out by quarter and metric, and folded in one histogram at a
 /// time. And histograms are first counted in 16-bit counters (a quarter of
-/// the memory), which are added into the summary's 64-bit counts before any
-/// can overflow, skipping the many that are zero. Neither can change results:
-/// every count is exact and every statistic merges exactly.
+/// the memory), which [`Recorder::drain_into`] adds straight into a study's
+/// merged summary, skipping the many that are zero; a recorder drained at
+/// least every [`RECORDER_CAPACITY`] runs never holds 64-bit bins of its own
+/// (one that is not allocates them, once, to spill into). Neither can change
+/// results: every count is exact and every statistic merges exactly.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     summary: Summary,
@@ -366,7 +395,11 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder of `scenario`'s runs, starting from an empty summary.
     pub fn new(scenario: &Scenario) -> Self {
-        let summary = Summary::new(scenario);
+        let summary = Summary::unbinned(
+            scenario.quarters as usize,
+            scenario.suppliers.len(),
+            scenario.compare.clone(),
+        );
         let q = summary.quarters;
         Recorder {
             unit: vec![f64::NAN; q * summary.units_per_quarter() * RECORDER_BATCH],
@@ -374,8 +407,8 @@ impl Recorder {
             ever_ahead: vec![false; summary.pairs.len()],
             filled: 0,
             unspilled: 0,
-            unit_counts: vec![0; summary.unit_bins.len()],
-            positive_counts: vec![0; summary.positive_bins.len()],
+            unit_counts: vec![0; summary.unit_bin_count()],
+            positive_counts: vec![0; summary.positive_bin_count()],
             summary,
         }
     }
@@ -405,10 +438,19 @@ impl Recorder {
         self.filled = 0;
     }
 
-    /// Adds the 16-bit counters into the summary's counts and zeroes them.
+    /// Adds the 16-bit counters into the recorder's own summary's counts
+    /// (allocating them the first time) and zeroes them.
     fn spill(&mut self) {
-        spill(&mut self.unit_counts, &mut self.summary.unit_bins);
-        spill(&mut self.positive_counts, &mut self.summary.positive_bins);
+        self.summary.ensure_bins();
+        self.spill_into_bins_of(None);
+    }
+
+    /// Adds the 16-bit counters into `total`'s bins, or the recorder's own
+    /// summary's if `None`, and zeroes them.
+    fn spill_into_bins_of(&mut self, total: Option<&mut Summary>) {
+        let target = total.unwrap_or(&mut self.summary);
+        spill(&mut self.unit_counts, &mut target.unit_bins);
+        spill(&mut self.positive_counts, &mut target.positive_bins);
         self.unspilled = 0;
     }
 
@@ -430,10 +472,21 @@ impl Recorder {
         self.summary
     }
 
-    /// Merges the summary of every run observed into `total` and empties it,
-    /// keeping the recorder's memory for more runs.
+    /// Merges the summary of every run observed into `total` and empties the
+    /// recorder, keeping its memory for more runs. The 16-bit counters go
+    /// straight into `total`'s bins.
+    ///
+    /// # Panics
+    /// If `total` summarises another shape of study.
     pub fn drain_into(&mut self, total: &mut Summary) {
-        self.complete();
+        self.flush();
+        assert!(
+            self.summary.same_shape(total),
+            "draining into a summary of another shape"
+        );
+        total.ensure_bins();
+        self.spill_into_bins_of(Some(total));
+        // Moments, events, runs, and any bins the recorder had to allocate.
         total.merge(&self.summary);
         self.summary.clear();
     }
