@@ -663,3 +663,30 @@ impl Summary {
         Ok(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Simulator, run_rng};
+    use crate::scenario::load_str;
+    use crate::study::Study;
+
+    #[test]
+    fn a_recorder_used_alone_past_its_capacity_equals_a_study() {
+        // A recorder never drained must spill into bins of its own: run it past
+        // its 16-bit capacity and compare with a study, which drains in time.
+        let runs = RECORDER_CAPACITY + 700;
+        let text = include_str!("../tests/fixtures/minimal.toml");
+        let overrides = [format!("run.runs={runs}"), "run.quarters=4".to_string()];
+        let scenario = load_str(text, "t", "t", &overrides).unwrap().scenario;
+        let mut recorder = Recorder::new(&scenario);
+        let mut simulator = Simulator::new(&scenario);
+        for k in 0..runs {
+            simulator.run(&mut run_rng(scenario.seed, k), &mut recorder);
+        }
+        assert_eq!(recorder.summary().runs(), runs);
+        let alone = recorder.finish();
+        let study = Study::new(&scenario).threads(2).run().unwrap().summary;
+        assert_eq!(alone, study);
+    }
+}
