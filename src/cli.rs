@@ -284,6 +284,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 checkpoint.display()
             );
         }
+    } else if checkpoint.exists() && !args.quiet {
+        eprintln!(
+            "note: {} holds an interrupted study; this run starts afresh and replaces it \
+             (--resume would continue it)",
+            checkpoint.display()
+        );
     }
 
     let cancel = interrupt_flag();
@@ -323,7 +329,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
 
-    if args.shard.is_some() {
+    if let Some((index, count)) = args.shard {
         let state = StudyState::new(
             &loaded,
             range.clone(),
@@ -342,9 +348,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         remove_checkpoint(&checkpoint)?;
         if !args.quiet {
             println!(
-                "shard {}/{} of {}: runs {}..{} in {:.2} s ({} threads)\nwrote {}",
-                args.shard.map_or(0, |s| s.0),
-                args.shard.map_or(1, |s| s.1),
+                "shard {index}/{count} of {}: runs {}..{} in {:.2} s ({} threads)\nwrote {}",
                 scenario.id,
                 range.start,
                 range.end,
