@@ -93,7 +93,7 @@ pub fn load_str(
     let locator = Locator::new(&text);
     let annotate = |mut diagnostics: Vec<Diagnostic>| {
         for d in &mut diagnostics {
-            if let Some(o) = applied.iter().find(|o| d.field.starts_with(&o.field)) {
+            if let Some(o) = applied.iter().find(|o| within(&d.field, &o.field)) {
                 d.note = Some(match d.note.take() {
                     Some(n) => format!("{n}; value from --set {}", o.arg),
                     None => format!("value from --set {}", o.arg),
@@ -115,6 +115,14 @@ pub fn load_str(
         origin: origin.to_string(),
         overrides: applied,
     })
+}
+
+/// Whether field path `field` is `prefix` or inside it (`a.b[0]` is inside
+/// `a.b`; `a.bc` is not).
+fn within(field: &str, prefix: &str) -> bool {
+    field
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -164,6 +172,21 @@ mod tests {
         assert_eq!(loaded.scenario.suppliers.len(), 4);
         assert_eq!(loaded.scenario.id, BASELINE_ID);
         assert_eq!(loaded.hash.len(), 64);
+    }
+
+    #[test]
+    fn a_bad_override_is_blamed_on_its_own_argument() {
+        let overrides = [
+            "world.pressure=0.5".to_string(),
+            "world.pressure_decay=2".to_string(),
+        ];
+        let err = load_baseline(&overrides).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.field, "world.pressure_decay");
+        assert_eq!(
+            d.note.as_deref(),
+            Some("value from --set world.pressure_decay=2")
+        );
     }
 
     #[test]
