@@ -90,6 +90,33 @@ pub const SUPPLIER_METRICS: [(&str, Kind); 7] = [
     ("influence", Kind::Unit),
 ];
 
+/// Supplier `i`'s value of each of [`SUPPLIER_METRICS`] in one quarter, in
+/// that order; NaN where undefined. Shares of a quarter (or window) without
+/// purchases are undefined, and such a run is left out of that quarter's
+/// share statistics. The one definition of the per-supplier outputs, used by
+/// the summary and by `runs.csv`.
+#[inline(always)]
+pub fn supplier_metrics(v: &QuarterView<'_>, i: usize) -> [f64; 7] {
+    let per_purchase = if v.total_purchases > 0.0 {
+        1.0 / v.total_purchases
+    } else {
+        f64::NAN
+    };
+    [
+        v.purchases[i],
+        v.purchases[i] * per_purchase,
+        if v.rolling_defined {
+            v.rolling_share[i]
+        } else {
+            f64::NAN
+        },
+        v.base_share[i],
+        v.support[i],
+        v.discount[i],
+        v.base_share[i] * v.support[i],
+    ]
+}
+
 /// Streaming summary of a study's runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -524,26 +551,14 @@ impl Observer for Recorder {
         let positive = |slot: usize| (q * positives + slot) * RECORDER_BATCH + run;
         self.positive[positive(0)] = v.budget;
 
-        // Shares of a quarter (or window) without purchases are undefined (NaN):
-        // that run is left out of the quarter's share statistics.
-        let inv_purchases = if v.total_purchases > 0.0 {
-            1.0 / v.total_purchases
-        } else {
-            f64::NAN
-        };
         for i in 0..s.suppliers {
-            self.positive[positive(1 + i)] = v.purchases[i];
+            // SUPPLIER_METRICS order: purchases, then the six unit metrics.
+            let [purchases, units @ ..] = supplier_metrics(v, i);
+            self.positive[positive(1 + i)] = purchases;
             let base = UNIT_FIXED + UNIT_PER_SUPPLIER * i;
-            self.unit[unit(base)] = v.purchases[i] * inv_purchases;
-            self.unit[unit(base + 1)] = if v.rolling_defined {
-                v.rolling_share[i]
-            } else {
-                f64::NAN
-            };
-            self.unit[unit(base + 2)] = v.base_share[i];
-            self.unit[unit(base + 3)] = v.support[i];
-            self.unit[unit(base + 4)] = v.discount[i];
-            self.unit[unit(base + 5)] = v.base_share[i] * v.support[i];
+            for (k, x) in units.into_iter().enumerate() {
+                self.unit[unit(base + k)] = x;
+            }
         }
 
         let event0 = q * s.events_per_quarter();

@@ -19,7 +19,7 @@ use crate::engine::{Observer, QuarterView};
 use crate::model::Scenario;
 use crate::scenario::Loaded;
 use crate::study::replay;
-use crate::summary::{Entity, Kind, Stat, Summary};
+use crate::summary::{Entity, Kind, SUPPLIER_METRICS, Stat, Summary, supplier_metrics};
 
 /// Header of `summary.csv`.
 pub const SUMMARY_HEADER: &str = "quarter,label,entity,metric,mean,p05,p25,p50,p75,p95";
@@ -166,19 +166,10 @@ pub fn write_runs_csv(out: impl Write, scenario: &Scenario, keep: u64) -> io::Re
                 ("buyer".into(), "hhi", v.hhi),
             ];
             for (i, s) in self.scenario.suppliers.iter().enumerate() {
-                let share = (v.total_purchases > 0.0).then(|| v.purchases[i] / v.total_purchases);
-                rows.push((s.name.clone(), "purchases", v.purchases[i]));
-                rows.push((s.name.clone(), "purchase_share", share.unwrap_or(f64::NAN)));
-                let rolling = if v.rolling_defined {
-                    v.rolling_share[i]
-                } else {
-                    f64::NAN
-                };
-                rows.push((s.name.clone(), "rolling_share", rolling));
-                rows.push((s.name.clone(), "base_share", v.base_share[i]));
-                rows.push((s.name.clone(), "support", v.support[i]));
-                rows.push((s.name.clone(), "discount", v.discount[i]));
-                rows.push((s.name.clone(), "influence", v.base_share[i] * v.support[i]));
+                let values = supplier_metrics(v, i);
+                for ((metric, _), value) in SUPPLIER_METRICS.iter().zip(values) {
+                    rows.push((s.name.clone(), metric, value));
+                }
             }
             for (entity, metric, value) in rows {
                 let record = [
