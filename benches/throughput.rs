@@ -17,12 +17,12 @@ fn baseline(c: &mut Criterion) {
     let mut group = c.benchmark_group("baseline");
     group.throughput(Throughput::Elements(1));
     let mut sim = Simulator::new(&scenario);
-    let mut rng = run_rng(scenario.seed, 0);
+    let mut rng = run_rng(scenario.seed(), 0);
     let mut t = 0;
     group.bench_function("quarter step", |b| {
         b.iter(|| {
-            if t == scenario.quarters {
-                sim.reset();
+            if t == scenario.quarters() {
+                sim.reset(&mut rng);
                 t = 0;
             }
             t += 1;
@@ -36,7 +36,7 @@ fn baseline(c: &mut Criterion) {
     group.bench_function("one run into a recorder", |b| {
         b.iter(|| {
             k += 1;
-            sim.run(&mut run_rng(scenario.seed, k), &mut recorder);
+            sim.run(&mut run_rng(scenario.seed(), k), &mut recorder);
         })
     });
 

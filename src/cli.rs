@@ -239,12 +239,19 @@ fn checkpoint_path(dir: &Path) -> PathBuf {
 fn run(args: RunArgs) -> Result<ExitCode> {
     let loaded = load(&args.scenario)?;
     let scenario = &loaded.scenario;
+    if loaded.model_defaulted && !args.quiet {
+        eprintln!(
+            "note: {} has no [run] model key, so it runs model v1 as it always did; \
+             add model = \"v2\" to run the current model",
+            loaded.origin
+        );
+    }
     let (range, default_dir) = match args.shard {
         Some((i, n)) => (
-            shard_range(scenario.runs, i, n),
-            format!("{}.shard-{i}-of-{n}", scenario.id),
+            shard_range(scenario.runs(), i, n),
+            format!("{}.shard-{i}-of-{n}", scenario.id()),
         ),
-        None => (0..scenario.runs, scenario.id.clone()),
+        None => (0..scenario.runs(), scenario.id().to_string()),
     };
     let dir = args
         .out
@@ -349,7 +356,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         if !args.quiet {
             println!(
                 "shard {index}/{count} of {}: runs {}..{} in {:.2} s ({} threads)\nwrote {}",
-                scenario.id,
+                scenario.id(),
                 range.start,
                 range.end,
                 elapsed,
@@ -404,7 +411,7 @@ fn print_result(
         output::thousands((summary.runs() as f64 / elapsed.max(1e-9)) as u64),
         threads,
         if threads == 1 { "" } else { "s" },
-        loaded.scenario.seed
+        loaded.scenario.seed()
     );
     if let Some(dir) = files.first().and_then(|f| f.parent()) {
         let names: Vec<String> = files
@@ -417,40 +424,67 @@ fn print_result(
 }
 
 fn validate(args: ScenarioArgs) -> Result<ExitCode> {
+    use armsim::model::SupplierParam as S;
     let loaded = load(&args)?;
     let s = &loaded.scenario;
     println!("{}: valid", loaded.origin);
     println!(
-        "  \"{}\": {} runs x {} quarters ({} to {}), seed {}, {} procurement",
-        s.name,
-        s.runs,
-        s.quarters,
-        s.start,
-        s.label(s.quarters - 1),
-        s.seed,
-        s.procurement.name()
+        "  \"{}\": model {}, {} runs x {} quarters ({} to {}), seed {}, {} procurement",
+        s.name(),
+        s.model(),
+        s.runs(),
+        s.quarters(),
+        s.start(),
+        s.label(s.quarters() - 1),
+        s.seed(),
+        s.procurement().name()
     );
-    println!("  buyer: {}", s.buyer_name);
-    println!("  suppliers (in adaptation order):");
-    for sup in &s.suppliers {
-        let p = &sup.params;
-        use armsim::model::SupplierParam as S;
+    if loaded.model_defaulted {
         println!(
-            "    {:<12} share {:<6} support {:<5} price {:<5} veto {}",
-            sup.name,
-            sup.share,
-            p[S::Support],
-            p[S::Price],
-            if p[S::Veto] == 1.0 { "yes" } else { "no" }
+            "  note: the file has no [run] model key, so it runs model v1 as it always did; \
+             add model = \"v2\" for the current model"
         );
     }
-    if !s.events.is_empty() {
-        println!("  timeline:");
-        for e in &s.events {
+    println!("  buyer: {}", s.buyer_name());
+    println!("  suppliers (in adaptation order):");
+    for sup in s.suppliers() {
+        let p = sup.params();
+        let base = match s.model() {
+            armsim::model::ModelVersion::V1 => format!("share {:<6}", p[S::Share]),
+            armsim::model::ModelVersion::V2 => format!(
+                "stock {:<7} recent {:<6}",
+                p[S::Stock],
+                p[S::RecentDeliveries]
+            ),
+        };
+        println!(
+            "    {:<12} {base} support {:<5} price {:<5} veto {}",
+            sup.name(),
+            p[S::Support],
+            p[S::Price],
+            if p.is_set(S::Veto) { "yes" } else { "no" }
+        );
+    }
+    if !s.backlog().is_empty() {
+        println!("  known orders (backlog):");
+        for b in s.backlog() {
+            println!(
+                "    {:<12} {:>7} TIV, {} to {}  {}",
+                s.suppliers()[b.supplier].name(),
+                b.value,
+                s.label(b.first),
+                s.label(b.last),
+                b.note
+            );
+        }
+    }
+    if !s.events().is_empty() {
+        println!("  timeline (INDEX as --set events.INDEX.KEY counts):");
+        for e in s.events() {
             let (entity, param) = match e.target {
                 Target::World(p) => ("world".to_string(), p.name()),
                 Target::Buyer(p) => ("buyer".to_string(), p.name()),
-                Target::Supplier(i, p) => (s.suppliers[i].name.clone(), p.name()),
+                Target::Supplier(i, p) => (s.suppliers()[i].name().to_string(), p.name()),
             };
             let note = if e.note.is_empty() {
                 String::new()
@@ -458,30 +492,36 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
                 format!("  ({})", e.note)
             };
             println!(
-                "    {}  {entity}.{param} {} {}{note}",
+                "    [{}] {}  {entity}.{param} {} {}{note}",
+                e.index,
                 s.label(e.quarter),
                 e.op.name(),
                 e.value
             );
         }
     }
-    for &(a, b) in &s.compare {
+    for &(a, b) in s.compare() {
         println!(
             "  compares: {} vs {}",
-            s.suppliers[a].name, s.suppliers[b].name
+            s.suppliers()[a].name(),
+            s.suppliers()[b].name()
         );
     }
     println!(
         "  would write: output/{}/ (scenario hash {})",
-        s.id,
+        s.id(),
         &loaded.hash[..12]
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Keys of `[run]` and what they mean.
-const RUN_KEYS: [(&str, &str); 7] = [
+const RUN_KEYS: [(&str, &str); 8] = [
     ("name", "name of the study, used in titles"),
+    (
+        "model",
+        "model version: \"v2\" (current) or \"v1\" (kept for replay; the default of files without the key)",
+    ),
     ("start", "first quarter, such as 2021Q1"),
     ("quarters", "quarters each run simulates"),
     ("runs", "Monte Carlo runs (also --runs)"),
@@ -500,64 +540,73 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
     use armsim::model::{BuyerParam, Params, SupplierParam, WorldParam};
     let loaded = load(&args)?;
     let s = &loaded.scenario;
+    let model = s.model();
     println!(
-        "Parameters of {}; change any with --set PATH=VALUE.\n",
+        "Parameters of {} (model {model}); change any with --set PATH=VALUE.\n\
+         Each is listed in words, with its symbol in docs/model.md, then its path, value,\n\
+         role and allowed values. Roles: \"start\" is a starting value the model then\n\
+         changes (hold a stance or discount with hold_support / hold_discount = true);\n\
+         \"fixed\" stays as set unless an event changes it; \"initial\" only sets up the start.\n",
         loaded.origin
     );
     println!("run");
     for (key, meaning) in RUN_KEYS {
         let value = match key {
-            "name" => format!("{:?}", s.name),
-            "start" => s.start.to_string(),
-            "quarters" => s.quarters.to_string(),
-            "runs" => s.runs.to_string(),
-            "seed" => s.seed.to_string(),
-            "procurement" => format!("{:?}", s.procurement.name()),
-            _ => format!("{} pairs", s.compare.len()),
+            "name" => format!("{:?}", s.name()),
+            "model" => format!("{:?}", model.name()),
+            "start" => s.start().to_string(),
+            "quarters" => s.quarters().to_string(),
+            "runs" => s.runs().to_string(),
+            "seed" => s.seed().to_string(),
+            "procurement" => format!("{:?}", s.procurement().name()),
+            _ => format!("{} pairs", s.compare().len()),
         };
-        println!("  {:<34} {:<24} {meaning}", format!("run.{key}"), value);
+        println!("  {meaning}\n      run.{key} = {value}");
     }
-    fn table<P: Param>(section: &str, values: &Params<P>) {
-        println!("{section}");
-        for &p in P::ALL {
-            println!(
-                "  {:<34} {:<10} {:<13} {}",
-                format!("{section}.{}", p.name()),
-                values[p],
-                p.domain().notation(),
-                p.description()
-            );
-        }
-    }
-    table::<WorldParam>("world", &s.world);
-    table::<BuyerParam>("buyer", &s.buyer);
-    let names: Vec<&str> = s.suppliers.iter().map(|x| x.name.as_str()).collect();
-    println!(
-        "suppliers (NAME is one of {}; values in that order)",
-        names.join(", ")
-    );
-    let shares: Vec<String> = s.suppliers.iter().map(|x| x.share.to_string()).collect();
-    println!(
-        "  {:<34} {:<24} initial share of the installed base (shares sum to 1)",
-        "suppliers.NAME.share",
-        shares.join(" ")
-    );
-    for &p in SupplierParam::ALL {
-        let values: Vec<String> = s
-            .suppliers
-            .iter()
-            .map(|x| x.params[p].to_string())
-            .collect();
+    fn entry<P: Param>(p: P, path: String, value: String) {
         println!(
-            "  {:<34} {:<24} {:<8} {}",
-            format!("suppliers.NAME.{}", p.name()),
-            values.join(" "),
+            "  {} ({})\n      {path} = {value}   [{}; {}]\n      {}",
+            p.label(),
+            p.symbol(),
+            p.role().word(),
             p.domain().notation(),
             p.description()
         );
     }
+    fn table<P: Param>(section: &str, values: &Params<P>, model: armsim::model::ModelVersion) {
+        println!("\n{section}");
+        for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
+            entry(p, format!("{section}.{}", p.name()), number(values[p], p));
+        }
+    }
+    fn number<P: Param>(x: f64, p: P) -> String {
+        if p.domain().is_flag() {
+            (x == 1.0).to_string()
+        } else {
+            x.to_string()
+        }
+    }
+    table::<WorldParam>("world", s.world(), model);
+    table::<BuyerParam>("buyer", s.buyer(), model);
+    let names: Vec<&str> = s.suppliers().iter().map(|x| x.name()).collect();
     println!(
-        "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file."
+        "\nsuppliers (NAME is one of {}; values listed in that order)",
+        names.join(", ")
+    );
+    for &p in SupplierParam::ALL
+        .iter()
+        .filter(|p| p.models().includes(model))
+    {
+        let values: Vec<String> = s
+            .suppliers()
+            .iter()
+            .map(|x| format!("{} {}", x.name(), number(x.params()[p], p)))
+            .collect();
+        entry(p, format!("suppliers.NAME.{}", p.name()), values.join(", "));
+    }
+    println!(
+        "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file\n\
+         (`armsim validate FILE` lists them with the INDEX that --set events.INDEX.KEY uses)."
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -579,14 +628,14 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         let outcome = Study::new(s).threads(args.threads).run()?;
         threads = outcome.threads;
         let secs = outcome.elapsed.as_secs_f64();
-        let rate = s.runs as f64 / secs;
+        let rate = s.runs() as f64 / secs;
         println!(
             "run {}: {} runs in {:.3} s: {:.0} runs/s, {:.3e} quarter-steps/s",
             i + 1,
-            s.runs,
+            s.runs(),
             secs,
             rate,
-            rate * s.quarters as f64
+            rate * s.quarters() as f64
         );
         rates.push(rate);
     }
@@ -594,15 +643,15 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     let median = rates[rates.len() / 2];
     println!(
         "{}: {} suppliers, {} quarters, {} procurement, {} threads",
-        s.id,
-        s.suppliers.len(),
-        s.quarters,
-        s.procurement.name(),
+        s.id(),
+        s.suppliers().len(),
+        s.quarters(),
+        s.procurement().name(),
         threads
     );
     println!(
         "median: {median:.0} runs/s, {:.3e} quarter-steps/s",
-        median * s.quarters as f64
+        median * s.quarters() as f64
     );
     match peak_memory() {
         Some(bytes) => println!("peak memory: {:.1} MB", bytes as f64 / 1e6),

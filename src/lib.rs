@@ -19,6 +19,7 @@
 //! ```
 
 pub mod engine;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod scenario;

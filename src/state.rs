@@ -190,11 +190,11 @@ impl StudyState {
         summary: Summary,
     ) -> Self {
         StudyState {
-            scenario_id: loaded.scenario.id.clone(),
+            scenario_id: loaded.scenario.id().to_string(),
             scenario_toml: loaded.resolved_toml.clone(),
             scenario_hash: loaded.hash.clone(),
-            seed: loaded.scenario.seed,
-            total_runs: loaded.scenario.runs,
+            seed: loaded.scenario.seed(),
+            total_runs: loaded.scenario.runs(),
             range,
             done,
             elapsed_seconds,
@@ -207,7 +207,7 @@ impl StudyState {
     /// from it.
     pub fn belongs_to(&self, loaded: &Loaded, range: &Range<u64>) -> bool {
         self.scenario_hash == loaded.hash
-            && self.seed == loaded.scenario.seed
+            && self.seed == loaded.scenario.seed()
             && self.range == *range
     }
 
@@ -263,7 +263,7 @@ impl StudyState {
         let range = reader.u64()?..reader.u64()?;
         let done = reader.u64()?;
         let elapsed_seconds = f64::from_bits(reader.u64()?);
-        let summary = Summary::decode(&mut reader.input)?;
+        let summary = Summary::decode(&mut reader.input).map_err(|e| e.to_string())?;
         if !reader.input.is_empty() {
             return Err("trailing bytes".into());
         }
@@ -366,10 +366,10 @@ mod tests {
             .unwrap()
             .summary;
         StudyState {
-            scenario_id: loaded.scenario.id.clone(),
+            scenario_id: loaded.scenario.id().to_string(),
             scenario_toml: loaded.resolved_toml.clone(),
             scenario_hash: loaded.hash.clone(),
-            seed: loaded.scenario.seed,
+            seed: loaded.scenario.seed(),
             total_runs: 64,
             range: 0..64,
             done: 64,

@@ -16,13 +16,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::engine::{Observer, QuarterView};
+use crate::metrics::{self, Entity, MetricId};
 use crate::model::Scenario;
 use crate::scenario::Loaded;
 use crate::study::replay;
-use crate::summary::{Entity, Kind, SUPPLIER_METRICS, Stat, Summary, supplier_metrics};
+use crate::summary::{Stat, Summary};
 
 /// Header of `summary.csv`.
-pub const SUMMARY_HEADER: &str = "quarter,label,entity,metric,mean,p05,p25,p50,p75,p95";
+pub const SUMMARY_HEADER: &str = "quarter,label,entity,metric,n,mean,sd,p05,p25,p50,p75,p95";
 
 /// Why a study's files could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +59,11 @@ pub fn entity_name(scenario: &Scenario, entity: Entity) -> String {
     match entity {
         Entity::World => "world".into(),
         Entity::Buyer => "buyer".into(),
-        Entity::Supplier(i) => scenario.suppliers[i].name.clone(),
+        Entity::Supplier(i) => scenario.suppliers()[i].name().to_string(),
         Entity::Pair(a, b) => format!(
             "{}>{}",
-            scenario.suppliers[a].name, scenario.suppliers[b].name
+            scenario.suppliers()[a].name(),
+            scenario.suppliers()[b].name()
         ),
     }
 }
@@ -101,7 +103,9 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// Writes `summary.csv` (long format, one row per quarter, entity and metric)
-/// to `out`. A metric undefined in every run at a quarter has empty cells.
+/// to `out`. `n` is the number of runs behind the row (a conditional metric
+/// such as `order_share` counts only the runs where it is defined); a metric
+/// undefined in every run at a quarter has `n` 0 and empty cells.
 ///
 /// # Errors
 /// Any write error of `out`.
@@ -125,14 +129,19 @@ pub fn write_summary_csv(
                 quarter.clone(),
                 label.clone(),
                 entity.clone(),
-                metric.name.to_string(),
+                metric.name().to_string(),
             ];
             match summary.stat(q, metric) {
                 Some(stat) => {
+                    row.push(stat.count.to_string());
                     row.push(format_number(stat.mean));
+                    row.push(stat.sd.map(format_number).unwrap_or_default());
                     row.extend(stat.percentiles.iter().map(|&p| format_number(p)));
                 }
-                None => row.extend(std::iter::repeat_n(String::new(), 6)),
+                None => {
+                    row.push("0".into());
+                    row.extend(std::iter::repeat_n(String::new(), 7));
+                }
             }
             w.write_record(&row)?;
         }
@@ -150,6 +159,7 @@ pub fn write_runs_csv(out: impl Write, scenario: &Scenario, keep: u64) -> io::Re
         w: csv::Writer<W>,
         scenario: &'a Scenario,
         run: u64,
+        ever: Vec<bool>,
         error: Option<io::Error>,
     }
     impl<W: Write> Observer for Rows<'_, W> {
@@ -158,19 +168,10 @@ pub fn write_runs_csv(out: impl Write, scenario: &Scenario, keep: u64) -> io::Re
                 return;
             }
             let label = self.scenario.label(v.quarter).to_string();
-            let mut rows: Vec<(String, &str, f64)> = vec![
-                ("world".into(), "unrest", v.unrest),
-                ("world".into(), "pressure", v.pressure),
-                ("world".into(), "embargo", v.embargo as u8 as f64),
-                ("buyer".into(), "budget", v.budget),
-                ("buyer".into(), "hhi", v.hhi),
-            ];
-            for (i, s) in self.scenario.suppliers.iter().enumerate() {
-                let values = supplier_metrics(v, i);
-                for ((metric, _), value) in SUPPLIER_METRICS.iter().zip(values) {
-                    rows.push((s.name.clone(), metric, value));
-                }
-            }
+            let mut rows: Vec<(String, &str, f64)> = Vec::new();
+            metrics::for_each_value(v, self.scenario.compare(), &mut self.ever, |m, e, x| {
+                rows.push((entity_name(self.scenario, e), m.name(), x))
+            });
             for (entity, metric, value) in rows {
                 let record = [
                     self.run.to_string(),
@@ -193,9 +194,10 @@ pub fn write_runs_csv(out: impl Write, scenario: &Scenario, keep: u64) -> io::Re
         w,
         scenario,
         run: 0,
+        ever: vec![false; metrics::ever_flags(scenario.compare().len())],
         error: None,
     };
-    for run in 0..keep.min(scenario.runs) {
+    for run in 0..keep.min(scenario.runs()) {
         rows.run = run;
         replay(scenario, run, &mut rows);
         if let Some(e) = rows.error.take() {
@@ -210,6 +212,12 @@ pub fn write_runs_csv(out: impl Write, scenario: &Scenario, keep: u64) -> io::Re
 pub struct Manifest<'a> {
     /// armsim's version.
     pub armsim_version: &'static str,
+    /// The model version the scenario runs (`v1` or `v2`).
+    pub model: &'static str,
+    /// Fingerprint of the metric catalogue the summary was recorded with.
+    pub catalogue: String,
+    /// The metrics in `summary.csv`: name, scope, kind, unit and meaning.
+    pub metrics: Vec<MetricDoc>,
     /// Scenario identifier (output directory name).
     pub scenario_id: &'a str,
     /// Scenario name.
@@ -242,6 +250,44 @@ pub struct Manifest<'a> {
     pub resolved_scenario_toml: &'a str,
     /// The same, as structured data.
     pub resolved_scenario: &'a crate::scenario::RawScenario,
+}
+
+/// One metric of the catalogue, as the manifest documents it.
+#[derive(Debug, Serialize)]
+pub struct MetricDoc {
+    /// Its name in `summary.csv`.
+    pub name: &'static str,
+    /// `world`, `buyer`, `supplier` or `pair`.
+    pub scope: &'static str,
+    /// `unit` (in [0, 1]), `positive` or `event`.
+    pub kind: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// The catalogue of metrics, for manifests.
+pub fn metric_docs() -> Vec<MetricDoc> {
+    MetricId::ALL
+        .iter()
+        .map(|m| MetricDoc {
+            name: m.name(),
+            scope: match m.scope() {
+                metrics::Scope::World => "world",
+                metrics::Scope::Buyer => "buyer",
+                metrics::Scope::Supplier => "supplier",
+                metrics::Scope::Pair => "pair",
+            },
+            kind: match m.kind() {
+                metrics::Kind::Unit => "unit",
+                metrics::Kind::Positive => "positive",
+                metrics::Kind::Event => "event",
+            },
+            unit: m.unit(),
+            description: m.description(),
+        })
+        .collect()
 }
 
 /// What a study directory is written from.
@@ -293,8 +339,11 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
         }
         let manifest = Manifest {
             armsim_version: env!("CARGO_PKG_VERSION"),
-            scenario_id: &scenario.id,
-            scenario_name: &scenario.name,
+            model: scenario.model().name(),
+            catalogue: metrics::fingerprint(),
+            metrics: metric_docs(),
+            scenario_id: scenario.id(),
+            scenario_name: scenario.name(),
             scenario_source: &report.loaded.origin,
             scenario_sha256: &report.loaded.hash,
             overrides: report
@@ -303,15 +352,15 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
                 .iter()
                 .map(|o| o.arg.as_str())
                 .collect(),
-            seed: scenario.seed,
+            seed: scenario.seed(),
             runs: report.summary.runs(),
             run_range: [report.run_range.start, report.run_range.end],
-            quarters: scenario.quarters,
+            quarters: scenario.quarters(),
             threads: report.threads,
             elapsed_seconds: report.elapsed_seconds,
             rng: "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index",
             percentiles: "nearest-rank; [0,1] metrics from 0.001-wide bins (within 0.0005), \
-                          budget and purchases from log-linear bins (within 0.78% relative), events exact",
+                          TIV metrics from log-linear bins (within 0.78% relative), events exact",
             files: files.clone(),
             resolved_scenario_toml: &report.loaded.resolved_toml,
             resolved_scenario: &report.loaded.raw,
@@ -386,6 +435,11 @@ pub fn write_atomically(
 pub fn headline(scenario: &Scenario, summary: &Summary) -> String {
     let last = summary.quarters() - 1;
     let label = scenario.label(last as u32);
+    let stat = |entity: Entity, id: MetricId| {
+        summary
+            .metric(entity, id)
+            .and_then(|m| summary.stat(last, &m))
+    };
     let band = |stat: Option<Stat>, percent: bool| match stat {
         Some(s) if percent => format!(
             "{:>5.1}%  [{:>5.1}, {:>5.1}]",
@@ -397,45 +451,35 @@ pub fn headline(scenario: &Scenario, summary: &Summary) -> String {
         None => "n/a".into(),
     };
     let mut out = format!(
-        "{} ({} runs): at {label}, median [90% band]\n\n{:<14} {:<24} {:<22}\n",
-        scenario.name,
+        "{} ({} runs, model {}): at {label}, median [90% band]\n\n{:<14} {:<24} {:<22}\n",
+        scenario.name(),
         thousands(summary.runs()),
+        scenario.model(),
         "supplier",
         "5-year rolling share",
         "support (0-1)"
     );
-    for (i, s) in scenario.suppliers.iter().enumerate() {
+    for (i, s) in scenario.suppliers().iter().enumerate() {
         let entity = Entity::Supplier(i);
-        let share = summary
-            .metric(entity, "rolling_share")
-            .and_then(|m| summary.stat(last, &m));
-        let support = summary
-            .metric(entity, "support")
-            .and_then(|m| summary.stat(last, &m));
         out += &format!(
             "{:<14} {:<24} {:<22}\n",
-            s.name,
-            band(share, true),
-            band(support, false)
+            s.name(),
+            band(stat(entity, MetricId::RollingShare), true),
+            band(stat(entity, MetricId::Support), false)
         );
     }
     out.push('\n');
-    for m in summary
-        .metrics()
-        .iter()
-        .filter(|m| m.kind == Kind::Event && m.name == "ever_ahead")
-    {
-        if let (Entity::Pair(a, b), Some(stat)) = (m.entity, summary.stat(last, m)) {
+    for &(a, b) in scenario.compare() {
+        if let Some(ever) = stat(Entity::Pair(a, b), MetricId::EverAhead) {
             out += &format!(
                 "P({} ahead of {} at some quarter by {label}): {:.3}\n",
-                scenario.suppliers[a].name, scenario.suppliers[b].name, stat.mean
+                scenario.suppliers()[a].name(),
+                scenario.suppliers()[b].name(),
+                ever.mean
             );
         }
     }
-    if let Some(embargo) = summary
-        .metric(Entity::World, "embargo")
-        .and_then(|m| summary.stat(last, &m))
-    {
+    if let Some(embargo) = stat(Entity::World, MetricId::Embargo) {
         out += &format!(
             "P(UN arms embargo in force at {label}): {:.4}\n",
             embargo.mean

@@ -13,8 +13,9 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use super::OutputError;
+use crate::metrics::{Entity, MetricId};
 use crate::model::Scenario;
-use crate::summary::{Entity, Summary};
+use crate::summary::Summary;
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -26,7 +27,7 @@ pub struct PlotSpec {
     /// File stem (`shares` gives `shares.png` and `shares.svg`).
     pub stem: &'static str,
     /// The supplier metric plotted.
-    pub metric: &'static str,
+    pub metric: MetricId,
     /// Title.
     pub title: &'static str,
     /// Y axis label.
@@ -39,21 +40,21 @@ pub struct PlotSpec {
 pub const PLOTS: [PlotSpec; 3] = [
     PlotSpec {
         stem: "shares",
-        metric: "rolling_share",
+        metric: MetricId::RollingShare,
         title: "Five-year rolling share of arms imports",
         y_label: "share of imports, last 20 quarters",
         percent: true,
     },
     PlotSpec {
         stem: "support",
-        metric: "support",
+        metric: MetricId::Support,
         title: "Suppliers' support for the regime",
         y_label: "stance (0 conditions, 1 unconditional)",
         percent: false,
     },
     PlotSpec {
         stem: "influence",
-        metric: "influence",
+        metric: MetricId::Influence,
         title: "Influence: installed share x support",
         y_label: "influence",
         percent: false,
@@ -116,8 +117,7 @@ pub fn draw_all(dir: &Path, scenario: &Scenario, summary: &Summary) -> Result<()
 
 /// Decimal year of quarter `t`'s start: 2021Q1 is 2021.0, 2021Q3 is 2021.5.
 fn decimal_year(scenario: &Scenario, t: usize) -> f64 {
-    let q = scenario.label(t as u32);
-    q.year as f64 + (q.q as f64 - 1.0) / 4.0
+    scenario.label(t as u32).decimal_year()
 }
 
 fn draw<DB: DrawingBackend>(
@@ -130,7 +130,7 @@ fn draw<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(e)?;
     let quarters = summary.quarters();
     let series: Vec<(String, Vec<(f64, crate::summary::Stat)>)> = scenario
-        .suppliers
+        .suppliers()
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
@@ -142,7 +142,7 @@ fn draw<DB: DrawingBackend>(
                         .map(|st| (decimal_year(scenario, q), st))
                 })
                 .collect();
-            Some((s.name.clone(), points))
+            Some((s.name().to_string(), points))
         })
         .collect();
     let top = series
@@ -154,7 +154,10 @@ fn draw<DB: DrawingBackend>(
     let x_max = decimal_year(scenario, quarters.saturating_sub(1)).max(x_min + 0.25);
 
     let titled = root
-        .titled(&format!("{}: {}", scenario.name, spec.title), (FAMILY, 26))
+        .titled(
+            &format!("{}: {}", scenario.name(), spec.title),
+            (FAMILY, 26),
+        )
         .map_err(e)?;
     // The legend gets a margin of its own, so it never covers a band.
     let (width, _) = titled.dim_in_pixel();

@@ -34,7 +34,8 @@ pub const BASELINE_ID: &str = "myanmar_2021";
 pub struct Loaded {
     /// The validated scenario.
     pub scenario: Scenario,
-    /// The scenario as resolved (overrides applied), as parsed.
+    /// The scenario as resolved (overrides applied), in canonical form
+    /// (every value explicit; see [`validate::canonical`]).
     pub raw: RawScenario,
     /// The resolved scenario as canonical TOML: comments and layout dropped, so
     /// that its hash identifies the model, not the formatting.
@@ -45,6 +46,9 @@ pub struct Loaded {
     pub origin: String,
     /// The `--set` overrides applied.
     pub overrides: Vec<Override>,
+    /// Whether the file had no `[run] model` key (and so runs v1, as files
+    /// written before v2 did); the CLI says so.
+    pub model_defaulted: bool,
 }
 
 /// Loads and validates the scenario file at `path`, applying `overrides`
@@ -105,6 +109,8 @@ pub fn load_str(
     let raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(annotate)?;
+    let model_defaulted = raw.run.model.is_none();
+    let raw = validate::canonical(&raw, &scenario);
     let resolved_toml = toml::to_string(&raw).expect("a parsed scenario serialises");
     let hash = hex(&Sha256::digest(resolved_toml.as_bytes()));
     Ok(Loaded {
@@ -114,6 +120,7 @@ pub fn load_str(
         hash,
         origin: origin.to_string(),
         overrides: applied,
+        model_defaulted,
     })
 }
 
@@ -169,8 +176,8 @@ mod tests {
     #[test]
     fn baseline_loads() {
         let loaded = load_baseline(&[]).unwrap();
-        assert_eq!(loaded.scenario.suppliers.len(), 4);
-        assert_eq!(loaded.scenario.id, BASELINE_ID);
+        assert_eq!(loaded.scenario.suppliers().len(), 4);
+        assert_eq!(loaded.scenario.id(), BASELINE_ID);
         assert_eq!(loaded.hash.len(), 64);
     }
 
@@ -193,10 +200,28 @@ mod tests {
     fn resolved_toml_round_trips() {
         let loaded = load_baseline(&["suppliers.Russia.support=0.2".into()]).unwrap();
         let again = load_str(&loaded.resolved_toml, "x", "resolved", &[]).unwrap();
-        assert_eq!(
-            again.scenario.suppliers[0].params,
-            loaded.scenario.suppliers[0].params
-        );
+        assert_eq!(again.scenario, {
+            let mut s = loaded.scenario.clone();
+            s.id = "x".into();
+            s
+        });
         assert_eq!(again.hash, loaded.hash);
+    }
+
+    #[test]
+    fn equivalent_files_hash_alike() {
+        let text = include_str!("../../tests/fixtures/minimal.toml");
+        let a = load_str(text, "a", "a", &[]).unwrap();
+        let spelled = text
+            .replace("budget = 10\n", "budget = 10.0\n")
+            .replace("veto = true", "veto = 1")
+            .replace("quarter = \"2020Q3\"", "quarter = 2");
+        assert_ne!(spelled, text);
+        let b = load_str(&spelled, "a", "a", &["world.embargo=false".into()]).unwrap();
+        assert_eq!(
+            a.hash, b.hash,
+            "{}\n---\n{}",
+            a.resolved_toml, b.resolved_toml
+        );
     }
 }
