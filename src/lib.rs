@@ -10,7 +10,10 @@
 //! - [`engine`] simulates one run, taking its RNG as an argument;
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
 //! - [`study`] runs many runs in parallel, reproducibly;
-//! - [`output`] writes the CSV, manifest and plots of a study.
+//! - [`output`] writes the CSV, manifest and plots of a study;
+//! - [`experiment`] builds designs over parameter ranges (grids, Latin
+//!   hypercubes, Saltelli and Morris designs) and computes sensitivity indices
+//!   from their outputs, independently of the engine.
 //!
 //! ```
 //! let loaded = armsim::scenario::load_baseline(&["run.runs=200".into()]).unwrap();
@@ -19,6 +22,7 @@
 //! ```
 
 pub mod engine;
+pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod output;
