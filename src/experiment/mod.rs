@@ -1,13 +1,15 @@
-//! Experiments over parameter space: where to put the design points of a sweep
-//! or sensitivity study ([`design`]) and how to read global sensitivity
-//! indices back from the scalar output measured at each point
-//! ([`sensitivity`]).
+//! Experiments: what researchers ask of a scenario beyond one study.
 //!
-//! This module is pure numerics: it knows nothing of the engine, scenarios or
-//! files. A caller turns each design point into whatever it measures (for
-//! armsim, a Monte Carlo study reduced to one number) and hands the outputs
-//! back in design order. Every design and every bootstrap is a deterministic
-//! function of its arguments and seed, computed on one thread.
+//! - [`outcome`]: outcomes, scalar summaries of one run, named once and
+//!   shared by every experiment (`rolling_share:Russia@2030Q4`).
+//! - [`compare`]: two scenarios run with common random numbers, their
+//!   paired differences over time and at the horizon.
+//! - [`design`]: where to put the points of a sweep or sensitivity study
+//!   (grids, Latin hypercubes, Saltelli and Morris designs), and
+//!   [`sensitivity`]: global sensitivity indices read back from the output
+//!   measured at each point. These two are pure numerics: they know nothing
+//!   of the engine, scenarios or files, and every design and bootstrap is a
+//!   deterministic function of its arguments and seed.
 //!
 //! ```
 //! use armsim::experiment::design::{ParamRange, saltelli};
@@ -25,5 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod compare;
 pub mod design;
+pub mod outcome;
 pub mod sensitivity;

@@ -29,6 +29,43 @@ pub const BASELINE_TOML: &str = include_str!("../../scenarios/myanmar_2021.toml"
 /// The baseline's identifier (its file stem).
 pub const BASELINE_ID: &str = "myanmar_2021";
 
+/// The scenarios shipped in `scenarios/`, compiled in (identifier, text), the
+/// baseline first: what the web page offers and what tests run.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (BASELINE_ID, BASELINE_TOML),
+    (
+        "myanmar_2021_no_coup",
+        include_str!("../../scenarios/myanmar_2021_no_coup.toml"),
+    ),
+    (
+        "myanmar_2021_un_embargo",
+        include_str!("../../scenarios/myanmar_2021_un_embargo.toml"),
+    ),
+    (
+        "myanmar_2021_article_shares",
+        include_str!("../../scenarios/myanmar_2021_article_shares.toml"),
+    ),
+    (
+        "myanmar_2021_v1",
+        include_str!("../../scenarios/myanmar_2021_v1.toml"),
+    ),
+];
+
+/// A shipped scenario by its identifier, with `overrides` applied; `None`
+/// if no shipped scenario has that identifier.
+///
+/// # Errors
+/// As [`load_file`], for the overrides.
+pub fn load_shipped(id: &str, overrides: &[String]) -> Option<Result<Loaded, ScenarioError>> {
+    let (id, text) = SHIPPED.iter().find(|(name, _)| *name == id)?;
+    Some(load_str(
+        text,
+        id,
+        &format!("scenarios/{id}.toml (built in)"),
+        overrides,
+    ))
+}
+
 /// A loaded scenario with what is needed to cite and replay it.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -172,6 +209,31 @@ fn toml_diagnostic(e: &toml::de::Error, origin: &str, locator: &Locator<'_>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_shipped_scenario_loads_and_is_the_file_in_scenarios() {
+        for (id, text) in SHIPPED {
+            let on_disk = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("scenarios/{id}.toml")),
+            )
+            .unwrap();
+            assert_eq!(&on_disk, text, "{id}");
+            load_shipped(id, &[]).unwrap().unwrap();
+        }
+        let files =
+            std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "toml")
+                })
+                .count();
+        assert_eq!(files, SHIPPED.len(), "every file in scenarios/ is shipped");
+    }
 
     #[test]
     fn baseline_loads() {
