@@ -6,6 +6,7 @@
 //! reference model is documented in `docs/model.md`.
 //!
 //! The crate is layered (see `ARCHITECTURE.md`):
+//! - [`data`] reads SIPRI's import records and computes calibration targets;
 //! - [`scenario`] reads TOML scenario files into validated [`model`] types;
 //! - [`engine`] simulates one run, taking its RNG as an argument;
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
@@ -18,6 +19,7 @@
 //! assert_eq!(summary.runs(), 200);
 //! ```
 
+pub mod data;
 pub mod engine;
 pub mod model;
 pub mod output;
