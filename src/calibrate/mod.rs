@@ -5,8 +5,15 @@
 //! parameter vector and a random stream index to summary statistics.
 //!
 //! - [`prior`]: prior distributions ([`prior::Prior`]) and named parameters;
+//! - [`abc`]: approximate Bayesian computation, rejection and ABC-SMC
+//!   (Toni et al. 2009; Beaumont et al. 2009), parallel, reproducible and
+//!   resumable;
+//! - [`population`]: a complete generation and its checksummed file, for
+//!   checkpoints and resumes;
 //! - [`posterior`]: weighted summaries of a population (means, standard
 //!   deviations, quantiles, correlations).
 
+pub mod abc;
+pub mod population;
 pub mod posterior;
 pub mod prior;
