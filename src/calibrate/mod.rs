@@ -8,12 +8,15 @@
 //! - [`abc`]: approximate Bayesian computation, rejection and ABC-SMC
 //!   (Toni et al. 2009; Beaumont et al. 2009), parallel, reproducible and
 //!   resumable;
+//! - [`history`]: a history-matching wave (Vernon et al. 2010) that rules
+//!   out implausible parameter values and narrows the priors before ABC;
 //! - [`population`]: a complete generation and its checksummed file, for
 //!   checkpoints and resumes;
 //! - [`posterior`]: weighted summaries of a population (means, standard
 //!   deviations, quantiles, correlations).
 
 pub mod abc;
+pub mod history;
 pub mod population;
 pub mod posterior;
 pub mod prior;
