@@ -1051,7 +1051,7 @@ impl<'p> Kernel<'p> {
             for zk in z.iter_mut() {
                 *zk = rng.sample(StandardNormal);
             }
-            let base = self.previous.particle(j);
+            let base = &self.previous.particles[j * d..(j + 1) * d];
             for k in 0..d {
                 let shift: f64 = (0..=k).map(|l| self.chol[k * d + l] * z[l]).sum();
                 theta[k] = base[k] + shift;
@@ -1284,7 +1284,10 @@ impl<'a, M: Model> Smc<'a, M> {
         {
             return mismatch("the population's shape does not fit the problem");
         }
-        if (0..p.len()).any(|i| !self.problem.in_support(p.particle(i))) {
+        if p.particles
+            .chunks_exact(p.dim())
+            .any(|x| !self.problem.in_support(x))
+        {
             return mismatch("a particle is outside the prior's support");
         }
         Ok(())

@@ -101,12 +101,20 @@ pub struct Wave {
 /// var_k)` over the replicates' statistics (`replicates[r][k]`), with the
 /// replicates' sample variance (divisor `R - 1`). A statistic with zero
 /// variance on both sides counts 0 if matched exactly and infinity if not;
-/// any non-finite value gives infinity.
+/// any non-finite value, fewer than two replicates, or a replicate or
+/// variance list of the wrong length gives infinity (the point is ruled out).
 pub fn implausibility(
     observed: &[f64],
     observation_variance: &[f64],
     replicates: &[Vec<f64>],
 ) -> f64 {
+    let k_len = observed.len();
+    if replicates.len() < 2
+        || observation_variance.len() != k_len
+        || replicates.iter().any(|s| s.len() != k_len)
+    {
+        return f64::INFINITY;
+    }
     let r = replicates.len() as f64;
     let mut worst: f64 = 0.0;
     for (k, (&o, &v_obs)) in observed.iter().zip(observation_variance).enumerate() {
@@ -316,6 +324,8 @@ mod tests {
         );
         let nan = vec![vec![f64::NAN], vec![1.0]];
         assert_eq!(implausibility(&[1.0], &[1.0], &nan), f64::INFINITY);
+        assert_eq!(implausibility(&[1.0], &[1.0], &nan[1..]), f64::INFINITY);
+        assert_eq!(implausibility(&[1.0, 2.0], &[1.0], &reps), f64::INFINITY);
     }
 
     fn noisy_mean(theta: &[f64], stream: u64) -> Result<Vec<f64>, Infallible> {

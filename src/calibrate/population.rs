@@ -139,10 +139,9 @@ impl Population {
         self.names.len()
     }
 
-    /// Particle `i`'s parameters.
-    pub fn particle(&self, i: usize) -> &[f64] {
-        let d = self.dim();
-        &self.particles[i * d..(i + 1) * d]
+    /// Particle `i`'s parameters (`None` past the end).
+    pub fn particle(&self, i: usize) -> Option<&[f64]> {
+        self.particles.chunks_exact(self.dim()).nth(i)
     }
 
     /// All particles, row-major (`len()` rows of `dim()` values).
@@ -160,10 +159,14 @@ impl Population {
         &self.distances
     }
 
-    /// Particle `i`'s simulated statistics (for posterior predictive checks).
-    pub fn statistics(&self, i: usize) -> &[f64] {
+    /// Particle `i`'s simulated statistics, for posterior predictive checks
+    /// (`None` past the end).
+    pub fn statistics(&self, i: usize) -> Option<&[f64]> {
+        if i >= self.len() {
+            return None;
+        }
         let k = self.statistics_len;
-        &self.statistics[i * k..(i + 1) * k]
+        self.statistics.get(i * k..(i + 1) * k)
     }
 
     /// Candidates simulated in this generation.

@@ -83,10 +83,15 @@ pub struct Posterior {
 
 impl Posterior {
     /// Summarises `particles` (row-major, `weights.len()` rows of
-    /// `names.len()` values) weighted by `weights`.
+    /// `names.len()` values) weighted by `weights`. Rows beyond the shorter
+    /// of the two are ignored; with none, the summaries are NaN.
     pub fn new(names: &[String], particles: &[f64], weights: &[f64]) -> Posterior {
         let d = names.len();
-        let n = weights.len();
+        let n = particles
+            .len()
+            .checked_div(d)
+            .map_or(0, |rows| rows.min(weights.len()));
+        let weights = &weights[..n];
         let total: f64 = weights.iter().sum();
         let w: Vec<f64> = weights.iter().map(|x| x / total).collect();
         let column = |k: usize| -> Vec<f64> { (0..n).map(|i| particles[i * d + k]).collect() };

@@ -145,6 +145,9 @@ fn smc_recovers_the_gaussian_posterior_and_beats_rejection_at_the_same_budget() 
     let eps: Vec<f64> = p.history().iter().map(|h| h.epsilon).collect();
     assert!(eps.windows(2).all(|w| w[1] < w[0]), "{eps:?}");
     assert_eq!(p.history().len(), p.generation() as usize + 1);
+    assert_eq!(p.particle(3), Some(&p.particles()[3..4]));
+    assert_eq!(p.statistics(3).map(<[f64]>::len), Some(1));
+    assert_eq!((p.particle(500), p.statistics(500)), (None, None));
     let sims: u64 = p.history().iter().map(|h| h.simulations).sum();
     assert_eq!(sims, p.total_simulations());
     assert!(p.ess() > 100.0, "{}", p.ess());
