@@ -6,6 +6,8 @@
 //! reference model is documented in `docs/model.md`.
 //!
 //! The crate is layered (see `ARCHITECTURE.md`):
+//! - [`calibrate`] fits parameters to observed statistics (ABC);
+//! - [`data`] reads SIPRI's import records and computes calibration targets;
 //! - [`scenario`] reads TOML scenario files into validated [`model`] types;
 //! - [`engine`] simulates one run, taking its RNG as an argument;
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
@@ -21,6 +23,8 @@
 //! assert_eq!(summary.runs(), 200);
 //! ```
 
+pub mod calibrate;
+pub mod data;
 pub mod engine;
 pub mod experiment;
 pub mod metrics;
