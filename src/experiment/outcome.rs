@@ -504,7 +504,10 @@ mod tests {
             ("rolling_share:Russia@2031Q1", "outside the run"),
             ("rolling_share:world@end", "no supplier `world`"),
             ("unrest:Russia@end", "belongs to world"),
-            ("median:unrest:world@end", "use mean, sum, max, min or share"),
+            (
+                "median:unrest:world@end",
+                "use mean, sum, max, min or share",
+            ),
             ("share:support:Russia@end", "share needs a supplier's flow"),
             ("rolling_share:Russia", "expected METRIC:ENTITY@WHEN"),
             (

@@ -3,6 +3,7 @@
 mod cli;
 mod errors;
 mod golden;
+mod mechanisms;
 mod properties;
 mod reproducibility;
 mod shards;

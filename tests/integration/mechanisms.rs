@@ -6,9 +6,7 @@ use armsim::engine::{QuarterView, Simulator, run_rng};
 use armsim::experiment::compare::Comparison;
 use armsim::experiment::outcome::Outcome;
 use armsim::metrics::{Entity, MetricId};
-use armsim::model::{
-    BuyerParam, Param, Scenario, SupplierParam, Target, WorldParam,
-};
+use armsim::model::{BuyerParam, Param, Scenario, SupplierParam, Target, WorldParam};
 use armsim::scenario::{load_baseline, load_shipped};
 use armsim::study::Study;
 
@@ -23,7 +21,146 @@ fn baseline(overrides: &[&str]) -> Scenario {
 /// the reason (docs/model.md section 10 lists them). The test fails if one
 /// of these becomes live (the list and the docs are then stale) or if a
 /// parameter not listed here is inert.
-const INERT: &[(&str, &str)] = &[];
+const INERT: &[(&str, &str)] = &[
+    (
+        "suppliers.Russia.hold_discount",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.Russia.max_discount",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.Russia.discount_speed",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.Russia.discount_scale",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.China.hold_discount",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.China.max_discount",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.China.discount_speed",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.China.discount_scale",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.India.hold_discount",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.India.max_discount",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.India.discount_speed",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.India.discount_scale",
+        "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
+    ),
+    (
+        "suppliers.Russia.influence_appetite",
+        "Russia's stance stays at 1: unrest rarely passes its threshold",
+    ),
+    (
+        "suppliers.Russia.spillover",
+        "Russia's stance stays at 1: unrest rarely passes its threshold",
+    ),
+    (
+        "suppliers.Russia.stance_scale",
+        "Russia's stance stays at 1: unrest rarely passes its threshold",
+    ),
+    (
+        "suppliers.Others.unit_cost",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.Others.influence_appetite",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.Others.reputation",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.Others.stability_stake",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.Others.detach_threshold",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.Others.spillover",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.India.veto",
+        "no veto, or a veto with zero propensity",
+    ),
+    (
+        "suppliers.India.veto_propensity",
+        "no veto, or a veto with zero propensity",
+    ),
+    (
+        "suppliers.India.veto_slope",
+        "no veto, or a veto with zero propensity",
+    ),
+    (
+        "suppliers.Others.veto",
+        "no veto, or a veto with zero propensity",
+    ),
+    (
+        "suppliers.Others.veto_propensity",
+        "no veto, or a veto with zero propensity",
+    ),
+    (
+        "suppliers.Others.veto_slope",
+        "no veto, or a veto with zero propensity",
+    ),
+    (
+        "suppliers.Russia.embargo_compliance",
+        "an embargo is rare at the baseline",
+    ),
+    (
+        "suppliers.China.embargo_compliance",
+        "an embargo is rare at the baseline",
+    ),
+    (
+        "suppliers.India.embargo_compliance",
+        "an embargo is rare at the baseline",
+    ),
+    (
+        "suppliers.Others.embargo_compliance",
+        "an embargo is rare at the baseline",
+    ),
+    (
+        "buyer.budget_volatility",
+        "mean-preserving noise: moves the spread, not the means",
+    ),
+    (
+        "buyer.contracts_per_quarter",
+        "mean-preserving lumpiness: moves the spread, not the means",
+    ),
+];
+
+/// Standard errors a paired mean difference must exceed to count as a move.
+/// Runs use common random numbers, so an inert parameter gives exactly zero
+/// difference and no threshold can make it look live by chance; the test is
+/// deterministic (fixed seed).
+const NOISE: f64 = 3.0;
 
 /// The headline outcomes of issue 7: 2021-22 delivery shares, 2026-30
 /// rolling shares, 2030 support, and whether an embargo was ever in force.
@@ -69,7 +206,7 @@ fn behavioural_targets(s: &Scenario) -> Vec<Target> {
 
 /// Whether moving `target` from the low to the high end of its documented
 /// range moves some headline outcome by more than Monte Carlo noise: a
-/// paired mean difference more than 4 standard errors from zero.
+/// paired mean difference more than [`NOISE`] standard errors from zero.
 fn moves_an_outcome(base: &Scenario, target: Target, runs: u64) -> Result<bool, String> {
     let (lo, hi) = target.range();
     let domain = target.domain();
@@ -99,7 +236,7 @@ fn moves_an_outcome(base: &Scenario, target: Target, runs: u64) -> Result<bool, 
         match (c.difference, m.difference.sd(m.outcome.binning().signed())) {
             (Some(d), Some(sd)) if c.n_pairs > 1 => {
                 let se = sd / (c.n_pairs as f64).sqrt();
-                d.abs() > 1e-9 && d.abs() > 4.0 * se
+                d.abs() > 1e-9 && d.abs() > NOISE * se
             }
             _ => false,
         }
@@ -113,7 +250,7 @@ fn every_behavioural_parameter_moves_a_headline_outcome_or_is_documented_as_iner
     let mut errors = Vec::new();
     for target in behavioural_targets(&base) {
         let path = base.path_of(target);
-        match moves_an_outcome(&base, target, 400) {
+        match moves_an_outcome(&base, target, 600) {
             Ok(false) => inert.push(path),
             Ok(true) => {}
             Err(e) => errors.push(format!("{path}: {e}")),
@@ -121,15 +258,24 @@ fn every_behavioural_parameter_moves_a_headline_outcome_or_is_documented_as_iner
     }
     assert!(errors.is_empty(), "{errors:#?}");
     let listed: Vec<&str> = INERT.iter().map(|(p, _)| *p).collect();
-    let undocumented: Vec<&String> = inert.iter().filter(|p| !listed.contains(&p.as_str())).collect();
-    let now_live: Vec<&&str> = listed.iter().filter(|p| !inert.iter().any(|q| q == **p)).collect();
+    let undocumented: Vec<&String> = inert
+        .iter()
+        .filter(|p| !listed.contains(&p.as_str()))
+        .collect();
+    let now_live: Vec<&&str> = listed
+        .iter()
+        .filter(|p| !inert.iter().any(|q| q == **p))
+        .collect();
     assert!(
         undocumented.is_empty() && now_live.is_empty(),
         "inert but not documented: {undocumented:#?}\nlisted as inert but live: {now_live:#?}"
     );
     let docs = std::fs::read_to_string(root().join("docs/model.md")).unwrap();
     for (path, _) in INERT {
-        assert!(docs.contains(&format!("`{path}`")), "docs/model.md does not list {path}");
+        assert!(
+            docs.contains(&format!("`{path}`")),
+            "docs/model.md does not list {path}"
+        );
     }
 }
 
@@ -148,14 +294,16 @@ fn russia_detaches_within_four_quarters_once_unrest_passes_its_threshold() {
     let mut sim = Simulator::new(&pushed);
     for k in 0..pushed.runs() {
         let mut path: Vec<(f64, [f64; 3])> = Vec::new();
-        sim.run(&mut run_rng(pushed.seed(), k), &mut |v: &QuarterView<'_>| {
+        sim.run(&mut run_rng(pushed.seed(), k), &mut |v: &QuarterView<
+            '_,
+        >| {
             path.push((v.unrest, [v.support[0], v.support[1], v.support[2]]))
         });
         let Some(t) = (8..path.len() - 4).find(|&t| path[t].0 > threshold) else {
             continue;
         };
         crossed += 1;
-        if path[t + 4].1[0] < 0.5 {
+        if path[t + 1..=t + 4].iter().any(|q| q.1[0] < 0.5) {
             detached += 1;
         }
         // China's and India's stances move at most their speed a quarter.
@@ -163,7 +311,11 @@ fn russia_detaches_within_four_quarters_once_unrest_passes_its_threshold() {
             slow &= (path[t + 4].1[who] - path[t].1[who]).abs() <= 4.0 * 0.05 + 1e-12;
         }
     }
-    assert!(crossed > 200, "unrest crossed the threshold in {crossed} runs");
+    eprintln!("Russia detached within 4 quarters in {detached} of {crossed} runs");
+    assert!(
+        crossed > 200,
+        "unrest crossed the threshold in {crossed} runs"
+    );
     assert!(
         detached as f64 > 0.6 * crossed as f64,
         "Russia's support fell below 0.5 within 4 quarters in {detached} of {crossed} runs"
@@ -176,17 +328,28 @@ fn china_delivers_more_than_russia_in_the_first_year_then_russia_surges() {
     let s = baseline(&["run.runs=2000"]);
     let summary = Study::new(&s).threads(2).run().unwrap().summary;
     let total = |i: usize, quarters: std::ops::Range<usize>| -> f64 {
-        let m = summary.metric(Entity::Supplier(i), MetricId::Deliveries).unwrap();
+        let m = summary
+            .metric(Entity::Supplier(i), MetricId::Deliveries)
+            .unwrap();
         quarters.map(|q| summary.stat(q, &m).unwrap().mean).sum()
     };
     let (russia, china) = (0, 1);
-    assert!(total(china, 0..4) > total(russia, 0..4), "2021: the order book starts in steady state");
-    assert!(total(russia, 4..12) > 2.0 * total(russia, 0..4), "2022-23: Russia's backlog and orders arrive");
+    assert!(
+        total(china, 0..4) > total(russia, 0..4),
+        "2021: the order book starts in steady state"
+    );
+    assert!(
+        total(russia, 4..12) > 2.0 * total(russia, 0..4),
+        "2022-23: Russia's backlog and orders arrive"
+    );
 }
 
 #[test]
 fn a_forced_embargo_lowers_total_imports() {
-    let base = load_shipped("myanmar_2021", &["run.runs=600".into()]).unwrap().unwrap().scenario;
+    let base = load_shipped("myanmar_2021", &["run.runs=600".into()])
+        .unwrap()
+        .unwrap()
+        .scenario;
     let embargo = load_shipped("myanmar_2021_un_embargo", &["run.runs=600".into()])
         .unwrap()
         .unwrap()
@@ -213,7 +376,10 @@ fn the_dependence_penalty_is_zero_below_the_ceiling() {
             &text,
             "d",
             "d",
-            &["buyer.dependence_ceiling=0.99".into(), format!("buyer.dependence_weight={weight}")],
+            &[
+                "buyer.dependence_ceiling=0.99".into(),
+                format!("buyer.dependence_weight={weight}"),
+            ],
         )
         .unwrap()
         .scenario
@@ -228,8 +394,47 @@ fn the_dependence_penalty_is_zero_below_the_ceiling() {
     };
     assert_eq!(trace(&a), trace(&b));
     // And above the ceiling it bites.
-    let c = armsim::scenario::load_str(&text, "d", "d", &["buyer.dependence_ceiling=0.1".into(), "buyer.dependence_weight=500".into()])
-        .unwrap()
-        .scenario;
+    let c = armsim::scenario::load_str(
+        &text,
+        "d",
+        "d",
+        &[
+            "buyer.dependence_ceiling=0.1".into(),
+            "buyer.dependence_weight=500".into(),
+        ],
+    )
+    .unwrap()
+    .scenario;
     assert_ne!(trace(&a), trace(&c));
+}
+
+#[test]
+fn every_parameter_is_documented_in_the_model_page() {
+    let docs = std::fs::read_to_string(root().join("docs/model.md")).unwrap();
+    let (v2, v1) = docs.split_once("## Appendix A").unwrap();
+    let mut missing = Vec::new();
+    let mut check = |name: &str, models: armsim::model::Models| {
+        use armsim::model::ModelVersion::{V1, V2};
+        for (version, text) in [(V2, v2), (V1, v1)] {
+            if models.includes(version)
+                && !text.contains(&format!("`{name}`"))
+                && !text.contains(&format!(".{name}`"))
+            {
+                missing.push(format!("{name} ({version})"));
+            }
+        }
+    };
+    for &p in WorldParam::ALL {
+        check(p.name(), p.models());
+    }
+    for &p in BuyerParam::ALL {
+        check(p.name(), p.models());
+    }
+    for &p in SupplierParam::ALL {
+        check(p.name(), p.models());
+    }
+    assert!(
+        missing.is_empty(),
+        "not documented in docs/model.md: {missing:?}"
+    );
 }
