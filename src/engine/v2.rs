@@ -59,6 +59,8 @@ pub struct Simulator<'s> {
     /// Deliveries of the scenario's initial backlog, `[t * n + i]` for each
     /// quarter of the horizon (constant across runs).
     scheduled: Vec<f64>,
+    /// Each supplier's whole known backlog, delivered within the horizon or not.
+    known: Vec<f64>,
     window: RollingWindow,
     committed: Vec<f64>,
     committed_share: Vec<f64>,
@@ -77,11 +79,13 @@ impl<'s> Simulator<'s> {
         let n = scenario.suppliers.len();
         let horizon = scenario.quarters as usize;
         let mut scheduled = vec![0.0; horizon * n];
+        let mut known = vec![0.0; n];
         for entry in &scenario.backlog {
             let quarters = (entry.last - entry.first + 1) as f64;
             for t in entry.first..=entry.last.min(horizon.saturating_sub(1) as u32) {
                 scheduled[t as usize * n + entry.supplier] += entry.value / quarters;
             }
+            known[entry.supplier] += entry.value;
         }
         Simulator {
             scenario,
@@ -111,6 +115,7 @@ impl<'s> Simulator<'s> {
             backlog: vec![0.0; n],
             pipeline: vec![0.0; PIPELINE * n],
             scheduled,
+            known,
             window: RollingWindow::new(n),
             committed: vec![0.0; n],
             committed_share: vec![0.0; n],
@@ -168,8 +173,7 @@ impl<'s> Simulator<'s> {
                 self.pipeline[t * n + i] = amount;
                 on_order += amount;
             }
-            let known: f64 = self.scheduled[i..].iter().step_by(n).sum();
-            self.backlog[i] = on_order + known;
+            self.backlog[i] = on_order + self.known[i];
         }
         self.window
             .fill(|i| sc.suppliers[i].params[S::RecentDeliveries]);

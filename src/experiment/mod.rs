@@ -30,4 +30,5 @@
 pub mod compare;
 pub mod design;
 pub mod outcome;
+pub mod points;
 pub mod sensitivity;

@@ -370,6 +370,7 @@ impl Checker<'_> {
         path: &[Seg],
         start: Option<Quarter>,
         quarters: u32,
+        past_the_end: bool,
     ) -> Option<u32> {
         let offset = match (q, start) {
             (QuarterRef::Label(label), Some(start)) => {
@@ -378,8 +379,29 @@ impl Checker<'_> {
             (QuarterRef::Label(_), None) => return None,
             (QuarterRef::Index(index), _) => Some(*index),
         };
+        // A known order may be delivered after the run ends (a shortened
+        // run still has it on its books); events must happen within it.
+        let end = if past_the_end {
+            quarters as i64 + MAX_QUARTERS as i64
+        } else {
+            quarters as i64
+        };
         match offset {
-            Some(q) if (0..quarters as i64).contains(&q) => Some(q as u32),
+            Some(q) if (0..end).contains(&q) => Some(q as u32),
+            _ if past_the_end => {
+                let found = match q {
+                    QuarterRef::Label(l) => format!("{l:?}"),
+                    QuarterRef::Index(i) => i.to_string(),
+                };
+                let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
+                self.fail(
+                    path,
+                    found,
+                    format!("a quarter from the start, {start}, on"),
+                    None,
+                );
+                None
+            }
             _ => {
                 let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
                 let last = start.plus(quarters.saturating_sub(1));
@@ -413,9 +435,13 @@ impl Checker<'_> {
     ) -> Option<Event> {
         let at = [key("events"), Seg::Index(i)];
         let quarter = match horizon {
-            Some((start, quarters)) => {
-                self.quarter(&raw.quarter, &with(&at, key("quarter")), start, quarters)
-            }
+            Some((start, quarters)) => self.quarter(
+                &raw.quarter,
+                &with(&at, key("quarter")),
+                start,
+                quarters,
+                false,
+            ),
             None => None,
         };
         let ops: Vec<(Op, f64)> = [
@@ -556,8 +582,8 @@ impl Checker<'_> {
             );
         }
         let (start, quarters) = horizon?;
-        let first = self.quarter(&raw.first, &with(&at, key("first")), start, quarters);
-        let last = self.quarter(&raw.last, &with(&at, key("last")), start, quarters);
+        let first = self.quarter(&raw.first, &with(&at, key("first")), start, quarters, true);
+        let last = self.quarter(&raw.last, &with(&at, key("last")), start, quarters, true);
         if let (Some(f), Some(l)) = (first, last)
             && f > l
         {
