@@ -32,3 +32,4 @@ pub mod design;
 pub mod outcome;
 pub mod points;
 pub mod sensitivity;
+pub mod sweep;

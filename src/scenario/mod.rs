@@ -86,6 +86,48 @@ pub struct Loaded {
     /// Whether the file had no `[run] model` key (and so runs v1, as files
     /// written before v2 did); the CLI says so.
     pub model_defaulted: bool,
+    /// The scenario's text as read, with the overrides edited in: where
+    /// diagnostics about its experiment sections point.
+    pub text: String,
+    /// The `[experiment]`, `[sensitivity]` and `[calibration]` sections as
+    /// written (they are read by the modules that run them).
+    pub sections: Sections,
+}
+
+/// The sections of a scenario file that configure experiments rather than
+/// the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sections {
+    /// `[experiment]`.
+    pub experiment: Option<toml::Table>,
+    /// `[sensitivity]`.
+    pub sensitivity: Option<toml::Table>,
+    /// `[calibration]`.
+    pub calibration: Option<toml::Table>,
+}
+
+impl Loaded {
+    /// A diagnostic about the field at `path` of this scenario's text (for
+    /// the experiment sections, which other modules validate).
+    pub fn diagnostic(
+        &self,
+        path: &[locate::Seg],
+        found: impl Into<String>,
+        expected: impl Into<String>,
+        note: Option<String>,
+    ) -> Diagnostic {
+        let locator = Locator::new(&self.text);
+        let (line, column) = locator.position(path).unzip();
+        Diagnostic {
+            file: self.origin.clone(),
+            line,
+            column,
+            field: locate::render(path),
+            found: found.into(),
+            expected: expected.into(),
+            note,
+        }
+    }
 }
 
 /// Loads and validates the scenario file at `path`, applying `overrides`
@@ -147,6 +189,11 @@ pub fn load_str(
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(annotate)?;
     let model_defaulted = raw.run.model.is_none();
+    let sections = Sections {
+        experiment: raw.experiment.clone(),
+        sensitivity: raw.sensitivity.clone(),
+        calibration: raw.calibration.clone(),
+    };
     let raw = validate::canonical(&raw, &scenario);
     let resolved_toml = toml::to_string(&raw).expect("a parsed scenario serialises");
     let hash = hex(&Sha256::digest(resolved_toml.as_bytes()));
@@ -158,6 +205,8 @@ pub fn load_str(
         origin: origin.to_string(),
         overrides: applied,
         model_defaulted,
+        text,
+        sections,
     })
 }
 

@@ -808,5 +808,8 @@ pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
                 })
                 .collect()
         },
+        experiment: None,
+        sensitivity: None,
+        calibration: None,
     }
 }
