@@ -110,7 +110,6 @@ pub type BlockFn<'a> = dyn FnMut(&[PointResult]) -> Result<(), String> + 'a;
 
 /// Monte Carlo studies at the points of a design; see the module documentation.
 pub struct PointRunner<'a> {
-    points: usize,
     build: &'a BuildFn<'a>,
     outcomes: Vec<Outcome>,
     runs: u64,
@@ -144,7 +143,6 @@ impl<'a> PointRunner<'a> {
         seed: u64,
     ) -> Self {
         PointRunner {
-            points,
             build,
             outcomes,
             runs,
@@ -220,7 +218,6 @@ impl<'a> PointRunner<'a> {
             skip,
             mut on_block,
             cancel,
-            ..
         } = self;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
