@@ -17,10 +17,14 @@
 //!   years (`2021..2022`).
 //! - `AGGREGATE` says how a span is summarised: `mean` (the default: the
 //!   mean over the quarters where the metric is defined), `sum` (for flows
-//!   such as `deliveries`), `max`, `min`, or `share` (a supplier's part of
+//!   such as `deliveries`), `max`, `min`, `share` (a supplier's part of
 //!   the span's total over all suppliers: `share:deliveries:China@2016..2020`
-//!   is SIPRI's five-year share). `max:embargo:world@2021..2030` is whether
-//!   an embargo was ever in force.
+//!   is SIPRI's five-year share) or `cv` (the coefficient of variation of the
+//!   span's annual sums, for a flow over whole calendar years:
+//!   `cv:imports:buyer@2016..2020` is the year-to-year lumpiness of
+//!   deliveries, computed as [`crate::data::Grouped::lumpiness`] computes it
+//!   from SIPRI's record). `max:embargo:world@2021..2030` is whether an
+//!   embargo was ever in force.
 //! - `first_ahead:A>B` is the quarter (0-based, from the start) in which
 //!   A's rolling share first exceeds B's; undefined in a run where it never
 //!   does, so its count of defined runs is the probability that it happens.
@@ -61,6 +65,11 @@ pub enum Aggregate {
     /// The entity's sum over the span divided by all suppliers' sum (a
     /// supplier's share of a flow, such as deliveries over a SIPRI window).
     Share,
+    /// The coefficient of variation of the span's annual sums: population
+    /// standard deviation (divisor the number of years) over the mean, as
+    /// [`crate::data::Grouped::lumpiness`] computes SIPRI's; undefined when
+    /// the mean is 0. The span must be whole calendar years.
+    Cv,
 }
 
 impl Aggregate {
@@ -71,6 +80,7 @@ impl Aggregate {
             Aggregate::Max => "max",
             Aggregate::Min => "min",
             Aggregate::Share => "share",
+            Aggregate::Cv => "cv",
         }
     }
 
@@ -81,6 +91,7 @@ impl Aggregate {
             Aggregate::Max,
             Aggregate::Min,
             Aggregate::Share,
+            Aggregate::Cv,
         ]
         .into_iter()
         .find(|a| a.name() == name)
@@ -167,7 +178,7 @@ impl Outcome {
             [aggregate, metric, entity] => (
                 Some(Aggregate::from_name(aggregate).ok_or_else(|| {
                     fail(format!(
-                        "no aggregate `{aggregate}`; use mean, sum, max, min or share"
+                        "no aggregate `{aggregate}`; use mean, sum, max, min, share or cv"
                     ))
                 })?),
                 *metric,
@@ -221,7 +232,22 @@ impl Outcome {
                 "share needs a supplier's flow (orders, deliveries, backlog), not {metric}"
             )));
         }
+        if aggregate == Some(Aggregate::Cv) && id.kind() != Kind::Positive {
+            return Err(fail(format!(
+                "cv needs a flow (orders, deliveries, imports, budget), not {metric}"
+            )));
+        }
         let (from, to) = span(when.trim(), scenario).map_err(fail)?;
+        if aggregate == Some(Aggregate::Cv)
+            && (scenario.label(from).q != 1 || scenario.label(to).q != 4)
+        {
+            return Err(fail(format!(
+                "cv compares annual sums: the span must run from a first quarter to a last \
+                 quarter ({} to {} does not); write years, such as 2016..2020",
+                scenario.label(from),
+                scenario.label(to)
+            )));
+        }
         Ok(Outcome {
             text: text.to_string(),
             measure: Measure::Metric {
@@ -246,6 +272,7 @@ impl Outcome {
             Measure::FirstAhead { .. } => Binning::Positive,
             Measure::Metric { id, aggregate, .. } => match (id.kind(), aggregate) {
                 (_, Aggregate::Share) => Binning::Unit,
+                (_, Aggregate::Cv) => Binning::Positive,
                 (Kind::Unit | Kind::Event, Aggregate::Sum) => Binning::Positive,
                 (Kind::Unit | Kind::Event, _) => Binning::Unit,
                 (Kind::Positive, _) => Binning::Positive,
@@ -338,11 +365,58 @@ fn span(when: &str, scenario: &Scenario) -> Result<(u32, u32), String> {
 #[derive(Debug, Clone)]
 pub struct OutcomeSet {
     outcomes: Vec<Outcome>,
-    /// Per outcome: running aggregate, the all-suppliers total (for shares)
-    /// and the count of defined quarters.
-    accumulators: Vec<(f64, f64, u32)>,
+    accumulators: Vec<Acc>,
     values: Vec<f64>,
     last_quarter: u32,
+}
+
+/// One outcome's running state within a run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    /// The running aggregate (for `cv`, the current year's partial sum; for
+    /// `first_ahead`, the quarter or NaN).
+    value: f64,
+    /// The all-suppliers total (for shares).
+    total: f64,
+    /// Quarters in which the metric was defined.
+    defined: u32,
+    /// For `cv`: completed years, and Welford's running mean and sum of
+    /// squared deviations of their sums (stable where `E[x^2] - E[x]^2` would
+    /// cancel).
+    years: u32,
+    mean: f64,
+    m2: f64,
+}
+
+impl Acc {
+    fn start(measure: Measure) -> Acc {
+        let value = match measure {
+            Measure::Metric {
+                aggregate: Aggregate::Max,
+                ..
+            } => f64::NEG_INFINITY,
+            Measure::Metric {
+                aggregate: Aggregate::Min,
+                ..
+            } => f64::INFINITY,
+            Measure::FirstAhead { .. } => f64::NAN,
+            Measure::Metric { .. } => 0.0,
+        };
+        Acc {
+            value,
+            ..Acc::default()
+        }
+    }
+
+    /// Closes a year of a `cv` outcome.
+    fn end_year(&mut self) {
+        let y = self.value;
+        self.value = 0.0;
+        self.years += 1;
+        let delta = y - self.mean;
+        self.mean += delta / f64::from(self.years);
+        self.m2 += delta * (y - self.mean);
+    }
 }
 
 impl OutcomeSet {
@@ -351,7 +425,7 @@ impl OutcomeSet {
         let n = outcomes.len();
         OutcomeSet {
             outcomes,
-            accumulators: vec![(0.0, 0.0, 0); n],
+            accumulators: vec![Acc::default(); n],
             values: vec![f64::NAN; n],
             last_quarter: scenario.quarters() - 1,
         }
@@ -373,18 +447,7 @@ impl Observer for OutcomeSet {
         let t = v.quarter;
         if t == 0 {
             for (outcome, acc) in self.outcomes.iter().zip(&mut self.accumulators) {
-                *acc = match outcome.measure {
-                    Measure::Metric {
-                        aggregate: Aggregate::Max,
-                        ..
-                    } => (f64::NEG_INFINITY, 0.0, 0),
-                    Measure::Metric {
-                        aggregate: Aggregate::Min,
-                        ..
-                    } => (f64::INFINITY, 0.0, 0),
-                    Measure::FirstAhead { .. } => (f64::NAN, 0.0, 0),
-                    _ => (0.0, 0.0, 0),
-                };
+                *acc = Acc::start(outcome.measure);
             }
         }
         for (outcome, acc) in self.outcomes.iter().zip(&mut self.accumulators) {
@@ -401,25 +464,36 @@ impl Observer for OutcomeSet {
                     }
                     let (i, j) = entity.indices();
                     let x = id.read(v, i, j);
+                    if aggregate == Aggregate::Cv {
+                        // An undefined quarter adds nothing to its year, as
+                        // a year without a SIPRI row counts 0.
+                        if !x.is_nan() {
+                            acc.value += x;
+                        }
+                        if (t - from) % 4 == 3 {
+                            acc.end_year();
+                        }
+                        continue;
+                    }
                     if x.is_nan() {
                         continue;
                     }
-                    acc.2 += 1;
-                    acc.0 = match aggregate {
-                        Aggregate::Mean | Aggregate::Sum | Aggregate::Share => acc.0 + x,
-                        Aggregate::Max => acc.0.max(x),
-                        Aggregate::Min => acc.0.min(x),
+                    acc.defined += 1;
+                    acc.value = match aggregate {
+                        Aggregate::Max => acc.value.max(x),
+                        Aggregate::Min => acc.value.min(x),
+                        _ => acc.value + x,
                     };
                     if aggregate == Aggregate::Share {
-                        acc.1 += (0..v.support.len()).map(|k| id.read(v, k, 0)).sum::<f64>();
+                        acc.total += (0..v.support.len()).map(|k| id.read(v, k, 0)).sum::<f64>();
                     }
                 }
                 Measure::FirstAhead { a, b } => {
-                    if acc.0.is_nan()
+                    if acc.value.is_nan()
                         && v.rolling_defined
                         && v.rolling_share[a] > v.rolling_share[b]
                     {
-                        acc.0 = t as f64;
+                        acc.value = t as f64;
                     }
                 }
             }
@@ -432,14 +506,18 @@ impl Observer for OutcomeSet {
                 .zip(&mut self.values)
             {
                 *value = match outcome.measure {
-                    Measure::FirstAhead { .. } => acc.0,
-                    Measure::Metric { aggregate, .. } => match (aggregate, acc.2) {
-                        (Aggregate::Sum, _) => acc.0,
+                    Measure::FirstAhead { .. } => acc.value,
+                    Measure::Metric { aggregate, .. } => match (aggregate, acc.defined) {
+                        (Aggregate::Sum, _) => acc.value,
+                        (Aggregate::Cv, _) if acc.years > 0 && acc.mean > 0.0 => {
+                            (acc.m2.max(0.0) / f64::from(acc.years)).sqrt() / acc.mean
+                        }
+                        (Aggregate::Cv, _) => f64::NAN,
                         (_, 0) => f64::NAN,
-                        (Aggregate::Mean, n) => acc.0 / n as f64,
-                        (Aggregate::Share, _) if acc.1 > 0.0 => acc.0 / acc.1,
+                        (Aggregate::Mean, n) => acc.value / n as f64,
+                        (Aggregate::Share, _) if acc.total > 0.0 => acc.value / acc.total,
                         (Aggregate::Share, _) => f64::NAN,
-                        _ => acc.0,
+                        _ => acc.value,
                     },
                 };
             }
@@ -506,7 +584,7 @@ mod tests {
             ("unrest:Russia@end", "belongs to world"),
             (
                 "median:unrest:world@end",
-                "use mean, sum, max, min or share",
+                "use mean, sum, max, min, share or cv",
             ),
             ("share:support:Russia@end", "share needs a supplier's flow"),
             ("rolling_share:Russia", "expected METRIC:ENTITY@WHEN"),
@@ -515,6 +593,15 @@ mod tests {
                 "not among the scenario's compared pairs",
             ),
             ("rolling_share:Russia@2030..2029", "ends before it starts"),
+            ("cv:support:Russia@2022..2023", "cv needs a flow"),
+            (
+                "cv:imports:buyer@2022Q2..2023Q4",
+                "the span must run from a first quarter",
+            ),
+            (
+                "cv:imports:buyer@2022Q1..2023Q3",
+                "write years, such as 2016..2020",
+            ),
         ] {
             let err = Outcome::parse(bad, &s).unwrap_err();
             assert!(err.to_string().contains(says), "{bad}: {err}");
@@ -568,5 +655,71 @@ mod tests {
                 .map_or(f64::NAN, |t| t as f64);
             assert_eq!(values[4].to_bits(), first.to_bits());
         }
+    }
+
+    #[test]
+    fn cv_is_the_lumpiness_that_data_computes_from_annual_sums() {
+        use crate::data::{Grouping, Imports, Years};
+        let s = baseline();
+        let texts = [
+            "cv:imports:buyer@2021..2025",
+            "cv:deliveries:China@2026..2030",
+            "cv:imports:buyer@2024",
+        ];
+        let outcomes: Vec<Outcome> = texts
+            .iter()
+            .map(|t| Outcome::parse(t, &s).unwrap())
+            .collect();
+        let mut set = OutcomeSet::new(outcomes, &s);
+        let mut sim = Simulator::new(&s);
+        for run in 0..3 {
+            let mut imports = Vec::new();
+            let mut china = Vec::new();
+            sim.run(&mut run_rng(s.seed(), run), &mut |v: &QuarterView<'_>| {
+                set.observe(v);
+                imports.push(v.imports);
+                china.push(v.deliveries[1]);
+            });
+            // Annual sums by hand, then the population CV (divisor n).
+            let annual = |q: &[f64], first: usize, years: usize| -> Vec<f64> {
+                (0..years)
+                    .map(|y| q[first + 4 * y..first + 4 * y + 4].iter().sum())
+                    .collect()
+            };
+            let cv = |x: &[f64]| {
+                let n = x.len() as f64;
+                let mean = x.iter().sum::<f64>() / n;
+                let var = x.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n;
+                var.sqrt() / mean
+            };
+            let totals = annual(&imports, 0, 5);
+            let values = set.values();
+            assert!((values[0] - cv(&totals)).abs() < 1e-12, "{values:?}");
+            assert!((values[1] - cv(&annual(&china, 20, 5))).abs() < 1e-12);
+            // One year has no spread.
+            assert_eq!(values[2], 0.0);
+            // The same annual totals written as a SIPRI extract give the same
+            // lumpiness through data::Grouped::lumpiness.
+            let mut csv = String::from("year,supplier,tiv_millions\n");
+            for (y, total) in totals.iter().enumerate() {
+                csv += &format!("{},China,{total}\n", 2021 + y);
+            }
+            let grouping = Grouping::new([("China", ["China"])], None).unwrap();
+            let lumpiness = Imports::from_reader(csv.as_bytes(), "x".as_ref(), None)
+                .unwrap()
+                .group(&grouping)
+                .lumpiness(Years::new(2021, 2025).unwrap())
+                .unwrap();
+            assert!((values[0] - lumpiness.total_cv).abs() < 1e-12);
+        }
+        // Nothing delivered (India unavailable: no orders, and what was due
+        // is cancelled): the CV is undefined, as data's is.
+        let none = load_baseline(&["suppliers.India.availability=0".into()])
+            .unwrap()
+            .scenario;
+        let outcome = Outcome::parse("cv:deliveries:India@2021..2030", &none).unwrap();
+        let mut set = OutcomeSet::new(vec![outcome], &none);
+        Simulator::new(&none).run(&mut run_rng(1, 0), &mut set);
+        assert!(set.values()[0].is_nan());
     }
 }
