@@ -13,10 +13,13 @@
 //! - [`population`]: a complete generation and its checksummed file, for
 //!   checkpoints and resumes;
 //! - [`posterior`]: weighted summaries of a population (means, standard
-//!   deviations, quantiles, correlations).
+//!   deviations, quantiles, correlations);
+//! - [`spec`]: a scenario's `[calibration]` section (priors, data, targets,
+//!   settings), validated with located diagnostics.
 
 pub mod abc;
 pub mod history;
 pub mod population;
 pub mod posterior;
 pub mod prior;
+pub mod spec;
