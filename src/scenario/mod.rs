@@ -49,6 +49,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "myanmar_2021_v1",
         include_str!("../../scenarios/myanmar_2021_v1.toml"),
     ),
+    (
+        "myanmar_history",
+        include_str!("../../scenarios/myanmar_history.toml"),
+    ),
 ];
 
 /// A shipped scenario by its identifier, with `overrides` applied; `None`

@@ -3,6 +3,7 @@
 mod cli;
 mod errors;
 mod golden;
+mod history;
 mod mechanisms;
 mod properties;
 mod reproducibility;

@@ -1,0 +1,150 @@
+//! History mode: the scenarios that start years before a coup take their
+//! starting state from SIPRI's record and share the baseline's traits.
+
+use armsim::data::{Grouping, Imports, Years};
+use armsim::model::{Param, Scenario, SupplierParam};
+use armsim::scenario::load_file;
+
+use super::root;
+
+fn scenario(file: &str) -> Scenario {
+    load_file(&root().join("scenarios").join(file), &[])
+        .unwrap()
+        .scenario
+}
+
+fn myanmar_grouping() -> Grouping {
+    Grouping::new(
+        [
+            ("Russia", vec!["Russia", "Soviet Union"]),
+            ("China", vec!["China"]),
+            ("India", vec!["India"]),
+        ],
+        Some("Others"),
+    )
+    .unwrap()
+}
+
+/// Asserts that `scenario`'s stock and recent deliveries are what src/data.rs
+/// computes from `data` (stock over `base` years depreciated at the
+/// scenario's rate, recent deliveries over `recent` years), to the precision
+/// the file writes them (0.1 TIV for the stock, 0.01 for the rate).
+fn starts_from_the_record(
+    scenario: &Scenario,
+    data: &str,
+    recipient: Option<&str>,
+    grouping: &Grouping,
+    base: (i32, i32),
+    recent: (i32, i32),
+) {
+    let grouped = Imports::load(&root().join(data), recipient)
+        .unwrap()
+        .group(grouping);
+    let delta = scenario.buyer()[armsim::model::BuyerParam::Depreciation];
+    let stock = grouped
+        .installed_base(Years::new(base.0, base.1).unwrap(), delta)
+        .unwrap();
+    let rate = grouped.quarterly_rate(Years::new(recent.0, recent.1).unwrap());
+    for (g, name) in stock.groups.iter().enumerate() {
+        let i = scenario.supplier_index(name).unwrap();
+        let p = scenario.suppliers()[i].params();
+        let (written, computed) = (p[SupplierParam::Stock], stock.stock[g]);
+        assert!(
+            (written - computed).abs() <= 0.05 + 1e-9,
+            "{}: {name}'s stock is {written}, the record gives {computed}",
+            scenario.id()
+        );
+        let (written, computed) = (p[SupplierParam::RecentDeliveries], rate.rate[g]);
+        assert!(
+            (written - computed).abs() <= 0.005 + 1e-9,
+            "{}: {name}'s recent deliveries are {written}, the record gives {computed}",
+            scenario.id()
+        );
+    }
+}
+
+#[test]
+fn the_baseline_starts_from_sipri_2020() {
+    let s = scenario("myanmar_2021.toml");
+    starts_from_the_record(
+        &s,
+        "data/myanmar_imports_sipri_tiv.csv",
+        None,
+        &myanmar_grouping(),
+        (1990, 2020),
+        (2016, 2020),
+    );
+    // And the values docs/model.md section 8 quotes.
+    let stock: Vec<f64> = s
+        .suppliers()
+        .iter()
+        .map(|x| x.params()[SupplierParam::Stock])
+        .collect();
+    assert_eq!(stock, [1021.0, 1601.8, 192.3, 355.5]);
+    let recent: Vec<f64> = s
+        .suppliers()
+        .iter()
+        .map(|x| x.params()[SupplierParam::RecentDeliveries])
+        .collect();
+    assert_eq!(recent, [11.8, 23.75, 8.15, 10.95]);
+}
+
+#[test]
+fn myanmar_history_starts_from_sipri_2004() {
+    starts_from_the_record(
+        &scenario("myanmar_history.toml"),
+        "data/myanmar_imports_sipri_tiv.csv",
+        None,
+        &myanmar_grouping(),
+        (1990, 2004),
+        (2000, 2004),
+    );
+}
+
+/// History is only a longer timeline: every trait of every supplier, and
+/// every buyer and world parameter the calibration or the timeline does not
+/// set, is the baseline's.
+#[test]
+fn myanmar_history_has_the_baselines_traits() {
+    let history = scenario("myanmar_history.toml");
+    let baseline = scenario("myanmar_2021.toml");
+    let starting = [
+        SupplierParam::Stock,
+        SupplierParam::RecentDeliveries,
+        SupplierParam::Support,
+        SupplierParam::Availability,
+    ];
+    for (h, b) in history.suppliers().iter().zip(baseline.suppliers()) {
+        assert_eq!(h.name(), b.name());
+        for &p in SupplierParam::ALL {
+            if !starting.contains(&p) {
+                assert_eq!(h.params()[p], b.params()[p], "{}.{}", h.name(), p.name());
+            }
+        }
+    }
+    for &p in armsim::model::BuyerParam::ALL {
+        if p != armsim::model::BuyerParam::Budget {
+            assert_eq!(
+                history.buyer()[p],
+                baseline.buyer()[p],
+                "buyer.{}",
+                p.name()
+            );
+        }
+    }
+    // The same known orders, on the same calendar quarters.
+    let orders = |s: &Scenario| -> Vec<(usize, f64, String, String)> {
+        s.backlog()
+            .iter()
+            .map(|b| {
+                (
+                    b.supplier,
+                    b.value,
+                    s.label(b.first).to_string(),
+                    s.label(b.last).to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(orders(&history), orders(&baseline));
+}
