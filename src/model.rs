@@ -1113,6 +1113,27 @@ impl Scenario {
         Ok(())
     }
 
+    /// The same scenario simulated for its first `quarters` quarters only
+    /// (events after them dropped): each run's first `quarters` quarters are
+    /// the same bits as the full scenario's, since no quarter's draws depend
+    /// on the horizon. Calibration uses it to stop at the last observed year.
+    ///
+    /// # Errors
+    /// [`ParamError::OutOfDomain`] unless `1 <= quarters <= self.quarters()`.
+    pub fn truncated(&self, quarters: u32) -> Result<Scenario, ParamError> {
+        if !(1..=self.quarters).contains(&quarters) {
+            return Err(ParamError::OutOfDomain {
+                path: "run.quarters".into(),
+                value: f64::from(quarters),
+                expected: format!("a whole number from 1 to {}", self.quarters),
+            });
+        }
+        let mut s = self.clone();
+        s.quarters = quarters;
+        s.events.retain(|e| e.quarter < quarters);
+        Ok(s)
+    }
+
     /// Sets the number of runs (at least 1, at most [`MAX_RUNS`]).
     ///
     /// # Errors

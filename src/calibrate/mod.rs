@@ -14,6 +14,8 @@
 //!   checkpoints and resumes;
 //! - [`posterior`]: weighted summaries of a population (means, standard
 //!   deviations, quantiles, correlations);
+//! - [`sim`]: a scenario as a model: calibrated parameters set, statistics
+//!   read through outcomes;
 //! - [`spec`]: a scenario's `[calibration]` section (priors, data, targets,
 //!   settings), validated with located diagnostics.
 
@@ -22,4 +24,5 @@ pub mod history;
 pub mod population;
 pub mod posterior;
 pub mod prior;
+pub mod sim;
 pub mod spec;

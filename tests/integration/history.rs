@@ -132,19 +132,7 @@ fn myanmar_history_has_the_baselines_traits() {
             );
         }
     }
-    // The same known orders, on the same calendar quarters.
-    let orders = |s: &Scenario| -> Vec<(usize, f64, String, String)> {
-        s.backlog()
-            .iter()
-            .map(|b| {
-                (
-                    b.supplier,
-                    b.value,
-                    s.label(b.first).to_string(),
-                    s.label(b.last).to_string(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(orders(&history), orders(&baseline));
+    // No known backlog: the baseline's orders were signed from 2018 on, so
+    // history places them itself.
+    assert!(history.backlog().is_empty());
 }
