@@ -24,5 +24,7 @@ pub mod history;
 pub mod population;
 pub mod posterior;
 pub mod prior;
+pub mod report;
+pub mod run;
 pub mod sim;
 pub mod spec;

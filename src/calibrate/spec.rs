@@ -22,7 +22,8 @@
 //!
 //! [[calibration.targets]]       # an observed statistic, computed from `data`
 //! kind = "shares"               # each supplier's share of the window's deliveries
-//! years = "2006..2010"          # (or "lumpiness": the CV of annual totals)
+//! years = "2006..2010"          # ("lumpiness": the CV of annual totals;
+//!                               # "total": the window's total deliveries)
 //! scale = "mad"                 # or a number: the size of a difference that matters
 //! ```
 //!
@@ -105,6 +106,9 @@ pub enum TargetKind {
     /// The coefficient of variation of the window's annual total deliveries
     /// (one statistic): their year-to-year lumpiness.
     Lumpiness,
+    /// The window's total deliveries, TIV millions (one statistic): how much
+    /// of its budget the buyer spends abroad.
+    Total,
 }
 
 impl TargetKind {
@@ -112,6 +116,7 @@ impl TargetKind {
         match self {
             TargetKind::Shares => "shares",
             TargetKind::Lumpiness => "lumpiness",
+            TargetKind::Total => "total",
         }
     }
 }
@@ -677,8 +682,8 @@ impl Spec {
     }
 
     /// The simulated statistics, in order: for each target, each supplier's
-    /// share (shares) or the CV of annual imports (lumpiness), as outcome
-    /// texts of `scenario`.
+    /// share (shares), the CV of annual imports (lumpiness) or their sum
+    /// (total), as outcome texts of `scenario`.
     pub fn statistics(&self, scenario: &Scenario) -> Vec<Statistic> {
         let mut out = Vec::new();
         for (t, target) in self.targets.iter().enumerate() {
@@ -695,6 +700,11 @@ impl Spec {
                 }
                 TargetKind::Lumpiness => out.push(Statistic {
                     outcome: format!("cv:imports:buyer@{years}"),
+                    target: t,
+                    supplier: None,
+                }),
+                TargetKind::Total => out.push(Statistic {
+                    outcome: format!("sum:imports:buyer@{years}"),
                     target: t,
                     supplier: None,
                 }),
@@ -728,6 +738,12 @@ impl Spec {
                         .lumpiness(target.years)
                         .expect("validated: the window has deliveries")
                         .total_cv,
+                ),
+                TargetKind::Total => out.push(
+                    self.grouped
+                        .shares(target.years)
+                        .expect("validated: the window has deliveries")
+                        .total,
                 ),
             }
         }
@@ -1088,13 +1104,14 @@ fn read_targets(
         let kind = match r.string(t, &here, "kind").as_deref() {
             Some("shares") => Some(TargetKind::Shares),
             Some("lumpiness") => Some(TargetKind::Lumpiness),
+            Some("total") => Some(TargetKind::Total),
             Some(other) => {
                 r.fail(
                     SpecProblem::Target,
                     &at(&here, key("kind")),
                     format!("\"{other}\""),
-                    "shares or lumpiness",
-                    did_you_mean(other, &["shares", "lumpiness"]),
+                    "shares, lumpiness or total",
+                    did_you_mean(other, &["shares", "lumpiness", "total"]),
                 );
                 None
             }
@@ -1104,7 +1121,7 @@ fn read_targets(
                         SpecProblem::Missing,
                         &here,
                         "no `kind`",
-                        "kind = \"shares\" or \"lumpiness\"",
+                        "kind = \"shares\", \"lumpiness\" or \"total\"",
                         None,
                     );
                 }
@@ -1160,7 +1177,7 @@ fn read_targets(
         }
         if let Some(grouped) = grouped {
             let result = match kind {
-                TargetKind::Shares => grouped.shares(years).map(|_| ()),
+                TargetKind::Shares | TargetKind::Total => grouped.shares(years).map(|_| ()),
                 TargetKind::Lumpiness => grouped.lumpiness(years).map(|_| ()),
             };
             if let Err(e) = result {

@@ -48,6 +48,10 @@ years = "2016..2018"
 kind = "lumpiness"
 years = "2015..2019"
 scale = 0.2
+
+[[calibration.targets]]
+kind = "total"
+years = "2020"
 "#;
 
 struct Case {
@@ -118,7 +122,8 @@ fn a_valid_section_gives_the_statistics_and_their_observed_values() {
         [
             "share:deliveries:Alpha@2016..2018",
             "share:deliveries:Beta@2016..2018",
-            "cv:imports:buyer@2015..2019"
+            "cv:imports:buyer@2015..2019",
+            "sum:imports:buyer@2020..2020"
         ]
     );
     // By hand: 2016-18 Alpha 20 + 40 = 60, Beta (Betaland and Gammaland)
@@ -127,6 +132,7 @@ fn a_valid_section_gives_the_statistics_and_their_observed_values() {
     let observed = spec.observed(&loaded.scenario);
     assert_eq!(observed[..2], [60.0 / 90.0, 30.0 / 90.0]);
     assert!((observed[2] - 320f64.sqrt() / 30.0).abs() < 1e-12);
+    assert_eq!(observed[3], 5.0);
 }
 
 #[test]

@@ -1,0 +1,689 @@
+//! What a calibration writes: the posterior and its summaries, the fit, the
+//! forecast across the posterior, and the calibrated scenario files.
+//!
+//! [`write`] fills an output directory all or nothing
+//! ([`crate::output::write_atomically`]):
+//!
+//! - `posterior.csv`: every particle of the final population with its
+//!   weight, distance, parameters and simulated statistics;
+//! - `rejection.csv`: the same for generation 0, the rejection baseline;
+//! - `posterior_summary.csv`: per parameter its prior, the rejection
+//!   baseline's and the posterior's mean, sd and 5/50/95% quantiles, the
+//!   ratio of posterior to prior sd and what it says about identification
+//!   ([`identification`]); `correlations.csv`: the posterior's correlations;
+//! - `generations.csv`: tolerance, simulations, acceptance and effective
+//!   sample size of each generation;
+//! - `fit.csv`: per statistic the observed value, its scale, the posterior
+//!   predictive distribution and the calibrated scenario's;
+//! - `forecast.csv`: per outcome of the forecast scenario, its distribution
+//!   over particles and runs, the spread of the particles' means, and its
+//!   value at the calibrated values; `forecast/`: the pooled study
+//!   (`summary.csv` and plots);
+//! - `calibrated.toml` (the forecast scenario) and, when the calibration
+//!   scenario is another, `calibrated_history.toml`: the scenario files with
+//!   the calibrated values written in ([`calibrated_text`]);
+//! - `populations/`: every generation's checkpoint file, to resume or extend;
+//! - `summary.txt`: all of it in words and tables ([`summary_text`]).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item, Value};
+
+use super::abc::Stop;
+use super::posterior::Posterior;
+use super::run::{CalibrationError, Fit, generation_file};
+use super::spec::ParamSpec;
+use crate::calibrate::abc::Population;
+use crate::output::{OutputError, write_atomically, write_file};
+
+/// Where a calibrated value comes from, for the calibrated file's comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// The calibration scenario.
+    pub scenario: String,
+    /// Its calibration seed.
+    pub seed: u64,
+    /// Particles.
+    pub population: usize,
+    /// Generations, generation 0 included.
+    pub generations: u32,
+    /// The final tolerance.
+    pub epsilon: f64,
+    /// ABC-SMC simulations.
+    pub simulations: u64,
+}
+
+/// Column at which value comments start in the shipped scenario files.
+const COMMENT_COLUMN: usize = 28;
+/// What starts the calibration note in a value's comment.
+const NOTE: &str = "; posterior median, 90% interval";
+/// What starts the note of a parameter the data do not identify.
+const UNIDENTIFIED: &str = "; not identified by calibration";
+/// What starts the calibration block at the top of a calibrated file.
+const HEADER: &str = "# Calibrated:";
+
+/// How far the data pin a parameter down, from the ratio of its posterior
+/// to its prior standard deviation: below 0.5 `identified`, below 0.8
+/// `weakly identified`, otherwise `not identified` (the posterior is about
+/// as wide as the prior).
+pub fn identification(sd_ratio: f64) -> &'static str {
+    if sd_ratio < 0.5 {
+        "identified"
+    } else if sd_ratio < 0.8 {
+        "weakly identified"
+    } else {
+        "not identified"
+    }
+}
+
+/// A number with `digits` significant digits, for tables and comments.
+fn num(x: f64, digits: usize) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// The item at `path` (`world.KEY`, `buyer.KEY`, `suppliers.NAME.KEY`) of a
+/// scenario document, created if the file leaves it to its default.
+fn item_mut<'d>(doc: &'d mut DocumentMut, path: &str) -> Option<&'d mut Item> {
+    let segments: Vec<&str> = path.split('.').collect();
+    match segments.as_slice() {
+        [section @ ("world" | "buyer"), key] => {
+            let table = doc.get_mut(section)?.as_table_mut()?;
+            if !table.contains_key(key) {
+                table.insert(key, Item::Value(Value::from(0.0)));
+            }
+            table.get_mut(key)
+        }
+        ["suppliers", name, key] => {
+            let list = doc.get_mut("suppliers")?.as_array_of_tables_mut()?;
+            let table = list
+                .iter_mut()
+                .find(|t| t.get("name").and_then(Item::as_str) == Some(*name))?;
+            if !table.contains_key(key) {
+                table.insert(key, Item::Value(Value::from(0.0)));
+            }
+            table.get_mut(key)
+        }
+        _ => None,
+    }
+}
+
+/// The tags of a comment's last `[...]` group (`beta_support: ... [A, C]`),
+/// the text before it and after it.
+fn split_tags(comment: &str) -> (String, Vec<String>, String) {
+    match (comment.rfind('['), comment.rfind(']')) {
+        (Some(open), Some(close)) if open < close => {
+            let inside = &comment[open + 1..close];
+            let tags: Vec<String> = inside.split(',').map(|t| t.trim().to_string()).collect();
+            if tags
+                .iter()
+                .all(|t| ["A", "S", "J", "C"].contains(&t.as_str()))
+            {
+                return (
+                    comment[..open].trim_end().to_string(),
+                    tags,
+                    comment[close + 1..].to_string(),
+                );
+            }
+            (comment.to_string(), Vec::new(), String::new())
+        }
+        _ => (comment.to_string(), Vec::new(), String::new()),
+    }
+}
+
+/// `text` (a scenario file) with each calibrated parameter set to its
+/// calibrated value and its comment kept, its source tags updated and a
+/// note added: for a parameter the data identify, `[..., C]` and its 90%
+/// posterior interval; for one they do not, `[..., J]`, the interval and
+/// that the value is kept. A block at the top says which posterior the
+/// values come from. Applied to a file it wrote before, it replaces its own
+/// notes.
+///
+/// # Errors
+/// [`CalibrationError::Calibrated`] if the text does not parse or lacks a
+/// parameter's table.
+#[allow(clippy::too_many_arguments)]
+pub fn calibrated_text(
+    text: &str,
+    params: &[ParamSpec],
+    values: &[f64],
+    identified: &[bool],
+    priors: &[super::prior::Param],
+    posterior: &Posterior,
+    source: &Provenance,
+) -> Result<String, CalibrationError> {
+    let fail = |path: &str| CalibrationError::Calibrated {
+        path: path.to_string(),
+    };
+    // Drop an earlier calibration block, then parse.
+    let mut lines: Vec<&str> = text.lines().collect();
+    if let Some(start) = lines.iter().position(|l| l.starts_with(HEADER)) {
+        let mut end = start + 1;
+        while end < lines.len() && lines[end].starts_with("#   ") {
+            end += 1;
+        }
+        if end < lines.len() && lines[end].trim().is_empty() {
+            end += 1;
+        }
+        lines.drain(start..end);
+    }
+    let stripped = lines.join("\n") + "\n";
+    let mut doc: DocumentMut = stripped.parse().map_err(|_| fail("the scenario"))?;
+    for (k, p) in params.iter().enumerate() {
+        let item = item_mut(&mut doc, &p.path).ok_or_else(|| fail(&p.path))?;
+        let old = item
+            .as_value()
+            .and_then(|v| v.decor().suffix())
+            .and_then(|s| s.as_str())
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches('#')
+            .trim()
+            .to_string();
+        let kept = old
+            .split(NOTE)
+            .next()
+            .unwrap_or("")
+            .split(UNIDENTIFIED)
+            .next()
+            .unwrap_or("")
+            .trim_end()
+            .to_string();
+        let (before, mut tags, after) = split_tags(&kept);
+        tags.retain(|t| t != "C" && !(identified[k] && t == "J"));
+        tags.push(if identified[k] { "C" } else { "J" }.to_string());
+        tags.dedup();
+        let interval = format!(
+            "[{}, {}]",
+            num(posterior.q05[k], 3),
+            num(posterior.q95[k], 3)
+        );
+        let note = if identified[k] {
+            format!("{NOTE} {interval}")
+        } else {
+            let ratio = posterior.sd[k] / priors[k].prior.variance().sqrt();
+            format!(
+                "{UNIDENTIFIED} (posterior sd {ratio:.2} of the prior's, 90% {interval}): value kept"
+            )
+        };
+        let lead = if before.is_empty() {
+            String::new()
+        } else {
+            format!("{before} ")
+        };
+        let comment = format!("{lead}[{}]{after}{note}", tags.join(", "));
+        let mut value = Value::from(values[k]);
+        let shown = value.to_string();
+        let key = p.path.rsplit('.').next().unwrap_or(&p.path);
+        let used = key.len() + 3 + shown.trim().len();
+        let pad = " ".repeat(COMMENT_COLUMN.saturating_sub(used).max(1));
+        value.decor_mut().set_prefix(" ");
+        value.decor_mut().set_suffix(format!("{pad}# {comment}"));
+        *item = Item::Value(value);
+    }
+    let header = format!(
+        "{HEADER} the [C] values are posterior medians from `armsim calibrate {}`\n\
+         #   (ABC-SMC, seed {}, {} particles, {} generations, final tolerance {}, {} simulations);\n\
+         #   each gives its 90% posterior interval. Parameters the data do not identify keep\n\
+         #   their value and say so. docs/calibration.md says how and how well.\n\n",
+        source.scenario,
+        source.seed,
+        source.population,
+        source.generations,
+        num(source.epsilon, 3),
+        source.simulations
+    );
+    Ok(header + &doc.to_string())
+}
+
+/// Writes the outputs listed in the module documentation into `dir`, all or
+/// nothing; returns the files written, relative to `dir`.
+///
+/// # Errors
+/// [`OutputError`] if a file or plot cannot be written.
+pub fn write(dir: &Path, fit: &Fit) -> Result<Vec<PathBuf>, OutputError> {
+    let mut files = Vec::new();
+    write_atomically(dir, |tmp| {
+        files = write_files(tmp, fit)?;
+        Ok(())
+    })?;
+    Ok(files)
+}
+
+fn csv_escape(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn population_csv(path: &Path, fit: &Fit, population: &Population) -> Result<(), OutputError> {
+    write_file(path, |w| {
+        let mut header = vec!["particle".to_string(), "weight".into(), "distance".into()];
+        header.extend(fit.priors.iter().map(|p| csv_escape(&p.name)));
+        header.extend(fit.statistics.iter().map(|s| csv_escape(&s.outcome)));
+        writeln!(w, "{}", header.join(","))?;
+        let d = population.dim();
+        for i in 0..population.len() {
+            let mut row = vec![
+                i.to_string(),
+                population.weights()[i].to_string(),
+                population.distances()[i].to_string(),
+            ];
+            row.extend(
+                population.particles()[i * d..(i + 1) * d]
+                    .iter()
+                    .map(f64::to_string),
+            );
+            row.extend(
+                population
+                    .statistics(i)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(f64::to_string),
+            );
+            writeln!(w, "{}", row.join(","))?;
+        }
+        Ok(())
+    })
+}
+
+fn write_files(dir: &Path, fit: &Fit) -> Result<Vec<PathBuf>, OutputError> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut add = |name: &str| {
+        files.push(PathBuf::from(name));
+        dir.join(name)
+    };
+    population_csv(&add("posterior.csv"), fit, &fit.smc.population)?;
+    population_csv(&add("rejection.csv"), fit, &fit.rejection)?;
+
+    let ratios = fit.sd_ratio();
+    write_file(&add("posterior_summary.csv"), |w| {
+        writeln!(
+            w,
+            "parameter,prior,prior_lo,prior_hi,prior_mean,prior_sd,fitted_lo,fitted_hi,\
+             rejection_mean,rejection_sd,rejection_q05,rejection_q50,rejection_q95,\
+             mean,sd,q05,q50,q95,calibrated_value,sd_ratio,identification"
+        )?;
+        for (k, p) in fit.priors.iter().enumerate() {
+            let (lo, hi) = p.prior.support();
+            let (flo, fhi) = fit.fitted[k].prior.support();
+            let r = &fit.rejection_posterior;
+            let q = &fit.posterior;
+            writeln!(
+                w,
+                "{},{},{lo},{hi},{},{},{flo},{fhi},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_escape(&p.name),
+                prior_kind(&fit.spec.params[k]),
+                p.prior.mean(),
+                p.prior.variance().sqrt(),
+                r.mean[k],
+                r.sd[k],
+                r.q05[k],
+                r.q50[k],
+                r.q95[k],
+                q.mean[k],
+                q.sd[k],
+                q.q05[k],
+                q.q50[k],
+                q.q95[k],
+                fit.calibrated[k],
+                ratios[k],
+                identification(ratios[k])
+            )?;
+        }
+        Ok(())
+    })?;
+    write_file(&add("correlations.csv"), |w| {
+        let names: Vec<String> = fit.priors.iter().map(|p| csv_escape(&p.name)).collect();
+        writeln!(w, "parameter,{}", names.join(","))?;
+        for (k, row) in fit.posterior.correlation.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|c| format!("{c:.4}")).collect();
+            writeln!(w, "{},{}", names[k], cells.join(","))?;
+        }
+        Ok(())
+    })?;
+    write_file(&add("generations.csv"), |w| {
+        writeln!(w, "generation,epsilon,simulations,acceptance_rate,ess")?;
+        for g in fit.smc.population.history() {
+            writeln!(
+                w,
+                "{},{},{},{},{}",
+                g.generation, g.epsilon, g.simulations, g.acceptance_rate, g.ess
+            )?;
+        }
+        Ok(())
+    })?;
+    write_file(&add("fit.csv"), |w| {
+        writeln!(
+            w,
+            "statistic,observed,scale,predictive_mean,predictive_p05,predictive_p25,\
+             predictive_p50,predictive_p75,predictive_p95,calibrated_mean,calibrated_p05,\
+             calibrated_p50,calibrated_p95,observed_in_band,calibrated_in_band"
+        )?;
+        for b in &fit.bands {
+            let p = b.predictive.percentiles.unwrap_or([f64::NAN; 5]);
+            let c = b.calibrated.percentiles.unwrap_or([f64::NAN; 5]);
+            let cm = b.calibrated.mean.unwrap_or(f64::NAN);
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_escape(&b.statistic.outcome),
+                b.observed,
+                b.scale,
+                b.predictive.mean.unwrap_or(f64::NAN),
+                p[0],
+                p[1],
+                p[2],
+                p[3],
+                p[4],
+                cm,
+                c[0],
+                c[2],
+                c[4],
+                b.holds(b.observed),
+                b.holds(cm)
+            )?;
+        }
+        Ok(())
+    })?;
+    let f = &fit.forecast;
+    write_file(&add("forecast.csv"), |w| {
+        writeln!(
+            w,
+            "outcome,n,mean,sd,p05,p25,p50,p75,p95,particle_mean_p05,particle_mean_p50,\
+             particle_mean_p95,calibrated_mean,calibrated_p05,calibrated_p50,calibrated_p95"
+        )?;
+        for (o, text) in f.outcomes.iter().enumerate() {
+            let s = &f.pooled[o];
+            let p = s.percentiles.unwrap_or([f64::NAN; 5]);
+            let m = f.particle_means[o].percentiles.unwrap_or([f64::NAN; 5]);
+            let a = &f.at_median[o];
+            let ap = a.percentiles.unwrap_or([f64::NAN; 5]);
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_escape(text),
+                s.n,
+                s.mean.unwrap_or(f64::NAN),
+                s.sd.unwrap_or(f64::NAN),
+                p[0],
+                p[1],
+                p[2],
+                p[3],
+                p[4],
+                m[0],
+                m[2],
+                m[4],
+                a.mean.unwrap_or(f64::NAN),
+                ap[0],
+                ap[2],
+                ap[4]
+            )?;
+        }
+        Ok(())
+    })?;
+    let forecast_dir = dir.join("forecast");
+    std::fs::create_dir_all(&forecast_dir).map_err(|source| OutputError::Io {
+        path: forecast_dir.clone(),
+        source,
+    })?;
+    write_file(&add("forecast/summary.csv"), |w| {
+        crate::output::write_summary_csv(w, &f.scenario, &f.summary)
+    })?;
+    crate::output::plot::draw_all(&forecast_dir, &f.scenario, &f.summary)?;
+    for name in ["shares", "support", "influence"] {
+        for ext in ["png", "svg"] {
+            if forecast_dir.join(format!("{name}.{ext}")).exists() {
+                files.push(PathBuf::from(format!("forecast/{name}.{ext}")));
+            }
+        }
+    }
+    let mut add = |name: &str| {
+        files.push(PathBuf::from(name));
+        dir.join(name)
+    };
+    write_file(&add("calibrated.toml"), |w| {
+        w.write_all(fit.calibrated_forecast.as_bytes())
+    })?;
+    if fit.forecast_id != fit.id {
+        write_file(&add("calibrated_history.toml"), |w| {
+            w.write_all(fit.calibrated_history.as_bytes())
+        })?;
+    }
+    let populations = dir.join("populations");
+    std::fs::create_dir_all(&populations).map_err(|source| OutputError::Io {
+        path: populations.clone(),
+        source,
+    })?;
+    for p in [&fit.rejection, &fit.smc.population] {
+        let name = format!("populations/{}", generation_file(p.generation()));
+        let path = dir.join(&name);
+        write_file(&path, |w| w.write_all(&p.encode()))?;
+        if !files.contains(&PathBuf::from(&name)) {
+            files.push(PathBuf::from(name));
+        }
+    }
+    let text = summary_text(fit);
+    write_file(&dir.join("summary.txt"), |w| w.write_all(text.as_bytes()))?;
+    files.push(PathBuf::from("summary.txt"));
+    Ok(files)
+}
+
+fn prior_kind(p: &ParamSpec) -> String {
+    let text = format!("{:?}", p.prior);
+    if text.contains("LogUniform") {
+        "log_uniform".into()
+    } else if text.contains("TruncatedNormal") {
+        "normal".into()
+    } else {
+        "uniform".into()
+    }
+}
+
+fn stop_words(stop: Stop) -> &'static str {
+    match stop {
+        Stop::TargetEpsilon => "reached the target tolerance",
+        Stop::MaxGenerations => "reached the most generations allowed",
+        Stop::MinAcceptanceRate => "the acceptance rate fell below the minimum",
+        Stop::SimulationBudget => "used its simulation budget",
+        Stop::Stalled => "the tolerance stopped falling",
+        Stop::Cancelled => "was cancelled",
+    }
+}
+
+/// The calibration in words and tables (`summary.txt`).
+pub fn summary_text(fit: &Fit) -> String {
+    let mut t = String::new();
+    let s = &fit.spec.settings;
+    let pop = &fit.smc.population;
+    let _ = writeln!(t, "Calibration of {} ({})", fit.origin, fit.id);
+    let _ = writeln!(
+        t,
+        "data: {}{}",
+        fit.spec.data.display(),
+        fit.spec
+            .recipient
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        t,
+        "seed {}, {} run(s) per simulation, {} worker threads\n",
+        s.seed, s.runs_per_simulation, fit.threads
+    );
+    if let Some(w) = &fit.wave {
+        let _ = writeln!(
+            t,
+            "History matching: {} of {} points kept (implausibility <= {}), {} simulations.",
+            w.kept, w.points, w.cutoff, w.simulations
+        );
+    }
+    let _ = writeln!(
+        t,
+        "ABC-SMC: {} particles, generation 0 keeps the best of {} prior draws (the rejection \
+         baseline); {} generations; it stopped because {}; final tolerance {}; {} simulations \
+         ({} in all with the pilot and history matching).",
+        s.population,
+        s.initial_draws,
+        pop.generation() + 1,
+        stop_words(fit.smc.stop),
+        num(pop.epsilon(), 4),
+        fit.smc.total_simulations,
+        fit.abc_simulations()
+    );
+    if let Some(g) = fit.resumed_from {
+        let _ = writeln!(t, "(resumed from generation {g})");
+    }
+    let _ = writeln!(
+        t,
+        "\n{:>10} {:>12} {:>12} {:>12} {:>10}",
+        "generation", "tolerance", "simulations", "acceptance", "ESS"
+    );
+    for g in pop.history() {
+        let _ = writeln!(
+            t,
+            "{:>10} {:>12} {:>12} {:>12} {:>10.0}",
+            g.generation,
+            num(g.epsilon, 4),
+            g.simulations,
+            format!("{:.4}", g.acceptance_rate),
+            g.ess
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nParameters: prior, rejection baseline and posterior (median [5%, 95%]), \
+         posterior sd over prior sd"
+    );
+    let width = fit
+        .priors
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let ratios = fit.sd_ratio();
+    for (k, p) in fit.priors.iter().enumerate() {
+        let (lo, hi) = p.prior.support();
+        let r = &fit.rejection_posterior;
+        let q = &fit.posterior;
+        let _ = writeln!(
+            t,
+            "{:width$}  {:<12} [{}, {}]  rejection {} [{}, {}]  posterior {} [{}, {}]  sd ratio {:.2}: {} (calibrated value {})",
+            p.name,
+            prior_kind(&fit.spec.params[k]),
+            num(lo, 3),
+            num(hi, 3),
+            num(r.q50[k], 3),
+            num(r.q05[k], 3),
+            num(r.q95[k], 3),
+            num(q.q50[k], 3),
+            num(q.q05[k], 3),
+            num(q.q95[k], 3),
+            ratios[k],
+            identification(ratios[k]),
+            num(fit.calibrated[k], 4)
+        );
+    }
+    let mut strong = Vec::new();
+    let c = &fit.posterior.correlation;
+    for (k, row) in c.iter().enumerate() {
+        for (l, r) in row.iter().enumerate().skip(k + 1) {
+            if r.abs() >= 0.4 {
+                strong.push(format!(
+                    "{} ~ {}: {r:+.2}",
+                    fit.priors[k].name, fit.priors[l].name
+                ));
+            }
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\nPosterior correlations of 0.4 or more: {}",
+        if strong.is_empty() {
+            "none".to_string()
+        } else {
+            strong.join("; ")
+        }
+    );
+    let _ = writeln!(
+        t,
+        "\nFit: observed, posterior predictive median [5%, 95%] (single runs at resampled \
+         particles), and the calibrated scenario's mean"
+    );
+    let width = fit
+        .bands
+        .iter()
+        .map(|b| b.statistic.outcome.len())
+        .max()
+        .unwrap_or(9);
+    let mut outside = 0;
+    for b in &fit.bands {
+        let p = b.predictive.percentiles.unwrap_or([f64::NAN; 5]);
+        let cm = b.calibrated.mean.unwrap_or(f64::NAN);
+        if !b.holds(b.observed) {
+            outside += 1;
+        }
+        let _ = writeln!(
+            t,
+            "{:width$}  observed {:>6.3}  predictive {:>6.3} [{:.3}, {:.3}]  calibrated {:>6.3}{}",
+            b.statistic.outcome,
+            b.observed,
+            p[2],
+            p[0],
+            p[4],
+            cm,
+            if b.holds(b.observed) {
+                ""
+            } else {
+                "  (observed outside the band)"
+            }
+        );
+    }
+    let _ = writeln!(
+        t,
+        "{} of {} observed statistics lie within their 90% predictive band.",
+        fit.bands.len() - outside,
+        fit.bands.len()
+    );
+    let f = &fit.forecast;
+    let _ = writeln!(
+        t,
+        "\nForecast: {} ({} particles x {} runs): median [5%, 95%] over particles and runs; \
+         5-95% of the particles' means; mean at the calibrated values",
+        f.origin, f.particles, f.runs
+    );
+    let width = f.outcomes.iter().map(String::len).max().unwrap_or(9);
+    for (o, text) in f.outcomes.iter().enumerate() {
+        let p = f.pooled[o].percentiles.unwrap_or([f64::NAN; 5]);
+        let m = f.particle_means[o].percentiles.unwrap_or([f64::NAN; 5]);
+        let _ = writeln!(
+            t,
+            "{:width$}  {:>6.3} [{:.3}, {:.3}]  means {:.3} to {:.3}  calibrated {:.3}",
+            text,
+            p[2],
+            p[0],
+            p[4],
+            m[0],
+            m[4],
+            f.at_median[o].mean.unwrap_or(f64::NAN)
+        );
+    }
+    let _ = writeln!(t, "\nTime by stage:");
+    for (stage, d) in &fit.timings {
+        let _ = writeln!(t, "  {:<28} {:>8.1} s", stage.name(), d.as_secs_f64());
+    }
+    t
+}

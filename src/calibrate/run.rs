@@ -1,0 +1,1201 @@
+//! A whole calibration of a scenario, from its `[calibration]` section to a
+//! posterior, its fit and its forecast: the [`Calibration`] builder.
+//!
+//! [`Calibration::run`] owns the lifecycle, in this order:
+//!
+//! 1. **Targets.** The observed statistics from SIPRI's record
+//!    ([`Spec::observed`]) and the model that simulates them
+//!    ([`ScenarioModel`]).
+//! 2. **History matching** (optional, [`super::history`]): one wave of prior
+//!    draws with replicates rules out the implausible region and narrows each
+//!    prior to the box that remains.
+//! 3. **Scales.** Each statistic's scale in the distance: a fixed number from
+//!    the spec, or (`mad`) its median absolute deviation over a pilot of prior
+//!    draws, falling back to the standard deviation where the MAD is 0.
+//! 4. **ABC-SMC** ([`super::abc::Smc`]): generation 0 keeps the best
+//!    `population` of `initial_draws` prior draws, which is the rejection-ABC
+//!    baseline (Pritchard et al. 1999) on exactly those draws; later
+//!    generations shrink the tolerance adaptively. Every complete generation
+//!    is saved to the checkpoint directory, if one is given, and a resumed
+//!    calibration continues from the latest and ends with the same bits.
+//! 5. **Calibrated values.** A parameter the data identify (its posterior
+//!    standard deviation under [`IDENTIFIED`] times its prior's) takes its
+//!    posterior median, rounded to four significant digits; one they do not
+//!    keeps the scenario's value, since the median of a posterior as wide as
+//!    its prior is only the prior's centre.
+//! 6. **Posterior predictive check.** Particles resampled from the posterior,
+//!    each simulated `predictive_runs` times: the band within which the model
+//!    puts each observed statistic, and the statistics of the calibrated
+//!    scenario (the calibrated values, as written to the calibrated file).
+//! 7. **Forecast across the posterior.** The forecast scenario (the spec's
+//!    `forecast`, by default the calibration scenario) run at resampled
+//!    particles: each outcome's distribution pooled over particles and runs,
+//!    the spread of the particles' means (what parameter uncertainty alone
+//!    does), the outcome at the calibrated values, and a merged
+//!    [`Summary`] of every run for fan charts.
+//!
+//! Everything is a function of the scenario, the spec and its seed: every
+//! random draw comes from a ChaCha8 stream keyed by a seed derived from the
+//! master seed and the stage (SHA-256 of a tag and the seed), so no two
+//! stages share streams and the thread count changes nothing. The library
+//! writes nothing but checkpoints; [`super::report`] writes the outputs.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use thread_local::ThreadLocal;
+
+use super::abc::{
+    self, AbcError, Keep, Model, Population, PopulationFileError, Problem, Rejection,
+    RejectionConfig, Smc, SmcConfig, SmcOutcome,
+};
+use super::history::{WaveConfig, history_match};
+use super::posterior::{Posterior, weighted_quantile};
+use super::prior::Param;
+use super::report;
+use super::sim::{ModelError, ScenarioModel};
+use super::spec::{Scale, Spec, SpecError, Statistic};
+use crate::engine::{Observer, QuarterView, Simulator, run_rng};
+use crate::experiment::outcome::{Outcome, OutcomeError, OutcomeSet};
+use crate::experiment::points::OutcomeStats;
+use crate::model::{ParamError, Scenario, Target};
+use crate::scenario::{Loaded, ScenarioError, load_file};
+use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
+
+/// A parameter is identified when its posterior standard deviation is below
+/// this fraction of its prior's; see [`super::report::identification`].
+pub const IDENTIFIED: f64 = 0.8;
+
+/// Candidates per parallel batch of the ABC stages (part of the populations'
+/// fingerprint: changing it changes the bits).
+pub const BATCH: u64 = 256;
+
+/// Why a calibration could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CalibrationError {
+    /// The `[calibration]` section is invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The forecast scenario could not be loaded.
+    #[error("forecast scenario: {0}")]
+    Forecast(#[source] ScenarioError),
+    /// A calibrated parameter is not a parameter of the forecast scenario.
+    #[error("the forecast scenario {scenario} has no parameter `{path}`")]
+    ForecastParam {
+        /// The forecast scenario.
+        scenario: String,
+        /// The parameter's path.
+        path: String,
+    },
+    /// An outcome of the forecast does not fit its scenario.
+    #[error(transparent)]
+    Outcome(#[from] OutcomeError),
+    /// The model could not be built.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A parameter value was refused.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// ABC failed.
+    #[error(transparent)]
+    Abc(#[from] AbcError),
+    /// A statistic does not vary under the prior, so it cannot be scaled.
+    #[error(
+        "statistic `{statistic}` takes the same value at every pilot draw: give its target a fixed scale"
+    )]
+    ConstantStatistic {
+        /// The statistic.
+        statistic: String,
+    },
+    /// History matching ruled out every point.
+    #[error(
+        "history matching ruled out all {points} points (implausibility above {cutoff}); widen the priors or drop the wave"
+    )]
+    EverythingImplausible {
+        /// Points evaluated.
+        points: u64,
+        /// The cutoff.
+        cutoff: f64,
+    },
+    /// A checkpoint could not be written or read.
+    #[error(transparent)]
+    Checkpoint(#[from] PopulationFileError),
+    /// The checkpoint directory could not be listed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A resume found later generations but not generation 0.
+    #[error("{}: no generation-000 file to resume the rejection baseline from", path.display())]
+    ResumeIncomplete {
+        /// The checkpoint directory.
+        path: PathBuf,
+    },
+    /// The worker pool could not start.
+    #[error("cannot start {threads} worker threads: {source}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why.
+        source: rayon::ThreadPoolBuildError,
+    },
+    /// The calibrated scenario file could not be written: its text lacks
+    /// the table of a parameter.
+    #[error("cannot write the calibrated value of {path} into the scenario's text")]
+    Calibrated {
+        /// The parameter's path.
+        path: String,
+    },
+    /// The cancel flag was set.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A stage of a calibration, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The history-matching wave.
+    HistoryMatching,
+    /// The pilot draws that set the `mad` scales.
+    Pilot,
+    /// ABC-SMC (generation 0 is the rejection baseline).
+    Smc,
+    /// The posterior predictive check of the targets.
+    Predictive,
+    /// The forecast across the posterior.
+    Forecast,
+}
+
+impl Stage {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::HistoryMatching => "history matching",
+            Stage::Pilot => "pilot (scales)",
+            Stage::Smc => "ABC-SMC",
+            Stage::Predictive => "posterior predictive check",
+            Stage::Forecast => "forecast",
+        }
+    }
+}
+
+/// What a calibration reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress {
+    /// A stage starts; `work` is its number of simulations or runs where
+    /// known in advance (0 where not: ABC-SMC stops by its own rules).
+    Start {
+        /// The stage.
+        stage: Stage,
+        /// Simulations or runs it will do.
+        work: u64,
+    },
+    /// ABC progress within the pilot or ABC-SMC, after every batch.
+    Abc {
+        /// The stage.
+        stage: Stage,
+        /// The progress.
+        progress: abc::Progress,
+    },
+    /// Runs done in the predictive check or the forecast.
+    Runs {
+        /// The stage.
+        stage: Stage,
+        /// Runs done.
+        done: u64,
+        /// Runs in all.
+        total: u64,
+    },
+}
+
+/// A progress callback (Send: stages run in the calibration's worker pool).
+pub type ProgressFn<'a> = dyn FnMut(&Progress) + Send + 'a;
+
+/// What the history-matching wave did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaveReport {
+    /// Points evaluated.
+    pub points: u64,
+    /// Points kept (implausibility at most the cutoff).
+    pub kept: usize,
+    /// Simulations run.
+    pub simulations: u64,
+    /// The cutoff.
+    pub cutoff: f64,
+    /// Each parameter's support after the wave.
+    pub bounds: Vec<(f64, f64)>,
+}
+
+/// The distribution of one statistic in the posterior predictive check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// The statistic.
+    pub statistic: Statistic,
+    /// Its observed value.
+    pub observed: f64,
+    /// Its scale in the distance.
+    pub scale: f64,
+    /// Over resampled particles and single runs: n, mean, sd, 5/25/50/75/95%.
+    pub predictive: OutcomeStats,
+    /// The calibrated scenario's (the calibrated values): the same
+    /// statistics over as many runs.
+    pub calibrated: OutcomeStats,
+}
+
+impl Band {
+    /// Whether `x` lies within the predictive 90% band.
+    pub fn holds(&self, x: f64) -> bool {
+        self.predictive
+            .percentiles
+            .is_some_and(|p| x >= p[0] && x <= p[4])
+    }
+}
+
+/// The forecast across the posterior.
+#[derive(Debug, Clone)]
+pub struct Forecast {
+    /// The forecast scenario at the calibrated values (what the calibrated
+    /// file describes).
+    pub scenario: Scenario,
+    /// Where it came from.
+    pub origin: String,
+    /// The outcomes reported.
+    pub outcomes: Vec<String>,
+    /// Particles resampled from the posterior.
+    pub particles: usize,
+    /// Runs per particle.
+    pub runs: u64,
+    /// Each outcome over every particle and run: the predictive
+    /// distribution, parameter and run-to-run uncertainty together.
+    pub pooled: Vec<OutcomeStats>,
+    /// Each outcome's particle means: what parameter uncertainty alone does.
+    pub particle_means: Vec<OutcomeStats>,
+    /// Each outcome at the calibrated values, over as many runs.
+    pub at_median: Vec<OutcomeStats>,
+    /// Every run of every particle, summarised (for fan charts).
+    pub summary: Summary,
+}
+
+/// What a calibration produced; [`super::report::write`] writes it out.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// The calibration scenario's identifier.
+    pub id: String,
+    /// Where it came from.
+    pub origin: String,
+    /// The SHA-256 of its resolved form.
+    pub hash: String,
+    /// The spec.
+    pub spec: Spec,
+    /// The parameters with their priors as declared.
+    pub priors: Vec<Param>,
+    /// The priors ABC-SMC ran with (narrowed by history matching, if any).
+    pub fitted: Vec<Param>,
+    /// The statistics, in order.
+    pub statistics: Vec<Statistic>,
+    /// Their observed values.
+    pub observed: Vec<f64>,
+    /// Their scales.
+    pub scales: Vec<f64>,
+    /// The history-matching wave, if any.
+    pub wave: Option<WaveReport>,
+    /// Pilot simulations (0 with fixed scales).
+    pub pilot_simulations: u64,
+    /// Generation 0: the rejection baseline.
+    pub rejection: Population,
+    /// ABC-SMC's outcome; its population is the posterior.
+    pub smc: SmcOutcome,
+    /// The generation this run resumed from, if it did.
+    pub resumed_from: Option<u32>,
+    /// The posterior's summaries.
+    pub posterior: Posterior,
+    /// The rejection baseline's summaries.
+    pub rejection_posterior: Posterior,
+    /// The posterior medians, rounded to four significant digits.
+    pub medians: Vec<f64>,
+    /// Whether the data identify each parameter (posterior sd below
+    /// [`IDENTIFIED`] times the prior's).
+    pub identified: Vec<bool>,
+    /// The calibrated values written to the forecast scenario: the median
+    /// where identified, the scenario's own value elsewhere.
+    pub calibrated: Vec<f64>,
+    /// The posterior predictive check, one band per statistic.
+    pub bands: Vec<Band>,
+    /// The forecast across the posterior.
+    pub forecast: Forecast,
+    /// The calibration scenario's text with the calibrated values written in.
+    pub calibrated_history: String,
+    /// The forecast scenario's text with the calibrated values written in.
+    pub calibrated_forecast: String,
+    /// The forecast scenario's identifier.
+    pub forecast_id: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall time of each stage.
+    pub timings: Vec<(Stage, Duration)>,
+}
+
+impl Fit {
+    /// Simulations of the ABC stages (wave, pilot, SMC).
+    pub fn abc_simulations(&self) -> u64 {
+        self.wave.as_ref().map_or(0, |w| w.simulations)
+            + self.pilot_simulations
+            + self.smc.total_simulations
+    }
+
+    /// Each parameter's posterior standard deviation over its prior's
+    /// (as declared): near 1 the data say little about it.
+    pub fn sd_ratio(&self) -> Vec<f64> {
+        self.priors
+            .iter()
+            .zip(&self.posterior.sd)
+            .map(|(p, sd)| sd / p.prior.variance().sqrt())
+            .collect()
+    }
+}
+
+/// A calibration of a scenario: a builder; see the module documentation.
+pub struct Calibration<'a> {
+    loaded: &'a Loaded,
+    spec: Spec,
+    forecast: Option<Loaded>,
+    threads: usize,
+    progress: Option<&'a mut ProgressFn<'a>>,
+    cancel: Option<&'a AtomicBool>,
+    checkpoints: Option<PathBuf>,
+    resume: bool,
+    observed: Option<Vec<f64>>,
+}
+
+/// A seed for `stage`, derived from the master seed (within the 63 bits a
+/// scenario's seed may have).
+pub fn derived_seed(seed: u64, stage: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"armsim calibration ");
+    h.update(stage.as_bytes());
+    h.update(seed.to_le_bytes());
+    let bytes: [u8; 32] = h.finalize().into();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(first) >> 1
+}
+
+/// `n` indices drawn from `weights` by systematic resampling (one uniform
+/// offset, then evenly spaced): each particle appears about `n w_i` times,
+/// with less noise than independent draws.
+pub fn resample(weights: &[f64], n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let total: f64 = weights.iter().sum();
+    if weights.is_empty() || n == 0 || total.is_nan() || total <= 0.0 {
+        return Vec::new();
+    }
+    let step = total / n as f64;
+    let mut u = rng.random::<f64>() * step;
+    let mut cumulative = 0.0;
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    for _ in 0..n {
+        while i + 1 < weights.len() && cumulative + weights[i] < u {
+            cumulative += weights[i];
+            i += 1;
+        }
+        out.push(i);
+        u += step;
+    }
+    out
+}
+
+/// `x` rounded to `digits` significant digits.
+pub fn significant(x: f64, digits: i32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let factor = 10f64.powi(digits - 1 - magnitude);
+    (x * factor).round() / factor
+}
+
+/// The file name of generation `g`'s checkpoint.
+pub fn generation_file(g: u32) -> String {
+    format!("generation-{g:03}.abcpop")
+}
+
+/// The latest generation saved in `dir`, if any.
+fn latest_generation(dir: &Path) -> Result<Option<u32>, CalibrationError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(CalibrationError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut latest = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if let Some(g) = name
+            .strip_prefix("generation-")
+            .and_then(|r| r.strip_suffix(".abcpop"))
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            latest = latest.max(Some(g));
+        }
+    }
+    Ok(latest)
+}
+
+fn cancelled(flag: Option<&AtomicBool>) -> bool {
+    flag.is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// The default forecast outcomes of `scenario`: each supplier's rolling
+/// share five years before the horizon and at it, its support at the
+/// horizon, and whether an embargo was ever in force.
+pub fn default_forecast_outcomes(scenario: &Scenario) -> Vec<String> {
+    let last = scenario.quarters() - 1;
+    let mut out = Vec::new();
+    for s in scenario.suppliers() {
+        if last >= 20 {
+            out.push(format!(
+                "rolling_share:{}@{}",
+                s.name(),
+                scenario.label(last - 20)
+            ));
+        }
+        out.push(format!("rolling_share:{}@end", s.name()));
+    }
+    for s in scenario.suppliers() {
+        out.push(format!("support:{}@end", s.name()));
+    }
+    out.push("max:embargo:world@start..end".into());
+    out
+}
+
+impl<'a> Calibration<'a> {
+    /// A calibration of `loaded` by its `[calibration]` section, with
+    /// relative paths resolved against `base` (the scenario file's
+    /// directory). Reads the data and the forecast scenario now, so that
+    /// every problem is reported before anything runs.
+    ///
+    /// # Errors
+    /// [`CalibrationError::Spec`], [`CalibrationError::Forecast`],
+    /// [`CalibrationError::ForecastParam`] or [`CalibrationError::Outcome`].
+    pub fn new(loaded: &'a Loaded, base: &Path) -> Result<Calibration<'a>, CalibrationError> {
+        let spec = Spec::read(loaded, base)?;
+        let forecast = match &spec.forecast {
+            Some(path) => Some(load_file(path, &[]).map_err(CalibrationError::Forecast)?),
+            None => None,
+        };
+        let f = forecast.as_ref().map_or(&loaded.scenario, |l| &l.scenario);
+        for p in &spec.params {
+            if f.target(&p.path).is_none() {
+                return Err(CalibrationError::ForecastParam {
+                    scenario: f.id().to_string(),
+                    path: p.path.clone(),
+                });
+            }
+        }
+        let outcomes = spec
+            .forecast_outcomes
+            .clone()
+            .unwrap_or_else(|| default_forecast_outcomes(f));
+        for o in &outcomes {
+            Outcome::parse(o, f)?;
+        }
+        Ok(Calibration {
+            loaded,
+            spec,
+            forecast,
+            threads: 0,
+            progress: None,
+            cancel: None,
+            checkpoints: None,
+            resume: false,
+            observed: None,
+        })
+    }
+
+    /// Fits these statistics instead of the data's (in the order of
+    /// [`Spec::statistics`]): for tests on known truth, with statistics from
+    /// [`Calibration::synthetic`].
+    ///
+    /// # Errors
+    /// [`CalibrationError::Abc`] if their number is not the spec's.
+    pub fn observed(mut self, observed: Vec<f64>) -> Result<Self, CalibrationError> {
+        let expected = self.spec.statistics(&self.loaded.scenario).len();
+        if observed.len() != expected {
+            return Err(AbcError::ScalesLength {
+                statistics: expected,
+                scales: observed.len(),
+            }
+            .into());
+        }
+        self.observed = Some(observed);
+        Ok(self)
+    }
+
+    /// The statistics of one run of the calibration scenario with the
+    /// calibrated parameters at `truth` (in the spec's order), drawn from
+    /// `run_rng(seed, 0)`: synthetic data whose parameters are known.
+    ///
+    /// # Errors
+    /// [`CalibrationError::Model`] or [`CalibrationError::Param`].
+    pub fn synthetic(&self, truth: &[f64], seed: u64) -> Result<Vec<f64>, CalibrationError> {
+        let scenario = &self.loaded.scenario;
+        let outcomes: Vec<String> = self
+            .spec
+            .statistics(scenario)
+            .into_iter()
+            .map(|s| s.outcome)
+            .collect();
+        let targets = self.spec.params.iter().map(|p| p.target).collect();
+        let model = ScenarioModel::new(scenario, targets, &outcomes, 1, seed)?;
+        Ok(model.simulate(truth, 0)?)
+    }
+
+    /// The validated spec.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// Overrides the spec's settings (for tests and quick looks: `--set` on
+    /// the file is the user's way).
+    pub fn settings(mut self, f: impl FnOnce(&mut super::spec::Settings)) -> Self {
+        f(&mut self.spec.settings);
+        self
+    }
+
+    /// Worker threads; 0 (the default) uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Calls `f` as stages start and progress.
+    pub fn progress(mut self, f: &'a mut ProgressFn<'a>) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// Stops between batches once `flag` is set ([`CalibrationError::Cancelled`];
+    /// complete generations are in the checkpoint directory).
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Saves every complete ABC-SMC generation in `dir`.
+    pub fn checkpoints(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpoints = Some(dir.into());
+        self
+    }
+
+    /// Continues from the latest generation in the checkpoint directory, if
+    /// there is one (a fresh start otherwise).
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Runs the calibration.
+    ///
+    /// # Errors
+    /// Any [`CalibrationError`]; [`CalibrationError::Cancelled`] if the
+    /// cancel flag stopped it.
+    pub fn run(mut self) -> Result<Fit, CalibrationError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|source| CalibrationError::ThreadPool {
+                threads: self.threads,
+                source,
+            })?;
+        let threads = pool.current_num_threads();
+        let progress = self.progress.take();
+        let mut fit = pool.install(move || self.stages(progress))?;
+        fit.threads = threads;
+        Ok(fit)
+    }
+
+    fn stages(self, mut progress: Option<&'a mut ProgressFn<'a>>) -> Result<Fit, CalibrationError> {
+        let spec = &self.spec;
+        let s = spec.settings;
+        let scenario = &self.loaded.scenario;
+        let mut report = |p: Progress| {
+            if let Some(f) = progress.as_mut() {
+                f(&p);
+            }
+        };
+        let mut timings = Vec::new();
+        let statistics = spec.statistics(scenario);
+        let outcomes: Vec<String> = statistics.iter().map(|x| x.outcome.clone()).collect();
+        let observed = self
+            .observed
+            .clone()
+            .unwrap_or_else(|| spec.observed(scenario));
+        let targets: Vec<Target> = spec.params.iter().map(|p| p.target).collect();
+        let model = ScenarioModel::new(
+            scenario,
+            targets.clone(),
+            &outcomes,
+            s.runs_per_simulation,
+            s.seed,
+        )?;
+        let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
+        let priors: Vec<Param> = spec
+            .params
+            .iter()
+            .map(|p| Param::new(p.path.clone(), p.prior))
+            .collect();
+
+        // History matching.
+        let mut fitted = priors.clone();
+        let mut wave = None;
+        if let Some(w) = spec.history_matching {
+            let started = Instant::now();
+            report(Progress::Start {
+                stage: Stage::HistoryMatching,
+                work: w.points * u64::from(w.replicates),
+            });
+            let unit = vec![1.0; observed.len()];
+            let problem = Problem::new(priors.clone(), observed.clone(), unit, simulate)?;
+            let mut config = WaveConfig::new(
+                derived_seed(s.seed, "history matching"),
+                w.points,
+                observed.len(),
+            );
+            config.replicates = w.replicates;
+            config.cutoff = w.cutoff;
+            config.batch = 64;
+            let result = history_match(&problem, &config, self.cancel).map_err(|e| match e {
+                AbcError::Cancelled => CalibrationError::Cancelled,
+                e => e.into(),
+            })?;
+            if result.kept.is_empty() {
+                return Err(CalibrationError::EverythingImplausible {
+                    points: w.points,
+                    cutoff: w.cutoff,
+                });
+            }
+            fitted = result.restrict(&priors)?;
+            wave = Some(WaveReport {
+                points: w.points,
+                kept: result.kept.len(),
+                simulations: result.simulations,
+                cutoff: w.cutoff,
+                bounds: fitted.iter().map(|p| p.prior.support()).collect(),
+            });
+            timings.push((Stage::HistoryMatching, started.elapsed()));
+        }
+
+        // Scales.
+        let started = Instant::now();
+        let mut pilot_simulations = 0;
+        let needs_pilot = spec.targets.iter().any(|t| t.scale == Scale::Mad);
+        let pilot_scales = if needs_pilot {
+            report(Progress::Start {
+                stage: Stage::Pilot,
+                work: s.pilot_draws,
+            });
+            let unit = vec![1.0; observed.len()];
+            let problem = Problem::new(fitted.clone(), observed.clone(), unit, simulate)?;
+            let config = RejectionConfig {
+                seed: derived_seed(s.seed, "pilot"),
+                draws: s.pilot_draws,
+                // Every draw, finite or not: a draw whose statistics are
+                // undefined (nothing delivered in a window) tells us about
+                // the prior's reach, and is left out of the scales below.
+                keep: Keep::Within(f64::INFINITY),
+                batch: BATCH,
+            };
+            let mut on_batch = |p: &abc::Progress| {
+                report(Progress::Abc {
+                    stage: Stage::Pilot,
+                    progress: *p,
+                })
+            };
+            let mut rejection = Rejection::new(&problem, config).progress(&mut on_batch);
+            if let Some(flag) = self.cancel {
+                rejection = rejection.cancel(flag);
+            }
+            let pilot = rejection.run().map_err(|e| match e {
+                AbcError::Cancelled => CalibrationError::Cancelled,
+                e => e.into(),
+            })?;
+            pilot_simulations = pilot.simulations();
+            let rows: Vec<Vec<f64>> = (0..pilot.len())
+                .filter_map(|i| pilot.statistics(i).map(<[f64]>::to_vec))
+                .collect();
+            Some(robust_scales(&rows, &statistics)?)
+        } else {
+            None
+        };
+        let scales: Vec<f64> = statistics
+            .iter()
+            .enumerate()
+            .map(|(k, st)| match spec.targets[st.target].scale {
+                Scale::Fixed(x) => x,
+                Scale::Mad => pilot_scales.as_ref().expect("a pilot ran")[k],
+            })
+            .collect();
+        if needs_pilot {
+            timings.push((Stage::Pilot, started.elapsed()));
+        }
+
+        // ABC-SMC.
+        let started = Instant::now();
+        report(Progress::Start {
+            stage: Stage::Smc,
+            work: 0,
+        });
+        let problem = Problem::new(fitted.clone(), observed.clone(), scales.clone(), simulate)?;
+        let config = SmcConfig {
+            seed: s.seed,
+            population: s.population,
+            initial_draws: s.initial_draws,
+            alpha: s.alpha,
+            batch: BATCH,
+            target_epsilon: 0.0,
+            max_generations: s.max_generations,
+            min_acceptance_rate: s.min_acceptance_rate,
+            max_simulations: s.max_simulations,
+        };
+        let mut resumed_from = None;
+        let mut resume_population = None;
+        let mut rejection_saved = None;
+        if self.resume
+            && let Some(dir) = &self.checkpoints
+            && let Some(g) = latest_generation(dir)?
+        {
+            let zero = dir.join(generation_file(0));
+            if !zero.exists() {
+                return Err(CalibrationError::ResumeIncomplete { path: dir.clone() });
+            }
+            rejection_saved = Some(Population::load(&zero)?);
+            resume_population = Some(Population::load(&dir.join(generation_file(g)))?);
+            resumed_from = Some(g);
+        }
+        let checkpoint_dir = self.checkpoints.clone();
+        let mut first_generation: Option<Population> = None;
+        let mut save = |p: &Population| -> std::io::Result<()> {
+            if p.generation() == 0 {
+                first_generation = Some(p.clone());
+            }
+            match &checkpoint_dir {
+                Some(dir) => {
+                    p.save(&dir.join(generation_file(p.generation())))
+                        .map_err(|e| match e {
+                            PopulationFileError::Io { source, .. } => source,
+                            other => std::io::Error::other(other.to_string()),
+                        })
+                }
+                None => Ok(()),
+            }
+        };
+        let mut on_batch = |p: &abc::Progress| {
+            report(Progress::Abc {
+                stage: Stage::Smc,
+                progress: *p,
+            })
+        };
+        let mut smc = Smc::new(&problem, config)
+            .progress(&mut on_batch)
+            .checkpoint(&mut save);
+        if let Some(flag) = self.cancel {
+            smc = smc.cancel(flag);
+        }
+        if let Some(p) = resume_population {
+            smc = smc.resume(p);
+        }
+        let outcome = smc.run().map_err(|e| match e {
+            AbcError::Cancelled => CalibrationError::Cancelled,
+            e => e.into(),
+        })?;
+        if outcome.stop == abc::Stop::Cancelled || cancelled(self.cancel) {
+            return Err(CalibrationError::Cancelled);
+        }
+        let rejection = first_generation
+            .or(rejection_saved)
+            .expect("generation 0 is saved or resumed from");
+        timings.push((Stage::Smc, started.elapsed()));
+        let posterior = outcome.population.posterior();
+        let rejection_posterior = rejection.posterior();
+        let medians: Vec<f64> = posterior.q50.iter().map(|&x| significant(x, 4)).collect();
+        let identified: Vec<bool> = priors
+            .iter()
+            .zip(&posterior.sd)
+            .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
+            .collect();
+        let calibrated_in = |sc: &Scenario, targets: &[Target]| -> Vec<f64> {
+            targets
+                .iter()
+                .enumerate()
+                .map(|(k, &t)| {
+                    if identified[k] {
+                        medians[k]
+                    } else {
+                        sc.param(t)
+                    }
+                })
+                .collect()
+        };
+        let calibrated_history_values = calibrated_in(scenario, &targets);
+
+        // Posterior predictive check, and the calibrated scenario's statistics.
+        let started = Instant::now();
+        let particles = s.predictive_particles;
+        let runs = s.predictive_runs;
+        report(Progress::Start {
+            stage: Stage::Predictive,
+            work: 2 * particles as u64 * runs,
+        });
+        let predictive_seed = derived_seed(s.seed, "predictive");
+        let picked = resample(
+            outcome.population.weights(),
+            particles,
+            &mut ChaCha8Rng::seed_from_u64(derived_seed(s.seed, "predictive resampling")),
+        );
+        let check = ScenarioModel::new(scenario, targets.clone(), &outcomes, 1, predictive_seed)?;
+        let dim = fitted.len();
+        let theta = |i: usize| outcome.population.particles()[i * dim..(i + 1) * dim].to_vec();
+        let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
+            .into_par_iter()
+            .map(|j| check.each_run(&theta(picked[j]), j as u64, runs as u32))
+            .collect();
+        let mut predictive_rows = Vec::with_capacity(particles * runs as usize);
+        for r in rows {
+            predictive_rows.extend(r?);
+        }
+        if cancelled(self.cancel) {
+            return Err(CalibrationError::Cancelled);
+        }
+        report(Progress::Runs {
+            stage: Stage::Predictive,
+            done: particles as u64 * runs,
+            total: 2 * particles as u64 * runs,
+        });
+        // The calibrated scenario, on streams of its own.
+        let centre_model = ScenarioModel::new(
+            scenario,
+            targets.clone(),
+            &outcomes,
+            1,
+            derived_seed(s.seed, "calibrated"),
+        )?;
+        let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
+            .into_par_iter()
+            .map(|j| centre_model.each_run(&calibrated_history_values, j as u64, runs as u32))
+            .collect();
+        let mut centre_rows = Vec::with_capacity(particles * runs as usize);
+        for r in rows {
+            centre_rows.extend(r?);
+        }
+        let column =
+            |rows: &[Vec<f64>], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
+        let bands: Vec<Band> = statistics
+            .iter()
+            .enumerate()
+            .map(|(k, st)| Band {
+                statistic: st.clone(),
+                observed: observed[k],
+                scale: scales[k],
+                predictive: OutcomeStats::of(
+                    &mut column(&predictive_rows, k),
+                    crate::stats::Binning::Positive,
+                ),
+                calibrated: OutcomeStats::of(
+                    &mut column(&centre_rows, k),
+                    crate::stats::Binning::Positive,
+                ),
+            })
+            .collect();
+        report(Progress::Runs {
+            stage: Stage::Predictive,
+            done: 2 * particles as u64 * runs,
+            total: 2 * particles as u64 * runs,
+        });
+        timings.push((Stage::Predictive, started.elapsed()));
+
+        // Forecast across the posterior.
+        let started = Instant::now();
+        let (f_loaded, f_scenario) = match &self.forecast {
+            Some(l) => (l, &l.scenario),
+            None => (self.loaded, scenario),
+        };
+        let f_targets: Vec<Target> = spec
+            .params
+            .iter()
+            .map(|p| f_scenario.target(&p.path).expect("checked in new"))
+            .collect();
+        let f_outcomes_text = spec
+            .forecast_outcomes
+            .clone()
+            .unwrap_or_else(|| default_forecast_outcomes(f_scenario));
+        let f_outcomes: Vec<Outcome> = f_outcomes_text
+            .iter()
+            .map(|o| Outcome::parse(o, f_scenario))
+            .collect::<Result<_, _>>()?;
+        let with = |theta: &[f64]| -> Result<Scenario, ParamError> {
+            let mut sc = f_scenario.clone();
+            for (&t, &x) in f_targets.iter().zip(theta) {
+                sc.set_param(t, x)?;
+            }
+            Ok(sc)
+        };
+        let k = s.forecast_particles;
+        let m = s.forecast_runs;
+        report(Progress::Start {
+            stage: Stage::Forecast,
+            work: 2 * k as u64 * m,
+        });
+        let picked = resample(
+            outcome.population.weights(),
+            k,
+            &mut ChaCha8Rng::seed_from_u64(derived_seed(s.seed, "forecast resampling")),
+        );
+        let mut scenarios = Vec::with_capacity(k);
+        for &i in &picked {
+            scenarios.push(with(&theta(i))?);
+        }
+        let forecast_seed = derived_seed(s.seed, "forecast");
+        let (summary, values) = forecast_runs(&scenarios, &f_outcomes, m, forecast_seed);
+        if cancelled(self.cancel) {
+            return Err(CalibrationError::Cancelled);
+        }
+        report(Progress::Runs {
+            stage: Stage::Forecast,
+            done: k as u64 * m,
+            total: 2 * k as u64 * m,
+        });
+        let calibrated = calibrated_in(f_scenario, &f_targets);
+        let at_median_scenario = with(&calibrated)?;
+        let medians_copies = vec![at_median_scenario.clone(); k];
+        let (_, median_values) = forecast_runs(
+            &medians_copies,
+            &f_outcomes,
+            m,
+            derived_seed(s.seed, "forecast at the calibrated values"),
+        );
+        let width = f_outcomes.len();
+        let stats_of = |values: &[f64], o: usize, binning| {
+            let mut col: Vec<f64> = values.iter().skip(o).step_by(width).copied().collect();
+            OutcomeStats::of(&mut col, binning)
+        };
+        let pooled = (0..width)
+            .map(|o| stats_of(&values, o, f_outcomes[o].binning()))
+            .collect();
+        let at_median = (0..width)
+            .map(|o| stats_of(&median_values, o, f_outcomes[o].binning()))
+            .collect();
+        let per_particle = m as usize * width;
+        let particle_means = (0..width)
+            .map(|o| {
+                let mut means: Vec<f64> = values
+                    .chunks(per_particle)
+                    .map(|chunk| {
+                        let defined: Vec<f64> = chunk
+                            .iter()
+                            .skip(o)
+                            .step_by(width)
+                            .copied()
+                            .filter(|x| !x.is_nan())
+                            .collect();
+                        if defined.is_empty() {
+                            f64::NAN
+                        } else {
+                            defined.iter().sum::<f64>() / defined.len() as f64
+                        }
+                    })
+                    .collect();
+                OutcomeStats::of(&mut means, f_outcomes[o].binning())
+            })
+            .collect();
+        report(Progress::Runs {
+            stage: Stage::Forecast,
+            done: 2 * k as u64 * m,
+            total: 2 * k as u64 * m,
+        });
+        timings.push((Stage::Forecast, started.elapsed()));
+
+        // The calibrated files.
+        let source = report::Provenance {
+            scenario: self.loaded.origin.clone(),
+            seed: s.seed,
+            population: s.population,
+            generations: outcome.population.generation() + 1,
+            epsilon: outcome.population.epsilon(),
+            simulations: outcome.total_simulations,
+        };
+        let calibrated_history = report::calibrated_text(
+            &self.loaded.text,
+            &spec.params,
+            &calibrated_history_values,
+            &identified,
+            &priors,
+            &posterior,
+            &source,
+        )?;
+        let calibrated_forecast = report::calibrated_text(
+            &f_loaded.text,
+            &spec.params,
+            &calibrated,
+            &identified,
+            &priors,
+            &posterior,
+            &source,
+        )?;
+
+        Ok(Fit {
+            id: scenario.id().to_string(),
+            origin: self.loaded.origin.clone(),
+            hash: self.loaded.hash.clone(),
+            spec: self.spec.clone(),
+            priors,
+            fitted,
+            statistics,
+            observed,
+            scales,
+            wave,
+            pilot_simulations,
+            rejection,
+            smc: outcome,
+            resumed_from,
+            posterior,
+            rejection_posterior,
+            medians,
+            identified,
+            calibrated,
+            bands,
+            forecast: Forecast {
+                scenario: at_median_scenario,
+                origin: f_loaded.origin.clone(),
+                outcomes: f_outcomes_text,
+                particles: k,
+                runs: m,
+                pooled,
+                particle_means,
+                at_median,
+                summary,
+            },
+            calibrated_history,
+            calibrated_forecast,
+            forecast_id: f_scenario.id().to_string(),
+            threads: 0,
+            timings,
+        })
+    }
+}
+
+/// Runs per parallel task of the forecast.
+const CHUNK: usize = 32;
+
+/// Runs `runs` runs of each scenario (run `r` of scenario `j` draws from
+/// `run_rng(seed, j * runs + r)`), returning the summary of every run and
+/// each run's outcome values, scenario by scenario. As in a study, each
+/// worker thread records into its own [`Recorder`], drained into the total
+/// at least every [`RECORDER_CAPACITY`] runs; summaries merge exactly and
+/// each run's values land in a slot of their own, so the result is the same
+/// bits whatever the threads, in memory that does not grow with the
+/// particles.
+fn forecast_runs(
+    scenarios: &[Scenario],
+    outcomes: &[Outcome],
+    runs: u64,
+    seed: u64,
+) -> (Summary, Vec<f64>) {
+    let width = outcomes.len();
+    let runs = runs as usize;
+    let all = scenarios.len() * runs;
+    let mut total = Summary::new(&scenarios[0]);
+    let mut values = vec![f64::NAN; all * width];
+    let mut workers: ThreadLocal<RefCell<Recorder>> = ThreadLocal::new();
+    let round = (RECORDER_CAPACITY as usize / CHUNK * CHUNK).max(CHUNK);
+    let mut start = 0;
+    while start < all {
+        let end = (start + round).min(all);
+        values[start * width..end * width]
+            .par_chunks_mut(CHUNK * width)
+            .enumerate()
+            .for_each(|(c, slots)| {
+                let cell = workers.get_or(|| RefCell::new(Recorder::new(&scenarios[0])));
+                let recorder = &mut *cell.borrow_mut();
+                let first = start + c * CHUNK;
+                let mut current: Option<(usize, Simulator<'_>, OutcomeSet)> = None;
+                for (i, row) in slots.chunks_mut(width).enumerate() {
+                    let g = first + i;
+                    let j = g / runs;
+                    if current.as_ref().is_none_or(|(k, _, _)| *k != j) {
+                        let sc = &scenarios[j];
+                        current = Some((
+                            j,
+                            Simulator::new(sc),
+                            OutcomeSet::new(outcomes.to_vec(), sc),
+                        ));
+                    }
+                    let (_, sim, set) = current.as_mut().expect("set above");
+                    sim.run(&mut run_rng(seed, g as u64), &mut |v: &QuarterView<'_>| {
+                        recorder.observe(v);
+                        set.observe(v);
+                    });
+                    row.copy_from_slice(set.values());
+                }
+            });
+        for cell in workers.iter_mut() {
+            cell.get_mut().drain_into(&mut total);
+        }
+        start = end;
+    }
+    (total, values)
+}
+
+/// Each statistic's scale from pilot rows: the median absolute deviation
+/// from the median, or where that is 0 (a statistic that is mostly one
+/// value), the standard deviation.
+fn robust_scales(
+    rows: &[Vec<f64>],
+    statistics: &[Statistic],
+) -> Result<Vec<f64>, CalibrationError> {
+    statistics
+        .iter()
+        .enumerate()
+        .map(|(k, st)| {
+            let column: Vec<f64> = rows
+                .iter()
+                .map(|r| r[k])
+                .filter(|x| x.is_finite())
+                .collect();
+            let ones = vec![1.0; column.len()];
+            let median = weighted_quantile(&column, &ones, 0.5);
+            let deviations: Vec<f64> = column.iter().map(|x| (x - median).abs()).collect();
+            let mad = weighted_quantile(&deviations, &ones, 0.5);
+            if mad.is_finite() && mad > 0.0 {
+                return Ok(mad);
+            }
+            let n = column.len() as f64;
+            let mean = column.iter().sum::<f64>() / n;
+            let sd = (column.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+            if sd.is_finite() && sd > 0.0 {
+                Ok(sd)
+            } else {
+                Err(CalibrationError::ConstantStatistic {
+                    statistic: st.outcome.clone(),
+                })
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
