@@ -41,8 +41,9 @@ const EXIT_INTERRUPTED: u8 = 130;
         Run `armsim help run` for every option."
 )]
 struct Cli {
+    /// Without a command, `armsim` runs the built-in baseline as `armsim run` does.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -175,7 +176,15 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 
 /// Parses the command line and runs the command.
 pub fn main() -> Result<ExitCode> {
-    match Cli::parse().command {
+    // No command: the quick start, exactly `armsim run`.
+    let command =
+        Cli::parse()
+            .command
+            .unwrap_or_else(|| match Cli::parse_from(["armsim", "run"]).command {
+                Some(command) => command,
+                None => unreachable!("`run` parses as the run command"),
+            });
+    match command {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
         Command::Params(args) => params(args),

@@ -4,6 +4,7 @@ mod cli;
 mod errors;
 mod golden;
 mod properties;
+mod quickstart;
 mod reproducibility;
 mod shards;
 
