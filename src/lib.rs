@@ -10,7 +10,9 @@
 //! - [`engine`] simulates one run, taking its RNG as an argument;
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
 //! - [`study`] runs many runs in parallel, reproducibly;
-//! - [`output`] writes the CSV, manifest and plots of a study.
+//! - [`output`] writes the CSV, manifest and plots of a study;
+//! - [`files`] guards the disk: all-or-nothing writes that never replace
+//!   what armsim did not write.
 //!
 //! ```
 //! let loaded = armsim::scenario::load_baseline(&["run.runs=200".into()]).unwrap();
@@ -19,8 +21,10 @@
 //! ```
 
 pub mod engine;
+pub mod files;
 pub mod model;
 pub mod output;
+pub mod runner;
 pub mod scenario;
 pub mod state;
 pub mod stats;
