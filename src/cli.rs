@@ -155,7 +155,13 @@ struct RunArgs {
     resume: bool,
 
     /// Seconds between checkpoints of a long study (0: after every round)
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
     checkpoint_every: Duration,
 
     /// Print nothing but errors

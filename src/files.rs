@@ -65,6 +65,8 @@ pub enum Refusal {
     },
     /// A file armsim would replace is not one armsim wrote.
     NotOurFile,
+    /// Where armsim keeps a file is something other than a file (named).
+    NotAFile(&'static str),
 }
 
 impl fmt::Display for Refusal {
@@ -92,6 +94,7 @@ impl fmt::Display for Refusal {
                 )
             }
             Refusal::NotOurFile => write!(f, "it is not a file armsim wrote"),
+            Refusal::NotAFile(what) => write!(f, "it is {what}, not a file armsim wrote"),
         }
     }
 }
@@ -587,8 +590,8 @@ fn check_file_replaceable(path: &Path, ours: &impl Fn(&Path) -> bool) -> Result<
                 Err(refuse(Refusal::NotOurFile))
             }
         }
-        Ok(m) if m.file_type().is_dir() => Err(refuse(Refusal::NotADirectory("a directory"))),
-        Ok(_) => Err(refuse(Refusal::NotADirectory("a device, FIFO or socket"))),
+        Ok(m) if m.file_type().is_dir() => Err(refuse(Refusal::NotAFile("a directory"))),
+        Ok(_) => Err(refuse(Refusal::NotAFile("a device, FIFO or socket"))),
     }
 }
 

@@ -209,6 +209,14 @@ fn toml_diagnostic(e: &toml::de::Error, origin: &str, locator: &Locator<'_>) -> 
             .replace("u64", "a whole number 0 or greater")
             .replace("f64", "a number")
     };
+    // Runs and quarters are counted from 1.
+    let plain = |s: &str| {
+        if matches!(field.as_str(), "run.runs" | "run.quarters") {
+            plain(s).replace("a whole number 0 or greater", "a whole number 1 or greater")
+        } else {
+            plain(s)
+        }
+    };
     let (found, expected) = if let Some(missing) = message.strip_prefix("missing field ") {
         ("nothing".to_string(), format!("field {missing}"))
     } else if let Some((found, expected)) = message.split_once(", expected ") {

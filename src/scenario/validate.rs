@@ -13,6 +13,11 @@ use crate::model::{
 
 /// Tolerance on initial shares summing to 1.
 pub const SHARE_TOLERANCE: f64 = 1e-6;
+/// Characters a supplier's name may not hold: they would break `--set`
+/// paths (`.`, `=`), CSV (`,`, `"`), pair names (`>`) or markup (`<`, `&`).
+pub const FORBIDDEN_IN_NAMES: &[char] = &['.', '=', ',', '"', '>', '<', '&'];
+/// Longest supplier name, in characters.
+pub const MAX_NAME: usize = 40;
 /// Longest horizon accepted, in quarters (a thousand years).
 pub const MAX_QUARTERS: u32 = 4000;
 
@@ -134,7 +139,12 @@ impl Checker<'_> {
         match x {
             Some(x) if domain.contains(x) => x,
             _ => {
-                self.fail(path, v.to_string(), domain.describe(), None);
+                let expected = if domain == crate::model::Domain::Flag {
+                    "true or false"
+                } else {
+                    domain.describe()
+                };
+                self.fail(path, v.to_string(), expected, None);
                 0.0
             }
         }
@@ -142,6 +152,15 @@ impl Checker<'_> {
 
     fn string(&mut self, table: &toml::Table, at: &[Seg], k: &str) -> String {
         match table.get(k) {
+            Some(toml::Value::String(s)) if s.chars().any(char::is_control) => {
+                self.fail(
+                    &with(at, key(k)),
+                    format!("{s:?}"),
+                    "a name without control characters (tabs, newlines, escapes)",
+                    None,
+                );
+                String::new()
+            }
             Some(toml::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             Some(v) => {
                 self.fail(&with(at, key(k)), v.to_string(), "a non-empty string", None);
@@ -168,6 +187,13 @@ impl Checker<'_> {
                 "a non-empty string",
                 None,
             );
+        } else if run.name.chars().any(char::is_control) {
+            self.fail(
+                &with(&at, key("name")),
+                format!("{:?}", run.name),
+                "a name without control characters (tabs, newlines, escapes)",
+                None,
+            );
         }
         if !(1..=MAX_QUARTERS).contains(&run.quarters) {
             self.fail(
@@ -178,7 +204,12 @@ impl Checker<'_> {
             );
         }
         if run.runs == 0 {
-            self.fail(&with(&at, key("runs")), "0", "at least 1 run", None);
+            self.fail(
+                &with(&at, key("runs")),
+                "0",
+                "a whole number 1 or greater",
+                None,
+            );
         }
         let start = Quarter::parse(&run.start);
         if start.is_none() {
@@ -220,12 +251,25 @@ impl Checker<'_> {
         for (i, table) in tables.iter().enumerate() {
             let here = with(&at, Seg::Index(i));
             let name = self.string(table, &here, "name");
-            if name.contains([',', '"', '>', '\n']) {
+            if name.contains(FORBIDDEN_IN_NAMES) || name.chars().count() > MAX_NAME {
                 self.fail(
                     &with(&here, key("name")),
                     format!("{name:?}"),
-                    "a name without commas, quotes or '>'",
-                    None,
+                    format!(
+                        "a name of at most {MAX_NAME} characters without any of {}",
+                        FORBIDDEN_IN_NAMES.iter().collect::<String>()
+                    ),
+                    Some("names appear in --set paths, CSV and Arrow columns and plots".into()),
+                );
+            } else if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+                self.fail(
+                    &with(&here, key("name")),
+                    format!("{name:?}"),
+                    "a name that is not a number",
+                    Some(format!(
+                        "suppliers.INDEX.KEY counts suppliers from 0, so suppliers.{name}.KEY \
+                         would be ambiguous"
+                    )),
                 );
             } else if matches!(name.as_str(), "world" | "buyer") {
                 self.fail(
@@ -302,12 +346,24 @@ impl Checker<'_> {
                 .collect();
             match found.as_slice() {
                 [Some(a), Some(b)] if a != b => pairs.push((*a, *b)),
-                _ => self.fail(
-                    &path,
-                    format!("{pair:?}"),
-                    "a pair of two different supplier names, such as [\"Russia\", \"China\"]",
-                    None,
-                ),
+                _ => {
+                    let names: Vec<&str> = suppliers.iter().map(|s| s.name.as_str()).collect();
+                    let hint = pair
+                        .iter()
+                        .zip(&found)
+                        .find(|(_, f)| f.is_none())
+                        .and_then(|(n, _)| did_you_mean(n, &names));
+                    self.fail(
+                        &path,
+                        format!("{pair:?}"),
+                        format!(
+                            "a pair of two different supplier names, such as [\"Russia\", \"China\"] \
+                             (suppliers: {})",
+                            names.join(", ")
+                        ),
+                        hint,
+                    )
+                }
             }
         }
         pairs
@@ -333,6 +389,8 @@ impl Checker<'_> {
         };
         let quarter = match offset {
             Some(q) if (0..quarters as i64).contains(&q) => Some(q as u32),
+            // An invalid horizon is reported already; events are not checked against it.
+            _ if !(1..=MAX_QUARTERS).contains(&quarters) => None,
             _ => {
                 let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
                 let last = start.plus(quarters.saturating_sub(1));
