@@ -105,7 +105,7 @@ struct ScenarioArgs {
 enum KeepFormat {
     /// runs.csv, long: run,quarter,label,entity,metric,value
     Csv,
-    /// runs.arrow, Arrow IPC / Feather v2, wide: a column per metric (about a sixth of CSV)
+    /// runs.arrow, Arrow IPC / Feather v2, wide: a column per metric (about a quarter of the CSV size)
     Arrow,
 }
 

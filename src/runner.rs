@@ -103,7 +103,7 @@ pub enum RunError {
     /// The kept runs' file would be larger than allowed.
     #[error(
         "{file} for {runs} runs would be about {}, over the limit of {}; keep fewer runs, \
-         use the Arrow format (about a sixth of CSV), or confirm the size",
+         use the Arrow format (about a quarter of the CSV size), or confirm the size",
         human_bytes(*estimated),
         human_bytes(*limit)
     )]

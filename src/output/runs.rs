@@ -7,7 +7,7 @@
 //! - `runs.arrow`, wide: Arrow IPC file format (Feather version 2), one row
 //!   per run and quarter, columns `run`, `quarter`, `label`, then one float64
 //!   column per metric named `ENTITY.METRIC` (`world.unrest`,
-//!   `Russia.rolling_share`). About a sixth of the CSV; read directly by
+//!   `Russia.rolling_share`). About a quarter of the CSV's size; read directly by
 //!   `pandas.read_feather`, `polars.read_ipc` and R's `arrow::read_feather`.
 //!   Written in record batches, so memory stays bounded whatever N.
 //!
