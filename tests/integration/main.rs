@@ -6,6 +6,7 @@ mod golden;
 mod mechanisms;
 mod properties;
 mod reproducibility;
+mod robustness;
 mod shards;
 
 use std::path::{Path, PathBuf};
