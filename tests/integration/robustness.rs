@@ -202,7 +202,7 @@ proptest! {
     /// Random --set arguments: an error naming the argument, never a panic.
     #[test]
     fn random_overrides_never_panic_the_loader(arg in "[a-zA-Z0-9_.=\\[\\]\"' -]{0,60}") {
-        match load_baseline(&[arg.clone()]) {
+        match load_baseline(std::slice::from_ref(&arg)) {
             Ok(_) | Err(ScenarioError::Override { .. }) | Err(ScenarioError::Invalid(_)) => {}
             Err(other) => prop_assert!(false, "{arg}: {other}"),
         }
