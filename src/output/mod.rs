@@ -7,6 +7,7 @@
 //! formatting helpers ([`format_number`], [`headline`]) return strings; the
 //! library never prints.
 
+pub mod experiment;
 pub mod plot;
 
 use std::fs;
