@@ -3,6 +3,7 @@
 mod cli;
 mod errors;
 mod golden;
+mod plots;
 mod properties;
 mod reproducibility;
 mod shards;
