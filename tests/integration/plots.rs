@@ -592,6 +592,30 @@ fn bad_shapes_and_tiny_canvases_are_errors_not_panics() {
     )
     .unwrap_err();
     assert!(matches!(err, PlotError::TooSmall { .. }));
+    let mut huge = meta("x").size(9000, 5000);
+    huge.png_scale = 2;
+    let err = fan_chart(&huge, &FanChart::new(shares(), share_axis())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PlotError::TooLarge {
+                width: 18000,
+                height: 10000
+            }
+        ),
+        "{err}"
+    );
+    // Unusable fixed ranges fall back to the data's.
+    for (lo, hi) in [
+        (f64::NAN, 1.0),
+        (1.0, 0.0),
+        (0.5, 0.5),
+        (0.0, f64::INFINITY),
+    ] {
+        let chart = FanChart::new(shares(), share_axis().range(lo, hi));
+        svg_texts(fan_chart(&meta("x"), &chart).unwrap().svg());
+        svg_texts(difference_chart(&meta("x"), &chart).unwrap().svg());
+    }
 }
 
 #[test]

@@ -86,7 +86,7 @@ pub fn ranked_bars(meta: &PlotMeta, chart: &RankedBars) -> Result<Figure, PlotEr
             [b.value, lo, hi]
         })
     });
-    let x = chart.x.range.unwrap_or_else(|| {
+    let x = chart.x.fixed_range().unwrap_or_else(|| {
         let (lo, hi) = ticks::extent(values).unwrap_or((0.0, 1.0));
         let (lo, hi) = (lo.min(0.0), hi.max(0.0));
         let span = (hi - lo).max(1e-12);

@@ -1,7 +1,7 @@
-//! The x-y plane the line charts share: axes with padded ranges, tick labels
-//! from [`ticks`](super::ticks), axis titles that fit, and labelled vertical
-//! markers whose labels sit in a strip above the plot, in rows, never on the
-//! data and never on each other.
+//! The x-y plane every chart but the pair plot draws on: axes over the
+//! ranges given, tick labels from [`ticks`](super::ticks), axis titles that
+//! fit, and labelled vertical markers whose labels sit in a strip above the
+//! plot, in rows, never on the data, on each other or across a marker line.
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::element::DashedPathElement;

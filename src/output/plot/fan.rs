@@ -81,7 +81,7 @@ fn all_points(chart: &FanChart) -> impl Iterator<Item = &Band> + Clone {
 }
 
 fn x_range(chart: &FanChart) -> (f64, f64) {
-    if let Some(r) = chart.x.range {
+    if let Some(r) = chart.x.fixed_range() {
         return r;
     }
     match ticks::extent(all_points(chart).map(|b| b.x)) {
@@ -92,7 +92,7 @@ fn x_range(chart: &FanChart) -> (f64, f64) {
 }
 
 fn y_range(chart: &FanChart, difference: bool) -> (f64, f64) {
-    if let Some(r) = chart.y.range {
+    if let Some(r) = chart.y.fixed_range() {
         return r;
     }
     let ext = ticks::extent(all_points(chart).flat_map(|b| [b.q.p05, b.q.p95]));

@@ -11,7 +11,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::text::{self, size};
-use super::{Figure, Format, INK, MIN_HEIGHT, MIN_WIDTH, MUTED, PlotError, PlotMeta, ticks};
+use super::{
+    Figure, Format, INK, MAX_PNG_SIDE, MIN_HEIGHT, MIN_WIDTH, MUTED, PlotError, PlotMeta, ticks,
+};
 
 /// The drawing area of an SVG figure.
 pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -205,6 +207,17 @@ pub(crate) fn figure(
             height: meta.height,
         });
     }
+    let scale = meta.png_scale.clamp(1, 4);
+    let png = (
+        u64::from(meta.width) * u64::from(scale),
+        u64::from(meta.height) * u64::from(scale),
+    );
+    if png.0 > MAX_PNG_SIDE || png.1 > MAX_PNG_SIDE {
+        return Err(PlotError::TooLarge {
+            width: png.0,
+            height: png.1,
+        });
+    }
     text::register();
     let (w, h) = (meta.width as i32, meta.height as i32);
     let mut svg = String::new();
@@ -261,7 +274,7 @@ pub(crate) fn figure(
         svg: crisp_strokes(&svg),
         width: meta.width,
         height: meta.height,
-        png_scale: meta.png_scale.clamp(1, 4),
+        png_scale: scale,
     })
 }
 
@@ -437,7 +450,7 @@ fn draw_colour_bar(
     let step = ticks::step(lo, hi, 6);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
-    for k in first..=last {
+    for k in first..=last.min(first + 50) {
         let v = k as f64 * step;
         let ty = top + bar_height - (((v - lo) / (hi - lo)) * bar_height as f64).round() as i32;
         root.draw(&Rectangle::new(

@@ -108,7 +108,7 @@ pub fn heat_map(meta: &PlotMeta, map: &HeatMap) -> Result<Figure, PlotError> {
     let xs: Vec<f64> = xi.iter().map(|&i| map.x_values[i]).collect();
     let ys: Vec<f64> = yi.iter().map(|&j| map.y_values[j]).collect();
     let (xe, ye) = (edges(&xs), edges(&ys));
-    let (zlo, zhi) = map.z_axis.range.unwrap_or_else(|| {
+    let (zlo, zhi) = map.z_axis.fixed_range().unwrap_or_else(|| {
         let (lo, hi) = ticks::extent(map.z.iter().copied()).unwrap_or((0.0, 1.0));
         if hi > lo {
             (lo, hi)

@@ -58,6 +58,14 @@ pub enum PlotError {
     /// The PNG could not be encoded.
     #[error("cannot encode the PNG: {0}")]
     Encode(String),
+    /// The PNG would be larger than [`MAX_PNG_SIDE`] pixels on a side.
+    #[error("a {width}x{height} PNG is too large (at most {MAX_PNG_SIDE} pixels a side)")]
+    TooLarge {
+        /// PNG width (canvas width times scale).
+        width: u64,
+        /// PNG height.
+        height: u64,
+    },
     /// The canvas is too small to hold a frame and a chart.
     #[error("a {width}x{height} canvas is too small (at least {MIN_WIDTH}x{MIN_HEIGHT})")]
     TooSmall {
@@ -98,6 +106,8 @@ impl<E: std::error::Error + Send + Sync> From<plotters::drawing::DrawingAreaErro
 pub const MIN_WIDTH: u32 = 480;
 /// Smallest canvas a figure accepts.
 pub const MIN_HEIGHT: u32 = 320;
+/// Largest PNG side (canvas side times [`PlotMeta::png_scale`]).
+pub const MAX_PNG_SIDE: u64 = 16384;
 
 /// Text colour.
 pub(crate) const INK: RGBColor = RGBColor(30, 30, 30);
@@ -272,6 +282,13 @@ impl Axis {
         self.range = Some((min, max));
         self
     }
+
+    /// The fixed range if it is usable (finite, min below max); charts
+    /// fall back to the data's range otherwise.
+    pub(crate) fn fixed_range(&self) -> Option<(f64, f64)> {
+        self.range
+            .filter(|(lo, hi)| lo.is_finite() && hi.is_finite() && lo < hi)
+    }
 }
 
 /// The provenance line under every figure: "seed 20210201 · 100,000 runs ·
@@ -323,7 +340,8 @@ pub struct PlotMeta {
     pub width: u32,
     /// Canvas height in pixels.
     pub height: u32,
-    /// PNG pixels per SVG pixel (1 or 2 for high-density screens and print).
+    /// PNG pixels per SVG pixel: 1, or 2 for high-density screens and
+    /// print (values outside 1 to 4 are taken as the nearest of them).
     pub png_scale: u32,
 }
 

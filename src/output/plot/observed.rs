@@ -68,7 +68,7 @@ pub fn observed_vs_simulated(meta: &PlotMeta, chart: &ObservedChart) -> Result<F
             .into_iter()
             .flatten()
     });
-    let y = chart.y.range.unwrap_or_else(|| {
+    let y = chart.y.fixed_range().unwrap_or_else(|| {
         let (lo, hi) = ticks::extent(values).unwrap_or((0.0, 1.0));
         if chart.y.format == Format::Percent || (lo >= 0.0 && hi <= 1.0) {
             ticks::unit_range(lo, hi)

@@ -49,11 +49,11 @@ pub fn sweep_chart(meta: &PlotMeta, chart: &SweepChart) -> Result<Figure, PlotEr
             .flat_map(|s| s.points.iter())
             .filter(|b| b.x.is_finite() && b.q.is_finite())
     };
-    let x = chart.x.range.unwrap_or_else(|| {
+    let x = chart.x.fixed_range().unwrap_or_else(|| {
         let (lo, hi) = ticks::extent(points().map(|b| b.x)).unwrap_or((0.0, 1.0));
         ticks::padded(lo, hi, 0.03)
     });
-    let y = chart.y.range.unwrap_or_else(|| {
+    let y = chart.y.fixed_range().unwrap_or_else(|| {
         let (lo, hi) =
             ticks::extent(points().flat_map(|b| [b.q.p05, b.q.p95])).unwrap_or((0.0, 1.0));
         if lo >= 0.0 && hi <= 1.0 {
