@@ -336,7 +336,17 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             })?;
         }
         if report.plots {
-            plot::draw_all(tmp, scenario, report.summary)?;
+            // Runs and seed are in the caption already; they are run
+            // settings, not changes to the scenario.
+            let overrides: Vec<String> = report
+                .loaded
+                .overrides
+                .iter()
+                .map(|o| o.arg.clone())
+                .filter(|a| !a.starts_with("run.runs=") && !a.starts_with("run.seed="))
+                .collect();
+            let caption = plot::study_caption(scenario, report.summary, &overrides);
+            plot::draw_study(tmp, scenario, report.summary, &caption)?;
         }
         let manifest = Manifest {
             armsim_version: env!("CARGO_PKG_VERSION"),

@@ -4,6 +4,7 @@ mod cli;
 mod errors;
 mod golden;
 mod mechanisms;
+mod plots;
 mod properties;
 mod reproducibility;
 mod robustness;
