@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use armsim::model::{Param, Scenario};
+use armsim::model::{Param, Target};
 use armsim::output::{self, RunsFormat};
 use armsim::runner::{self, Finished, Merge, Notice, Runner, Shard};
 use armsim::scenario::{self, Loaded};
@@ -386,6 +386,13 @@ fn exit_status(signal: i32) -> u8 {
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let loaded = load(&args.scenario)?;
+    if loaded.model_defaulted && !args.quiet {
+        eprintln!(
+            "note: {} has no [run] model key, so it runs model v1 as it always did; \
+             add model = \"v2\" to run the current model",
+            loaded.origin
+        );
+    }
     let interrupts = Interrupts::listen(args.quiet);
     let quiet = args.quiet;
     let mut failures: Vec<String> = Vec::new();
@@ -504,7 +511,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                     done.elapsed_seconds,
                     output::thousands(rate(done.summary.runs(), done.elapsed_seconds)),
                     plural(done.threads as u64, "thread"),
-                    loaded.scenario.seed
+                    loaded.scenario.seed()
                 );
                 print_files(&done.files);
             }
@@ -550,44 +557,87 @@ fn print_files(files: &[PathBuf]) {
 }
 
 fn validate(args: ScenarioArgs) -> Result<ExitCode> {
+    use armsim::model::SupplierParam as S;
     let loaded = load(&args)?;
     let s = &loaded.scenario;
     say!("{}: valid", loaded.origin);
     say!(
-        "  \"{}\": {} runs x {} quarters ({} to {}), seed {}, {} procurement",
+        "  \"{}\": model {}, {} runs x {} quarters ({} to {}), seed {}, {} procurement",
         loaded.title(),
-        output::thousands(s.runs),
-        s.quarters,
-        s.start,
-        s.label(s.quarters - 1),
-        s.seed,
-        s.procurement.name()
+        s.model(),
+        s.runs(),
+        s.quarters(),
+        s.start(),
+        s.label(s.quarters() - 1),
+        s.seed(),
+        s.procurement().name()
     );
-    say!("  buyer: {}", s.buyer_name);
-    say!("  suppliers (in adaptation order; --set suppliers.NAME or suppliers.INDEX):");
-    for (i, sup) in s.suppliers.iter().enumerate() {
-        let p = &sup.params;
-        use armsim::model::SupplierParam as S;
+    if loaded.model_defaulted {
         say!(
-            "    {i}  {:<12} share {:<6} support {:<5} price {:<5} veto {}",
-            sup.name,
-            sup.share,
-            p[S::Support],
-            p[S::Price],
-            if p[S::Veto] == 1.0 { "yes" } else { "no" }
+            "  note: the file has no [run] model key, so it runs model v1 as it always did; \
+             add model = \"v2\" for the current model"
         );
     }
-    if !loaded.raw.events.is_empty() {
-        say!("  timeline (events.INDEX as --set counts them, in file order):");
-        for (i, e) in loaded.raw.events.iter().enumerate() {
-            say!("    events.{i:<3} {}", event_line(s, e));
+    say!("  buyer: {}", s.buyer_name());
+    say!("  suppliers (in adaptation order):");
+    for sup in s.suppliers() {
+        let p = sup.params();
+        let base = match s.model() {
+            armsim::model::ModelVersion::V1 => format!("share {:<6}", p[S::Share]),
+            armsim::model::ModelVersion::V2 => format!(
+                "stock {:<7} recent {:<6}",
+                p[S::Stock],
+                p[S::RecentDeliveries]
+            ),
+        };
+        say!(
+            "    {:<12} {base} support {:<5} price {:<5} veto {}",
+            sup.name(),
+            p[S::Support],
+            p[S::Price],
+            if p.is_set(S::Veto) { "yes" } else { "no" }
+        );
+    }
+    if !s.backlog().is_empty() {
+        say!("  known orders (backlog):");
+        for b in s.backlog() {
+            say!(
+                "    {:<12} {:>7} TIV, {} to {}  {}",
+                s.suppliers()[b.supplier].name(),
+                b.value,
+                s.label(b.first),
+                s.label(b.last),
+                b.note
+            );
         }
     }
-    for &(a, b) in &s.compare {
+    if !s.events().is_empty() {
+        say!("  timeline (INDEX as --set events.INDEX.KEY counts):");
+        for e in s.events() {
+            let (entity, param) = match e.target {
+                Target::World(p) => ("world".to_string(), p.name()),
+                Target::Buyer(p) => ("buyer".to_string(), p.name()),
+                Target::Supplier(i, p) => (s.suppliers()[i].name().to_string(), p.name()),
+            };
+            let note = if e.note.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", e.note)
+            };
+            say!(
+                "    events.{:<3} {}  {entity}.{param} {} {}{note}",
+                e.index,
+                s.label(e.quarter),
+                e.op.name(),
+                e.value
+            );
+        }
+    }
+    for &(a, b) in s.compare() {
         say!(
             "  compares: {} vs {}",
-            s.suppliers[a].name,
-            s.suppliers[b].name
+            s.suppliers()[a].name(),
+            s.suppliers()[b].name()
         );
     }
     say!(
@@ -598,31 +648,13 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One event of the file as `validate` shows it: `2021Q3  world.embargo set 1  (note)`.
-fn event_line(s: &Scenario, e: &armsim::scenario::raw::RawEvent) -> String {
-    use armsim::scenario::raw::QuarterRef;
-    let quarter = match &e.quarter {
-        QuarterRef::Label(l) => l.clone(),
-        QuarterRef::Index(i) => {
-            u32::try_from(*i).map_or_else(|_| i.to_string(), |q| s.label(q).to_string())
-        }
-    };
-    let (op, value) = [("set", e.set), ("scale", e.scale), ("add", e.add)]
-        .into_iter()
-        .find_map(|(op, v)| v.map(|v| (op, v)))
-        .unwrap_or(("set", f64::NAN));
-    let note = e
-        .note
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .map(|n| format!("  ({n})"))
-        .unwrap_or_default();
-    format!("{quarter}  {}.{} {op} {value}{note}", e.entity, e.param)
-}
-
 /// Keys of `[run]` and what they mean.
-const RUN_KEYS: [(&str, &str); 7] = [
+const RUN_KEYS: [(&str, &str); 8] = [
     ("name", "name of the study, used in titles"),
+    (
+        "model",
+        "model version: \"v2\" (current) or \"v1\" (kept for replay; the default of files without the key)",
+    ),
     ("start", "first quarter, such as 2021Q1"),
     ("quarters", "quarters each run simulates"),
     ("runs", "Monte Carlo runs (also --runs)"),
@@ -641,64 +673,73 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
     use armsim::model::{BuyerParam, Params, SupplierParam, WorldParam};
     let loaded = load(&args)?;
     let s = &loaded.scenario;
+    let model = s.model();
     say!(
-        "Parameters of {}; change any with --set PATH=VALUE.\n",
+        "Parameters of {} (model {model}); change any with --set PATH=VALUE.\n\
+         Each is listed in words, with its symbol in docs/model.md, then its path, value,\n\
+         role and allowed values. Roles: \"start\" is a starting value the model then\n\
+         changes (hold a stance or discount with hold_support / hold_discount = true);\n\
+         \"fixed\" stays as set unless an event changes it; \"initial\" only sets up the start.\n",
         loaded.origin
     );
     say!("run");
     for (key, meaning) in RUN_KEYS {
         let value = match key {
-            "name" => format!("{:?}", s.name),
-            "start" => s.start.to_string(),
-            "quarters" => s.quarters.to_string(),
-            "runs" => s.runs.to_string(),
-            "seed" => s.seed.to_string(),
-            "procurement" => format!("{:?}", s.procurement.name()),
-            _ => format!("{} pairs", s.compare.len()),
+            "name" => format!("{:?}", s.name()),
+            "model" => format!("{:?}", model.name()),
+            "start" => s.start().to_string(),
+            "quarters" => s.quarters().to_string(),
+            "runs" => s.runs().to_string(),
+            "seed" => s.seed().to_string(),
+            "procurement" => format!("{:?}", s.procurement().name()),
+            _ => format!("{} pairs", s.compare().len()),
         };
-        say!("  {:<34} {:<24} {meaning}", format!("run.{key}"), value);
+        say!("  {meaning}\n      run.{key} = {value}");
     }
-    fn table<P: Param>(section: &str, values: &Params<P>) {
-        say!("{section}");
-        for &p in P::ALL {
-            say!(
-                "  {:<34} {:<10} {:<13} {}",
-                format!("{section}.{}", p.name()),
-                values[p],
-                p.domain().notation(),
-                p.description()
-            );
-        }
-    }
-    table::<WorldParam>("world", &s.world);
-    table::<BuyerParam>("buyer", &s.buyer);
-    let names: Vec<&str> = s.suppliers.iter().map(|x| x.name.as_str()).collect();
-    say!(
-        "suppliers (NAME is one of {}; values in that order)",
-        names.join(", ")
-    );
-    let shares: Vec<String> = s.suppliers.iter().map(|x| x.share.to_string()).collect();
-    say!(
-        "  {:<34} {:<24} initial share of the installed base (shares sum to 1)",
-        "suppliers.NAME.share",
-        shares.join(" ")
-    );
-    for &p in SupplierParam::ALL {
-        let values: Vec<String> = s
-            .suppliers
-            .iter()
-            .map(|x| x.params[p].to_string())
-            .collect();
+    fn entry<P: Param>(p: P, path: String, value: String) {
         say!(
-            "  {:<34} {:<24} {:<8} {}",
-            format!("suppliers.NAME.{}", p.name()),
-            values.join(" "),
+            "  {} ({})\n      {path} = {value}   [{}; {}]\n      {}",
+            p.label(),
+            p.symbol(),
+            p.role().word(),
             p.domain().notation(),
             p.description()
         );
     }
+    fn table<P: Param>(section: &str, values: &Params<P>, model: armsim::model::ModelVersion) {
+        say!("\n{section}");
+        for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
+            entry(p, format!("{section}.{}", p.name()), number(values[p], p));
+        }
+    }
+    fn number<P: Param>(x: f64, p: P) -> String {
+        if p.domain().is_flag() {
+            (x == 1.0).to_string()
+        } else {
+            x.to_string()
+        }
+    }
+    table::<WorldParam>("world", s.world(), model);
+    table::<BuyerParam>("buyer", s.buyer(), model);
+    let names: Vec<&str> = s.suppliers().iter().map(|x| x.name()).collect();
     say!(
-        "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file."
+        "\nsuppliers (NAME is one of {}; values listed in that order)",
+        names.join(", ")
+    );
+    for &p in SupplierParam::ALL
+        .iter()
+        .filter(|p| p.models().includes(model))
+    {
+        let values: Vec<String> = s
+            .suppliers()
+            .iter()
+            .map(|x| format!("{} {}", x.name(), number(x.params()[p], p)))
+            .collect();
+        entry(p, format!("suppliers.NAME.{}", p.name()), values.join(", "));
+    }
+    say!(
+        "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file\n\
+         (`armsim validate FILE` lists them with the INDEX that --set events.INDEX.KEY uses)."
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -718,11 +759,11 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     if !args.json {
         say!(
             "{}: {} runs x {} quarters, {} suppliers, {} procurement, {}",
-            s.id,
-            output::thousands(s.runs),
-            s.quarters,
-            s.suppliers.len(),
-            s.procurement.name(),
+            s.id(),
+            output::thousands(s.runs()),
+            s.quarters(),
+            s.suppliers().len(),
+            s.procurement().name(),
             plural(threads as u64, "thread")
         );
     }
@@ -730,15 +771,15 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     for i in 0..args.repeat {
         let outcome = Study::new(s).threads(args.threads).run()?;
         let secs = outcome.elapsed.as_secs_f64();
-        let rate = s.runs as f64 / secs.max(1e-9);
+        let rate = s.runs() as f64 / secs.max(1e-9);
         if !args.json {
             say!(
                 "run {}: {} runs in {:.3} s: {} runs/s, {:.3e} quarter-steps/s",
                 i + 1,
-                output::thousands(s.runs),
+                output::thousands(s.runs()),
                 secs,
                 output::thousands(rate as u64),
-                rate * s.quarters as f64
+                rate * s.quarters() as f64
             );
         }
         rates.push(rate);
@@ -748,16 +789,16 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     let peak = peak_memory();
     if args.json {
         let json = serde_json::json!({
-            "scenario_id": s.id,
-            "runs": s.runs,
-            "quarters": s.quarters,
-            "suppliers": s.suppliers.len(),
-            "procurement": s.procurement.name(),
+            "scenario_id": s.id(),
+            "runs": s.runs(),
+            "quarters": s.quarters(),
+            "suppliers": s.suppliers().len(),
+            "procurement": s.procurement().name(),
             "threads": threads,
             "repeat": args.repeat,
             "runs_per_second": rates,
             "median_runs_per_second": median,
-            "median_quarter_steps_per_second": median * s.quarters as f64,
+            "median_quarter_steps_per_second": median * s.quarters() as f64,
             "peak_memory_bytes": peak,
             "armsim_version": env!("CARGO_PKG_VERSION"),
             "build": output::build(),
@@ -768,7 +809,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     say!(
         "median: {} runs/s, {:.3e} quarter-steps/s",
         output::thousands(median as u64),
-        median * s.quarters as f64
+        median * s.quarters() as f64
     );
     match peak {
         Some(bytes) => say!("peak memory: {:.1} MB", bytes as f64 / 1e6),
@@ -804,7 +845,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         say!(
             "{} runs, seed {}",
             output::thousands(merged.summary.runs()),
-            merged.loaded.scenario.seed
+            merged.loaded.scenario.seed()
         );
         print_files(&merged.files);
     }

@@ -1,11 +1,16 @@
 //! Validated model types: what the engine runs on.
 //!
 //! A [`Scenario`] is built only by the `scenario` layer (from TOML, through
-//! validation), so every value here is already known to be in range: the engine
-//! never checks and never fails. Parameters of the world, the buyer and each
-//! supplier are addressed by the enums [`WorldParam`], [`BuyerParam`] and
-//! [`SupplierParam`], which is what lets a scenario's timeline change any of
-//! them with one general event form ([`Event`]).
+//! validation) and changed only through a checked setter
+//! ([`Scenario::set_param`]), so every value in it is known to be in range:
+//! the engine never checks and never fails. Parameters of the world, the
+//! buyer and each supplier are addressed by the enums [`WorldParam`],
+//! [`BuyerParam`] and [`SupplierParam`], each generated from one table (the
+//! `param_enum!` invocations below) that holds every parameter's file name,
+//! domain, documented range, role, model versions, default, plain-words
+//! label, symbol and meaning. Validation, `--set`, events, `armsim params`,
+//! sweeps and the web page all read that table, so a parameter is described
+//! in one place.
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
@@ -42,6 +47,11 @@ impl Quarter {
     pub fn quarters_until(self, later: Quarter) -> i64 {
         (later.year as i64 - self.year as i64) * 4 + (later.q as i64 - self.q as i64)
     }
+
+    /// The quarter's start as a decimal year: 2021Q1 is 2021.0, 2021Q3 2021.5.
+    pub fn decimal_year(self) -> f64 {
+        self.year as f64 + (self.q as f64 - 1.0) / 4.0
+    }
 }
 
 impl fmt::Display for Quarter {
@@ -50,7 +60,88 @@ impl fmt::Display for Quarter {
     }
 }
 
-/// How the buyer turns its budget and choice probabilities into purchases.
+/// Which version of the reference model a scenario runs (MODEL.md; v1 is
+/// kept so that earlier studies replay to the same bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ModelVersion {
+    /// The first reference model: instant delivery, sign-only hill-climbing.
+    V1,
+    /// The current reference model: order book and delivery lag, graded
+    /// stances, a dependence ceiling, veto propensity and an outside option.
+    V2,
+}
+
+impl ModelVersion {
+    /// Every version, oldest first.
+    pub const ALL: [ModelVersion; 2] = [ModelVersion::V1, ModelVersion::V2];
+
+    /// The name used in scenario files (`[run] model = "v2"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelVersion::V1 => "v1",
+            ModelVersion::V2 => "v2",
+        }
+    }
+
+    /// Looks a version up by its file name.
+    pub fn from_name(name: &str) -> Option<ModelVersion> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+impl fmt::Display for ModelVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which model versions use a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Models {
+    /// Both v1 and v2.
+    Both,
+    /// Only v1 (kept so v1 scenarios replay).
+    V1,
+    /// Only v2.
+    V2,
+}
+
+impl Models {
+    /// Whether `version` uses the parameter.
+    pub fn includes(self, version: ModelVersion) -> bool {
+        match self {
+            Models::Both => true,
+            Models::V1 => version == ModelVersion::V1,
+            Models::V2 => version == ModelVersion::V2,
+        }
+    }
+}
+
+/// How a parameter behaves over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A starting value: the model changes it as the run goes (stances,
+    /// discounts, pressure, the embargo); events change the live value.
+    State,
+    /// Fixed for the run unless an event changes it.
+    Fixed,
+    /// Used only to set up the initial state (installed stock, recent
+    /// deliveries); events cannot change it.
+    Initial,
+}
+
+impl Role {
+    /// A word for tables: `start`, `fixed` or `initial`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::State => "start",
+            Role::Fixed => "fixed",
+            Role::Initial => "initial",
+        }
+    }
+}
+
+/// How a scenario turns its budget and choice probabilities into orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Procurement {
     /// A Poisson number of lumpy contracts, each awarded by a draw from the
@@ -72,25 +163,19 @@ impl Procurement {
     }
 }
 
-/// The set of values a parameter may take; events are clamped into it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Domain {
-    /// `[0, 1]`.
-    Unit,
-    /// `(0, 1)`, open at both ends.
-    OpenUnit,
-    /// `[0, 1)`.
-    UnitBelowOne,
-    /// `(0, 1]`.
-    UnitAboveZero,
-    /// `> 0`.
-    Positive,
-    /// `>= 0`.
-    NonNegative,
-    /// Any finite number.
-    Real,
-    /// 0 (no) or 1 (yes).
-    Flag,
+/// The set of values a parameter may take: an interval, possibly open at
+/// either end, possibly whole numbers only, possibly with `-inf` allowed (an
+/// option switched off), or a yes/no flag. Bounded everywhere, so that no
+/// accepted value can overflow the engine or the statistics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Domain {
+    lo: f64,
+    hi: f64,
+    lo_open: bool,
+    hi_open: bool,
+    integer: bool,
+    off: bool,
+    flag: bool,
 }
 
 /// Smallest distance kept from an open bound when an event pushes a value
@@ -98,82 +183,206 @@ pub enum Domain {
 const OPEN_MARGIN: f64 = 1e-9;
 
 impl Domain {
+    /// `[lo, hi]`.
+    pub const fn closed(lo: f64, hi: f64) -> Domain {
+        Domain {
+            lo,
+            hi,
+            lo_open: false,
+            hi_open: false,
+            integer: false,
+            off: false,
+            flag: false,
+        }
+    }
+
+    /// `(lo, hi)`.
+    pub const fn open(lo: f64, hi: f64) -> Domain {
+        Domain {
+            lo_open: true,
+            hi_open: true,
+            ..Domain::closed(lo, hi)
+        }
+    }
+
+    /// `(lo, hi]`.
+    pub const fn above(lo: f64, hi: f64) -> Domain {
+        Domain {
+            lo_open: true,
+            ..Domain::closed(lo, hi)
+        }
+    }
+
+    /// `[lo, hi)`.
+    pub const fn below(lo: f64, hi: f64) -> Domain {
+        Domain {
+            hi_open: true,
+            ..Domain::closed(lo, hi)
+        }
+    }
+
+    /// Whole numbers in `[lo, hi]`.
+    pub const fn whole(lo: f64, hi: f64) -> Domain {
+        Domain {
+            integer: true,
+            ..Domain::closed(lo, hi)
+        }
+    }
+
+    /// `[lo, hi]`, or `-inf` for "off".
+    pub const fn or_off(self) -> Domain {
+        Domain { off: true, ..self }
+    }
+
+    /// 0 (no) or 1 (yes); `false`/`true` in files.
+    pub const fn flag() -> Domain {
+        Domain {
+            flag: true,
+            integer: true,
+            ..Domain::closed(0.0, 1.0)
+        }
+    }
+
+    /// Whether this is a yes/no flag.
+    pub fn is_flag(self) -> bool {
+        self.flag
+    }
+
+    /// Whether only whole numbers are allowed.
+    pub fn is_integer(self) -> bool {
+        self.integer
+    }
+
+    /// Whether `-inf` ("off") is allowed.
+    pub fn allows_off(self) -> bool {
+        self.off
+    }
+
+    /// Lower and upper bound.
+    pub fn bounds(self) -> (f64, f64) {
+        (self.lo, self.hi)
+    }
+
     /// Whether `x` lies in the domain.
     pub fn contains(self, x: f64) -> bool {
+        if self.off && x == f64::NEG_INFINITY {
+            return true;
+        }
         x.is_finite()
-            && match self {
-                Domain::Unit => (0.0..=1.0).contains(&x),
-                Domain::OpenUnit => x > 0.0 && x < 1.0,
-                Domain::UnitBelowOne => (0.0..1.0).contains(&x),
-                Domain::UnitAboveZero => x > 0.0 && x <= 1.0,
-                Domain::Positive => x > 0.0,
-                Domain::NonNegative => x >= 0.0,
-                Domain::Real => true,
-                Domain::Flag => x == 0.0 || x == 1.0,
-            }
+            && (if self.lo_open {
+                x > self.lo
+            } else {
+                x >= self.lo
+            })
+            && (if self.hi_open {
+                x < self.hi
+            } else {
+                x <= self.hi
+            })
+            && (!self.integer || x.fract() == 0.0)
     }
 
-    /// The nearest value in the domain (flags round to 0 or 1).
+    /// The nearest value in the domain (flags and whole numbers round; NaN
+    /// goes to the lower bound). Events are clamped with this.
     pub fn clamp(self, x: f64) -> f64 {
-        let lo = OPEN_MARGIN;
-        let hi = 1.0 - OPEN_MARGIN;
-        match self {
-            Domain::Unit => x.clamp(0.0, 1.0),
-            Domain::OpenUnit => x.clamp(lo, hi),
-            Domain::UnitBelowOne => x.clamp(0.0, hi),
-            Domain::UnitAboveZero => x.clamp(lo, 1.0),
-            Domain::Positive => x.max(lo),
-            Domain::NonNegative => x.max(0.0),
-            Domain::Real => x,
-            Domain::Flag => {
-                if x >= 0.5 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
+        if self.off && x == f64::NEG_INFINITY {
+            return x;
         }
+        if x.is_nan() {
+            return if self.lo_open {
+                self.lo + OPEN_MARGIN
+            } else {
+                self.lo
+            };
+        }
+        let x = if self.integer { x.round() } else { x };
+        let lo = if self.lo_open {
+            self.lo + OPEN_MARGIN
+        } else {
+            self.lo
+        };
+        let hi = if self.hi_open {
+            self.hi - OPEN_MARGIN
+        } else {
+            self.hi
+        };
+        x.max(lo).min(hi)
     }
 
-    /// Compact notation for tables: `[0, 1]`, `> 0`, ...
-    pub fn notation(self) -> &'static str {
-        match self {
-            Domain::Unit => "[0, 1]",
-            Domain::OpenUnit => "(0, 1)",
-            Domain::UnitBelowOne => "[0, 1)",
-            Domain::UnitAboveZero => "(0, 1]",
-            Domain::Positive => "> 0",
-            Domain::NonNegative => ">= 0",
-            Domain::Real => "any",
-            Domain::Flag => "0 or 1",
+    /// Compact notation for tables: `[0, 1]`, `(0, 1e6]`, `0 or 1`, ...
+    pub fn notation(self) -> String {
+        if self.flag {
+            return "true/false".into();
         }
+        let open = if self.lo_open { '(' } else { '[' };
+        let close = if self.hi_open { ')' } else { ']' };
+        let mut s = format!("{open}{}, {}{close}", short(self.lo), short(self.hi));
+        if self.integer {
+            s += " whole";
+        }
+        if self.off {
+            s += " or -inf";
+        }
+        s
     }
 
     /// Words for error messages: what a value in this domain looks like.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Domain::Unit => "a number between 0 and 1",
-            Domain::OpenUnit => "a number strictly between 0 and 1",
-            Domain::UnitBelowOne => "a number in [0, 1)",
-            Domain::UnitAboveZero => "a number in (0, 1]",
-            Domain::Positive => "a number greater than 0",
-            Domain::NonNegative => "a number 0 or greater",
-            Domain::Real => "a finite number",
-            Domain::Flag => "0 or 1",
+    pub fn describe(self) -> String {
+        if self.flag {
+            return "true or false".into();
         }
+        let kind = if self.integer {
+            "a whole number"
+        } else {
+            "a number"
+        };
+        let (lo, hi) = (short(self.lo), short(self.hi));
+        let mut s = match (self.lo_open, self.hi_open) {
+            (false, false) => format!("{kind} from {lo} to {hi}"),
+            (true, true) => format!("{kind} strictly between {lo} and {hi}"),
+            (true, false) => format!("{kind} greater than {lo} and at most {hi}"),
+            (false, true) => format!("{kind} from {lo} up to but not including {hi}"),
+        };
+        if self.off {
+            s += ", or -inf to switch it off";
+        }
+        s
+    }
+}
+
+/// `1000000` as `1e6`, `0.5` as `0.5`: bounds in messages.
+fn short(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 
 /// A named, enumerable parameter with a domain; implemented by the three
-/// parameter enums so that events and `--set` treat them alike.
-pub trait Param: Copy + Eq + fmt::Debug + 'static {
+/// parameter enums so that events, `--set`, sweeps and the web page treat
+/// them alike.
+pub trait Param: Copy + Eq + fmt::Debug + Send + Sync + 'static {
     /// Every parameter, in storage order.
     const ALL: &'static [Self];
     /// The name used in scenario files and events.
     fn name(self) -> &'static str;
-    /// The values it may take.
+    /// The values it may take (validation refuses others; events clamp into it).
     fn domain(self) -> Domain;
-    /// What it means, in a sentence (shown by `armsim params`).
+    /// The documented range: what sweeps, sensitivity analysis, the web
+    /// page's sliders and the liveness test explore.
+    fn range(self) -> (f64, f64);
+    /// Starting value, fixed, or initial condition only.
+    fn role(self) -> Role;
+    /// Which model versions use it.
+    fn models(self) -> Models;
+    /// Its value when a scenario leaves it out, if it may.
+    fn default(self) -> Option<f64>;
+    /// What it is, in plain words for a student.
+    fn label(self) -> &'static str;
+    /// The symbol in the model documentation (docs/model.md).
+    fn symbol(self) -> &'static str;
+    /// What it means and does, in a sentence.
     fn description(self) -> &'static str;
     /// Its position in storage.
     fn index(self) -> usize;
@@ -184,10 +393,13 @@ pub trait Param: Copy + Eq + fmt::Debug + 'static {
 }
 
 macro_rules! param_enum {
-    ($(#[$meta:meta])* $enum:ident { $($variant:ident => $name:literal, $domain:ident, $desc:literal;)+ }) => {
+    ($(#[$meta:meta])* $enum:ident {
+        $($variant:ident => $name:literal, $domain:expr, range($lo:expr, $hi:expr), $role:ident, $models:ident,
+            default $default:expr, $label:literal, $symbol:literal, $desc:literal;)+
+    }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $enum { $(#[doc = $desc] $variant,)+ }
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $enum { $(#[doc = $label] #[doc = ""] #[doc = $desc] $variant,)+ }
 
         impl Param for $enum {
             const ALL: &'static [Self] = &[$($enum::$variant,)+];
@@ -195,7 +407,25 @@ macro_rules! param_enum {
                 match self { $($enum::$variant => $name,)+ }
             }
             fn domain(self) -> Domain {
-                match self { $($enum::$variant => Domain::$domain,)+ }
+                match self { $($enum::$variant => $domain,)+ }
+            }
+            fn range(self) -> (f64, f64) {
+                match self { $($enum::$variant => ($lo, $hi),)+ }
+            }
+            fn role(self) -> Role {
+                match self { $($enum::$variant => Role::$role,)+ }
+            }
+            fn models(self) -> Models {
+                match self { $($enum::$variant => Models::$models,)+ }
+            }
+            fn default(self) -> Option<f64> {
+                match self { $($enum::$variant => $default,)+ }
+            }
+            fn label(self) -> &'static str {
+                match self { $($enum::$variant => $label,)+ }
+            }
+            fn symbol(self) -> &'static str {
+                match self { $($enum::$variant => $symbol,)+ }
             }
             fn description(self) -> &'static str {
                 match self { $($enum::$variant => $desc,)+ }
@@ -207,63 +437,204 @@ macro_rules! param_enum {
     };
 }
 
+/// Bound on weights, costs and other unbounded-in-principle reals: far
+/// beyond any sensible value, and small enough that utilities and payoffs
+/// stay finite.
+const BIG: f64 = 100.0;
+const NONE: Option<f64> = None;
+
 param_enum! {
-    /// Parameters and state of the world (MODEL.md section 2).
+    /// Parameters and state of the world (MODEL.md sections 2, 3.2, 3.3, 3.10).
     WorldParam {
-        UnrestMean => "unrest_mean", OpenUnit, "Long-run unrest level `logistic(mu_z)`; the latent mean is its logit.";
-        UnrestPersistence => "unrest_persistence", Unit, "Persistence `rho` of latent unrest.";
-        UnrestVolatility => "unrest_volatility", NonNegative, "Quarterly shock size `s_z` of latent unrest.";
-        Pressure => "pressure", Unit, "International pressure `p` (state; the scenario gives `p_0`).";
-        PressureImpulse => "pressure_impulse", Real, "One-quarter addition to pressure, reset after use (the coup's impulse).";
-        PressureDecay => "pressure_decay", Unit, "Pressure decay `lambda_p` per quarter.";
-        PressureFromUnrest => "pressure_from_unrest", NonNegative, "Pressure added per unit of unrest, `kappa_u`.";
-        VoteBase => "vote_base", Unit, "Base probability `v_0` of a Security Council vote in a quarter.";
-        VoteUnrestPressure => "vote_unrest_pressure", NonNegative, "Vote probability added per unit of `u * p`, `v_1`.";
-        Embargo => "embargo", Flag, "Whether a UN arms embargo is in force (an event can force or lift it).";
+        UnrestMean => "unrest_mean", Domain::open(0.0, 1.0), range(0.05, 0.95), Fixed, Both, default NONE,
+            "Long-run level of unrest", "logistic(mu_z)",
+            "Unrest keeps returning to this level (0 calm, 1 civil war); the coup raises it. The latent mean mu_z is its logit.";
+        UnrestPersistence => "unrest_persistence", Domain::closed(0.0, 1.0), range(0.5, 0.99), Fixed, Both, default NONE,
+            "How long unrest shocks last", "rho",
+            "Share of latent unrest carried over from one quarter to the next.";
+        UnrestVolatility => "unrest_volatility", Domain::closed(0.0, 5.0), range(0.0, 1.0), Fixed, Both, default NONE,
+            "Size of the quarterly unrest shocks", "s_z",
+            "Standard deviation of the quarterly shock to latent (logit-scale) unrest.";
+        Pressure => "pressure", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, Both, default NONE,
+            "International pressure on the regime (starting value)", "p_0",
+            "Pressure from condemnation and sanctions, 0 to 1; it decays, grows with unrest and jumps with impulses.";
+        PressureImpulse => "pressure_impulse", Domain::closed(-1.0, 1.0), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+            "One-quarter jump in pressure", "impulse",
+            "Added to pressure in the quarter an event sets it, then reset to 0 (the coup's condemnation).";
+        PressureDecay => "pressure_decay", Domain::closed(0.0, 1.0), range(0.02, 0.5), Fixed, Both, default NONE,
+            "Share of pressure that fades each quarter", "lambda_p",
+            "Pressure keeps (1 - lambda_p) of itself each quarter before unrest and impulses add to it.";
+        PressureFromUnrest => "pressure_from_unrest", Domain::closed(0.0, 10.0), range(0.0, 0.5), Fixed, Both, default NONE,
+            "Pressure added per unit of unrest", "kappa_u",
+            "Each quarter unrest u adds kappa_u u to pressure: repression draws condemnation.";
+        VoteBase => "vote_base", Domain::closed(0.0, 1.0), range(0.0, 0.05), Fixed, Both, default NONE,
+            "Base chance of a UN embargo vote each quarter", "v_0",
+            "Probability that the Security Council votes on an arms embargo in a quarter, before unrest and pressure add to it.";
+        VoteUnrestPressure => "vote_unrest_pressure", Domain::closed(0.0, 10.0), range(0.0, 0.5), Fixed, Both, default NONE,
+            "Extra chance of a vote per unit of unrest × pressure", "v_1",
+            "The vote probability is v_0 + v_1 u p, clamped to [0, 1].";
+        Embargo => "embargo", Domain::flag(), range(0.0, 1.0), State, Both, default Some(0.0),
+            "Whether a UN arms embargo is in force", "embargo",
+            "An embargo multiplies each supplier's availability by (1 - embargo_compliance); a vote without a veto or an event starts it.";
     }
 }
 
 param_enum! {
     /// Parameters of the buyer (MODEL.md sections 2, 3.4, 3.6, 3.7).
     BuyerParam {
-        Budget => "budget", Positive, "Mean quarterly budget `B_bar` (TIV millions).";
-        BudgetVolatility => "budget_volatility", NonNegative, "Log-normal budget noise `s_B`.";
-        BudgetUnrest => "budget_unrest", NonNegative, "Budget rise per unit of unrest `gamma_u` (counter-insurgency demand).";
-        BudgetMultiplier => "budget_multiplier", NonNegative, "Budget multiplier `M_t` (e.g. sanctions on the military's revenue).";
-        Depreciation => "depreciation", UnitAboveZero, "Quarterly depreciation `delta` of installed stock.";
-        PriceWeight => "price_weight", Real, "`beta_price`: how much the buyer minds a supplier's price.";
-        QualityWeight => "quality_weight", Real, "`beta_quality`: how much the buyer values quality.";
-        SupportWeight => "support_weight", Real, "`beta_support`: how much the buyer values a supplier's political support.";
-        IsolationWeight => "isolation_weight", NonNegative, "`kappa_iso`: how much isolation raises the value of support.";
-        DiversificationWeight => "diversification_weight", Real, "`beta_div`: value of diversifying away from the dominant supplier.";
-        LockInWeight => "lock_in_weight", Real, "`beta_lock`: value of staying with what is installed.";
-        Temperature => "temperature", Positive, "Choice temperature `tau`: higher means choices are more random, lower more decisive.";
-        ContractsPerQuarter => "contracts_per_quarter", Positive, "Mean number of contracts a quarter `lambda_c` (contracts mode).";
-        ContractSpread => "contract_spread", NonNegative, "Log-normal spread `s_v` of contract sizes: how lumpy deals are.";
+        Budget => "budget", Domain::above(0.0, 1e6), range(10.0, 200.0), Fixed, Both, default NONE,
+            "Mean arms budget per quarter (TIV millions)", "B_bar",
+            "The quarter's budget is this times log-normal noise, times (1 + gamma_u u), times the budget multiplier.";
+        BudgetVolatility => "budget_volatility", Domain::closed(0.0, 1.0), range(0.0, 0.5), Fixed, Both, default NONE,
+            "Quarter-to-quarter budget noise", "s_B",
+            "Log-normal spread of the quarterly budget around its mean.";
+        BudgetUnrest => "budget_unrest", Domain::closed(0.0, 10.0), range(0.0, 2.0), Fixed, Both, default NONE,
+            "Extra budget per unit of unrest (counter-insurgency)", "gamma_u",
+            "Unrest raises demand for arms: the budget is multiplied by (1 + gamma_u u).";
+        BudgetMultiplier => "budget_multiplier", Domain::closed(0.0, 10.0), range(0.5, 1.5), Fixed, Both, default Some(1.0),
+            "Budget multiplier (for example sanctions on the military's revenue)", "M_t",
+            "Multiplies the budget; events use it for sanctions on revenue or windfalls.";
+        Depreciation => "depreciation", Domain::above(0.0, 1.0), range(0.005, 0.05), Fixed, Both, default NONE,
+            "Share of installed equipment retired each quarter", "delta",
+            "Installed stock keeps (1 - delta) of itself each quarter; 0.0125 is a 20-year service life.";
+        PriceWeight => "price_weight", Domain::closed(-BIG, BIG), range(0.0, 5.0), Fixed, Both, default NONE,
+            "How much the buyer minds price", "beta_price",
+            "Utility lost per unit of price index (after discount).";
+        QualityWeight => "quality_weight", Domain::closed(-BIG, BIG), range(0.0, 3.0), Fixed, Both, default NONE,
+            "How much the buyer values quality", "beta_quality",
+            "Utility gained per unit of quality.";
+        SupportWeight => "support_weight", Domain::closed(-BIG, BIG), range(0.0, 4.0), Fixed, Both, default NONE,
+            "How much the buyer values political support", "beta_support",
+            "Utility per unit of a supplier's support stance, before isolation raises it.";
+        IsolationWeight => "isolation_weight", Domain::closed(0.0, BIG), range(0.0, 4.0), Fixed, Both, default NONE,
+            "How much isolation raises the value of support", "kappa_iso",
+            "Support is worth beta_support (1 + kappa_iso p): the more pressure, the more an ally matters.";
+        DiversificationWeight => "diversification_weight", Domain::closed(-BIG, BIG), range(0.0, 4.0), Fixed, V1, default NONE,
+            "(model v1) Value of diversifying away from the dominant supplier", "beta_div",
+            "v1's term beta_div (H - s_i); it cancels in the choice and acts as a negative lock-in (v2 replaces it by the dependence ceiling).";
+        LockInWeight => "lock_in_weight", Domain::closed(-BIG, BIG), range(0.0, 3.0), Fixed, Both, default NONE,
+            "Preference for suppliers already installed (spares, training)", "beta_lock",
+            "Utility per unit of a supplier's share: spares, training and doctrine favour the incumbent.";
+        DependenceWeight => "dependence_weight", Domain::closed(0.0, 1000.0), range(0.0, 20.0), Fixed, V2, default NONE,
+            "Penalty for depending on one supplier too much", "beta_dep",
+            "Utility lost is beta_dep max(0, s_i - s_bar)^2: it bites only above the dependence ceiling.";
+        DependenceCeiling => "dependence_ceiling", Domain::closed(0.0, 1.0), range(0.2, 0.8), Fixed, V2, default NONE,
+            "Share above which the buyer feels over-dependent", "s_bar",
+            "Committed share of one supplier above which the dependence penalty starts.";
+        OutsideOption => "outside_option", Domain::closed(-BIG, BIG).or_off(), range(-3.0, 1.0), Fixed, V2, default Some(f64::NEG_INFINITY),
+            "Appeal of not buying abroad (domestic production, waiting)", "V_0",
+            "Utility of the outside option; its share of the budget is not spent abroad. -inf switches it off.";
+        Temperature => "temperature", Domain::closed(0.01, BIG), range(0.3, 3.0), Fixed, Both, default NONE,
+            "Randomness of the buyer's choices", "tau",
+            "Choice probabilities are softmax(V / tau): higher means more random, lower more decisive.";
+        ContractsPerQuarter => "contracts_per_quarter", Domain::above(0.0, BIG), range(0.5, 4.0), Fixed, Both, default NONE,
+            "Mean number of contracts signed per quarter", "lambda_c",
+            "In contracts mode the number of contracts a quarter is Poisson with this mean.";
+        ContractSpread => "contract_spread", Domain::closed(0.0, 3.0), range(0.0, 1.5), Fixed, Both, default NONE,
+            "How lumpy contracts are", "s_v",
+            "Log-normal spread of contract sizes around budget / lambda_c.";
     }
 }
 
 param_enum! {
-    /// Parameters and state of one supplier (MODEL.md section 2).
+    /// Parameters and state of one supplier (MODEL.md sections 2, 3.6-3.10).
     SupplierParam {
-        Support => "support", Unit, "Support stance `sigma` (state; 0 condemns, 1 unconditional support).";
-        Discount => "discount", Unit, "Price discount `d` (state; kept within `[0, max_discount]`).";
-        MaxDiscount => "max_discount", UnitBelowOne, "Largest discount `d_max` it will give.";
-        Availability => "availability", Unit, "Availability `a` (sanctions); an embargo multiplies it further.";
-        Price => "price", Positive, "Price index `c`.";
-        Quality => "quality", Real, "Quality `q` of its arms, as the buyer sees it.";
-        Reputation => "reputation", NonNegative, "Reputation cost `r`: what supporting the regime costs it per unit of international pressure.";
-        StabilityStake => "stability_stake", NonNegative, "Stake in stability `e`: what supporting a regime in turmoil puts at risk (projects, investments).";
-        DetachThreshold => "detach_threshold", UnitBelowOne, "Unrest level `theta` past which support costs it spill-over (where it would rather detach).";
-        Spillover => "spillover", NonNegative, "Spill-over cost `h` of support once unrest passes `detach_threshold`.";
-        ExportPressure => "export_pressure", NonNegative, "Export pressure `x`: how much arms revenue matters to it (weak home orders raise it).";
-        InfluenceAppetite => "influence_appetite", NonNegative, "Influence appetite `g`: the value it puts on influence, installed share times support.";
-        UnitCost => "unit_cost", NonNegative, "Unit cost `m` of what it sells (margin is price times (1 - discount) minus this).";
-        Veto => "veto", Flag, "Whether it holds a Security Council veto.";
-        EmbargoCompliance => "embargo_compliance", Unit, "Embargo compliance `k`: availability is multiplied by `1 - k` under an embargo.";
-        AdaptationRate => "adaptation_rate", Unit, "Adaptation rate `eta`: how far it moves towards a better stance each quarter.";
-        ExploreSupport => "explore_support", NonNegative, "Exploration step `w_sigma`: the size of the stance changes it tries.";
-        ExploreDiscount => "explore_discount", NonNegative, "Exploration step `w_d`: the size of the discount changes it tries.";
+        Share => "share", Domain::closed(0.0, 1.0), range(0.0, 1.0), Initial, V1, default NONE,
+            "(model v1) Initial share of the installed base", "s_i(0)",
+            "v1 starts the installed stock at share x budget / depreciation; shares sum to 1.";
+        Stock => "stock", Domain::closed(0.0, 1e9), range(0.0, 5000.0), Initial, V2, default NONE,
+            "Installed equipment from this supplier at the start (TIV millions)", "S_i(0)",
+            "What the buyer operates at the start, from SIPRI's deliveries depreciated (scripts: `armsim data installed-base`).";
+        RecentDeliveries => "recent_deliveries", Domain::closed(0.0, 1e6), range(0.0, 100.0), Initial, V2, default NONE,
+            "Recent deliveries per quarter (TIV millions)", "r_i",
+            "Fills the rolling window and the order book at the start, as if orders had come at this rate every quarter.";
+        Support => "support", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, Both, default NONE,
+            "Political support for the regime (starting value)", "sigma_0",
+            "Stance: 0 condemns, 1 unconditional support. It then adapts each quarter unless hold_support is true.";
+        HoldSupport => "hold_support", Domain::flag(), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+            "Keep the support stance fixed", "-",
+            "true keeps the stance at its starting value (events can still change it): \"what if Russia had condemned the coup?\"";
+        Discount => "discount", Domain::closed(0.0, 1.0), range(0.0, 0.3), State, Both, default Some(0.0),
+            "Price discount (starting value)", "d_0",
+            "Share of the price it gives up; kept within [0, max_discount]. It adapts unless hold_discount is true.";
+        HoldDiscount => "hold_discount", Domain::flag(), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+            "Keep the discount fixed", "-",
+            "true keeps the discount at its starting value (events can still change it).";
+        MaxDiscount => "max_discount", Domain::below(0.0, 1.0), range(0.0, 0.5), Fixed, Both, default NONE,
+            "Largest discount it will give", "d_max",
+            "Upper bound of the discount.";
+        Availability => "availability", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, Both, default Some(1.0),
+            "How far the buyer can get its arms (sanctions, capacity)", "a_i",
+            "Enters the utility as ln a_i: 0 makes it impossible to buy from (and cancels its deliveries in v2); an embargo multiplies it further.";
+        Price => "price", Domain::above(0.0, BIG), range(0.5, 1.5), Fixed, Both, default NONE,
+            "Price index", "c_i",
+            "Relative price of its arms.";
+        Quality => "quality", Domain::closed(-BIG, BIG), range(0.3, 1.2), Fixed, Both, default NONE,
+            "Quality of its arms, as the buyer sees it", "q_i",
+            "Enters the buyer's utility times quality_weight.";
+        UnitCost => "unit_cost", Domain::closed(0.0, BIG), range(0.3, 1.0), Fixed, Both, default NONE,
+            "What a unit costs it to supply", "m_i",
+            "Its margin per unit is price x (1 - discount) - unit_cost.";
+        ExportPressure => "export_pressure", Domain::closed(0.0, BIG), range(0.0, 1.5), Fixed, Both, default NONE,
+            "How much arms revenue matters to it", "x_i",
+            "Revenue is weighted by (1 + x_i): weak home orders push a supplier to export.";
+        InfluenceAppetite => "influence_appetite", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, Both, default NONE,
+            "Value it puts on influence over the regime", "g_i",
+            "Support is worth g_i s_i to it: influence is share times support.";
+        StrategicValue => "strategic_value", Domain::closed(0.0, BIG), range(0.0, 1.0), Fixed, V2, default NONE,
+            "Extra value of a sale to a regime it backs", "v_i",
+            "Each unit sold is worth v_i sigma on top of its margin (a foothold, influence).";
+        Reputation => "reputation", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, Both, default NONE,
+            "Reputation cost of support under pressure", "r_i",
+            "Support costs it r_i p per unit: backing a condemned regime hurts its standing.";
+        StabilityStake => "stability_stake", Domain::closed(0.0, BIG), range(0.0, 1.5), Fixed, Both, default NONE,
+            "What it risks if the regime's turmoil spreads (projects)", "e_i",
+            "Support costs it e_i u per unit: projects and investments at risk from unrest.";
+        DetachThreshold => "detach_threshold", Domain::below(0.0, 1.0), range(0.4, 0.95), Fixed, Both, default NONE,
+            "Unrest level past which support becomes costly", "theta_i",
+            "Above this unrest level the spill-over cost starts: where it would rather detach.";
+        Spillover => "spillover", Domain::closed(0.0, BIG), range(0.0, 10.0), Fixed, Both, default NONE,
+            "Cost of support once unrest passes the threshold", "h_i",
+            "Support costs it h_i max(0, u - theta_i) / (1 - theta_i) per unit.";
+        Veto => "veto", Domain::flag(), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+            "Holds a UN Security Council veto", "veto",
+            "Only veto holders can block an embargo vote.";
+        VetoPropensity => "veto_propensity", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, V2, default Some(0.0),
+            "Chance it vetoes an embargo, whatever its arms stance", "nu_i",
+            "A veto holder vetoes with probability clamp01(nu_i + nu_i^sigma sigma_i).";
+        VetoSlope => "veto_slope", Domain::closed(-1.0, 1.0), range(0.0, 1.0), Fixed, V2, default Some(0.0),
+            "Extra veto chance per unit of support", "nu_i^sigma",
+            "How much its arms stance adds to its veto propensity.";
+        EmbargoCompliance => "embargo_compliance", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, Both, default NONE,
+            "How far it obeys an embargo (1 = fully)", "k_i",
+            "Under an embargo its availability is multiplied by (1 - k_i).";
+        AdaptationRate => "adaptation_rate", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, V1, default NONE,
+            "(model v1) How far it moves toward a better stance each quarter", "eta",
+            "v1's hill-climbing keeps this fraction of a better candidate's change.";
+        ExploreSupport => "explore_support", Domain::closed(0.0, 1.0), range(0.0, 0.2), Fixed, V1, default NONE,
+            "(model v1) Size of the stance changes it tries", "w_sigma",
+            "Standard deviation of v1's candidate stance.";
+        ExploreDiscount => "explore_discount", Domain::closed(0.0, 1.0), range(0.0, 0.1), Fixed, V1, default NONE,
+            "(model v1) Size of the discount changes it tries", "w_d",
+            "Standard deviation of v1's candidate discount.";
+        StanceSpeed => "stance_speed", Domain::closed(0.0, 1.0), range(0.0, 0.5), Fixed, V2, default NONE,
+            "Largest change of its stance in one quarter", "eta_i",
+            "The stance moves by eta_i tanh(slope / stance_scale) a quarter: high for a supplier that can detach easily.";
+        StanceScale => "stance_scale", Domain::closed(0.001, BIG), range(0.1, 2.0), Fixed, V2, default NONE,
+            "Payoff slope that moves its stance at about three quarters of full speed", "s_i^sigma",
+            "Smaller means stance moves are closer to full steps; larger means more graded.";
+        DiscountSpeed => "discount_speed", Domain::closed(0.0, 1.0), range(0.0, 0.1), Fixed, V2, default NONE,
+            "Largest change of its discount in one quarter", "eta_i^d",
+            "The discount moves by eta_i^d tanh(slope / discount_scale) a quarter.";
+        DiscountScale => "discount_scale", Domain::closed(0.001, BIG), range(0.1, 2.0), Fixed, V2, default NONE,
+            "Payoff slope that moves its discount at about three quarters of full speed", "s_i^d",
+            "Smaller means discount moves are closer to full steps.";
+        DeliveryStart => "delivery_start", Domain::whole(0.0, 40.0), range(0.0, 8.0), Fixed, V2, default Some(2.0),
+            "Quarters from an order to its first delivery", "l0_i",
+            "An order placed in quarter t starts arriving in quarter t + l0_i.";
+        DeliveryQuarters => "delivery_quarters", Domain::whole(1.0, 40.0), range(1.0, 12.0), Fixed, V2, default Some(6.0),
+            "Quarters over which an order is delivered", "L_i",
+            "An order arrives in L_i equal parts, one a quarter.";
     }
 }
 
@@ -276,6 +647,7 @@ pub struct Params<P: Param> {
 
 impl<P: Param> Params<P> {
     /// Builds from a lookup; `value(p)` is called once for each parameter.
+    /// Values are not checked here: only validation puts them in a scenario.
     pub fn from_fn(mut value: impl FnMut(P) -> f64) -> Self {
         Params {
             values: P::ALL.iter().map(|&p| value(p)).collect(),
@@ -287,6 +659,16 @@ impl<P: Param> Params<P> {
     pub fn apply(&mut self, param: P, op: Op, value: f64) {
         let slot = &mut self.values[param.index()];
         *slot = param.domain().clamp(op.apply(*slot, value));
+    }
+
+    /// Sets a value (the caller has checked it).
+    pub(crate) fn set(&mut self, param: P, value: f64) {
+        self.values[param.index()] = value;
+    }
+
+    /// Whether `param` is a flag that is set.
+    pub fn is_set(&self, param: P) -> bool {
+        self[param] == 1.0
     }
 }
 
@@ -305,15 +687,23 @@ impl<P: Param> IndexMut<P> for Params<P> {
     }
 }
 
-/// One supplier: its name, initial share of the installed base, and parameters.
+/// One supplier: its name and parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Supplier {
+    pub(crate) name: String,
+    pub(crate) params: Params<SupplierParam>,
+}
+
+impl Supplier {
     /// Unique name, used in outputs and events.
-    pub name: String,
-    /// Initial share of the buyer's installed stock (shares sum to 1).
-    pub share: f64,
-    /// Parameters, including the initial stance and discount.
-    pub params: Params<SupplierParam>,
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Parameters, including the starting stance and discount.
+    pub fn params(&self) -> &Params<SupplierParam> {
+        &self.params
+    }
 }
 
 /// How an event changes a parameter.
@@ -347,8 +737,8 @@ impl Op {
     }
 }
 
-/// Which parameter an event changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A parameter of a scenario: of the world, the buyer or one supplier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A parameter of the world.
     World(WorldParam),
@@ -356,6 +746,62 @@ pub enum Target {
     Buyer(BuyerParam),
     /// A parameter of the supplier at this index.
     Supplier(usize, SupplierParam),
+}
+
+impl Target {
+    /// The parameter's domain.
+    pub fn domain(self) -> Domain {
+        match self {
+            Target::World(p) => p.domain(),
+            Target::Buyer(p) => p.domain(),
+            Target::Supplier(_, p) => p.domain(),
+        }
+    }
+
+    /// The parameter's documented range.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            Target::World(p) => p.range(),
+            Target::Buyer(p) => p.range(),
+            Target::Supplier(_, p) => p.range(),
+        }
+    }
+
+    /// The parameter's role.
+    pub fn role(self) -> Role {
+        match self {
+            Target::World(p) => p.role(),
+            Target::Buyer(p) => p.role(),
+            Target::Supplier(_, p) => p.role(),
+        }
+    }
+
+    /// Which model versions use it.
+    pub fn models(self) -> Models {
+        match self {
+            Target::World(p) => p.models(),
+            Target::Buyer(p) => p.models(),
+            Target::Supplier(_, p) => p.models(),
+        }
+    }
+
+    /// The parameter's file name (without its entity).
+    pub fn param_name(self) -> &'static str {
+        match self {
+            Target::World(p) => p.name(),
+            Target::Buyer(p) => p.name(),
+            Target::Supplier(_, p) => p.name(),
+        }
+    }
+
+    /// Its plain-words label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::World(p) => p.label(),
+            Target::Buyer(p) => p.label(),
+            Target::Supplier(_, p) => p.label(),
+        }
+    }
 }
 
 /// "At quarter Q, set/scale/add parameter P of entity E" (MODEL.md section 5).
@@ -371,40 +817,169 @@ pub struct Event {
     pub value: f64,
     /// What it stands for, for people reading outputs.
     pub note: String,
+    /// Its index among the file's `[[events]]` (what `--set events.INDEX` counts).
+    pub index: usize,
 }
 
+/// A known order not yet delivered at the start (`[[backlog]]`, MODEL.md
+/// section 5): delivered in equal parts from `first` to `last` (0-based
+/// quarters, inclusive) whatever happens later, unless the supplier's
+/// availability falls to 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    /// The supplier's index.
+    pub supplier: usize,
+    /// Total value, TIV millions.
+    pub value: f64,
+    /// First quarter of delivery.
+    pub first: u32,
+    /// Last quarter of delivery.
+    pub last: u32,
+    /// What the order is.
+    pub note: String,
+}
+
+/// Longest horizon accepted, in quarters (a thousand years).
+pub const MAX_QUARTERS: u32 = 4000;
+/// Most suppliers a scenario may have.
+pub const MAX_SUPPLIERS: usize = 64;
+/// Most events a scenario may have.
+pub const MAX_EVENTS: usize = 10_000;
+/// Most backlog entries a scenario may have.
+pub const MAX_BACKLOG: usize = 10_000;
+/// Most runs one study may have: summaries hold exact 128-bit sums of
+/// values up to 2^32, which stay exact up to this many runs.
+pub const MAX_RUNS: u64 = 1 << 32;
+
 /// A validated study: the model, its timeline and the run settings.
+///
+/// Built only by [`crate::scenario`] (validation) and changed only by
+/// [`Scenario::set_param`] and the run-setting setters, which check what
+/// they are given: every `Scenario` is valid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
-    /// Short identifier (the scenario file's stem); names the output directory.
-    pub id: String,
-    /// Human-readable name, used in titles.
-    pub name: String,
-    /// First simulated quarter.
-    pub start: Quarter,
-    /// Number of quarters each run simulates.
-    pub quarters: u32,
-    /// Number of Monte Carlo runs.
-    pub runs: u64,
-    /// Master seed; run `k` uses ChaCha stream `k` of it.
-    pub seed: u64,
-    /// Procurement mode.
-    pub procurement: Procurement,
-    /// World parameters and initial state.
-    pub world: Params<WorldParam>,
-    /// The buyer's name.
-    pub buyer_name: String,
-    /// Buyer parameters.
-    pub buyer: Params<BuyerParam>,
-    /// Suppliers, in file order (adaptation follows this order).
-    pub suppliers: Vec<Supplier>,
-    /// Timeline, sorted by quarter; events of one quarter keep file order.
-    pub events: Vec<Event>,
-    /// Ordered supplier pairs `(a, b)` whose rolling shares are compared.
-    pub compare: Vec<(usize, usize)>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) model: ModelVersion,
+    pub(crate) start: Quarter,
+    pub(crate) quarters: u32,
+    pub(crate) runs: u64,
+    pub(crate) seed: u64,
+    pub(crate) procurement: Procurement,
+    pub(crate) world: Params<WorldParam>,
+    pub(crate) buyer_name: String,
+    pub(crate) buyer: Params<BuyerParam>,
+    pub(crate) suppliers: Vec<Supplier>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) backlog: Vec<Backlog>,
+    pub(crate) compare: Vec<(usize, usize)>,
+}
+
+/// Why [`Scenario::set_param`] refused a value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParamError {
+    /// The value is outside the parameter's domain.
+    #[error("{path}: found {value}, expected {expected}")]
+    OutOfDomain {
+        /// The parameter's path, such as `suppliers.Russia.support`.
+        path: String,
+        /// The value given.
+        value: f64,
+        /// What is allowed.
+        expected: String,
+    },
+    /// The parameter does not belong to the scenario's model version.
+    #[error("{path} is a parameter of model {models}, and this scenario runs model {model}")]
+    OtherModel {
+        /// The parameter's path.
+        path: String,
+        /// Which models use it.
+        models: &'static str,
+        /// The scenario's model.
+        model: ModelVersion,
+    },
+    /// No supplier has this index.
+    #[error("no supplier {index}: the scenario has {count}")]
+    NoSupplier {
+        /// The index given.
+        index: usize,
+        /// Suppliers in the scenario.
+        count: usize,
+    },
+    /// A setting that must stay consistent with others would not (v1 shares
+    /// must sum to 1, a discount must not exceed its maximum).
+    #[error("{path}: {reason}")]
+    Inconsistent {
+        /// The parameter's path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Scenario {
+    /// Short identifier (the scenario file's stem); names the output directory.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Human-readable name, used in titles.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The model version it runs.
+    pub fn model(&self) -> ModelVersion {
+        self.model
+    }
+    /// First simulated quarter.
+    pub fn start(&self) -> Quarter {
+        self.start
+    }
+    /// Number of quarters each run simulates.
+    pub fn quarters(&self) -> u32 {
+        self.quarters
+    }
+    /// Number of Monte Carlo runs.
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+    /// Master seed; run `k` uses ChaCha stream `k` of it.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Procurement mode.
+    pub fn procurement(&self) -> Procurement {
+        self.procurement
+    }
+    /// World parameters and initial state.
+    pub fn world(&self) -> &Params<WorldParam> {
+        &self.world
+    }
+    /// The buyer's name.
+    pub fn buyer_name(&self) -> &str {
+        &self.buyer_name
+    }
+    /// Buyer parameters.
+    pub fn buyer(&self) -> &Params<BuyerParam> {
+        &self.buyer
+    }
+    /// Suppliers, in file order (adaptation follows this order).
+    pub fn suppliers(&self) -> &[Supplier] {
+        &self.suppliers
+    }
+    /// Timeline, sorted by quarter; events of one quarter keep file order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+    /// Known orders at the start (v2).
+    pub fn backlog(&self) -> &[Backlog] {
+        &self.backlog
+    }
+    /// Ordered supplier pairs `(a, b)` whose rolling shares are compared.
+    pub fn compare(&self) -> &[(usize, usize)] {
+        &self.compare
+    }
+
     /// The label of 0-based quarter `t`, such as `2021Q1`.
     pub fn label(&self, t: u32) -> Quarter {
         self.start.plus(t)
@@ -414,7 +989,165 @@ impl Scenario {
     pub fn supplier_index(&self, name: &str) -> Option<usize> {
         self.suppliers.iter().position(|s| s.name == name)
     }
+
+    /// The value of a parameter at the start.
+    ///
+    /// # Panics
+    /// If `target` names a supplier index out of range.
+    pub fn param(&self, target: Target) -> f64 {
+        match target {
+            Target::World(p) => self.world[p],
+            Target::Buyer(p) => self.buyer[p],
+            Target::Supplier(i, p) => self.suppliers[i].params[p],
+        }
+    }
+
+    /// The path `--set` uses for `target`: `world.KEY`, `buyer.KEY` or
+    /// `suppliers.NAME.KEY`.
+    pub fn path_of(&self, target: Target) -> String {
+        match target {
+            Target::World(p) => format!("world.{}", p.name()),
+            Target::Buyer(p) => format!("buyer.{}", p.name()),
+            Target::Supplier(i, p) => match self.suppliers.get(i) {
+                Some(s) => format!("suppliers.{}.{}", s.name, p.name()),
+                None => format!("suppliers.{i}.{}", p.name()),
+            },
+        }
+    }
+
+    /// Resolves a path such as `buyer.support_weight` or
+    /// `suppliers.Russia.stance_speed` (or `suppliers.0.stance_speed`) to a
+    /// parameter of this scenario.
+    pub fn target(&self, path: &str) -> Option<Target> {
+        let segments: Vec<&str> = path.trim().split('.').collect();
+        match segments.as_slice() {
+            ["world", key] => WorldParam::from_name(key).map(Target::World),
+            ["buyer", key] => BuyerParam::from_name(key).map(Target::Buyer),
+            ["suppliers", who, key] => {
+                let index = self.supplier_index(who).or_else(|| {
+                    who.parse::<usize>()
+                        .ok()
+                        .filter(|&i| i < self.suppliers.len())
+                })?;
+                SupplierParam::from_name(key).map(|p| Target::Supplier(index, p))
+            }
+            _ => None,
+        }
+    }
+
+    /// Sets a parameter's starting value, checking it as validation would:
+    /// the domain, the model version, and the consistency of the scenario.
+    /// This is how sweeps and sensitivity analyses vary a scenario without
+    /// re-reading its file.
+    ///
+    /// # Errors
+    /// [`ParamError`] if the value or the parameter does not fit.
+    pub fn set_param(&mut self, target: Target, value: f64) -> Result<(), ParamError> {
+        let path = self.path_of(target);
+        if let Target::Supplier(index, _) = target
+            && index >= self.suppliers.len()
+        {
+            return Err(ParamError::NoSupplier {
+                index,
+                count: self.suppliers.len(),
+            });
+        }
+        if !target.models().includes(self.model) {
+            return Err(ParamError::OtherModel {
+                path,
+                models: match target.models() {
+                    Models::V1 => "v1",
+                    Models::V2 => "v2",
+                    Models::Both => "v1 and v2",
+                },
+                model: self.model,
+            });
+        }
+        let domain = target.domain();
+        if !domain.contains(value) {
+            return Err(ParamError::OutOfDomain {
+                path,
+                value,
+                expected: domain.describe(),
+            });
+        }
+        match target {
+            Target::World(p) => self.world.set(p, value),
+            Target::Buyer(p) => self.buyer.set(p, value),
+            Target::Supplier(i, p) => {
+                let params = &mut self.suppliers[i].params;
+                let (discount, max) = match p {
+                    SupplierParam::Discount => (value, params[SupplierParam::MaxDiscount]),
+                    SupplierParam::MaxDiscount => (params[SupplierParam::Discount], value),
+                    _ => (0.0, 0.0),
+                };
+                if discount > max {
+                    return Err(ParamError::Inconsistent {
+                        path,
+                        reason: format!("a discount ({discount}) above max_discount ({max})"),
+                    });
+                }
+                if p == SupplierParam::Share {
+                    let total: f64 = self
+                        .suppliers
+                        .iter()
+                        .enumerate()
+                        .map(|(j, s)| {
+                            if j == i {
+                                value
+                            } else {
+                                s.params[SupplierParam::Share]
+                            }
+                        })
+                        .sum();
+                    if (total - 1.0).abs() > SHARE_TOLERANCE {
+                        return Err(ParamError::Inconsistent {
+                            path,
+                            reason: format!("shares would sum to {total}, not 1"),
+                        });
+                    }
+                }
+                self.suppliers[i].params.set(p, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the number of runs (at least 1, at most [`MAX_RUNS`]).
+    ///
+    /// # Errors
+    /// [`ParamError::OutOfDomain`] outside that range.
+    pub fn set_runs(&mut self, runs: u64) -> Result<(), ParamError> {
+        if !(1..=MAX_RUNS).contains(&runs) {
+            return Err(ParamError::OutOfDomain {
+                path: "run.runs".into(),
+                value: runs as f64,
+                expected: format!("a whole number from 1 to {MAX_RUNS}"),
+            });
+        }
+        self.runs = runs;
+        Ok(())
+    }
+
+    /// Sets the master seed (0 to 2^63 - 1, what a TOML integer can hold).
+    ///
+    /// # Errors
+    /// [`ParamError::OutOfDomain`] above 2^63 - 1.
+    pub fn set_seed(&mut self, seed: u64) -> Result<(), ParamError> {
+        if seed > i64::MAX as u64 {
+            return Err(ParamError::OutOfDomain {
+                path: "run.seed".into(),
+                value: seed as f64,
+                expected: "a whole number from 0 to 2^63-1".into(),
+            });
+        }
+        self.seed = seed;
+        Ok(())
+    }
 }
+
+/// Tolerance on v1's initial shares summing to 1.
+pub const SHARE_TOLERANCE: f64 = 1e-6;
 
 #[cfg(test)]
 mod tests {
@@ -427,6 +1160,7 @@ mod tests {
         assert_eq!(q.plus(4).to_string(), "2022Q1");
         assert_eq!(q.plus(39).to_string(), "2030Q4");
         assert_eq!(q.quarters_until(Quarter::parse("2021q3").unwrap()), 2);
+        assert_eq!(Quarter::parse("2021Q3").unwrap().decimal_year(), 2021.5);
         assert!(Quarter::parse("2021Q5").is_none());
         assert!(Quarter::parse("21Q1").is_none());
         assert!(Quarter::parse("2021").is_none());
@@ -439,21 +1173,67 @@ mod tests {
         assert_eq!(p[SupplierParam::Support], 1.0);
         p.apply(SupplierParam::Availability, Op::Scale, 0.4);
         assert!((p[SupplierParam::Availability] - 0.2).abs() < 1e-12);
+        p.apply(SupplierParam::DeliveryQuarters, Op::Scale, 3.3);
+        assert_eq!(p[SupplierParam::DeliveryQuarters], 2.0);
         let mut w = Params::<WorldParam>::from_fn(|_| 0.5);
         w.apply(WorldParam::UnrestMean, Op::Set, 1.0);
         assert!(w[WorldParam::UnrestMean] < 1.0);
+        let mut b = Params::<BuyerParam>::from_fn(|_| 50.0);
+        b.apply(BuyerParam::Budget, Op::Scale, f64::INFINITY);
+        assert_eq!(
+            b[BuyerParam::Budget],
+            1e6,
+            "an event cannot push a value out of bounds"
+        );
+        b.apply(BuyerParam::Budget, Op::Add, f64::NAN);
+        assert!(b[BuyerParam::Budget] > 0.0);
     }
 
     #[test]
-    fn param_names_round_trip() {
-        for &p in SupplierParam::ALL {
-            assert_eq!(SupplierParam::from_name(p.name()), Some(p));
+    fn domains_accept_and_describe_what_they_should() {
+        let unit = Domain::closed(0.0, 1.0);
+        assert!(unit.contains(0.0) && unit.contains(1.0) && !unit.contains(1.01));
+        assert!(!unit.contains(f64::NAN) && !unit.contains(f64::INFINITY));
+        let open = Domain::open(0.0, 1.0);
+        assert!(!open.contains(0.0) && open.contains(0.5));
+        let whole = Domain::whole(1.0, 40.0);
+        assert!(whole.contains(6.0) && !whole.contains(6.5) && !whole.contains(0.0));
+        assert_eq!(whole.describe(), "a whole number from 1 to 40");
+        let off = Domain::closed(-100.0, 100.0).or_off();
+        assert!(off.contains(f64::NEG_INFINITY) && !off.contains(f64::INFINITY));
+        assert_eq!(Domain::flag().describe(), "true or false");
+        assert_eq!(Domain::above(0.0, 1e6).notation(), "(0, 1e6]");
+    }
+
+    #[test]
+    fn the_parameter_tables_are_consistent() {
+        fn check<P: Param>() {
+            for &p in P::ALL {
+                assert_eq!(P::from_name(p.name()), Some(p));
+                let (lo, hi) = p.range();
+                let d = p.domain();
+                assert!(lo < hi, "{}: empty range", p.name());
+                assert!(
+                    d.contains(lo) || d.clamp(lo) >= lo,
+                    "{}: range starts outside its domain",
+                    p.name()
+                );
+                assert!(
+                    d.contains(hi),
+                    "{}: range ends outside its domain",
+                    p.name()
+                );
+                if let Some(v) = p.default() {
+                    assert!(d.contains(v), "{}: default outside its domain", p.name());
+                }
+                assert!(!p.label().is_empty() && !p.description().is_empty());
+                if p.role() == Role::Initial {
+                    assert!(p.default().is_none(), "{}", p.name());
+                }
+            }
         }
-        for &p in WorldParam::ALL {
-            assert_eq!(WorldParam::from_name(p.name()), Some(p));
-        }
-        for &p in BuyerParam::ALL {
-            assert_eq!(BuyerParam::from_name(p.name()), Some(p));
-        }
+        check::<WorldParam>();
+        check::<BuyerParam>();
+        check::<SupplierParam>();
     }
 }

@@ -409,7 +409,7 @@ impl<'a> Runner<'a> {
     }
 
     fn range(&self) -> Range<u64> {
-        let runs = self.loaded.scenario.runs;
+        let runs = self.loaded.scenario.runs();
         match self.shard {
             Some(s) => shard_range(runs, s.index, s.count),
             None => 0..runs,
@@ -487,7 +487,7 @@ impl<'a> Runner<'a> {
             {
                 return Err(RunError::RunsTooLarge {
                     file,
-                    runs: keep.map_or(0, |k| k.0.min(loaded.scenario.runs)),
+                    runs: keep.map_or(0, |k| k.0.min(loaded.scenario.runs())),
                     estimated,
                     limit,
                 });

@@ -2,18 +2,24 @@
 //!
 //! Everything here is integer-valued state (counts, fixed-point sums) or exact
 //! `min`/`max`, so merging two partial results is exact, commutative and
-//! associative. That is what makes a study's summary the same bits whatever the
-//! thread count, the batch size, the shards or a resume from a checkpoint.
+//! associative. That is what makes a study's summary the same bits whatever
+//! the thread count, the batch size, the shards or a resume from a checkpoint.
 //!
-//! - [`Moments`]: count, fixed-point sum (an exact mean of values truncated
-//!   to multiples of 2^-48), minimum and maximum.
-//! - Unit bins ([`unit_bin`]): 1001 bins of width 0.001 (0.1 percentage point)
-//!   centred on multiples of 0.001, for quantities in [0, 1]. A percentile read
-//!   from them is within 0.0005 of the exact one.
-//! - Positive bins ([`positive_bin`]): a log-linear (HDR-style) sketch for
-//!   unbounded non-negative quantities: an exact zero bin, then 64 linear
-//!   sub-bins per power of two from 2^-16 to 2^32 (about 1.5e-5 to 4.3e9). A percentile read from it is
-//!   within 1/128 (0.78%) relative error of the exact one inside that range.
+//! - [`Moments`]: count, fixed-point sum and sum of squares (an exact mean
+//!   and variance of values truncated to multiples of 2^-48, and squares to
+//!   multiples of 2^-56 or 2^-30), minimum and maximum.
+//! - [`Binning`]: how a value is histogrammed. `Unit`: 1001 bins of width
+//!   0.001 centred on multiples of 0.001, for quantities in [0, 1] (a
+//!   percentile read from them is within 0.0005 of the exact one).
+//!   `Positive`: a log-linear (HDR-style) sketch for non-negative quantities,
+//!   an exact zero bin then 64 linear sub-bins per power of two from 2^-16 to
+//!   2^32 (within 1/128 = 0.78% relative error in that range). `SignedUnit`
+//!   and `SignedPositive` mirror them for differences, which can be negative.
+//!
+//! Exact over the whole domain: a binning clamps what it records into its
+//! range ([`Binning::limits`]) and a summary holds at most
+//! [`crate::model::MAX_RUNS`] runs, so no sum can overflow; validation bounds
+//! every parameter so that recorded values stay far inside those ranges.
 //!
 //! "Exact percentile" means the nearest-rank order statistic: the p-quantile of
 //! `n` values is the `ceil(p n)`-th smallest (the smallest for `p n < 1`).
@@ -24,7 +30,8 @@ const FIXED_SCALE: f64 = (1u64 << FRACTION_BITS) as f64;
 
 /// `x` in fixed point (units of 2^-48), truncated toward zero. Exact integer
 /// work only: the whole part and the fraction are converted separately, so no
-/// libm rounding call or software float-to-i128 conversion is needed.
+/// libm rounding call or software float-to-i128 conversion is needed. `|x|`
+/// must be below 2^62 (every binning's limits are far below).
 #[inline]
 pub fn to_fixed(x: f64) -> i128 {
     let whole = x as i64;
@@ -32,13 +39,137 @@ pub fn to_fixed(x: f64) -> i128 {
     ((whole as i128) << FRACTION_BITS) + fraction as i128
 }
 
-/// Count, exact fixed-point sum, minimum and maximum of a stream of values.
+/// How a metric's values are histogrammed (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Binning {
+    /// Quantities in [0, 1].
+    Unit,
+    /// Differences of quantities in [0, 1], in [-1, 1].
+    SignedUnit,
+    /// Non-negative quantities up to 2^32.
+    Positive,
+    /// Differences of non-negative quantities, in [-2^32, 2^32].
+    SignedPositive,
+}
+
+/// Number of unit bins.
+pub const UNIT_BINS: usize = 1001;
+/// Width of a unit bin.
+pub const UNIT_BIN_WIDTH: f64 = 0.001;
+/// Linear sub-bins per power of two in the positive sketch.
+const SUB_BITS: u32 = 6;
+const SUB_BINS: usize = 1 << SUB_BITS;
+/// Smallest and one past the largest binary exponent with bins of their own.
+const MIN_EXP: i64 = -16;
+const MAX_EXP: i64 = 32;
+/// Number of positive bins: zero, then `SUB_BINS` per exponent.
+pub const POSITIVE_BINS: usize = 1 + (MAX_EXP - MIN_EXP) as usize * SUB_BINS;
+/// Relative error bound of a percentile read from positive bins.
+pub const POSITIVE_RELATIVE_ERROR: f64 = 1.0 / (2 * SUB_BINS) as f64;
+/// Largest value a positive binning records: larger values count as this.
+pub const POSITIVE_LIMIT: f64 = (1u64 << MAX_EXP) as f64;
+
+impl Binning {
+    /// Number of bins.
+    pub const fn bins(self) -> usize {
+        match self {
+            Binning::Unit => UNIT_BINS,
+            Binning::SignedUnit => 2 * UNIT_BINS - 1,
+            Binning::Positive => POSITIVE_BINS,
+            Binning::SignedPositive => 2 * POSITIVE_BINS - 1,
+        }
+    }
+
+    /// The smallest and largest value recorded; values outside are clamped.
+    pub const fn limits(self) -> (f64, f64) {
+        match self {
+            Binning::Unit => (0.0, 1.0),
+            Binning::SignedUnit => (-1.0, 1.0),
+            Binning::Positive => (0.0, POSITIVE_LIMIT),
+            Binning::SignedPositive => (-POSITIVE_LIMIT, POSITIVE_LIMIT),
+        }
+    }
+
+    /// Fractional bits of the fixed-point sum of squares: values of a unit
+    /// binning square to at most 1 (2^-56 resolution: 64 of them sum within
+    /// a `u64`), values of a positive one to at most 2^64 (2^-30 resolution:
+    /// 2^32 of them sum within a `u128`).
+    pub const fn square_bits(self) -> u32 {
+        match self {
+            Binning::Unit | Binning::SignedUnit => 56,
+            Binning::Positive | Binning::SignedPositive => 30,
+        }
+    }
+
+    /// The binning of differences of values of this binning.
+    pub const fn signed(self) -> Binning {
+        match self {
+            Binning::Unit | Binning::SignedUnit => Binning::SignedUnit,
+            Binning::Positive | Binning::SignedPositive => Binning::SignedPositive,
+        }
+    }
+
+    /// The bin of `x` (already clamped to [`Binning::limits`]).
+    #[inline]
+    pub fn bin(self, x: f64) -> usize {
+        match self {
+            Binning::Unit => unit_bin(x),
+            Binning::SignedUnit => {
+                // Round half away from zero, symmetric about 0.
+                let magnitude = unit_bin(x.abs());
+                if x < 0.0 {
+                    UNIT_BINS - 1 - magnitude
+                } else {
+                    UNIT_BINS - 1 + magnitude
+                }
+            }
+            Binning::Positive => positive_bin(x),
+            Binning::SignedPositive => {
+                let magnitude = positive_bin(x.abs());
+                if x < 0.0 {
+                    POSITIVE_BINS - 1 - magnitude
+                } else {
+                    POSITIVE_BINS - 1 + magnitude
+                }
+            }
+        }
+    }
+
+    /// The value a bin stands for.
+    pub fn value(self, bin: usize) -> f64 {
+        match self {
+            Binning::Unit => unit_value(bin),
+            Binning::SignedUnit => {
+                let zero = UNIT_BINS - 1;
+                if bin >= zero {
+                    unit_value(bin - zero)
+                } else {
+                    -unit_value(zero - bin)
+                }
+            }
+            Binning::Positive => positive_value(bin),
+            Binning::SignedPositive => {
+                let zero = POSITIVE_BINS - 1;
+                if bin >= zero {
+                    positive_value(bin - zero)
+                } else {
+                    -positive_value(zero - bin)
+                }
+            }
+        }
+    }
+}
+
+/// Count, exact fixed-point sums, minimum and maximum of a stream of values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Moments {
     /// Number of values.
     pub count: u64,
     /// Sum of the values, each truncated to a multiple of 2^-48, in units of 2^-48.
     pub sum: i128,
+    /// Sum of the squares, each truncated to a multiple of
+    /// 2^-[`Binning::square_bits`], in those units.
+    pub sum_squares: u128,
     /// Smallest value (`+inf` when empty).
     pub min: f64,
     /// Largest value (`-inf` when empty).
@@ -50,18 +181,29 @@ impl Default for Moments {
         Moments {
             count: 0,
             sum: 0,
+            sum_squares: 0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
         }
     }
 }
 
+/// `x * x` in units of 2^-`bits`, truncated.
+#[inline]
+fn square_fixed(x: f64, bits: u32) -> u128 {
+    (x * x * (1u64 << bits) as f64) as u128
+}
+
 impl Moments {
-    /// Adds one value.
+    /// Adds one value of a metric histogrammed with `binning`, clamped into
+    /// its limits (NaN is "undefined" and must be skipped by the caller).
     #[inline]
-    pub fn add(&mut self, x: f64) {
+    pub fn add(&mut self, x: f64, binning: Binning) {
+        let (lo, hi) = binning.limits();
+        let x = x.clamp(lo, hi);
         self.count += 1;
         self.sum += to_fixed(x);
+        self.sum_squares += square_fixed(x, binning.square_bits());
         self.min = self.min.min(x);
         self.max = self.max.max(x);
     }
@@ -70,6 +212,7 @@ impl Moments {
     pub fn merge(&mut self, other: &Moments) {
         self.count += other.count;
         self.sum += other.sum;
+        self.sum_squares += other.sum_squares;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
@@ -78,53 +221,109 @@ impl Moments {
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum as f64 / FIXED_SCALE / self.count as f64)
     }
+
+    /// The sample standard deviation (with `n - 1`), or `None` for fewer than
+    /// two values. `binning` is the one the values were added with.
+    pub fn sd(&self, binning: Binning) -> Option<f64> {
+        if self.count < 2 {
+            return None;
+        }
+        let n = self.count as f64;
+        let mean = self.sum as f64 / FIXED_SCALE / n;
+        let mean_square = self.sum_squares as f64 / (1u64 << binning.square_bits()) as f64 / n;
+        let variance = (mean_square - mean * mean).max(0.0) * n / (n - 1.0);
+        Some(variance.sqrt())
+    }
 }
 
-/// Folds a batch of values in [0, 1] (NaN meaning "undefined in that run",
-/// skipped) into 16-bit unit-bin `counts`, returning the batch's moments.
+/// Folds a batch of values of `binning` (NaN meaning "undefined in that
+/// run", skipped) into its 16-bit bin `counts`, returning the batch's moments.
 ///
 /// Equal to adding each value with [`Moments::add`] and incrementing its
-/// [`unit_bin`], but cheaper: below 2^14 a value's fixed-point form is one
-/// truncating conversion, and a batch of at most 2^14 such values sums
-/// within an `i64`.
+/// bin, but cheaper: one loop per binning, with no float-to-128-bit
+/// conversion (a batch of at most 64 unit values sums, and sums its squares,
+/// within 64-bit integers; a positive value's square is split into two
+/// 64-bit halves).
 #[inline]
-pub fn fold_unit(values: &[f64], counts: &mut [u16]) -> Moments {
-    debug_assert!(values.len() <= 1 << 14 && counts.len() == UNIT_BINS);
+pub fn fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
+    debug_assert!(values.len() <= 64 && counts.len() == binning.bins());
+    match binning {
+        Binning::Unit => fold_unit::<false>(values, counts),
+        Binning::SignedUnit => fold_unit::<true>(values, counts),
+        Binning::Positive => fold_positive::<false>(values, counts),
+        Binning::SignedPositive => fold_positive::<true>(values, counts),
+    }
+}
+
+#[inline(always)]
+fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+    let (binning, lo) = if SIGNED {
+        (Binning::SignedUnit, -1.0)
+    } else {
+        (Binning::Unit, 0.0)
+    };
+    let square_scale = (1u64 << Binning::Unit.square_bits()) as f64;
     let mut m = Moments::default();
     let mut sum: i64 = 0;
+    let mut squares: i64 = 0;
     for &x in values {
         if x.is_nan() {
             continue;
         }
-        debug_assert!(x.abs() < (1 << 14) as f64);
-        counts[unit_bin(x)] += 1;
+        // max/min rather than clamp: one instruction each, no assertion.
+        let x = x.max(lo).min(1.0);
+        counts[binning.bin(x)] += 1;
         sum += (x * FIXED_SCALE) as i64;
+        squares += (x * x * square_scale) as i64;
         m.count += 1;
         // NaN is skipped above, so plain comparisons do (one instruction each).
         m.min = if x < m.min { x } else { m.min };
         m.max = if x > m.max { x } else { m.max };
     }
     m.sum = sum as i128;
+    m.sum_squares = squares as u128;
     m
 }
 
-/// Folds a batch of non-negative values into 16-bit positive-bin `counts`,
-/// returning the batch's moments (as [`Moments::add`] and [`positive_bin`]).
-#[inline]
-pub fn fold_positive(values: &[f64], counts: &mut [u16]) -> Moments {
-    debug_assert_eq!(counts.len(), POSITIVE_BINS);
+#[inline(always)]
+fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+    let binning = if SIGNED {
+        Binning::SignedPositive
+    } else {
+        Binning::Positive
+    };
+    let lo = if SIGNED { -POSITIVE_LIMIT } else { 0.0 };
+    // Fixed-point sums in two 64-bit halves each, combined once per batch:
+    // `to_fixed(x) = whole << 48 + fraction` with |whole| <= 2^32 and
+    // |fraction| < 2^48, and a square in units of 2^-30 is
+    // `high << 56 + low` with high <= 2^38 and low < 2^56; 64 of each fit.
+    const SPLIT: f64 = (1u64 << 26) as f64;
+    let (mut wholes, mut fractions) = (0i64, 0i64);
+    // Conversions go through i64 (one instruction; u64's are several).
+    let (mut highs, mut lows) = (0i64, 0i64);
     let mut m = Moments::default();
     for &x in values {
-        counts[positive_bin(x)] += 1;
-        m.add(x);
+        if x.is_nan() {
+            continue;
+        }
+        let x = x.max(lo).min(POSITIVE_LIMIT);
+        counts[binning.bin(x)] += 1;
+        m.count += 1;
+        let whole = x as i64;
+        wholes += whole;
+        fractions += ((x - whole as f64) * FIXED_SCALE) as i64;
+        let square = x * x;
+        let high = (square / SPLIT).trunc();
+        highs += high as i64;
+        lows += ((square - high * SPLIT) * (1u64 << 30) as f64) as i64;
+        m.min = if x < m.min { x } else { m.min };
+        m.max = if x > m.max { x } else { m.max };
     }
+    m.sum = ((wholes as i128) << FRACTION_BITS) + fractions as i128;
+    m.sum_squares = ((highs as u128) << 56) + lows as u128;
+    debug_assert!(highs >= 0 && lows >= 0);
     m
 }
-
-/// Number of unit bins.
-pub const UNIT_BINS: usize = 1001;
-/// Width of a unit bin.
-pub const UNIT_BIN_WIDTH: f64 = 0.001;
 
 /// The unit bin of `x` (values outside [0, 1] fall in the end bins).
 #[inline]
@@ -139,17 +338,6 @@ pub fn unit_bin(x: f64) -> usize {
 pub fn unit_value(bin: usize) -> f64 {
     bin as f64 / 1000.0
 }
-
-/// Linear sub-bins per power of two in the positive sketch.
-const SUB_BITS: u32 = 6;
-const SUB_BINS: usize = 1 << SUB_BITS;
-/// Smallest and one past the largest binary exponent with bins of their own.
-const MIN_EXP: i64 = -16;
-const MAX_EXP: i64 = 32;
-/// Number of positive bins: zero, then `SUB_BINS` per exponent.
-pub const POSITIVE_BINS: usize = 1 + (MAX_EXP - MIN_EXP) as usize * SUB_BINS;
-/// Relative error bound of a percentile read from positive bins.
-pub const POSITIVE_RELATIVE_ERROR: f64 = 1.0 / (2 * SUB_BINS) as f64;
 
 /// The positive bin of `x >= 0`: read straight off the float's exponent and top
 /// mantissa bits, so no logarithm is taken. Values below 2^-16 share the first
@@ -187,14 +375,15 @@ pub fn nearest_rank(percent: u32, n: u64) -> u64 {
     ((percent as u128 * n as u128).div_ceil(100) as u64).max(1)
 }
 
-/// The `percent`-th percentile of the values binned in `bins`, read as the value
-/// of the bin holding the nearest-rank order statistic, kept within the exact
-/// `[min, max]` of the stream (which only moves it closer to the exact value).
+/// The `percent`-th percentile of the values binned in `bins` with
+/// `binning`, read as the value of the bin holding the nearest-rank order
+/// statistic, kept within the exact `[min, max]` of the stream (which only
+/// moves it closer to the exact value).
 pub fn binned_percentile(
     bins: &[u64],
     moments: &Moments,
     percent: u32,
-    value_of: impl Fn(usize) -> f64,
+    binning: Binning,
 ) -> Option<f64> {
     if moments.count == 0 {
         return None;
@@ -204,7 +393,7 @@ pub fn binned_percentile(
     for (bin, &count) in bins.iter().enumerate() {
         seen += count;
         if seen >= rank {
-            return Some(value_of(bin).clamp(moments.min, moments.max));
+            return Some(binning.value(bin).clamp(moments.min, moments.max));
         }
     }
     Some(moments.max)
@@ -235,57 +424,131 @@ mod tests {
     #[test]
     fn moments_merge_exactly_in_any_order() {
         let xs: Vec<f64> = (0..1000)
-            .map(|i| ((i * 7919) % 1000) as f64 / 997.0)
+            .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
             .collect();
         let mut whole = Moments::default();
-        xs.iter().for_each(|&x| whole.add(x));
+        xs.iter().for_each(|&x| whole.add(x, Binning::Unit));
         let (mut a, mut b) = (Moments::default(), Moments::default());
-        xs.iter().rev().take(300).for_each(|&x| a.add(x));
-        xs.iter().rev().skip(300).for_each(|&x| b.add(x));
+        xs.iter()
+            .rev()
+            .take(300)
+            .for_each(|&x| a.add(x, Binning::Unit));
+        xs.iter()
+            .rev()
+            .skip(300)
+            .for_each(|&x| b.add(x, Binning::Unit));
         b.merge(&a);
         assert_eq!(whole, b);
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
         assert!((whole.mean().unwrap() - mean).abs() < 1e-12);
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        assert!((whole.sd(Binning::Unit).unwrap() - sd).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_standard_deviation_of_large_values_is_right() {
+        let xs = [48.0, 50.0, 52.0, 1.5e9, 3.0e9];
+        let mut m = Moments::default();
+        xs.iter().for_each(|&x| m.add(x, Binning::Positive));
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        assert!((m.sd(Binning::Positive).unwrap() - sd).abs() / sd < 1e-9);
+        assert!((m.mean().unwrap() - mean).abs() / mean < 1e-12);
+        assert_eq!(Moments::default().sd(Binning::Unit), None);
+    }
+
+    #[test]
+    fn sums_stay_exact_at_the_limits_of_the_domain() {
+        // The largest recorded value, as many times as a study may hold:
+        // the sums must not overflow (they would wrap or saturate).
+        let mut one = Moments::default();
+        one.add(f64::MAX, Binning::Positive);
+        assert_eq!(one.max, POSITIVE_LIMIT, "clamped into the binning's range");
+        let mut total = Moments::default();
+        for _ in 0..32 {
+            total.merge(&one);
+            let copy = total;
+            total.merge(&copy);
+        }
+        assert!(total.count >= crate::model::MAX_RUNS);
+        let mean = total.mean().unwrap();
+        assert_eq!(mean, POSITIVE_LIMIT);
+        let mut tiny = Moments::default();
+        tiny.add(-5.0, Binning::Unit);
+        assert_eq!(tiny.min, 0.0);
     }
 
     #[test]
     fn fixed_point_is_exact_to_its_resolution() {
-        for &x in &[0.0, 1.0, 0.5, 0.1, 0.123456789, 57.25, 4.0e9, 1e-15] {
+        for &x in &[0.0, 1.0, 0.5, 0.1, 0.123456789, 57.25, 4.0e9, 1e-15, -0.75] {
             let back = to_fixed(x) as f64 / FIXED_SCALE;
-            assert!((back - x).abs() <= 1.0 / FIXED_SCALE * x.max(1.0), "{x}");
+            assert!(
+                (back - x).abs() <= 1.0 / FIXED_SCALE * x.abs().max(1.0),
+                "{x}"
+            );
         }
         assert_eq!(to_fixed(0.75), 3 << 46);
         assert_eq!(to_fixed(2.5), 5 << 47);
+        assert_eq!(to_fixed(-0.75), -(3 << 46));
     }
 
     #[test]
     fn batch_folds_equal_value_by_value_adds() {
-        let values = [
-            0.0,
-            1.0,
-            0.25,
-            f64::NAN,
-            0.3333333333333333,
-            0.999999999,
-            1e-17,
-        ];
-        let mut counts = vec![0u16; UNIT_BINS];
-        let folded = fold_unit(&values, &mut counts);
-        let mut one_by_one = Moments::default();
-        let mut expected = vec![0u16; UNIT_BINS];
-        for &x in values.iter().filter(|x| !x.is_nan()) {
-            one_by_one.add(x);
-            expected[unit_bin(x)] += 1;
+        for binning in [Binning::Unit, Binning::SignedUnit] {
+            let values = [
+                0.0,
+                1.0,
+                0.25,
+                f64::NAN,
+                0.333333,
+                0.999999999,
+                1e-17,
+                -0.4,
+                1.3,
+            ];
+            let mut counts = vec![0u16; binning.bins()];
+            let folded = fold(&values, &mut counts, binning);
+            let mut one_by_one = Moments::default();
+            let mut expected = vec![0u16; binning.bins()];
+            let (lo, hi) = binning.limits();
+            for &x in values.iter().filter(|x| !x.is_nan()) {
+                one_by_one.add(x, binning);
+                expected[binning.bin(x.clamp(lo, hi))] += 1;
+            }
+            assert_eq!(folded, one_by_one, "{binning:?}");
+            assert_eq!(counts, expected);
         }
-        assert_eq!(folded, one_by_one);
-        assert_eq!(counts, expected);
-        let big = [0.0, 3.5, 12345.678, 4.0e9];
+        let big = [0.0, 3.5, 12345.678, 4.0e9, f64::NAN];
         let mut counts = vec![0u16; POSITIVE_BINS];
-        let folded = fold_positive(&big, &mut counts);
+        let folded = fold(&big, &mut counts, Binning::Positive);
         let mut one_by_one = Moments::default();
-        big.iter().for_each(|&x| one_by_one.add(x));
+        big[..4]
+            .iter()
+            .for_each(|&x| one_by_one.add(x, Binning::Positive));
         assert_eq!(folded, one_by_one);
-        assert_eq!(counts.iter().map(|&c| c as usize).sum::<usize>(), big.len());
+        assert_eq!(counts.iter().map(|&c| c as usize).sum::<usize>(), 4);
+    }
+
+    #[test]
+    fn positive_folds_at_the_limits_equal_value_by_value_adds() {
+        let big = [POSITIVE_LIMIT; 64];
+        let mut counts = vec![0u16; POSITIVE_BINS];
+        let mut one_by_one = Moments::default();
+        big.iter()
+            .for_each(|&x| one_by_one.add(x, Binning::Positive));
+        assert_eq!(fold(&big, &mut counts, Binning::Positive), one_by_one);
+        let mixed: Vec<f64> = (0..64).map(|i| (i as f64 * 1.37).powi(5) - 3e4).collect();
+        let mut counts = vec![0u16; Binning::SignedPositive.bins()];
+        let mut one_by_one = Moments::default();
+        mixed
+            .iter()
+            .for_each(|&x| one_by_one.add(x, Binning::SignedPositive));
+        assert_eq!(
+            fold(&mixed, &mut counts, Binning::SignedPositive),
+            one_by_one
+        );
     }
 
     #[test]
@@ -296,6 +559,33 @@ mod tests {
         assert_eq!(unit_bin(0.5), 500);
         assert_eq!(unit_value(500), 0.5);
         assert_eq!(unit_bin(1.0000001), 1000);
+    }
+
+    #[test]
+    fn signed_bins_mirror_their_unsigned_ones() {
+        for binning in [Binning::SignedUnit, Binning::SignedPositive] {
+            let mut last = 0;
+            for i in -2000..=2000 {
+                let x = i as f64
+                    * if binning == Binning::SignedUnit {
+                        0.0005
+                    } else {
+                        7.3
+                    };
+                let b = binning.bin(x);
+                assert!(b >= last, "{binning:?} bins are monotone at {x}");
+                last = b;
+                let v = binning.value(b);
+                assert!(v.signum() * x.signum() >= 0.0, "{x} -> {v}");
+                assert_eq!(binning.value(binning.bin(-x)), -v);
+            }
+            assert_eq!(binning.value(binning.bin(0.0)), 0.0);
+            assert!(binning.bin(binning.limits().1) < binning.bins());
+        }
+        assert_eq!(
+            Binning::SignedUnit.value(Binning::SignedUnit.bin(-0.23)),
+            -0.23
+        );
     }
 
     #[test]
@@ -325,37 +615,40 @@ mod tests {
 
     #[test]
     fn binned_percentiles_are_within_the_stated_bound_of_exact_ones() {
-        // Skewed values in [0, 1] and log-normal-ish positive values.
-        let mut unit: Vec<f64> = (0..5000)
+        // Skewed values in [0, 1], their differences, and log-normal-ish positive values.
+        let unit: Vec<f64> = (0..5000)
             .map(|i| ((i as f64 * 0.618034) % 1.0).powi(3))
             .collect();
-        let mut positive: Vec<f64> = (0..5000)
+        let signed: Vec<f64> = unit.iter().map(|x| x - 0.3).collect();
+        let positive: Vec<f64> = (0..5000)
             .map(|i| (((i as f64 * 0.414213) % 1.0) * 9.0).exp())
             .collect();
-        let mut unit_bins = vec![0u64; UNIT_BINS];
-        let mut positive_bins = vec![0u64; POSITIVE_BINS];
-        let (mut mu, mut mp) = (Moments::default(), Moments::default());
-        for &x in &unit {
-            unit_bins[unit_bin(x)] += 1;
-            mu.add(x);
-        }
-        for &x in &positive {
-            positive_bins[positive_bin(x)] += 1;
-            mp.add(x);
-        }
-        for percent in [1, 5, 25, 50, 75, 95, 99, 100] {
-            let exact = exact_percentile(&mut unit, percent);
-            let sketch = binned_percentile(&unit_bins, &mu, percent, unit_value).unwrap();
-            assert!(
-                (sketch - exact).abs() <= UNIT_BIN_WIDTH / 2.0 + 1e-12,
-                "p{percent}"
-            );
-            let exact = exact_percentile(&mut positive, percent);
-            let sketch = binned_percentile(&positive_bins, &mp, percent, positive_value).unwrap();
-            assert!(
-                (sketch - exact).abs() / exact <= POSITIVE_RELATIVE_ERROR,
-                "p{percent}"
-            );
+        let cases = [
+            (unit, Binning::Unit),
+            (signed, Binning::SignedUnit),
+            (positive, Binning::Positive),
+        ];
+        for (mut values, binning) in cases {
+            let mut bins = vec![0u64; binning.bins()];
+            let mut m = Moments::default();
+            for &x in &values {
+                bins[binning.bin(x)] += 1;
+                m.add(x, binning);
+            }
+            for percent in [1, 5, 25, 50, 75, 95, 99, 100] {
+                let exact = exact_percentile(&mut values, percent);
+                let sketch = binned_percentile(&bins, &m, percent, binning).unwrap();
+                let error = (sketch - exact).abs();
+                match binning {
+                    Binning::Positive => {
+                        assert!(error / exact <= POSITIVE_RELATIVE_ERROR, "p{percent}")
+                    }
+                    _ => assert!(
+                        error <= UNIT_BIN_WIDTH / 2.0 + 1e-12,
+                        "{binning:?} p{percent}"
+                    ),
+                }
+            }
         }
     }
 }

@@ -111,12 +111,12 @@ pub struct Study<'a> {
 }
 
 impl<'a> Study<'a> {
-    /// A study of all of `scenario.runs` runs on all cores.
+    /// A study of all of `scenario.runs()` runs on all cores.
     pub fn new(scenario: &'a Scenario) -> Self {
         Study {
             scenario,
             threads: 0,
-            range: 0..scenario.runs,
+            range: 0..scenario.runs(),
             progress: None,
             cancel: None,
             checkpoint: None,
@@ -237,7 +237,7 @@ impl<'a> Study<'a> {
                     let (simulator, recorder) = &mut *cell.borrow_mut();
                     let first = next + c * CHUNK;
                     for k in first..(first + CHUNK).min(end) {
-                        simulator.run(&mut run_rng(scenario.seed, k), recorder);
+                        simulator.run(&mut run_rng(scenario.seed(), k), recorder);
                     }
                 });
             });
@@ -284,7 +284,7 @@ fn fold_workers(
 
 /// Replays run `run_index` of `scenario` alone, handing its quarters to `observer`.
 pub fn replay(scenario: &Scenario, run_index: u64, observer: &mut dyn Observer) {
-    Simulator::new(scenario).run(&mut run_rng(scenario.seed, run_index), observer);
+    Simulator::new(scenario).run(&mut run_rng(scenario.seed(), run_index), observer);
 }
 
 /// The runs of shard `index` of `count` (0-based): a fixed, contiguous

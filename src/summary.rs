@@ -1,65 +1,50 @@
 //! The across-runs summary of a study: every metric, every quarter, streamed.
 //!
+//! A [`Summary`] holds, for each quarter and each cell (a metric of the
+//! catalogue, [`crate::metrics`], for one entity), exactly mergeable
+//! statistics (see [`crate::stats`]): moments and a histogram for binned
+//! metrics, a count for events. Its layout is assigned from the catalogue,
+//! so every consumer finds a metric by its typed [`MetricId`] and entity.
 //! A [`Recorder`] is the [`Observer`] that folds each run's quarters into a
-//! [`Summary`] of exactly mergeable statistics (see [`crate::stats`]), so no
-//! run's trajectory is kept and memory does not grow with the number of runs. Two summaries
-//! of disjoint runs [`merge`](Summary::merge) into the summary of their union,
-//! bit for bit, in any order. [`Summary::metrics`] lists what it measures and
-//! [`Summary::stat`] reads a metric's mean and percentiles at a quarter.
+//! summary, so no run's trajectory is kept and memory does not grow with the
+//! number of runs; two summaries of disjoint runs
+//! [`merge`](Summary::merge) into the summary of their union, bit for bit, in
+//! any order. A summary of differences ([`Summary::difference`]) holds, per
+//! cell, the paired difference B - A of two scenarios run with common random
+//! numbers, with signed binnings.
 
 use crate::engine::{Observer, QuarterView};
-use crate::model::Scenario;
-use crate::stats::{
-    Moments, POSITIVE_BINS, UNIT_BINS, binned_percentile, event_percentile, fold_positive,
-    fold_unit, positive_value, unit_value,
-};
+use crate::metrics::{Entity, Kind, MetricId, ever_flags, for_each_value, scope};
+use crate::model::{MAX_QUARTERS, MAX_SUPPLIERS, Scenario};
+use crate::stats::{Binning, Moments, binned_percentile, event_percentile, fold};
 
 /// The percentiles reported for every metric.
 pub const PERCENTILES: [u32; 5] = [5, 25, 50, 75, 95];
 
-/// How a metric is summarised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A quantity in [0, 1]: unit bins, percentiles within 0.0005.
-    Unit,
-    /// A non-negative unbounded quantity: log-linear bins, 0.78% relative error.
-    Positive,
-    /// A yes/no outcome: exact counts; the mean is its probability.
-    Event,
+/// Why a summary could not be decoded, or is not internally consistent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SummaryError {
+    /// The encoding ends early.
+    #[error("truncated summary")]
+    Truncated,
+    /// The declared shape is impossible or too large to hold.
+    #[error("implausible summary shape: {0}")]
+    Shape(String),
+    /// The statistics contradict each other or the run count.
+    #[error("inconsistent summary: {0}")]
+    Inconsistent(String),
 }
 
-/// Whose metric it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
-    /// The world (unrest, pressure, embargo).
-    World,
-    /// The buyer (budget, concentration).
-    Buyer,
-    /// The supplier at this index.
-    Supplier(usize),
-    /// An ordered pair of suppliers `(a, b)`, written `a>b`.
-    Pair(usize, usize),
-}
-
-/// One summarised metric: its entity, name, kind and storage slot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metric {
-    /// Whose it is.
-    pub entity: Entity,
-    /// Its name in `summary.csv`.
-    pub name: &'static str,
-    /// How it is summarised.
-    pub kind: Kind,
-    slot: usize,
-}
-
-/// Mean and percentiles of one metric at one quarter, across runs.
+/// Mean, spread and percentiles of one metric at one quarter, across runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stat {
     /// Runs in which the metric was defined this quarter.
     pub count: u64,
     /// Mean across those runs (for an event, its probability).
     pub mean: f64,
+    /// Sample standard deviation across those runs (`None` for fewer than two).
+    pub sd: Option<f64>,
     /// The percentiles of [`PERCENTILES`], in order.
     pub percentiles: [f64; 5],
 }
@@ -69,9 +54,17 @@ impl Stat {
     pub fn p05(&self) -> f64 {
         self.percentiles[0]
     }
+    /// The 25th percentile.
+    pub fn p25(&self) -> f64 {
+        self.percentiles[1]
+    }
     /// The median.
     pub fn p50(&self) -> f64 {
         self.percentiles[2]
+    }
+    /// The 75th percentile.
+    pub fn p75(&self) -> f64 {
+        self.percentiles[3]
     }
     /// The 95th percentile.
     pub fn p95(&self) -> f64 {
@@ -79,125 +72,205 @@ impl Stat {
     }
 }
 
-/// Per-supplier metrics, in output order, with their kinds.
-pub const SUPPLIER_METRICS: [(&str, Kind); 7] = [
-    ("purchases", Kind::Positive),
-    ("purchase_share", Kind::Unit),
-    ("rolling_share", Kind::Unit),
-    ("base_share", Kind::Unit),
-    ("support", Kind::Unit),
-    ("discount", Kind::Unit),
-    ("influence", Kind::Unit),
-];
+/// How one cell is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// Moments and a histogram: the cell's index among a quarter's binned
+    /// cells, and its histogram's offset among a quarter's bins.
+    Binned {
+        binning: Binning,
+        index: usize,
+        offset: usize,
+    },
+    /// A count of ones: the cell's index among a quarter's counted cells.
+    Count { index: usize },
+}
 
-/// Supplier `i`'s value of each of [`SUPPLIER_METRICS`] in one quarter, in
-/// that order; NaN where undefined. Shares of a quarter (or window) without
-/// purchases are undefined, and such a run is left out of that quarter's
-/// share statistics. The one definition of the per-supplier outputs, used by
-/// the summary and by `runs.csv`.
-#[inline(always)]
-pub fn supplier_metrics(v: &QuarterView<'_>, i: usize) -> [f64; 7] {
-    let per_purchase = if v.total_purchases > 0.0 {
-        1.0 / v.total_purchases
-    } else {
-        f64::NAN
-    };
-    [
-        v.purchases[i],
-        v.purchases[i] * per_purchase,
-        if v.rolling_defined {
-            v.rolling_share[i]
-        } else {
-            f64::NAN
-        },
-        v.base_share[i],
-        v.support[i],
-        v.discount[i],
-        v.base_share[i] * v.support[i],
-    ]
+/// A metric of one entity, as a summary stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    /// Which metric.
+    pub id: MetricId,
+    /// Whose.
+    pub entity: Entity,
+    store: Store,
+}
+
+impl Metric {
+    /// How the metric itself is summarised (a difference of it is binned).
+    pub fn kind(&self) -> Kind {
+        self.id.kind()
+    }
+
+    /// The metric's name in files.
+    pub fn name(&self) -> &'static str {
+        self.id.name()
+    }
+}
+
+/// What a summary covers: quarters, suppliers, compared pairs, and whether
+/// it holds paired differences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    quarters: usize,
+    suppliers: usize,
+    pairs: Vec<(usize, usize)>,
+    difference: bool,
+}
+
+/// A quarter's cells and their sizes, derived from a shape and the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+struct Layout {
+    cells: Vec<Metric>,
+    binned: usize,
+    bins: usize,
+    counted: usize,
+}
+
+impl Layout {
+    fn of(shape: &Shape) -> Layout {
+        let mut layout = Layout {
+            cells: Vec::new(),
+            binned: 0,
+            bins: 0,
+            counted: 0,
+        };
+        let mut add = |id: MetricId, entity: Entity| {
+            let binning = match (id.kind().binning(), shape.difference) {
+                (Some(b), false) => Some(b),
+                (Some(b), true) => Some(b.signed()),
+                (None, true) => Some(Binning::SignedUnit),
+                (None, false) => None,
+            };
+            let store = match binning {
+                Some(binning) => {
+                    let store = Store::Binned {
+                        binning,
+                        index: layout.binned,
+                        offset: layout.bins,
+                    };
+                    layout.binned += 1;
+                    layout.bins += binning.bins();
+                    store
+                }
+                None => {
+                    layout.counted += 1;
+                    Store::Count {
+                        index: layout.counted - 1,
+                    }
+                }
+            };
+            layout.cells.push(Metric { id, entity, store });
+        };
+        for &m in scope::World {
+            add(m, Entity::World);
+        }
+        for &m in scope::Buyer {
+            add(m, Entity::Buyer);
+        }
+        for i in 0..shape.suppliers {
+            for &m in scope::Supplier {
+                add(m, Entity::Supplier(i));
+            }
+        }
+        for &(a, b) in &shape.pairs {
+            for &m in scope::Pair {
+                add(m, Entity::Pair(a, b));
+            }
+        }
+        layout
+    }
 }
 
 /// Streaming summary of a study's runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    quarters: usize,
-    suppliers: usize,
-    pairs: Vec<(usize, usize)>,
+    shape: Shape,
+    layout: Layout,
     runs: u64,
-    unit_bins: Vec<u64>,
-    unit_moments: Vec<Moments>,
-    positive_bins: Vec<u64>,
-    positive_moments: Vec<Moments>,
-    events: Vec<u64>,
+    /// `moments[q * layout.binned + index]`.
+    moments: Vec<Moments>,
+    /// `bins[q * layout.bins + offset + bin]`; empty until allocated.
+    bins: Vec<u64>,
+    /// `counts[q * layout.counted + index]`.
+    counts: Vec<u64>,
 }
-
-// Slot arithmetic: unit slots are unrest, pressure, hhi, then six per supplier;
-// positive slots are budget, then purchases per supplier; event slots are
-// embargo, then ahead and ever_ahead per pair.
-const UNIT_FIXED: usize = 3;
-const UNIT_PER_SUPPLIER: usize = 6;
 
 impl Summary {
     /// An empty summary for `scenario`'s quarters, suppliers and compared pairs.
     pub fn new(scenario: &Scenario) -> Self {
-        Self::with_shape(
-            scenario.quarters as usize,
-            scenario.suppliers.len(),
-            scenario.compare.clone(),
-        )
+        Self::with_shape(Self::shape_of(scenario, false))
     }
 
-    fn with_shape(quarters: usize, suppliers: usize, pairs: Vec<(usize, usize)>) -> Self {
-        let mut summary = Self::unbinned(quarters, suppliers, pairs);
+    /// An empty summary of the paired differences B - A between two runs of
+    /// scenarios shaped like `scenario` (events become differences of 0/1).
+    pub fn difference(scenario: &Scenario) -> Self {
+        Self::with_shape(Self::shape_of(scenario, true))
+    }
+
+    fn shape_of(scenario: &Scenario, difference: bool) -> Shape {
+        Shape {
+            quarters: scenario.quarters() as usize,
+            suppliers: scenario.suppliers().len(),
+            pairs: scenario.compare().to_vec(),
+            difference,
+        }
+    }
+
+    fn with_shape(shape: Shape) -> Self {
+        let mut summary = Self::unbinned(shape);
         summary.ensure_bins();
         summary
     }
 
     /// A summary whose histogram bins are not allocated yet: a [`Recorder`]'s,
     /// whose counts live in its own counters until they are spilled.
-    fn unbinned(quarters: usize, suppliers: usize, pairs: Vec<(usize, usize)>) -> Self {
-        let units = UNIT_FIXED + UNIT_PER_SUPPLIER * suppliers;
-        let positives = 1 + suppliers;
-        let events = 1 + 2 * pairs.len();
+    fn unbinned(shape: Shape) -> Self {
+        let layout = Layout::of(&shape);
+        let q = shape.quarters;
         Summary {
-            quarters,
-            suppliers,
+            moments: vec![Moments::default(); q * layout.binned],
+            bins: Vec::new(),
+            counts: vec![0; q * layout.counted],
             runs: 0,
-            unit_bins: Vec::new(),
-            unit_moments: vec![Moments::default(); quarters * units],
-            positive_bins: Vec::new(),
-            positive_moments: vec![Moments::default(); quarters * positives],
-            events: vec![0; quarters * events],
-            pairs,
+            layout,
+            shape,
         }
     }
 
-    fn unit_bin_count(&self) -> usize {
-        self.unit_moments.len() * UNIT_BINS
+    /// Memory, in bytes, that a study of this shape needs for its summary and
+    /// two workers' recorders (what validation checks before anything runs).
+    pub fn estimated_bytes(quarters: usize, suppliers: usize, pairs: usize) -> u64 {
+        let binned = |m: &&MetricId| m.kind() != Kind::Event;
+        let count = |list: &[MetricId], times: usize| {
+            let cells = list.iter().filter(binned);
+            let bins: usize = cells
+                .clone()
+                .map(|m| m.kind().binning().unwrap().bins())
+                .sum();
+            ((cells.count() * times) as u64, (bins * times) as u64)
+        };
+        let parts = [
+            count(scope::World, 1),
+            count(scope::Buyer, 1),
+            count(scope::Supplier, suppliers),
+            count(scope::Pair, pairs),
+        ];
+        let (cells, bins): (u64, u64) = parts.iter().fold((0, 0), |(c, b), &(x, y)| (c + x, b + y));
+        let summary = bins * 8 + cells * std::mem::size_of::<Moments>() as u64;
+        let recorder = bins * 2 + cells * (RECORDER_BATCH as u64 * 8);
+        quarters as u64 * (summary + 2 * recorder)
     }
 
-    fn positive_bin_count(&self) -> usize {
-        self.positive_moments.len() * POSITIVE_BINS
+    fn bin_count(&self) -> usize {
+        self.shape.quarters * self.layout.bins
     }
 
     /// Allocates the histogram bins if they are not yet.
     fn ensure_bins(&mut self) {
-        if self.unit_bins.is_empty() {
-            self.unit_bins = vec![0; self.unit_bin_count()];
-            self.positive_bins = vec![0; self.positive_bin_count()];
+        if self.bins.is_empty() {
+            self.bins = vec![0; self.bin_count()];
         }
-    }
-
-    fn units_per_quarter(&self) -> usize {
-        UNIT_FIXED + UNIT_PER_SUPPLIER * self.suppliers
-    }
-
-    fn positives_per_quarter(&self) -> usize {
-        1 + self.suppliers
-    }
-
-    fn events_per_quarter(&self) -> usize {
-        1 + 2 * self.pairs.len()
     }
 
     /// Number of runs folded in.
@@ -207,14 +280,17 @@ impl Summary {
 
     /// Number of quarters.
     pub fn quarters(&self) -> usize {
-        self.quarters
+        self.shape.quarters
     }
 
-    /// Whether `other` summarises the same quarters, suppliers and pairs.
+    /// Whether this summary holds paired differences.
+    pub fn is_difference(&self) -> bool {
+        self.shape.difference
+    }
+
+    /// Whether `other` summarises the same quarters, suppliers and pairs, alike.
     pub fn same_shape(&self, other: &Summary) -> bool {
-        self.quarters == other.quarters
-            && self.suppliers == other.suppliers
-            && self.pairs == other.pairs
+        self.shape == other.shape
     }
 
     /// Folds in another summary of disjoint runs. Exact: the result does not
@@ -228,17 +304,12 @@ impl Summary {
             "merging summaries of different shapes"
         );
         self.runs += other.runs;
-        add_counts(&mut self.unit_bins, &other.unit_bins);
-        add_counts(&mut self.positive_bins, &other.positive_bins);
-        add_counts(&mut self.events, &other.events);
-        for (a, b) in self.unit_moments.iter_mut().zip(&other.unit_moments) {
-            a.merge(b);
+        if !other.bins.is_empty() {
+            self.ensure_bins();
+            add_counts(&mut self.bins, &other.bins);
         }
-        for (a, b) in self
-            .positive_moments
-            .iter_mut()
-            .zip(&other.positive_moments)
-        {
+        add_counts(&mut self.counts, &other.counts);
+        for (a, b) in self.moments.iter_mut().zip(&other.moments) {
             a.merge(b);
         }
     }
@@ -246,131 +317,140 @@ impl Summary {
     /// Empties the summary, keeping its shape and memory.
     pub fn clear(&mut self) {
         self.runs = 0;
-        self.unit_bins.fill(0);
-        self.positive_bins.fill(0);
-        self.events.fill(0);
-        self.unit_moments.fill(Moments::default());
-        self.positive_moments.fill(Moments::default());
+        self.bins.fill(0);
+        self.counts.fill(0);
+        self.moments.fill(Moments::default());
     }
 
     /// Every metric, in output order: world, buyer, each supplier, each pair.
-    pub fn metrics(&self) -> Vec<Metric> {
-        let mut out = vec![
-            Metric {
-                entity: Entity::World,
-                name: "unrest",
-                kind: Kind::Unit,
-                slot: 0,
-            },
-            Metric {
-                entity: Entity::World,
-                name: "pressure",
-                kind: Kind::Unit,
-                slot: 1,
-            },
-            Metric {
-                entity: Entity::World,
-                name: "embargo",
-                kind: Kind::Event,
-                slot: 0,
-            },
-            Metric {
-                entity: Entity::Buyer,
-                name: "budget",
-                kind: Kind::Positive,
-                slot: 0,
-            },
-            Metric {
-                entity: Entity::Buyer,
-                name: "hhi",
-                kind: Kind::Unit,
-                slot: 2,
-            },
-        ];
-        for i in 0..self.suppliers {
-            let mut unit = UNIT_FIXED + UNIT_PER_SUPPLIER * i;
-            for (name, kind) in SUPPLIER_METRICS {
-                let slot = match kind {
-                    Kind::Positive => 1 + i,
-                    _ => {
-                        unit += 1;
-                        unit - 1
-                    }
-                };
-                out.push(Metric {
-                    entity: Entity::Supplier(i),
-                    name,
-                    kind,
-                    slot,
-                });
-            }
-        }
-        for (j, &(a, b)) in self.pairs.iter().enumerate() {
-            let entity = Entity::Pair(a, b);
-            out.push(Metric {
-                entity,
-                name: "ahead",
-                kind: Kind::Event,
-                slot: 1 + 2 * j,
-            });
-            out.push(Metric {
-                entity,
-                name: "ever_ahead",
-                kind: Kind::Event,
-                slot: 2 + 2 * j,
-            });
-        }
-        out
+    pub fn metrics(&self) -> &[Metric] {
+        &self.layout.cells
     }
 
-    /// Finds a metric by entity and name.
-    pub fn metric(&self, entity: Entity, name: &str) -> Option<Metric> {
-        self.metrics()
-            .into_iter()
-            .find(|m| m.entity == entity && m.name == name)
+    /// Finds a metric by entity and id.
+    pub fn metric(&self, entity: Entity, id: MetricId) -> Option<Metric> {
+        self.layout
+            .cells
+            .iter()
+            .find(|m| m.entity == entity && m.id == id)
+            .copied()
     }
 
-    /// Mean and percentiles of `metric` at quarter `q`, or `None` if it was
-    /// defined in no run (such as a purchase share in a quarter nobody bought).
+    /// Mean, spread and percentiles of `metric` at quarter `q`, or `None` if
+    /// it was defined in no run (such as an order share in a quarter nobody
+    /// ordered). `metric` must come from a summary of the same shape.
     pub fn stat(&self, q: usize, metric: &Metric) -> Option<Stat> {
-        match metric.kind {
-            Kind::Event => {
-                let ones = self.events[q * self.events_per_quarter() + metric.slot];
+        match metric.store {
+            Store::Count { index } => {
+                let ones = self.counts[q * self.layout.counted + index];
                 let n = self.runs;
                 let mean = (n > 0).then(|| ones as f64 / n as f64)?;
+                let sd = (n > 1).then(|| (mean * (1.0 - mean) * n as f64 / (n - 1) as f64).sqrt());
                 let percentiles =
                     PERCENTILES.map(|p| event_percentile(ones, n, p).unwrap_or(f64::NAN));
                 Some(Stat {
                     count: n,
                     mean,
+                    sd,
                     percentiles,
                 })
             }
-            Kind::Unit | Kind::Positive => {
-                let (bins, moments, width, value_of): (&[u64], _, _, fn(usize) -> f64) =
-                    match metric.kind {
-                        Kind::Unit => (&self.unit_bins, &self.unit_moments, UNIT_BINS, unit_value),
-                        _ => (
-                            &self.positive_bins,
-                            &self.positive_moments,
-                            POSITIVE_BINS,
-                            positive_value,
-                        ),
-                    };
-                let per_quarter = moments.len() / self.quarters;
-                let index = q * per_quarter + metric.slot;
-                let moments = &moments[index];
-                let bins = &bins[index * width..(index + 1) * width];
+            Store::Binned {
+                binning,
+                index,
+                offset,
+            } => {
+                let moments = &self.moments[q * self.layout.binned + index];
                 let mean = moments.mean()?;
+                let start = q * self.layout.bins + offset;
+                let bins = &self.bins[start..start + binning.bins()];
                 let percentiles = PERCENTILES
-                    .map(|p| binned_percentile(bins, moments, p, value_of).unwrap_or(f64::NAN));
+                    .map(|p| binned_percentile(bins, moments, p, binning).unwrap_or(f64::NAN));
                 Some(Stat {
                     count: moments.count,
                     mean,
+                    sd: moments.sd(binning),
                     percentiles,
                 })
             }
         }
+    }
+
+    /// Checks that the statistics agree with each other and with the run
+    /// count: every histogram holds as many values as its moments count, no
+    /// cell counts more values than there are runs, and minima, maxima and
+    /// sums lie within the binning's range. A merged or resumed state that
+    /// fails this is corrupt.
+    ///
+    /// # Errors
+    /// [`SummaryError::Inconsistent`] naming the first disagreement.
+    pub fn check_consistency(&self) -> Result<(), SummaryError> {
+        let bad = |what: String| Err(SummaryError::Inconsistent(what));
+        for q in 0..self.shape.quarters {
+            // Some metrics (unrest, budget) are defined in every run.
+            let most = self.moments[q * self.layout.binned..(q + 1) * self.layout.binned]
+                .iter()
+                .map(|m| m.count)
+                .max()
+                .unwrap_or(self.runs);
+            if most != self.runs {
+                return bad(format!(
+                    "quarter {q}: {} runs, but no metric was recorded in more than {most}",
+                    self.runs
+                ));
+            }
+            for cell in &self.layout.cells {
+                match cell.store {
+                    Store::Count { index } => {
+                        let ones = self.counts[q * self.layout.counted + index];
+                        if ones > self.runs {
+                            return bad(format!(
+                                "quarter {q}: {} counts {ones} of {} runs",
+                                cell.id.name(),
+                                self.runs
+                            ));
+                        }
+                    }
+                    Store::Binned {
+                        binning,
+                        index,
+                        offset,
+                    } => {
+                        let m = &self.moments[q * self.layout.binned + index];
+                        let start = q * self.layout.bins + offset;
+                        let binned: u128 = self.bins[start..start + binning.bins()]
+                            .iter()
+                            .map(|&c| c as u128)
+                            .sum();
+                        let (lo, hi) = binning.limits();
+                        let name = cell.id.name();
+                        if binned != m.count as u128 || m.count > self.runs {
+                            return bad(format!(
+                                "quarter {q}: {name} holds {binned} binned values, {} counted, of {} runs",
+                                m.count, self.runs
+                            ));
+                        }
+                        if m.count == 0 {
+                            if m.sum != 0 || m.sum_squares != 0 {
+                                return bad(format!(
+                                    "quarter {q}: {name} sums values it has not counted"
+                                ));
+                            }
+                        } else {
+                            let mean = m.mean().unwrap_or(f64::NAN);
+                            let within = lo <= m.min && m.min <= m.max && m.max <= hi;
+                            if !within || !(m.min - 1e-9..=m.max + 1e-9).contains(&mean) {
+                                return bad(format!(
+                                    "quarter {q}: {name} has minimum {}, maximum {} and mean {mean}",
+                                    m.min, m.max
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -394,7 +474,7 @@ pub const RECORDER_CAPACITY: u64 = SPILL_EVERY as u64;
 /// A run touches over a thousand histograms, and with 64-bit counts they
 /// outgrow the processor's caches, so recording would cost more than
 /// simulating. Two things keep it cheap. Values are buffered for a batch of
-/// runs, laid out by quarter and metric, and folded in one histogram at a
+/// runs, laid out by quarter and cell, and folded in one histogram at a
 /// time. And histograms are first counted in 16-bit counters (a quarter of
 /// the memory), which [`Recorder::drain_into`] adds straight into a study's
 /// merged summary, skipping the many that are zero; a recorder drained at
@@ -406,36 +486,40 @@ pub struct Recorder {
     summary: Summary,
     /// Complete runs in the buffers.
     filled: usize,
-    /// Runs counted in `unit_counts`/`positive_counts` since they were spilled.
+    /// Runs counted in `counters` since they were spilled.
     unspilled: usize,
     /// 16-bit bin counts, laid out like the summary's bins.
-    unit_counts: Vec<u16>,
-    positive_counts: Vec<u16>,
-    /// `unit[(q * units + slot) * RECORDER_BATCH + run]`; NaN where undefined.
-    unit: Vec<f64>,
-    /// `positive[(q * positives + slot) * RECORDER_BATCH + run]`.
-    positive: Vec<f64>,
-    /// Per run: whether `a` has been ahead of `b` yet, for each pair.
-    ever_ahead: Vec<bool>,
+    counters: Vec<u16>,
+    /// `values[(q * binned + index) * RECORDER_BATCH + run]`; NaN where undefined.
+    values: Vec<f64>,
+    /// Per run: the "ever so far" flags of each side.
+    ever: [Vec<bool>; 2],
+    /// A quarter's values of scenario A, for paired differences.
+    first: Vec<f64>,
 }
 
 impl Recorder {
     /// A recorder of `scenario`'s runs, starting from an empty summary.
     pub fn new(scenario: &Scenario) -> Self {
-        let summary = Summary::unbinned(
-            scenario.quarters as usize,
-            scenario.suppliers.len(),
-            scenario.compare.clone(),
-        );
-        let q = summary.quarters;
+        Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, false)))
+    }
+
+    /// A recorder of the paired differences B - A of runs of two scenarios
+    /// shaped like `scenario` (see [`Recorder::observe_pair`]).
+    pub fn difference(scenario: &Scenario) -> Self {
+        Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, true)))
+    }
+
+    fn with_summary(summary: Summary) -> Self {
+        let q = summary.shape.quarters;
+        let flags = ever_flags(summary.shape.pairs.len());
         Recorder {
-            unit: vec![f64::NAN; q * summary.units_per_quarter() * RECORDER_BATCH],
-            positive: vec![0.0; q * summary.positives_per_quarter() * RECORDER_BATCH],
-            ever_ahead: vec![false; summary.pairs.len()],
+            values: vec![f64::NAN; q * summary.layout.binned * RECORDER_BATCH],
+            ever: [vec![false; flags], vec![false; flags]],
             filled: 0,
             unspilled: 0,
-            unit_counts: vec![0; summary.unit_bin_count()],
-            positive_counts: vec![0; summary.positive_bin_count()],
+            counters: vec![0; summary.bin_count()],
+            first: Vec::with_capacity(summary.layout.cells.len()),
             summary,
         }
     }
@@ -450,34 +534,33 @@ impl Recorder {
             self.spill();
         }
         let s = &mut self.summary;
-        for (index, moments) in s.unit_moments.iter_mut().enumerate() {
-            let values = &self.unit[index * RECORDER_BATCH..][..runs];
-            let counts = &mut self.unit_counts[index * UNIT_BINS..][..UNIT_BINS];
-            moments.merge(&fold_unit(values, counts));
-        }
-        for (index, moments) in s.positive_moments.iter_mut().enumerate() {
-            let values = &self.positive[index * RECORDER_BATCH..][..runs];
-            let counts = &mut self.positive_counts[index * POSITIVE_BINS..][..POSITIVE_BINS];
-            moments.merge(&fold_positive(values, counts));
+        let quarters = s.shape.quarters;
+        for q in 0..quarters {
+            for cell in &s.layout.cells {
+                if let Store::Binned {
+                    binning,
+                    index,
+                    offset,
+                } = cell.store
+                {
+                    let slot = q * s.layout.binned + index;
+                    let values = &self.values[slot * RECORDER_BATCH..][..runs];
+                    let start = q * s.layout.bins + offset;
+                    let counts = &mut self.counters[start..start + binning.bins()];
+                    s.moments[slot].merge(&fold(values, counts, binning));
+                }
+            }
         }
         s.runs += runs as u64;
         self.unspilled += runs;
         self.filled = 0;
     }
 
-    /// Adds the 16-bit counters into the recorder's own summary's counts
+    /// Adds the 16-bit counters into the recorder's own summary's bins
     /// (allocating them the first time) and zeroes them.
     fn spill(&mut self) {
         self.summary.ensure_bins();
-        self.spill_into_bins_of(None);
-    }
-
-    /// Adds the 16-bit counters into `total`'s bins, or the recorder's own
-    /// summary's if `None`, and zeroes them.
-    fn spill_into_bins_of(&mut self, total: Option<&mut Summary>) {
-        let target = total.unwrap_or(&mut self.summary);
-        spill(&mut self.unit_counts, &mut target.unit_bins);
-        spill(&mut self.positive_counts, &mut target.positive_bins);
+        spill(&mut self.counters, &mut self.summary.bins);
         self.unspilled = 0;
     }
 
@@ -512,10 +595,49 @@ impl Recorder {
             "draining into a summary of another shape"
         );
         total.ensure_bins();
-        self.spill_into_bins_of(Some(total));
-        // Moments, events, runs, and any bins the recorder had to allocate.
+        spill(&mut self.counters, &mut total.bins);
+        self.unspilled = 0;
+        // Moments, counts, runs, and any bins the recorder had to allocate.
         total.merge(&self.summary);
         self.summary.clear();
+    }
+
+    /// Ends a run after its last quarter.
+    #[inline]
+    fn end_quarter(&mut self, q: usize) {
+        if q + 1 == self.summary.shape.quarters {
+            self.filled += 1;
+            if self.filled == RECORDER_BATCH {
+                self.flush();
+            }
+        }
+    }
+
+    /// Records the paired difference B - A of quarter `q` of run k of two
+    /// scenarios (`a` and `b`, run with the same random stream): a metric
+    /// undefined in either run is undefined in the difference. The recorder
+    /// must have been made with [`Recorder::difference`].
+    ///
+    /// # Panics
+    /// If the recorder is not a difference recorder or the views do not fit its shape.
+    pub fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
+        assert!(self.summary.shape.difference, "not a difference recorder");
+        let q = a.quarter as usize;
+        let pairs = &self.summary.shape.pairs;
+        let first = &mut self.first;
+        first.clear();
+        let [ever_a, ever_b] = &mut self.ever;
+        for_each_value(a, pairs, ever_a, |_, _, x| first.push(x));
+        let s = &self.summary;
+        let mut cell = 0;
+        for_each_value(b, pairs, ever_b, |_, _, x| {
+            if let Store::Binned { index, .. } = s.layout.cells[cell].store {
+                self.values[(q * s.layout.binned + index) * RECORDER_BATCH + self.filled] =
+                    x - first[cell];
+            }
+            cell += 1;
+        });
+        self.end_quarter(q);
     }
 }
 
@@ -535,47 +657,27 @@ fn spill(counts: &mut [u16], bins: &mut [u64]) {
 }
 
 impl Observer for Recorder {
+    #[inline]
     fn observe(&mut self, v: &QuarterView<'_>) {
+        debug_assert!(!self.summary.shape.difference, "use observe_pair");
         let q = v.quarter as usize;
         let s = &mut self.summary;
-        if q == 0 {
-            self.ever_ahead.fill(false);
-        }
         let run = self.filled;
-        let units = s.units_per_quarter();
-        let unit = |slot: usize| (q * units + slot) * RECORDER_BATCH + run;
-        self.unit[unit(0)] = v.unrest;
-        self.unit[unit(1)] = v.pressure;
-        self.unit[unit(2)] = v.hhi;
-        let positives = s.positives_per_quarter();
-        let positive = |slot: usize| (q * positives + slot) * RECORDER_BATCH + run;
-        self.positive[positive(0)] = v.budget;
-
-        for i in 0..s.suppliers {
-            // SUPPLIER_METRICS order: purchases, then the six unit metrics.
-            let [purchases, units @ ..] = supplier_metrics(v, i);
-            self.positive[positive(1 + i)] = purchases;
-            let base = UNIT_FIXED + UNIT_PER_SUPPLIER * i;
-            for (k, x) in units.into_iter().enumerate() {
-                self.unit[unit(base + k)] = x;
+        let binned = s.layout.binned;
+        let counted = s.layout.counted;
+        let (mut b, mut c) = (0, 0);
+        let values = &mut self.values;
+        let counts = &mut s.counts;
+        for_each_value(v, &s.shape.pairs, &mut self.ever[0], |m, _, x| {
+            if m.kind() == Kind::Event {
+                counts[q * counted + c] += (x == 1.0) as u64;
+                c += 1;
+            } else {
+                values[(q * binned + b) * RECORDER_BATCH + run] = x;
+                b += 1;
             }
-        }
-
-        let event0 = q * s.events_per_quarter();
-        s.events[event0] += v.embargo as u64;
-        for (j, &(a, b)) in s.pairs.iter().enumerate() {
-            let ahead = v.rolling_share[a] > v.rolling_share[b];
-            self.ever_ahead[j] |= ahead;
-            s.events[event0 + 1 + 2 * j] += ahead as u64;
-            s.events[event0 + 2 + 2 * j] += self.ever_ahead[j] as u64;
-        }
-
-        if q + 1 == s.quarters {
-            self.filled += 1;
-            if self.filled == RECORDER_BATCH {
-                self.flush();
-            }
-        }
+        });
+        self.end_quarter(q);
     }
 }
 
@@ -585,96 +687,111 @@ impl Summary {
     /// Appends the encoding of this summary to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let put = |out: &mut Vec<u8>, x: u64| out.extend_from_slice(&x.to_le_bytes());
-        put(out, self.quarters as u64);
-        put(out, self.suppliers as u64);
-        put(out, self.pairs.len() as u64);
-        for &(a, b) in &self.pairs {
+        put(out, self.shape.quarters as u64);
+        put(out, self.shape.suppliers as u64);
+        put(out, self.shape.pairs.len() as u64);
+        for &(a, b) in &self.shape.pairs {
             put(out, a as u64);
             put(out, b as u64);
         }
+        put(out, self.shape.difference as u64);
         put(out, self.runs);
-        for bins in [&self.unit_bins, &self.positive_bins] {
-            let nonzero = bins.iter().filter(|&&c| c != 0).count();
-            put(out, nonzero as u64);
-            for (i, &c) in bins.iter().enumerate().filter(|(_, c)| **c != 0) {
-                put(out, i as u64);
-                put(out, c);
-            }
+        let nonzero = self.bins.iter().filter(|&&c| c != 0).count();
+        put(out, nonzero as u64);
+        for (i, &c) in self.bins.iter().enumerate().filter(|(_, c)| **c != 0) {
+            put(out, i as u64);
+            put(out, c);
         }
-        for moments in [&self.unit_moments, &self.positive_moments] {
-            for m in moments.iter() {
-                put(out, m.count);
-                out.extend_from_slice(&m.sum.to_le_bytes());
-                put(out, m.min.to_bits());
-                put(out, m.max.to_bits());
-            }
+        for m in &self.moments {
+            put(out, m.count);
+            out.extend_from_slice(&m.sum.to_le_bytes());
+            out.extend_from_slice(&m.sum_squares.to_le_bytes());
+            put(out, m.min.to_bits());
+            put(out, m.max.to_bits());
         }
-        for &e in &self.events {
+        for &e in &self.counts {
             put(out, e);
         }
     }
 
     /// Decodes a summary written by [`Summary::encode`] from the front of
-    /// `input`, advancing it.
+    /// `input`, advancing it. Every declared size is checked against the
+    /// limits validation puts on scenarios before anything is allocated,
+    /// and the result is checked for consistency.
     ///
     /// # Errors
-    /// A description of what is malformed.
-    pub fn decode(input: &mut &[u8]) -> Result<Summary, String> {
-        fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], String> {
-            if input.len() < N {
-                return Err("truncated summary".into());
-            }
-            let (head, rest) = input.split_at(N);
+    /// [`SummaryError`] saying what is malformed.
+    pub fn decode(input: &mut &[u8]) -> Result<Summary, SummaryError> {
+        fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], SummaryError> {
+            let (head, rest) = input
+                .split_first_chunk::<N>()
+                .ok_or(SummaryError::Truncated)?;
             *input = rest;
-            Ok(head.try_into().expect("length checked"))
+            Ok(*head)
         }
         let get = |input: &mut &[u8]| take::<8>(input).map(u64::from_le_bytes);
-        let quarters = get(input)? as usize;
-        let suppliers = get(input)? as usize;
-        let pair_count = get(input)? as usize;
-        // Bound the allocation a corrupt file could ask for: a scenario's
-        // quarters and suppliers are bounded by validation long before this.
-        let bins = (quarters as u128)
-            * (suppliers as u128 + 1)
-            * (UNIT_PER_SUPPLIER * UNIT_BINS + POSITIVE_BINS) as u128;
-        if quarters > 1_000_000 || pair_count > 1_000_000 || bins > 1 << 34 {
-            return Err("implausible summary shape".into());
+        let shape_error = |what: String| SummaryError::Shape(what);
+        let quarters = get(input)?;
+        let suppliers = get(input)?;
+        let pair_count = get(input)?;
+        if !(1..=MAX_QUARTERS as u64).contains(&quarters)
+            || !(1..=MAX_SUPPLIERS as u64).contains(&suppliers)
+            || pair_count > suppliers * suppliers
+        {
+            return Err(shape_error(format!(
+                "{quarters} quarters, {suppliers} suppliers, {pair_count} pairs"
+            )));
         }
-        let mut pairs = Vec::with_capacity(pair_count);
+        let (quarters, suppliers) = (quarters as usize, suppliers as usize);
+        let mut pairs = Vec::with_capacity(pair_count as usize);
         for _ in 0..pair_count {
-            pairs.push((get(input)? as usize, get(input)? as usize));
+            let (a, b) = (get(input)?, get(input)?);
+            if a >= suppliers as u64 || b >= suppliers as u64 || a == b {
+                return Err(shape_error(format!("pair ({a}, {b})")));
+            }
+            pairs.push((a as usize, b as usize));
         }
-        let mut summary = Summary::with_shape(quarters, suppliers, pairs);
+        let difference = match get(input)? {
+            0 => false,
+            1 => true,
+            other => return Err(shape_error(format!("difference flag {other}"))),
+        };
+        let bytes = Self::estimated_bytes(quarters, suppliers, pairs.len());
+        if bytes > crate::scenario::validate::MAX_SUMMARY_BYTES {
+            return Err(shape_error(format!("{bytes} bytes")));
+        }
+        let mut summary = Summary::with_shape(Shape {
+            quarters,
+            suppliers,
+            pairs,
+            difference,
+        });
         summary.runs = get(input)?;
-        for which in 0..2 {
-            let bins = if which == 0 {
-                &mut summary.unit_bins
-            } else {
-                &mut summary.positive_bins
-            };
-            let nonzero = get(input)?;
-            for _ in 0..nonzero {
-                let i = get(input)? as usize;
-                let count = get(input)?;
-                *bins.get_mut(i).ok_or("bin index out of range")? = count;
-            }
+        let nonzero = get(input)?;
+        if nonzero > summary.bins.len() as u64 {
+            return Err(shape_error(format!("{nonzero} non-zero bins")));
         }
-        for which in 0..2 {
-            let moments = if which == 0 {
-                &mut summary.unit_moments
-            } else {
-                &mut summary.positive_moments
-            };
-            for m in moments.iter_mut() {
-                m.count = get(input)?;
-                m.sum = i128::from_le_bytes(take::<16>(input)?);
-                m.min = f64::from_bits(get(input)?);
-                m.max = f64::from_bits(get(input)?);
+        let mut last = None;
+        for _ in 0..nonzero {
+            let i = get(input)?;
+            let count = get(input)?;
+            if last.is_some_and(|l| i <= l) || i >= summary.bins.len() as u64 {
+                return Err(SummaryError::Inconsistent(format!("bin index {i}")));
             }
+            last = Some(i);
+            summary.bins[i as usize] = count;
         }
-        for e in summary.events.iter_mut() {
+        for m in summary.moments.iter_mut() {
+            m.count = get(input)?;
+            m.sum = i128::from_le_bytes(take::<16>(input)?);
+            m.sum_squares = u128::from_le_bytes(take::<16>(input)?);
+            m.min = f64::from_bits(get(input)?);
+            m.max = f64::from_bits(get(input)?);
+        }
+        for e in summary.counts.iter_mut() {
             *e = get(input)?;
         }
+        summary.check_consistency()?;
         Ok(summary)
     }
 }
@@ -689,14 +806,13 @@ impl Summary {
     /// What disagrees.
     pub fn check_counts(&self) -> Result<(), String> {
         let runs = self.runs;
-        let moments = self.unit_moments.iter().chain(&self.positive_moments);
-        if let Some(m) = moments.into_iter().find(|m| m.count > runs) {
+        if let Some(m) = self.moments.iter().find(|m| m.count > runs) {
             return Err(format!(
                 "a statistic counts {} runs of a summary of {runs}",
                 m.count
             ));
         }
-        if let Some(e) = self.events.iter().find(|&&e| e > runs) {
+        if let Some(e) = self.counts.iter().find(|&&e| e > runs) {
             return Err(format!("an event counts {e} runs of a summary of {runs}"));
         }
         Ok(())
@@ -710,22 +826,126 @@ mod tests {
     use crate::scenario::load_str;
     use crate::study::Study;
 
+    fn minimal(overrides: &[String]) -> Scenario {
+        let text = include_str!("../tests/fixtures/minimal_v2.toml");
+        load_str(text, "t", "t", overrides).unwrap().scenario
+    }
+
     #[test]
     fn a_recorder_used_alone_past_its_capacity_equals_a_study() {
         // A recorder never drained must spill into bins of its own: run it past
         // its 16-bit capacity and compare with a study, which drains in time.
         let runs = RECORDER_CAPACITY + 700;
-        let text = include_str!("../tests/fixtures/minimal.toml");
-        let overrides = [format!("run.runs={runs}"), "run.quarters=4".to_string()];
-        let scenario = load_str(text, "t", "t", &overrides).unwrap().scenario;
+        let scenario = minimal(&[format!("run.runs={runs}"), "run.quarters=4".to_string()]);
         let mut recorder = Recorder::new(&scenario);
         let mut simulator = Simulator::new(&scenario);
         for k in 0..runs {
-            simulator.run(&mut run_rng(scenario.seed, k), &mut recorder);
+            simulator.run(&mut run_rng(scenario.seed(), k), &mut recorder);
         }
         assert_eq!(recorder.summary().runs(), runs);
         let alone = recorder.finish();
         let study = Study::new(&scenario).threads(2).run().unwrap().summary;
         assert_eq!(alone, study);
+    }
+
+    #[test]
+    fn every_metric_of_the_catalogue_has_a_cell_and_a_statistic() {
+        let scenario = minimal(&["run.runs=70".into()]);
+        let summary = Study::new(&scenario).threads(1).run().unwrap().summary;
+        let expected = scope::World.len()
+            + scope::Buyer.len()
+            + 2 * scope::Supplier.len()
+            + scenario.compare().len() * scope::Pair.len();
+        assert_eq!(summary.metrics().len(), expected);
+        for m in summary.metrics() {
+            assert_eq!(summary.metric(m.entity, m.id), Some(*m));
+            if let Some(stat) = summary.stat(3, m) {
+                assert!(stat.count <= 70);
+                assert!(
+                    stat.p05() <= stat.p50() && stat.p50() <= stat.p95(),
+                    "{m:?}"
+                );
+            }
+        }
+        summary.check_consistency().unwrap();
+    }
+
+    #[test]
+    fn encoding_round_trips_and_corruption_is_refused() {
+        let scenario = minimal(&["run.runs=100".into()]);
+        let summary = Study::new(&scenario).threads(1).run().unwrap().summary;
+        let mut bytes = Vec::new();
+        summary.encode(&mut bytes);
+        assert_eq!(Summary::decode(&mut bytes.as_slice()).unwrap(), summary);
+        for cut in [0, 5, 40, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Summary::decode(&mut &bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        // A bumped run count no longer agrees with the histograms' contents.
+        let mut bumped = bytes.clone();
+        let runs_at = 8 * 3 + 16 * scenario.compare().len() + 8;
+        bumped[runs_at] = bumped[runs_at].wrapping_add(1);
+        assert!(matches!(
+            Summary::decode(&mut bumped.as_slice()),
+            Err(SummaryError::Inconsistent(_))
+        ));
+        // A huge declared shape is refused before anything is allocated.
+        let mut huge = Vec::new();
+        for x in [4000u64, 64, 0, 0] {
+            huge.extend_from_slice(&x.to_le_bytes());
+        }
+        assert!(matches!(
+            Summary::decode(&mut huge.as_slice()),
+            Err(SummaryError::Shape(_) | SummaryError::Truncated)
+        ));
+        let mut absurd = Vec::new();
+        for x in [u64::MAX, 3, 0] {
+            absurd.extend_from_slice(&x.to_le_bytes());
+        }
+        assert!(matches!(
+            Summary::decode(&mut absurd.as_slice()),
+            Err(SummaryError::Shape(_))
+        ));
+    }
+
+    #[test]
+    fn inconsistent_counts_are_caught() {
+        let scenario = minimal(&["run.runs=20".into()]);
+        let mut summary = Study::new(&scenario).threads(1).run().unwrap().summary;
+        summary.runs = 1000;
+        summary.check_consistency().unwrap_err();
+        summary.runs = 20;
+        summary.counts[0] = 21;
+        assert!(summary.check_consistency().is_err());
+        summary.counts[0] = 0;
+        summary.moments[3].count += 1;
+        assert!(summary.check_consistency().is_err());
+    }
+
+    #[test]
+    fn paired_differences_of_a_scenario_with_itself_are_zero() {
+        let scenario = minimal(&["run.runs=10".into()]);
+        let mut recorder = Recorder::difference(&scenario);
+        let (mut a, mut b) = (Simulator::new(&scenario), Simulator::new(&scenario));
+        for k in 0..10 {
+            let (mut ra, mut rb) = (run_rng(1, k), run_rng(1, k));
+            a.reset(&mut ra);
+            b.reset(&mut rb);
+            for _ in 0..scenario.quarters() {
+                let va = a.step(&mut ra);
+                let vb = b.step(&mut rb);
+                recorder.observe_pair(&va, &vb);
+            }
+        }
+        let summary = recorder.finish();
+        assert_eq!(summary.runs(), 10);
+        for m in summary.metrics() {
+            if let Some(stat) = summary.stat(5, m) {
+                assert_eq!(
+                    (stat.mean, stat.p05(), stat.p95()),
+                    (0.0, 0.0, 0.0),
+                    "{m:?}"
+                );
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! policy lives in [`crate::files`]). The formatting helpers
 //! ([`format_number`], [`headline`]) return strings; the library never prints.
 
+pub mod experiment;
 pub mod plot;
 pub mod runs;
 
@@ -17,14 +18,15 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::files::{self, FileError};
+use crate::metrics::{self, Entity, MetricId};
 use crate::model::Scenario;
 use crate::scenario::Loaded;
 use crate::state::StudyState;
-use crate::summary::{Entity, Kind, Stat, Summary};
+use crate::summary::{Stat, Summary};
 pub use runs::{KeptRuns, RunsFormat};
 
 /// Header of `summary.csv`.
-pub const SUMMARY_HEADER: &str = "quarter,label,entity,metric,mean,p05,p25,p50,p75,p95";
+pub const SUMMARY_HEADER: &str = "quarter,label,entity,metric,n,mean,sd,p05,p25,p50,p75,p95";
 
 /// Why a study's files could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -67,10 +69,11 @@ pub fn entity_name(scenario: &Scenario, entity: Entity) -> String {
     match entity {
         Entity::World => "world".into(),
         Entity::Buyer => "buyer".into(),
-        Entity::Supplier(i) => scenario.suppliers[i].name.clone(),
+        Entity::Supplier(i) => scenario.suppliers()[i].name().to_string(),
         Entity::Pair(a, b) => format!(
             "{}>{}",
-            scenario.suppliers[a].name, scenario.suppliers[b].name
+            scenario.suppliers()[a].name(),
+            scenario.suppliers()[b].name()
         ),
     }
 }
@@ -110,7 +113,9 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// Writes `summary.csv` (long format, one row per quarter, entity and metric)
-/// to `out`. A metric undefined in every run at a quarter has empty cells.
+/// to `out`. `n` is the number of runs behind the row (a conditional metric
+/// such as `order_share` counts only the runs where it is defined); a metric
+/// undefined in every run at a quarter has `n` 0 and empty cells.
 ///
 /// # Errors
 /// Any write error of `out`.
@@ -134,14 +139,19 @@ pub fn write_summary_csv(
                 quarter.clone(),
                 label.clone(),
                 entity.clone(),
-                metric.name.to_string(),
+                metric.name().to_string(),
             ];
             match summary.stat(q, metric) {
                 Some(stat) => {
+                    row.push(stat.count.to_string());
                     row.push(format_number(stat.mean));
+                    row.push(stat.sd.map(format_number).unwrap_or_default());
                     row.extend(stat.percentiles.iter().map(|&p| format_number(p)));
                 }
-                None => row.extend(std::iter::repeat_n(String::new(), 6)),
+                None => {
+                    row.push("0".into());
+                    row.extend(std::iter::repeat_n(String::new(), 7));
+                }
             }
             w.write_record(&row)?;
         }
@@ -204,6 +214,12 @@ pub struct Manifest<'a> {
     pub written_by: &'static str,
     /// armsim's version.
     pub armsim_version: &'static str,
+    /// The model version the scenario runs (`v1` or `v2`).
+    pub model: &'static str,
+    /// Fingerprint of the metric catalogue the summary was recorded with.
+    pub catalogue: String,
+    /// The metrics in `summary.csv`: name, scope, kind, unit and meaning.
+    pub metrics: Vec<MetricDoc>,
     /// The exact build: version and git commit.
     pub build: Build,
     /// When the study was written, UTC (RFC 3339).
@@ -251,6 +267,44 @@ pub struct Manifest<'a> {
     pub resolved_scenario: &'a crate::scenario::RawScenario,
 }
 
+/// One metric of the catalogue, as the manifest documents it.
+#[derive(Debug, Serialize)]
+pub struct MetricDoc {
+    /// Its name in `summary.csv`.
+    pub name: &'static str,
+    /// `world`, `buyer`, `supplier` or `pair`.
+    pub scope: &'static str,
+    /// `unit` (in [0, 1]), `positive` or `event`.
+    pub kind: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// The catalogue of metrics, for manifests.
+pub fn metric_docs() -> Vec<MetricDoc> {
+    MetricId::ALL
+        .iter()
+        .map(|m| MetricDoc {
+            name: m.name(),
+            scope: match m.scope() {
+                metrics::Scope::World => "world",
+                metrics::Scope::Buyer => "buyer",
+                metrics::Scope::Supplier => "supplier",
+                metrics::Scope::Pair => "pair",
+            },
+            kind: match m.kind() {
+                metrics::Kind::Unit => "unit",
+                metrics::Kind::Positive => "positive",
+                metrics::Kind::Event => "event",
+            },
+            unit: m.unit(),
+            description: m.description(),
+        })
+        .collect()
+}
+
 /// What a study directory is written from.
 pub struct StudyReport<'a> {
     /// The scenario as loaded.
@@ -275,7 +329,7 @@ pub struct StudyReport<'a> {
 
 const RNG: &str = "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index";
 const PERCENTILES: &str = "nearest-rank; [0,1] metrics from 0.001-wide bins (within 0.0005), \
-                           budget and purchases from log-linear bins (within 0.78% relative), events exact";
+                           TIV metrics from log-linear bins (within 0.78% relative), events exact";
 
 /// Writes a whole study into `dir`, all or nothing, replacing only an
 /// earlier armsim study or an empty directory. Returns the files written.
@@ -304,16 +358,29 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             write_file(&path, |w| runs::write_runs(w, scenario, kept))?;
         }
         if report.plots {
-            plot::draw_all(tmp, scenario, report.summary)?;
+            // Runs and seed are in the caption already; they are run
+            // settings, not changes to the scenario.
+            let overrides: Vec<String> = report
+                .loaded
+                .overrides
+                .iter()
+                .map(|o| o.arg.clone())
+                .filter(|a| !a.starts_with("run.runs=") && !a.starts_with("run.seed="))
+                .collect();
+            let caption = plot::study_caption(scenario, report.summary, &overrides);
+            plot::draw_study(tmp, scenario, report.summary, &caption)?;
         }
         let manifest = Manifest {
             written_by: files::WRITTEN_BY,
             armsim_version: env!("CARGO_PKG_VERSION"),
+            model: scenario.model().name(),
+            catalogue: metrics::fingerprint(),
+            metrics: metric_docs(),
             build: build(),
             created_utc: utc_now(),
             command_line: report.command_line,
-            scenario_id: &scenario.id,
-            scenario_name: &scenario.name,
+            scenario_id: scenario.id(),
+            scenario_name: scenario.name(),
             title: report.loaded.title(),
             scenario_source: &report.loaded.origin,
             scenario_sha256: &report.loaded.hash,
@@ -323,10 +390,10 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
                 .iter()
                 .map(|o| o.arg.as_str())
                 .collect(),
-            seed: scenario.seed,
+            seed: scenario.seed(),
             runs: report.summary.runs(),
             run_range: [report.run_range.start, report.run_range.end],
-            quarters: scenario.quarters,
+            quarters: scenario.quarters(),
             threads: report.threads,
             elapsed_seconds: report.elapsed_seconds,
             shards: report.shards.clone(),
@@ -444,6 +511,11 @@ pub fn write_atomically(
 pub fn headline(title: &str, scenario: &Scenario, summary: &Summary) -> String {
     let last = summary.quarters() - 1;
     let label = scenario.label(last as u32);
+    let stat = |entity: Entity, id: MetricId| {
+        summary
+            .metric(entity, id)
+            .and_then(|m| summary.stat(last, &m))
+    };
     let band = |stat: Option<Stat>, percent: bool| match stat {
         Some(s) if percent => format!(
             "{:>5.1}%  [{:>5.1}, {:>5.1}]",
@@ -455,45 +527,35 @@ pub fn headline(title: &str, scenario: &Scenario, summary: &Summary) -> String {
         None => "n/a".into(),
     };
     let mut out = format!(
-        "{} ({} runs): at {label}, median [90% band]\n\n{:<14} {:<24} {:<22}\n",
+        "{} ({} runs, model {}): at {label}, median [90% band]\n\n{:<14} {:<24} {:<22}\n",
         title,
         thousands(summary.runs()),
+        scenario.model(),
         "supplier",
         "5-year rolling share",
         "support (0-1)"
     );
-    for (i, s) in scenario.suppliers.iter().enumerate() {
+    for (i, s) in scenario.suppliers().iter().enumerate() {
         let entity = Entity::Supplier(i);
-        let share = summary
-            .metric(entity, "rolling_share")
-            .and_then(|m| summary.stat(last, &m));
-        let support = summary
-            .metric(entity, "support")
-            .and_then(|m| summary.stat(last, &m));
         out += &format!(
             "{:<14} {:<24} {:<22}\n",
-            s.name,
-            band(share, true),
-            band(support, false)
+            s.name(),
+            band(stat(entity, MetricId::RollingShare), true),
+            band(stat(entity, MetricId::Support), false)
         );
     }
     out.push('\n');
-    for m in summary
-        .metrics()
-        .iter()
-        .filter(|m| m.kind == Kind::Event && m.name == "ever_ahead")
-    {
-        if let (Entity::Pair(a, b), Some(stat)) = (m.entity, summary.stat(last, m)) {
+    for &(a, b) in scenario.compare() {
+        if let Some(ever) = stat(Entity::Pair(a, b), MetricId::EverAhead) {
             out += &format!(
                 "P({} ahead of {} at some quarter by {label}): {:.3}\n",
-                scenario.suppliers[a].name, scenario.suppliers[b].name, stat.mean
+                scenario.suppliers()[a].name(),
+                scenario.suppliers()[b].name(),
+                ever.mean
             );
         }
     }
-    if let Some(embargo) = summary
-        .metric(Entity::World, "embargo")
-        .and_then(|m| summary.stat(last, &m))
-    {
+    if let Some(embargo) = stat(Entity::World, MetricId::Embargo) {
         out += &format!(
             "P(UN arms embargo in force at {label}): {:.4}\n",
             embargo.mean

@@ -23,10 +23,10 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
 
-use super::format_number;
+use super::{entity_name, format_number};
 use crate::engine::{Observer, QuarterView};
+use crate::metrics::{self, Entity, scope};
 use crate::model::Scenario;
-use crate::summary::{SUPPLIER_METRICS, supplier_metrics};
 
 /// The file format of the kept runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,35 +70,47 @@ pub struct KeptRuns<'a> {
     pub replay: &'a Replay<'a>,
 }
 
-/// The columns of one quarter, in output order: `(entity, metric)`.
+/// The columns of one quarter, in the order of [`metrics::for_each_value`]:
+/// `(entity, metric)`.
 pub fn columns(scenario: &Scenario) -> Vec<(String, &'static str)> {
-    let mut out = vec![
-        ("world".to_string(), "unrest"),
-        ("world".to_string(), "pressure"),
-        ("world".to_string(), "embargo"),
-        ("buyer".to_string(), "budget"),
-        ("buyer".to_string(), "hhi"),
-    ];
-    for s in &scenario.suppliers {
-        for (metric, _) in SUPPLIER_METRICS {
-            out.push((s.name.clone(), metric));
-        }
+    let mut out = Vec::new();
+    let mut add = |entity: Entity, list: &[metrics::MetricId]| {
+        let name = entity_name(scenario, entity);
+        out.extend(list.iter().map(|m| (name.clone(), m.name())));
+    };
+    add(Entity::World, scope::World);
+    add(Entity::Buyer, scope::Buyer);
+    for i in 0..scenario.suppliers().len() {
+        add(Entity::Supplier(i), scope::Supplier);
+    }
+    for &(a, b) in scenario.compare() {
+        add(Entity::Pair(a, b), scope::Pair);
     }
     out
 }
 
-/// One quarter's values, in the order of [`columns`]; NaN where undefined.
-fn values(v: &QuarterView<'_>, suppliers: usize, into: &mut Vec<f64>) {
-    into.clear();
-    into.extend([
-        v.unrest,
-        v.pressure,
-        f64::from(u8::from(v.embargo)),
-        v.budget,
-        v.hhi,
-    ]);
-    for i in 0..suppliers {
-        into.extend(supplier_metrics(v, i));
+/// One run's values quarter by quarter, in the order of [`columns`]; NaN
+/// where undefined. Keeps the run's "ever so far" flags between quarters.
+struct Values<'a> {
+    pairs: &'a [(usize, usize)],
+    ever: Vec<bool>,
+    values: Vec<f64>,
+}
+
+impl<'a> Values<'a> {
+    fn new(scenario: &'a Scenario) -> Self {
+        Values {
+            pairs: scenario.compare(),
+            ever: vec![false; metrics::ever_flags(scenario.compare().len())],
+            values: Vec::new(),
+        }
+    }
+
+    fn read(&mut self, v: &QuarterView<'_>) -> &[f64] {
+        self.values.clear();
+        let values = &mut self.values;
+        metrics::for_each_value(v, self.pairs, &mut self.ever, |_, _, x| values.push(x));
+        &self.values
     }
 }
 
@@ -107,7 +119,7 @@ fn values(v: &QuarterView<'_>, suppliers: usize, into: &mut Vec<f64>) {
 /// # Errors
 /// Any write error of `out`.
 pub fn write_runs(out: impl Write, scenario: &Scenario, kept: &KeptRuns<'_>) -> io::Result<()> {
-    let count = kept.count.min(scenario.runs);
+    let count = kept.count.min(scenario.runs());
     match kept.format {
         RunsFormat::Csv => write_csv(out, scenario, count, kept.replay),
         RunsFormat::Arrow => write_arrow(out, scenario, count, kept.replay),
@@ -124,7 +136,7 @@ fn write_csv(
         w: csv::Writer<W>,
         scenario: &'a Scenario,
         columns: Vec<(String, &'static str)>,
-        values: Vec<f64>,
+        values: Values<'a>,
         run: u64,
         error: Option<io::Error>,
     }
@@ -135,8 +147,8 @@ fn write_csv(
             }
             let label = self.scenario.label(v.quarter).to_string();
             let (run, quarter) = (self.run.to_string(), v.quarter.to_string());
-            values(v, self.scenario.suppliers.len(), &mut self.values);
-            for ((entity, metric), &value) in self.columns.iter().zip(&self.values) {
+            let values = self.values.read(v);
+            for ((entity, metric), &value) in self.columns.iter().zip(values) {
                 let record = [
                     run.as_str(),
                     quarter.as_str(),
@@ -158,7 +170,7 @@ fn write_csv(
         w,
         scenario,
         columns: columns(scenario),
-        values: Vec::new(),
+        values: Values::new(scenario),
         run: 0,
         error: None,
     };
@@ -235,7 +247,7 @@ fn write_arrow(
     struct Rows<'a> {
         scenario: &'a Scenario,
         batch: Batch,
-        values: Vec<f64>,
+        values: Values<'a>,
         run: u64,
     }
     impl Observer for Rows<'_> {
@@ -245,8 +257,7 @@ fn write_arrow(
             b.quarter.append_value(v.quarter);
             b.label
                 .append_value(self.scenario.label(v.quarter).to_string());
-            values(v, self.scenario.suppliers.len(), &mut self.values);
-            for (builder, &x) in b.metrics.iter_mut().zip(&self.values) {
+            for (builder, &x) in b.metrics.iter_mut().zip(self.values.read(v)) {
                 // Undefined (a share of no purchases) is null, not NaN.
                 builder.append_option((!x.is_nan()).then_some(x));
             }
@@ -256,17 +267,17 @@ fn write_arrow(
     let schema = Arc::new(arrow_schema(scenario));
     let mut writer = FileWriter::try_new(out, &schema).map_err(io::Error::other)?;
     writer.write_metadata("written_by", "armsim");
-    writer.write_metadata("scenario_id", scenario.id.clone());
+    writer.write_metadata("scenario_id", scenario.id().to_string());
     let mut rows = Rows {
         scenario,
         batch: Batch::new(schema.fields().len() - 3),
-        values: Vec::new(),
+        values: Values::new(scenario),
         run: 0,
     };
     for run in 0..count {
         rows.run = run;
         replay(run, &mut rows);
-        if rows.batch.rows + scenario.quarters as usize > BATCH_ROWS {
+        if rows.batch.rows + scenario.quarters() as usize > BATCH_ROWS {
             let batch = rows.batch.finish(&schema)?;
             writer.write(&batch).map_err(io::Error::other)?;
         }
@@ -297,11 +308,11 @@ impl Write for Count {
 /// rows vary in length), or the size is computed from the layout (Arrow:
 /// exact up to a few hundred bytes of framing per batch).
 pub fn estimate_bytes(scenario: &Scenario, kept: &KeptRuns<'_>) -> u64 {
-    let count = kept.count.min(scenario.runs);
+    let count = kept.count.min(scenario.runs());
     if count == 0 {
         return 0;
     }
-    let quarters = u64::from(scenario.quarters);
+    let quarters = u64::from(scenario.quarters());
     let metrics = columns(scenario).len() as u64;
     match kept.format {
         RunsFormat::Csv => {
@@ -347,7 +358,7 @@ mod tests {
 
     fn replayer(scenario: &Scenario) -> impl Fn(u64, &mut dyn Observer) + '_ {
         move |k, observer| {
-            Simulator::new(scenario).run(&mut run_rng(scenario.seed, k), observer);
+            Simulator::new(scenario).run(&mut run_rng(scenario.seed(), k), observer);
         }
     }
 
@@ -372,11 +383,11 @@ mod tests {
         let schema = reader.schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names[..4], ["run", "quarter", "label", "world.unrest"]);
-        assert_eq!(names.len(), 3 + 5 + 4 * 7);
+        assert_eq!(names.len(), 3 + columns(&scenario).len());
         let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
         assert!(batches.len() > 1, "written in several batches");
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        assert_eq!(rows, 500 * 40);
+        assert_eq!(rows, 500 * scenario.quarters() as usize);
 
         // Every CSV value, parsed back, is the Arrow value to the CSV's 6
         // significant digits; empty CSV cells are Arrow nulls.

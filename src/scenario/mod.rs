@@ -29,12 +29,50 @@ pub const BASELINE_TOML: &str = include_str!("../../scenarios/myanmar_2021.toml"
 /// The baseline's identifier (its file stem).
 pub const BASELINE_ID: &str = "myanmar_2021";
 
+/// The scenarios shipped in `scenarios/`, compiled in (identifier, text), the
+/// baseline first: what the web page offers and what tests run.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (BASELINE_ID, BASELINE_TOML),
+    (
+        "myanmar_2021_no_coup",
+        include_str!("../../scenarios/myanmar_2021_no_coup.toml"),
+    ),
+    (
+        "myanmar_2021_un_embargo",
+        include_str!("../../scenarios/myanmar_2021_un_embargo.toml"),
+    ),
+    (
+        "myanmar_2021_article_shares",
+        include_str!("../../scenarios/myanmar_2021_article_shares.toml"),
+    ),
+    (
+        "myanmar_2021_v1",
+        include_str!("../../scenarios/myanmar_2021_v1.toml"),
+    ),
+];
+
+/// A shipped scenario by its identifier, with `overrides` applied; `None`
+/// if no shipped scenario has that identifier.
+///
+/// # Errors
+/// As [`load_file`], for the overrides.
+pub fn load_shipped(id: &str, overrides: &[String]) -> Option<Result<Loaded, ScenarioError>> {
+    let (id, text) = SHIPPED.iter().find(|(name, _)| *name == id)?;
+    Some(load_str(
+        text,
+        id,
+        &format!("scenarios/{id}.toml (built in)"),
+        overrides,
+    ))
+}
+
 /// A loaded scenario with what is needed to cite and replay it.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     /// The validated scenario.
     pub scenario: Scenario,
-    /// The scenario as resolved (overrides applied), as parsed.
+    /// The scenario as resolved (overrides applied), in canonical form
+    /// (every value explicit; see [`validate::canonical`]).
     pub raw: RawScenario,
     /// The resolved scenario as canonical TOML: comments and layout dropped, so
     /// that its hash identifies the model, not the formatting.
@@ -45,6 +83,51 @@ pub struct Loaded {
     pub origin: String,
     /// The `--set` overrides applied.
     pub overrides: Vec<Override>,
+    /// Whether the file had no `[run] model` key (and so runs v1, as files
+    /// written before v2 did); the CLI says so.
+    pub model_defaulted: bool,
+    /// The scenario's text as read, with the overrides edited in: where
+    /// diagnostics about its experiment sections point.
+    pub text: String,
+    /// The `[experiment]`, `[sensitivity]` and `[calibration]` sections as
+    /// written (they are read by the modules that run them).
+    pub sections: Sections,
+}
+
+/// The sections of a scenario file that configure experiments rather than
+/// the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sections {
+    /// `[experiment]`.
+    pub experiment: Option<toml::Table>,
+    /// `[sensitivity]`.
+    pub sensitivity: Option<toml::Table>,
+    /// `[calibration]`.
+    pub calibration: Option<toml::Table>,
+}
+
+impl Loaded {
+    /// A diagnostic about the field at `path` of this scenario's text (for
+    /// the experiment sections, which other modules validate).
+    pub fn diagnostic(
+        &self,
+        path: &[locate::Seg],
+        found: impl Into<String>,
+        expected: impl Into<String>,
+        note: Option<String>,
+    ) -> Diagnostic {
+        let locator = Locator::new(&self.text);
+        let (line, column) = locator.position(path).unzip();
+        Diagnostic {
+            file: self.origin.clone(),
+            line,
+            column,
+            field: locate::render(path),
+            found: found.into(),
+            expected: expected.into(),
+            note,
+        }
+    }
 }
 
 impl Loaded {
@@ -67,9 +150,9 @@ impl Loaded {
             .map(|o| o.label.as_str())
             .collect();
         if changes.is_empty() {
-            return self.scenario.name.clone();
+            return self.scenario.name().to_string();
         }
-        let name = self.scenario.name.as_str();
+        let name = self.scenario.name();
         let name = if renamed {
             name
         } else {
@@ -89,7 +172,7 @@ impl Loaded {
     pub fn slug(&self) -> String {
         let changes: Vec<&str> = self.model_overrides().map(|o| o.label.as_str()).collect();
         if changes.is_empty() {
-            return self.scenario.id.clone();
+            return self.scenario.id().to_string();
         }
         let joined = changes.join("+");
         let clean: String = joined
@@ -104,11 +187,11 @@ impl Loaded {
             .collect();
         const LONGEST: usize = 80;
         if clean.len() <= LONGEST && clean == joined {
-            return format!("{}+{clean}", self.scenario.id);
+            return format!("{}+{clean}", self.scenario.id());
         }
         let hash = hex(&Sha256::digest(joined.as_bytes()));
         let head: String = clean.chars().take(LONGEST - 10).collect();
-        format!("{}+{head}~{}", self.scenario.id, &hash[..8])
+        format!("{}+{head}~{}", self.scenario.id(), &hash[..8])
     }
 }
 
@@ -170,6 +253,13 @@ pub fn load_str(
     let raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(annotate)?;
+    let model_defaulted = raw.run.model.is_none();
+    let sections = Sections {
+        experiment: raw.experiment.clone(),
+        sensitivity: raw.sensitivity.clone(),
+        calibration: raw.calibration.clone(),
+    };
+    let raw = validate::canonical(&raw, &scenario);
     let resolved_toml = toml::to_string(&raw).expect("a parsed scenario serialises");
     let hash = hex(&Sha256::digest(resolved_toml.as_bytes()));
     Ok(Loaded {
@@ -179,6 +269,9 @@ pub fn load_str(
         hash,
         origin: origin.to_string(),
         overrides: applied,
+        model_defaulted,
+        text,
+        sections,
     })
 }
 
@@ -240,10 +333,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_shipped_scenario_loads_and_is_the_file_in_scenarios() {
+        for (id, text) in SHIPPED {
+            let on_disk = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("scenarios/{id}.toml")),
+            )
+            .unwrap();
+            assert_eq!(&on_disk, text, "{id}");
+            load_shipped(id, &[]).unwrap().unwrap();
+        }
+        let files =
+            std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "toml")
+                })
+                .count();
+        assert_eq!(files, SHIPPED.len(), "every file in scenarios/ is shipped");
+    }
+
+    #[test]
     fn baseline_loads() {
         let loaded = load_baseline(&[]).unwrap();
-        assert_eq!(loaded.scenario.suppliers.len(), 4);
-        assert_eq!(loaded.scenario.id, BASELINE_ID);
+        assert_eq!(loaded.scenario.suppliers().len(), 4);
+        assert_eq!(loaded.scenario.id(), BASELINE_ID);
         assert_eq!(loaded.hash.len(), 64);
     }
 
@@ -265,7 +383,7 @@ mod tests {
     #[test]
     fn overrides_name_the_study() {
         let base = load_baseline(&["run.runs=10".into(), "run.seed=3".into()]).unwrap();
-        assert_eq!(base.title(), "Myanmar after the 2021 coup (baseline)");
+        assert_eq!(base.title(), base.scenario.name());
         assert_eq!(base.slug(), "myanmar_2021");
         // By index or by name, `.5` or `0.5`: one label.
         let a = load_baseline(&["suppliers.0.support=.5".into()]).unwrap();
@@ -295,7 +413,7 @@ mod tests {
                 .slug()
                 .starts_with("myanmar_2021+run.name=_What_if___Russia_~")
         );
-        let many: Vec<String> = ["support", "price", "explore_discount"]
+        let many: Vec<String> = ["support", "price", "quality"]
             .iter()
             .flat_map(|k| ["Russia", "China", "India"].map(|s| format!("suppliers.{s}.{k}=0.1")))
             .collect();
@@ -312,10 +430,28 @@ mod tests {
     fn resolved_toml_round_trips() {
         let loaded = load_baseline(&["suppliers.Russia.support=0.2".into()]).unwrap();
         let again = load_str(&loaded.resolved_toml, "x", "resolved", &[]).unwrap();
-        assert_eq!(
-            again.scenario.suppliers[0].params,
-            loaded.scenario.suppliers[0].params
-        );
+        assert_eq!(again.scenario, {
+            let mut s = loaded.scenario.clone();
+            s.id = "x".into();
+            s
+        });
         assert_eq!(again.hash, loaded.hash);
+    }
+
+    #[test]
+    fn equivalent_files_hash_alike() {
+        let text = include_str!("../../tests/fixtures/minimal.toml");
+        let a = load_str(text, "a", "a", &[]).unwrap();
+        let spelled = text
+            .replace("budget = 10\n", "budget = 10.0\n")
+            .replace("veto = true", "veto = 1")
+            .replace("quarter = \"2020Q3\"", "quarter = 2");
+        assert_ne!(spelled, text);
+        let b = load_str(&spelled, "a", "a", &["world.embargo=false".into()]).unwrap();
+        assert_eq!(
+            a.hash, b.hash,
+            "{}\n---\n{}",
+            a.resolved_toml, b.resolved_toml
+        );
     }
 }

@@ -8,9 +8,9 @@ use toml_edit::{DocumentMut, Item, Value};
 
 use super::error::ScenarioError;
 use super::locate::{Seg, render};
-use super::raw::{EVENT_KEYS, RUN_KEYS};
+use super::raw::{BACKLOG_KEYS, EVENT_KEYS, RUN_KEYS};
 use super::validate::{BUYER_EXTRA_KEYS, SUPPLIER_EXTRA_KEYS, did_you_mean, table_keys};
-use crate::model::{BuyerParam, SupplierParam, WorldParam};
+use crate::model::{BuyerParam, ModelVersion, SupplierParam, WorldParam};
 
 /// One parsed `--set` argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +55,7 @@ fn unknown(arg: &str, what: &str, given: &str, valid: &[&str]) -> ScenarioError 
 }
 
 /// The value of `VALUE`: TOML if it parses as TOML (`0.2`, `true`, `"x"`,
-/// `[["Russia", "China"]]`), a number if it is one in the looser notation
-/// people type (`.5`, `5.`, `-.5`), otherwise the plain string.
+/// `[["Russia", "China"]]`), otherwise the plain string.
 fn parse_value(text: &str) -> Value {
     let text = text.trim();
     text.parse::<Value>()
@@ -70,7 +69,7 @@ fn parse_value(text: &str) -> Value {
 /// what each override set.
 ///
 /// Paths: `run.KEY`, `world.KEY`, `buyer.KEY`, `suppliers.NAME.KEY` (or
-/// `suppliers.INDEX.KEY`) and `events.INDEX.KEY`.
+/// `suppliers.INDEX.KEY`), `events.INDEX.KEY` and `backlog.INDEX.KEY`.
 ///
 /// # Errors
 /// [`ScenarioError::Override`] for a malformed argument or a path that names
@@ -84,6 +83,13 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
     let Ok(mut doc) = text.parse::<DocumentMut>() else {
         return Ok((text.to_string(), Vec::new()));
     };
+    // Parameters are listed for the file's model (v1 without the key).
+    let model = doc
+        .get("run")
+        .and_then(|run| run.get("model"))
+        .and_then(Item::as_str)
+        .and_then(ModelVersion::from_name)
+        .unwrap_or(ModelVersion::V1);
     let mut applied = Vec::new();
     for arg in args {
         let (path, value) = arg.split_once('=').ok_or_else(|| {
@@ -93,10 +99,10 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
             )
         })?;
         let segments: Vec<&str> = path.trim().split('.').collect();
-        let sections = ["run", "world", "buyer", "suppliers", "events"];
+        let sections = ["run", "world", "buyer", "suppliers", "events", "backlog"];
         let (table, key, field, path): (&mut toml_edit::Table, &str, Vec<Seg>, String) =
             match segments.as_slice() {
-                ["suppliers", who, key] | ["events", who, key] => {
+                ["suppliers", who, key] | ["events", who, key] | ["backlog", who, key] => {
                     let section = segments[0];
                     let list = doc
                         .get_mut(section)
@@ -127,16 +133,16 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
                                 error(
                                     arg,
                                     format!(
-                                        "no event {who}; events are numbered 0 to {}",
+                                        "no {section} entry {who}; they are numbered 0 to {}",
                                         list.len().saturating_sub(1)
                                     ),
                                 )
                             })?
                     };
-                    let valid: Vec<&str> = if section == "suppliers" {
-                        table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS)
-                    } else {
-                        EVENT_KEYS.to_vec()
+                    let valid: Vec<&str> = match section {
+                        "suppliers" => table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS, model),
+                        "events" => EVENT_KEYS.to_vec(),
+                        _ => BACKLOG_KEYS.to_vec(),
                     };
                     if !valid.contains(key) {
                         return Err(unknown(arg, &format!("field of {section}"), key, &valid));
@@ -165,8 +171,8 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
                 [section @ ("run" | "world" | "buyer"), key] => {
                     let valid: Vec<&str> = match *section {
                         "run" => RUN_KEYS.to_vec(),
-                        "world" => table_keys::<WorldParam>(&[]),
-                        _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS),
+                        "world" => table_keys::<WorldParam>(&[], model),
+                        _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS, model),
                     };
                     if !valid.contains(key) {
                         return Err(unknown(arg, &format!("field of {section}"), key, &valid));
@@ -190,7 +196,7 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
                 _ => {
                     return Err(error(
                         arg,
-                        "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY or events.INDEX.KEY",
+                        "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY or backlog.INDEX.KEY",
                     ));
                 }
             };

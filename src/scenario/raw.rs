@@ -20,9 +20,23 @@ pub struct RawScenario {
     pub buyer: toml::Table,
     /// Suppliers, each a table with `name`, `share` and parameters.
     pub suppliers: Vec<toml::Table>,
+    /// Known orders not yet delivered at the start (model v2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backlog: Vec<RawBacklog>,
     /// The timeline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<RawEvent>,
+    /// Defaults for experiments (outcomes to report), read by
+    /// [`crate::experiment`]; not part of the model, so not of the
+    /// canonical form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<toml::Table>,
+    /// Ranges and settings of a sensitivity analysis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<toml::Table>,
+    /// Priors, data and targets of a calibration ([`crate::calibrate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<toml::Table>,
 }
 
 /// The `[run]` section.
@@ -31,6 +45,10 @@ pub struct RawScenario {
 pub struct RawRun {
     /// Human-readable name of the study.
     pub name: String,
+    /// Model version, `"v1"` or `"v2"`; a file without it runs v1 (it was
+    /// written before v2 existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// First quarter, such as `2021Q1`.
     pub start: String,
     /// Quarters per run.
@@ -54,6 +72,7 @@ fn default_procurement() -> String {
 /// Keys of `[run]`, for `--set` and its suggestions.
 pub const RUN_KEYS: &[&str] = &[
     "name",
+    "model",
     "start",
     "quarters",
     "runs",
@@ -61,6 +80,27 @@ pub const RUN_KEYS: &[&str] = &[
     "procurement",
     "compare",
 ];
+
+/// Keys of `[[backlog]]`.
+pub const BACKLOG_KEYS: &[&str] = &["supplier", "value", "first", "last", "note"];
+
+/// One `[[backlog]]` entry: a known order of `supplier`, worth `value` TIV,
+/// delivered in equal parts each quarter from `first` to `last`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBacklog {
+    /// The supplier's name.
+    pub supplier: String,
+    /// Total value, TIV millions.
+    pub value: f64,
+    /// First quarter of delivery: a label or a 0-based index.
+    pub first: QuarterRef,
+    /// Last quarter of delivery (inclusive).
+    pub last: QuarterRef,
+    /// What the order is, and its source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
 
 /// Keys of `[[events]]`.
 pub const EVENT_KEYS: &[&str] = &["quarter", "entity", "param", "set", "scale", "add", "note"];
@@ -75,8 +115,12 @@ pub struct RawEvent {
     pub entity: String,
     /// The parameter's name.
     pub param: String,
-    /// New value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// New value (`true`/`false` for a yes/no parameter).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "number_or_flag"
+    )]
     pub set: Option<f64>,
     /// Factor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +131,30 @@ pub struct RawEvent {
     /// What the event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// A number, or `true`/`false` read as 1/0 (an event's `set` on a flag).
+fn number_or_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number, or true or false")
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v as u8 as f64))
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 /// A quarter written as a label (`"2021Q3"`) or a 0-based index (`2`).

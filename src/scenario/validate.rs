@@ -1,47 +1,43 @@
 //! Validation: a [`RawScenario`] becomes a [`Scenario`], or every problem in it
-//! is reported with its place in the file.
+//! is reported with its place in the file. Validation also writes the
+//! scenario's canonical form (every value explicit, numbers as floats,
+//! quarters as labels), so that equivalent files hash alike.
 
 use std::collections::HashSet;
 
 use super::error::Diagnostic;
 use super::locate::{Locator, Seg, render};
-use super::raw::{QuarterRef, RawEvent, RawRun, RawScenario};
+use super::raw::{QuarterRef, RawBacklog, RawEvent, RawRun, RawScenario};
 use crate::model::{
-    BuyerParam, Event, Op, Param, Params, Procurement, Quarter, Scenario, Supplier, SupplierParam,
-    Target, WorldParam,
+    Backlog, BuyerParam, Domain, Event, MAX_BACKLOG, MAX_EVENTS, MAX_QUARTERS, MAX_RUNS,
+    MAX_SUPPLIERS, ModelVersion, Models, Op, Param, Params, Procurement, Quarter, Role,
+    SHARE_TOLERANCE, Scenario, Supplier, SupplierParam, Target, WorldParam,
 };
 
-/// Tolerance on initial shares summing to 1.
-pub const SHARE_TOLERANCE: f64 = 1e-6;
 /// Characters a supplier's name may not hold: they would break `--set`
 /// paths (`.`, `=`), CSV (`,`, `"`), pair names (`>`) or markup (`<`, `&`).
 pub const FORBIDDEN_IN_NAMES: &[char] = &['.', '=', ',', '"', '>', '<', '&'];
 /// Longest supplier name, in characters.
 pub const MAX_NAME: usize = 40;
-/// Longest horizon accepted, in quarters (a thousand years).
-pub const MAX_QUARTERS: u32 = 4000;
-
-/// Parameters that may be left out of a file, and their values.
-pub fn default_of<P: Param>(p: P) -> Option<f64> {
-    let name = p.name();
-    match name {
-        "pressure_impulse" | "embargo" | "discount" | "veto" => Some(0.0),
-        "budget_multiplier" | "availability" => Some(1.0),
-        _ => None,
-    }
-}
-
 /// Keys of a `[[suppliers]]` table that are not parameters.
-pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name", "share"];
+pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name"];
 /// Keys of `[buyer]` that are not parameters.
 pub const BUYER_EXTRA_KEYS: &[&str] = &["name"];
+/// Most memory a study's summary may need; a scenario needing more is
+/// refused before anything runs (with the figure).
+pub const MAX_SUMMARY_BYTES: u64 = 8 << 30;
 
-/// The valid keys of a parameter table, extra keys first.
-pub fn table_keys<P: Param>(extra: &[&'static str]) -> Vec<&'static str> {
+/// The valid keys of a parameter table under model `model`, extra keys first.
+pub fn table_keys<P: Param>(extra: &[&'static str], model: ModelVersion) -> Vec<&'static str> {
     extra
         .iter()
         .copied()
-        .chain(P::ALL.iter().map(|p| p.name()))
+        .chain(
+            P::ALL
+                .iter()
+                .filter(|p| p.models().includes(model))
+                .map(|p| p.name()),
+        )
         .collect()
 }
 
@@ -58,6 +54,7 @@ pub fn did_you_mean(given: &str, valid: &[&str]) -> Option<String> {
 struct Checker<'a> {
     origin: &'a str,
     locator: &'a Locator<'a>,
+    model: ModelVersion,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -69,6 +66,15 @@ fn with(path: &[Seg], seg: Seg) -> Vec<Seg> {
     let mut p = path.to_vec();
     p.push(seg);
     p
+}
+
+/// Which models use a parameter, in words.
+fn models_word(models: Models) -> &'static str {
+    match models {
+        Models::V1 => "v1",
+        Models::V2 => "v2",
+        Models::Both => "v1 and v2",
+    }
 }
 
 impl Checker<'_> {
@@ -91,61 +97,73 @@ impl Checker<'_> {
         });
     }
 
-    /// Reads a parameter table into `Params<P>`, reporting unknown, missing and
-    /// out-of-range keys.
+    /// Reads a parameter table into `Params<P>`, reporting unknown, missing,
+    /// out-of-range keys and keys of the other model version.
     fn params<P: Param>(
         &mut self,
         table: &toml::Table,
         at: &[Seg],
         extra: &[&'static str],
     ) -> Params<P> {
-        let valid = table_keys::<P>(extra);
+        let model = self.model;
+        let valid = table_keys::<P>(extra, model);
         for k in table.keys() {
-            if !valid.contains(&k.as_str()) {
-                self.fail(
+            if valid.contains(&k.as_str()) {
+                continue;
+            }
+            match P::from_name(k) {
+                Some(p) => self.fail(
+                    &with(at, key(k)),
+                    format!("`{k}`, a parameter of model {}", models_word(p.models())),
+                    format!("the parameters of model {model} (set [run] model to use it)"),
+                    None,
+                ),
+                None => self.fail(
                     &with(at, key(k)),
                     format!("unknown field `{k}`"),
                     format!("one of: {}", valid.join(", ")),
                     did_you_mean(k, &valid),
-                );
+                ),
             }
         }
         Params::from_fn(|p: P| {
             let path = with(at, key(p.name()));
+            let fallback = p.default().unwrap_or(0.0);
+            if !p.models().includes(model) {
+                return fallback;
+            }
             match table.get(p.name()) {
-                None => default_of(p).unwrap_or_else(|| {
+                None => p.default().unwrap_or_else(|| {
                     self.fail(
                         &path,
                         "nothing",
                         format!("`{}`: {}", p.name(), p.domain().describe()),
                         None,
                     );
-                    0.0
+                    fallback
                 }),
-                Some(v) => self.number(v, &path, p.domain()),
+                Some(v) => self.number(v, &path, p.domain()).unwrap_or(fallback),
             }
         })
     }
 
-    fn number(&mut self, v: &toml::Value, path: &[Seg], domain: crate::model::Domain) -> f64 {
+    fn number(&mut self, v: &toml::Value, path: &[Seg], domain: Domain) -> Option<f64> {
         let x = match v {
             toml::Value::Integer(i) => Some(*i as f64),
             toml::Value::Float(f) => Some(*f),
-            toml::Value::Boolean(b) if domain == crate::model::Domain::Flag => {
-                Some(*b as u8 as f64)
-            }
+            toml::Value::Boolean(b) if domain.is_flag() => Some(*b as u8 as f64),
             _ => None,
         };
         match x {
-            Some(x) if domain.contains(x) => x,
+            Some(x) if domain.contains(x) => Some(x),
             _ => {
-                let expected = if domain == crate::model::Domain::Flag {
-                    "true or false"
+                let expected = if domain.is_flag() {
+                    "true or false".to_string()
                 } else {
-                    domain.describe()
+                    domain.describe().to_string()
                 };
                 self.fail(path, v.to_string(), expected, None);
-                0.0
+                None
             }
         }
     }
@@ -178,7 +196,10 @@ impl Checker<'_> {
         }
     }
 
-    fn run(&mut self, run: &RawRun) -> (Option<Quarter>, Procurement) {
+    /// Checks `[run]`; returns the start (if valid), whether the horizon is
+    /// valid (events and backlog are checked against it only then) and the
+    /// procurement mode.
+    fn run(&mut self, run: &RawRun) -> (Option<Quarter>, bool, Procurement) {
         let at = [key("run")];
         if run.name.trim().is_empty() {
             self.fail(
@@ -195,19 +216,28 @@ impl Checker<'_> {
                 None,
             );
         }
-        if !(1..=MAX_QUARTERS).contains(&run.quarters) {
+        let horizon_ok = (1..=MAX_QUARTERS).contains(&run.quarters);
+        if !horizon_ok {
             self.fail(
                 &with(&at, key("quarters")),
                 run.quarters.to_string(),
-                format!("1 to {MAX_QUARTERS} quarters"),
+                format!("a whole number from 1 to {MAX_QUARTERS}"),
                 None,
             );
         }
-        if run.runs == 0 {
+        if !(1..=MAX_RUNS).contains(&run.runs) {
             self.fail(
                 &with(&at, key("runs")),
-                "0",
-                "a whole number 1 or greater",
+                run.runs.to_string(),
+                format!("a whole number from 1 to {MAX_RUNS}"),
+                None,
+            );
+        }
+        if run.seed > i64::MAX as u64 {
+            self.fail(
+                &with(&at, key("seed")),
+                run.seed.to_string(),
+                "a whole number from 0 to 2^63-1",
                 None,
             );
         }
@@ -233,18 +263,21 @@ impl Checker<'_> {
                 Procurement::Contracts
             }
         };
-        (start, procurement)
+        (start, horizon_ok, procurement)
     }
 
     fn suppliers(&mut self, tables: &[toml::Table]) -> Vec<Supplier> {
         let at = [key("suppliers")];
-        if tables.len() < 2 {
+        if tables.len() < 2 || tables.len() > MAX_SUPPLIERS {
             self.fail(
                 &at,
                 format!("{} supplier(s)", tables.len()),
-                "at least two [[suppliers]]",
+                format!("from 2 to {MAX_SUPPLIERS} [[suppliers]]"),
                 None,
             );
+            if tables.len() > MAX_SUPPLIERS {
+                return Vec::new();
+            }
         }
         let mut seen = HashSet::new();
         let mut suppliers = Vec::new();
@@ -286,18 +319,6 @@ impl Checker<'_> {
                     None,
                 );
             }
-            let share = match table.get("share") {
-                Some(v) => self.number(v, &with(&here, key("share")), crate::model::Domain::Unit),
-                None => {
-                    self.fail(
-                        &with(&here, key("share")),
-                        "nothing",
-                        "`share`: a number between 0 and 1",
-                        None,
-                    );
-                    0.0
-                }
-            };
             let params: Params<SupplierParam> = self.params(table, &here, SUPPLIER_EXTRA_KEYS);
             if params[SupplierParam::Discount] > params[SupplierParam::MaxDiscount] {
                 self.fail(
@@ -310,96 +331,125 @@ impl Checker<'_> {
                     None,
                 );
             }
-            suppliers.push(Supplier {
-                name,
-                share,
-                params,
-            });
+            suppliers.push(Supplier { name, params });
         }
-        let total: f64 = suppliers.iter().map(|s| s.share).sum();
-        if !suppliers.is_empty() && (total - 1.0).abs() > SHARE_TOLERANCE {
-            let listed: Vec<String> = suppliers
+        if self.model == ModelVersion::V1 && !suppliers.is_empty() {
+            let total: f64 = suppliers
                 .iter()
-                .map(|s| format!("{} {}", s.name, s.share))
-                .collect();
-            self.fail(
-                &[key("suppliers"), Seg::Index(0), key("share")],
-                format!(
-                    "shares summing to {} ({})",
-                    (total * 1e9).round() / 1e9,
-                    listed.join(", ")
-                ),
-                format!("initial shares summing to 1 (within {SHARE_TOLERANCE})"),
-                None,
-            );
+                .map(|s| s.params[SupplierParam::Share])
+                .sum();
+            if (total - 1.0).abs() > SHARE_TOLERANCE {
+                let listed: Vec<String> = suppliers
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, s.params[SupplierParam::Share]))
+                    .collect();
+                self.fail(
+                    &[key("suppliers"), Seg::Index(0), key("share")],
+                    format!(
+                        "shares summing to {} ({})",
+                        (total * 1e9).round() / 1e9,
+                        listed.join(", ")
+                    ),
+                    format!("initial shares summing to 1 (within {SHARE_TOLERANCE})"),
+                    None,
+                );
+            }
         }
         suppliers
+    }
+
+    /// Looks a supplier up by name for `path`, suggesting the nearest name.
+    fn supplier_named(
+        &mut self,
+        name: &str,
+        suppliers: &[Supplier],
+        path: &[Seg],
+    ) -> Option<usize> {
+        let found = suppliers.iter().position(|s| s.name == name);
+        if found.is_none() {
+            let valid: Vec<&str> = suppliers.iter().map(|s| s.name.as_str()).collect();
+            self.fail(
+                path,
+                format!("{name:?}"),
+                format!("a supplier's name: {}", valid.join(", ")),
+                did_you_mean(name, &valid),
+            );
+        }
+        found
     }
 
     fn compare(&mut self, run: &RawRun, suppliers: &[Supplier]) -> Vec<(usize, usize)> {
         let mut pairs = Vec::new();
         for (j, pair) in run.compare.iter().enumerate() {
             let path = [key("run"), key("compare"), Seg::Index(j)];
-            let found: Vec<Option<usize>> = pair
-                .iter()
-                .map(|n| suppliers.iter().position(|s| &s.name == n))
-                .collect();
-            match found.as_slice() {
-                [Some(a), Some(b)] if a != b => pairs.push((*a, *b)),
-                _ => {
-                    let names: Vec<&str> = suppliers.iter().map(|s| s.name.as_str()).collect();
-                    let hint = pair
-                        .iter()
-                        .zip(&found)
-                        .find(|(_, f)| f.is_none())
-                        .and_then(|(n, _)| did_you_mean(n, &names));
-                    self.fail(
-                        &path,
-                        format!("{pair:?}"),
-                        format!(
-                            "a pair of two different supplier names, such as [\"Russia\", \"China\"] \
-                             (suppliers: {})",
-                            names.join(", ")
-                        ),
-                        hint,
-                    )
-                }
+            if pair.len() != 2 || pair[0] == pair[1] {
+                self.fail(
+                    &path,
+                    format!("{pair:?}"),
+                    "a pair of two different supplier names, such as [\"Russia\", \"China\"]",
+                    None,
+                );
+                continue;
+            }
+            let a = self.supplier_named(&pair[0], suppliers, &with(&path, Seg::Index(0)));
+            let b = self.supplier_named(&pair[1], suppliers, &with(&path, Seg::Index(1)));
+            if let (Some(a), Some(b)) = (a, b) {
+                pairs.push((a, b));
             }
         }
         pairs
     }
 
-    /// Validates one event; `start` is `None` when the run's start is invalid
-    /// (already reported), and then labels are not checked against it.
-    fn event(
+    /// A quarter written as a label or an index, as a 0-based index within
+    /// the horizon; `None` (reported) outside it. With no valid start,
+    /// labels are not checked (the start is already reported).
+    fn quarter(
         &mut self,
-        i: usize,
-        raw: &RawEvent,
+        q: &QuarterRef,
+        path: &[Seg],
         start: Option<Quarter>,
         quarters: u32,
-        suppliers: &[Supplier],
-    ) -> Option<Event> {
-        let at = [key("events"), Seg::Index(i)];
-        let offset = match (&raw.quarter, start) {
+        past_the_end: bool,
+    ) -> Option<u32> {
+        let offset = match (q, start) {
             (QuarterRef::Label(label), Some(start)) => {
                 Quarter::parse(label).map(|q| start.quarters_until(q))
             }
-            (QuarterRef::Label(_), None) => Some(0),
+            (QuarterRef::Label(_), None) => return None,
             (QuarterRef::Index(index), _) => Some(*index),
         };
-        let quarter = match offset {
-            Some(q) if (0..quarters as i64).contains(&q) => Some(q as u32),
-            // An invalid horizon is reported already; events are not checked against it.
-            _ if !(1..=MAX_QUARTERS).contains(&quarters) => None,
+        // A known order may be delivered after the run ends (a shortened
+        // run still has it on its books); events must happen within it.
+        let end = if past_the_end {
+            quarters as i64 + MAX_QUARTERS as i64
+        } else {
+            quarters as i64
+        };
+        match offset {
+            Some(q) if (0..end).contains(&q) => Some(q as u32),
+            _ if past_the_end => {
+                let found = match q {
+                    QuarterRef::Label(l) => format!("{l:?}"),
+                    QuarterRef::Index(i) => i.to_string(),
+                };
+                let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
+                self.fail(
+                    path,
+                    found,
+                    format!("a quarter from the start, {start}, on"),
+                    None,
+                );
+                None
+            }
             _ => {
                 let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
                 let last = start.plus(quarters.saturating_sub(1));
-                let found = match &raw.quarter {
+                let found = match q {
                     QuarterRef::Label(l) => format!("{l:?}"),
                     QuarterRef::Index(i) => i.to_string(),
                 };
                 self.fail(
-                    &with(&at, key("quarter")),
+                    path,
                     found,
                     format!(
                         "a quarter within the horizon, {start} to {last} (or 0 to {})",
@@ -409,6 +459,29 @@ impl Checker<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// Validates one event; `horizon` is `None` when the run's start or
+    /// length is invalid (already reported), and then its quarter is not
+    /// checked.
+    fn event(
+        &mut self,
+        i: usize,
+        raw: &RawEvent,
+        horizon: Option<(Option<Quarter>, u32)>,
+        suppliers: &[Supplier],
+    ) -> Option<Event> {
+        let at = [key("events"), Seg::Index(i)];
+        let quarter = match horizon {
+            Some((start, quarters)) => self.quarter(
+                &raw.quarter,
+                &with(&at, key("quarter")),
+                start,
+                quarters,
+                false,
+            ),
+            None => None,
         };
         let ops: Vec<(Op, f64)> = [
             (Op::Set, raw.set),
@@ -419,7 +492,7 @@ impl Checker<'_> {
         .filter_map(|(op, v)| v.map(|v| (op, v)))
         .collect();
         let (op, value) = match ops.as_slice() {
-            [(op, v)] if v.is_finite() => (*op, *v),
+            [(op, v)] if v.is_finite() || (*op == Op::Set && *v == f64::NEG_INFINITY) => (*op, *v),
             [(op, v)] => {
                 self.fail(
                     &with(&at, key(op.name())),
@@ -460,11 +533,16 @@ impl Checker<'_> {
                 }
             },
         }?;
-        let domain = match target {
-            Target::World(p) => p.domain(),
-            Target::Buyer(p) => p.domain(),
-            Target::Supplier(_, p) => p.domain(),
-        };
+        if target.role() == Role::Initial {
+            self.fail(
+                &param_path,
+                format!("{:?}, which only sets up the initial state", raw.param),
+                "a parameter an event can change during a run",
+                None,
+            );
+            return None;
+        }
+        let domain = target.domain();
         let op_path = with(&at, key(op.name()));
         match op {
             Op::Set if !domain.contains(value) => {
@@ -473,11 +551,11 @@ impl Checker<'_> {
             Op::Scale if value < 0.0 => {
                 self.fail(&op_path, value.to_string(), "a factor 0 or greater", None);
             }
-            Op::Scale | Op::Add if domain == crate::model::Domain::Flag => {
+            Op::Scale | Op::Add if domain.is_flag() => {
                 self.fail(
                     &op_path,
                     format!("`{}` on a yes/no parameter", op.name()),
-                    "`set = 0` or `set = 1`",
+                    "`set = true` or `set = false`",
                     None,
                 );
             }
@@ -489,26 +567,89 @@ impl Checker<'_> {
             op,
             value,
             note: raw.note.clone().unwrap_or_default(),
+            index: i,
         })
     }
 
     fn lookup<P: Param>(&mut self, name: &str, path: &[Seg]) -> Option<P> {
+        let model = self.model;
         let found = P::from_name(name);
-        if found.is_none() {
-            let valid: Vec<&str> = P::ALL.iter().map(|p| p.name()).collect();
+        match found {
+            Some(p) if !p.models().includes(model) => {
+                self.fail(
+                    path,
+                    format!("{name:?}, a parameter of model {}", models_word(p.models())),
+                    format!("a parameter of model {model}"),
+                    None,
+                );
+                None
+            }
+            Some(p) => Some(p),
+            None => {
+                let valid: Vec<&str> = P::ALL
+                    .iter()
+                    .filter(|p| p.models().includes(model))
+                    .map(|p| p.name())
+                    .collect();
+                self.fail(
+                    path,
+                    format!("{name:?}"),
+                    format!("one of: {}", valid.join(", ")),
+                    did_you_mean(name, &valid),
+                );
+                None
+            }
+        }
+    }
+
+    fn backlog(
+        &mut self,
+        i: usize,
+        raw: &RawBacklog,
+        horizon: Option<(Option<Quarter>, u32)>,
+        suppliers: &[Supplier],
+    ) -> Option<Backlog> {
+        let at = [key("backlog"), Seg::Index(i)];
+        let supplier = self.supplier_named(&raw.supplier, suppliers, &with(&at, key("supplier")));
+        let value_domain = Domain::above(0.0, 1e9);
+        if !value_domain.contains(raw.value) {
             self.fail(
-                path,
-                format!("{name:?}"),
-                format!("one of: {}", valid.join(", ")),
-                did_you_mean(name, &valid),
+                &with(&at, key("value")),
+                raw.value.to_string(),
+                format!("a value in TIV millions, {}", value_domain.describe()),
+                None,
             );
         }
-        found
+        let (start, quarters) = horizon?;
+        let first = self.quarter(&raw.first, &with(&at, key("first")), start, quarters, true);
+        let last = self.quarter(&raw.last, &with(&at, key("last")), start, quarters, true);
+        if let (Some(f), Some(l)) = (first, last)
+            && f > l
+        {
+            self.fail(
+                &with(&at, key("last")),
+                format!("a last quarter before the first ({f} > {l})"),
+                "first <= last",
+                None,
+            );
+            return None;
+        }
+        Some(Backlog {
+            supplier: supplier?,
+            value: raw.value,
+            first: first?,
+            last: last?,
+            note: raw.note.clone().unwrap_or_default(),
+        })
+        .filter(|_| value_domain.contains(raw.value))
     }
 }
 
 /// Validates `raw` into a [`Scenario`] called `id`; `origin` names the file in
 /// diagnostics and `locator` finds where each field is written.
+///
+/// # Errors
+/// Every problem found, as located [`Diagnostic`]s.
 pub fn validate(
     raw: &RawScenario,
     id: &str,
@@ -518,20 +659,89 @@ pub fn validate(
     let mut check = Checker {
         origin,
         locator,
+        model: ModelVersion::V1,
         diagnostics: Vec::new(),
     };
-    let (start, procurement) = check.run(&raw.run);
+    check.model = match raw.run.model.as_deref() {
+        None => ModelVersion::V1,
+        Some(name) => ModelVersion::from_name(name).unwrap_or_else(|| {
+            check.fail(
+                &[key("run"), key("model")],
+                format!("{name:?}"),
+                "\"v1\" or \"v2\"",
+                None,
+            );
+            ModelVersion::V2
+        }),
+    };
+    let (start, horizon_ok, procurement) = check.run(&raw.run);
+    let horizon = horizon_ok.then_some((start, raw.run.quarters));
     let world: Params<WorldParam> = check.params(&raw.world, &[key("world")], &[]);
     let buyer_name = check.string(&raw.buyer, &[key("buyer")], "name");
     let buyer: Params<BuyerParam> = check.params(&raw.buyer, &[key("buyer")], BUYER_EXTRA_KEYS);
     let suppliers = check.suppliers(&raw.suppliers);
     let compare = check.compare(&raw.run, &suppliers);
+    if raw.events.len() > MAX_EVENTS {
+        check.fail(
+            &[key("events")],
+            format!("{} events", raw.events.len()),
+            format!("at most {MAX_EVENTS} [[events]]"),
+            None,
+        );
+    }
+    if raw.backlog.len() > MAX_BACKLOG {
+        check.fail(
+            &[key("backlog")],
+            format!("{} entries", raw.backlog.len()),
+            format!("at most {MAX_BACKLOG} [[backlog]] entries"),
+            None,
+        );
+    }
+    if check.model == ModelVersion::V1 && !raw.backlog.is_empty() {
+        check.fail(
+            &[key("backlog")],
+            "a [[backlog]] in a model v1 scenario",
+            "model = \"v2\" in [run] (v1 delivers at once and has no order book)",
+            None,
+        );
+    }
     let mut events: Vec<Event> = raw
         .events
         .iter()
+        .take(MAX_EVENTS)
         .enumerate()
-        .filter_map(|(i, e)| check.event(i, e, start, raw.run.quarters, &suppliers))
+        .filter_map(|(i, e)| check.event(i, e, horizon, &suppliers))
         .collect();
+    let backlog: Vec<Backlog> = raw
+        .backlog
+        .iter()
+        .take(MAX_BACKLOG)
+        .enumerate()
+        .filter_map(|(i, b)| check.backlog(i, b, horizon, &suppliers))
+        .collect();
+    if horizon_ok && (2..=MAX_SUPPLIERS).contains(&suppliers.len()) {
+        let bytes = crate::summary::Summary::estimated_bytes(
+            raw.run.quarters as usize,
+            suppliers.len(),
+            compare.len(),
+        );
+        if bytes > MAX_SUMMARY_BYTES {
+            check.fail(
+                &[key("run"), key("quarters")],
+                format!(
+                    "{} quarters x {} suppliers, whose summary needs {:.1} GB",
+                    raw.run.quarters,
+                    suppliers.len(),
+                    bytes as f64 / 1e9
+                ),
+                format!(
+                    "a study that fits in {:.1} GB (fewer quarters or suppliers)",
+                    MAX_SUMMARY_BYTES as f64 / 1e9
+                ),
+                None,
+            );
+        }
+    }
     if !check.diagnostics.is_empty() {
         return Err(check.diagnostics);
     }
@@ -540,6 +750,7 @@ pub fn validate(
     Ok(Scenario {
         id: id.to_string(),
         name: raw.run.name.trim().to_string(),
+        model: check.model,
         start: start.expect("an invalid start is reported above"),
         quarters: raw.run.quarters,
         runs: raw.run.runs,
@@ -550,6 +761,94 @@ pub fn validate(
         buyer,
         suppliers,
         events,
+        backlog,
         compare,
     })
+}
+
+/// The canonical form of a validated scenario: every parameter of its model
+/// written out (defaults included) as a float (flags as booleans), quarters
+/// as labels, and nothing else. Two files that mean the same study (`10` or
+/// `10.0`, an omitted default or an explicit one, `2` or `"2021Q3"`) have the
+/// same canonical form, and so the same hash.
+pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
+    fn table<P: Param>(
+        params: &Params<P>,
+        model: ModelVersion,
+        names: &[(&str, &str)],
+    ) -> toml::Table {
+        let mut table = toml::Table::new();
+        for (k, v) in names {
+            table.insert(k.to_string(), toml::Value::String(v.to_string()));
+        }
+        for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
+            let value = if p.domain().is_flag() {
+                toml::Value::Boolean(params[p] == 1.0)
+            } else {
+                toml::Value::Float(params[p])
+            };
+            table.insert(p.name().to_string(), value);
+        }
+        table
+    }
+    let label = |t: u32| QuarterRef::Label(scenario.label(t).to_string());
+    let model = scenario.model;
+    RawScenario {
+        run: RawRun {
+            name: scenario.name.clone(),
+            model: Some(model.name().to_string()),
+            start: scenario.start.to_string(),
+            quarters: scenario.quarters,
+            runs: scenario.runs,
+            seed: scenario.seed,
+            procurement: scenario.procurement.name().to_string(),
+            compare: raw.run.compare.clone(),
+        },
+        world: table(&scenario.world, model, &[]),
+        buyer: table(&scenario.buyer, model, &[("name", &scenario.buyer_name)]),
+        suppliers: scenario
+            .suppliers
+            .iter()
+            .map(|s| table(&s.params, model, &[("name", &s.name)]))
+            .collect(),
+        backlog: scenario
+            .backlog
+            .iter()
+            .map(|b| RawBacklog {
+                supplier: scenario.suppliers[b.supplier].name.clone(),
+                value: b.value,
+                first: label(b.first),
+                last: label(b.last),
+                note: Some(b.note.clone()).filter(|n| !n.is_empty()),
+            })
+            .collect(),
+        events: {
+            // File order, as `--set events.INDEX` counts them.
+            let mut events: Vec<&Event> = scenario.events.iter().collect();
+            events.sort_by_key(|e| e.index);
+            events
+                .into_iter()
+                .map(|e| {
+                    let (entity, param) = match e.target {
+                        Target::World(p) => ("world".to_string(), p.name()),
+                        Target::Buyer(p) => ("buyer".to_string(), p.name()),
+                        Target::Supplier(i, p) => (scenario.suppliers[i].name.clone(), p.name()),
+                    };
+                    let value = Some(e.value);
+                    RawEvent {
+                        quarter: label(e.quarter),
+                        entity,
+                        param: param.to_string(),
+                        set: value.filter(|_| e.op == Op::Set),
+                        scale: value.filter(|_| e.op == Op::Scale),
+                        add: value.filter(|_| e.op == Op::Add),
+                        note: Some(e.note.clone()).filter(|n| !n.is_empty()),
+                    }
+                })
+                .collect()
+        },
+        experiment: None,
+        sensitivity: None,
+        calibration: None,
+    }
 }

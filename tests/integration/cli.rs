@@ -2,10 +2,12 @@
 
 use super::*;
 
-const SCENARIOS: [&str; 3] = [
+const SCENARIOS: [&str; 5] = [
     "myanmar_2021",
+    "myanmar_2021_article_shares",
+    "myanmar_2021_no_coup",
     "myanmar_2021_un_embargo",
-    "myanmar_sipri_2016_20",
+    "myanmar_2021_v1",
 ];
 
 #[test]
@@ -70,18 +72,18 @@ fn the_baseline_runs_with_no_file_from_any_directory() {
     let mut lines = summary.lines();
     assert_eq!(
         lines.next(),
-        Some("quarter,label,entity,metric,mean,p05,p25,p50,p75,p95")
+        Some("quarter,label,entity,metric,n,mean,sd,p05,p25,p50,p75,p95")
     );
     let rows: Vec<&str> = lines.collect();
-    // 40 quarters x (5 world/buyer + 4 suppliers x 7 + 3 pairs x 2) metrics.
-    assert_eq!(rows.len(), 40 * (5 + 28 + 6));
+    // 40 quarters x (7 world/buyer + 4 suppliers x 9 + 3 pairs x 2) metrics.
+    assert_eq!(rows.len(), 40 * (7 + 36 + 6));
     assert!(
         rows.iter()
             .any(|r| r.starts_with("39,2030Q4,Russia,rolling_share,"))
     );
     assert!(
         rows.iter()
-            .any(|r| r.starts_with("0,2021Q1,world,embargo,0,"))
+            .any(|r| r.starts_with("0,2021Q1,world,embargo,200,0,"))
     );
     assert!(
         rows.iter()
@@ -151,7 +153,7 @@ fn overrides_change_the_result_and_unknown_paths_list_the_valid_ones() {
     assert!(!out.status.success());
     let (_, stderr) = text(&out);
     assert!(
-        stderr.contains("did you mean `support`?") && stderr.contains("explore_discount"),
+        stderr.contains("did you mean `support`?") && stderr.contains("stance_speed"),
         "{stderr}"
     );
     let out = armsim(tmp.path(), &["run", "--set", "suppliers.Rusia.support=0.2"]);
@@ -166,7 +168,7 @@ fn overrides_change_the_result_and_unknown_paths_list_the_valid_ones() {
     );
     let (_, stderr) = text(&out);
     assert!(
-        stderr.contains("suppliers[0].support: found 1.5, expected a number between 0 and 1")
+        stderr.contains("suppliers[0].support: found 1.5, expected a number from 0 to 1")
             && stderr.contains("value from --set suppliers.Russia.support=1.5"),
         "{stderr}"
     );
@@ -187,11 +189,12 @@ fn keep_runs_writes_the_first_runs_trajectories() {
     let mut lines = runs.lines();
     assert_eq!(lines.next(), Some("run,quarter,label,entity,metric,value"));
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 3 * 40 * (5 + 4 * 7));
+    // Every metric of the catalogue: 7 world and buyer, 9 per supplier, 2 per pair.
+    assert_eq!(rows.len(), 3 * 40 * (7 + 4 * 9 + 3 * 2));
     assert!(
         rows.last()
             .unwrap()
-            .starts_with("2,39,2030Q4,Others,influence,")
+            .starts_with("2,39,2030Q4,India>China,ever_ahead,")
     );
 }
 
@@ -241,7 +244,7 @@ fn help_teaches_the_commands() {
 
 #[test]
 fn the_shipped_variants_differ_from_the_baseline_only_where_documented() {
-    use armsim::model::{SupplierParam, Target, WorldParam};
+    use armsim::model::{Param, SupplierParam, Target, WorldParam};
     let load = |id: &str| {
         armsim::scenario::load_file(&root().join(format!("scenarios/{id}.toml")), &[])
             .unwrap()
@@ -249,27 +252,55 @@ fn the_shipped_variants_differ_from_the_baseline_only_where_documented() {
     };
     let base = load("myanmar_2021");
     let embargo = load("myanmar_2021_un_embargo");
-    assert_eq!(embargo.suppliers, base.suppliers);
+    assert_eq!(embargo.suppliers(), base.suppliers());
+    assert_eq!(embargo.backlog(), base.backlog());
     assert_eq!(
-        (embargo.world.clone(), embargo.buyer.clone()),
-        (base.world.clone(), base.buyer.clone())
+        (embargo.world(), embargo.buyer()),
+        (base.world(), base.buyer())
     );
-    assert_eq!(embargo.events[..3], base.events[..]);
-    assert_eq!(embargo.events.len(), 4);
-    assert_eq!(embargo.events[3].target, Target::World(WorldParam::Embargo));
-    assert_eq!(
-        embargo.label(embargo.events[3].quarter).to_string(),
-        "2021Q3"
-    );
+    let n = base.events().len();
+    assert_eq!(embargo.events().len(), n + 1);
+    let added = embargo
+        .events()
+        .iter()
+        .find(|e| e.target == Target::World(WorldParam::Embargo))
+        .unwrap();
+    assert_eq!(embargo.label(added.quarter).to_string(), "2021Q3");
 
-    let sipri = load("myanmar_sipri_2016_20");
-    assert_eq!(sipri.events, base.events);
-    for (a, b) in sipri.suppliers.iter().zip(&base.suppliers) {
-        assert_eq!(a.params, b.params, "only shares differ for {}", a.name);
+    let control = load("myanmar_2021_no_coup");
+    assert_eq!(control.suppliers(), base.suppliers());
+    assert_eq!(
+        (control.world(), control.buyer()),
+        (base.world(), base.buyer())
+    );
+    assert_eq!(control.backlog(), base.backlog());
+    let kept: Vec<_> = base.events().iter().filter(|e| e.quarter > 0).collect();
+    assert_eq!(
+        control.events().len(),
+        kept.len(),
+        "only the coup's events go"
+    );
+    for (a, b) in control.events().iter().zip(kept) {
         assert_eq!(
-            a.params[SupplierParam::Support],
-            b.params[SupplierParam::Support]
+            (a.quarter, a.target, a.op, a.value),
+            (b.quarter, b.target, b.op, b.value)
         );
+    }
+
+    let article = load("myanmar_2021_article_shares");
+    assert_eq!(article.events(), base.events());
+    let total = |s: &armsim::model::Scenario, p| -> f64 {
+        s.suppliers().iter().map(|x| x.params()[p]).sum()
+    };
+    for p in [SupplierParam::Stock, SupplierParam::RecentDeliveries] {
+        assert!((total(&article, p) - total(&base, p)).abs() < 0.05 * total(&base, p));
+    }
+    for (a, b) in article.suppliers().iter().zip(base.suppliers()) {
+        for &p in SupplierParam::ALL {
+            if !matches!(p, SupplierParam::Stock | SupplierParam::RecentDeliveries) {
+                assert_eq!(a.params()[p], b.params()[p], "{} {p:?}", a.name());
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::*;
 const CASES: [(&str, &[&str]); 16] = [
     (
         "support_out_of_range",
-        &[":59:11: suppliers[1].support: found 1.4, expected a number between 0 and 1"],
+        &[":59:11: suppliers[1].support: found 1.4, expected a number from 0 to 1"],
     ),
     (
         "shares_do_not_sum",
@@ -81,7 +81,7 @@ const CASES: [(&str, &[&str]); 16] = [
     ),
     (
         "one_supplier",
-        &["suppliers: found 1 supplier(s), expected at least two [[suppliers]]"],
+        &["suppliers: found 1 supplier(s), expected from 2 to 64 [[suppliers]]"],
     ),
 ];
 

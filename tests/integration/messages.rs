@@ -80,7 +80,7 @@ fn scenario_mistakes_say_what_is_expected() {
     fails(
         &["run", "--set", "run.runs=0"],
         1,
-        &["run.runs: found 0, expected a whole number 1 or greater"],
+        &["run.runs: found 0, expected a whole number from 1"],
     );
     fails(
         &["run", "--set", "suppliers.Russia.veto=2"],
@@ -96,7 +96,7 @@ fn scenario_mistakes_say_what_is_expected() {
     let stderr = fails(
         &["run", "--set", "run.quarters=0"],
         1,
-        &["run.quarters: found 0, expected 1 to 4000 quarters"],
+        &["run.quarters: found 0, expected a whole number from 1 to 4000"],
     );
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
     // `.5` is a number.
@@ -185,7 +185,7 @@ fn validate_numbers_events_as_set_counts_them() {
         &["validate", "scenarios/myanmar_2021_un_embargo.toml"],
     )));
     assert!(
-        stdout.contains("events.3   2021Q3  world.embargo set 1"),
+        stdout.contains("events.4   2021Q3  world.embargo set 1"),
         "{stdout}"
     );
     // The index shown is the one --set changes.
@@ -195,11 +195,11 @@ fn validate_numbers_events_as_set_counts_them() {
             "validate",
             "scenarios/myanmar_2021_un_embargo.toml",
             "--set",
-            "events.3.set=0",
+            "events.4.set=0",
         ],
     )));
     assert!(
-        stdout.contains("events.3   2021Q3  world.embargo set 0"),
+        stdout.contains("events.4   2021Q3  world.embargo set 0"),
         "{stdout}"
     );
 }

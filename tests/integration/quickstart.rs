@@ -9,7 +9,7 @@ fn armsim_with_no_arguments_runs_the_baseline_study() {
     let out = ok(armsim(tmp.path(), &[]));
     let (stdout, _) = text(&out);
     assert!(
-        stdout.starts_with("Myanmar after the 2021 coup (baseline) (100,000 runs): at 2030Q4"),
+        stdout.starts_with("Myanmar after the 2021 coup (100,000 runs, model v2): at 2030Q4"),
         "{stdout}"
     );
     assert!(
@@ -24,15 +24,15 @@ fn armsim_with_no_arguments_runs_the_baseline_study() {
     assert_eq!(manifest["seed"], 20_210_201);
     assert_eq!(manifest["overrides"], serde_json::json!([]));
     let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
-    // 40 quarters x (5 world/buyer + 4 suppliers x 7 + 3 pairs x 2) metrics, and a header.
-    assert_eq!(summary.lines().count(), 1 + 40 * (5 + 28 + 6));
+    // 40 quarters x (7 world/buyer + 4 suppliers x 9 + 3 pairs x 2) metrics, and a header.
+    assert_eq!(summary.lines().count(), 1 + 40 * (7 + 36 + 6));
     // Every run is a run of the study: the embargo probability at the end is a
     // count out of 100,000.
     let embargo = summary
         .lines()
         .find(|l| l.starts_with("39,2030Q4,world,embargo,"))
         .unwrap();
-    let mean: f64 = embargo.split(',').nth(4).unwrap().parse().unwrap();
+    let mean: f64 = embargo.split(',').nth(5).unwrap().parse().unwrap();
     assert!(
         ((mean * 100_000.0).round() - mean * 100_000.0).abs() < 1e-6,
         "{embargo}"

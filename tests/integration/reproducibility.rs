@@ -86,41 +86,49 @@ fn shard_ranges_partition_the_runs() {
 #[test]
 fn streamed_percentiles_match_exact_ones_within_their_bounds() {
     use armsim::engine::{QuarterView, Simulator, run_rng};
+    use armsim::metrics::{Entity, MetricId};
     use armsim::stats::{POSITIVE_RELATIVE_ERROR, UNIT_BIN_WIDTH, nearest_rank};
-    use armsim::summary::{Entity, PERCENTILES};
+    use armsim::summary::PERCENTILES;
 
     let scenario = load_baseline(&["run.runs=3000".into()]).unwrap().scenario;
     let summary = Study::new(&scenario).threads(2).run().unwrap().summary;
     let quarter = 12;
     // (entity, metric, value in a quarter view, relative bound?)
     type Pick = fn(&QuarterView<'_>) -> Option<f64>;
-    let picks: [(Entity, &str, Pick, bool); 5] = [
+    let picks: [(Entity, MetricId, Pick, bool); 6] = [
         (
             Entity::Supplier(0),
-            "rolling_share",
+            MetricId::RollingShare,
             |v| Some(v.rolling_share[0]),
             false,
         ),
         (
             Entity::Supplier(1),
-            "support",
+            MetricId::Support,
             |v| Some(v.support[1]),
             false,
         ),
-        (Entity::World, "unrest", |v| Some(v.unrest), false),
-        (Entity::Buyer, "budget", |v| Some(v.budget), true),
+        (Entity::World, MetricId::Unrest, |v| Some(v.unrest), false),
+        (Entity::Buyer, MetricId::Budget, |v| Some(v.budget), true),
         (
             Entity::Supplier(0),
-            "purchase_share",
-            |v| (v.total_purchases > 0.0).then(|| v.purchases[0] / v.total_purchases),
+            MetricId::OrderShare,
+            |v| (v.total_orders > 0.0).then(|| v.orders[0] / v.total_orders),
             false,
         ),
+        (
+            Entity::Supplier(1),
+            MetricId::Backlog,
+            |v| Some(v.backlog[1]),
+            true,
+        ),
     ];
-    for (entity, name, pick, relative) in picks {
+    for (entity, id, pick, relative) in picks {
+        let name = id.name();
         let mut exact = Vec::new();
         let mut sim = Simulator::new(&scenario);
-        for k in 0..scenario.runs {
-            sim.run(&mut run_rng(scenario.seed, k), &mut |v: &QuarterView<
+        for k in 0..scenario.runs() {
+            sim.run(&mut run_rng(scenario.seed(), k), &mut |v: &QuarterView<
                 '_,
             >| {
                 if v.quarter == quarter {
@@ -130,7 +138,7 @@ fn streamed_percentiles_match_exact_ones_within_their_bounds() {
         }
         exact.sort_by(f64::total_cmp);
         let stat = summary
-            .stat(quarter as usize, &summary.metric(entity, name).unwrap())
+            .stat(quarter as usize, &summary.metric(entity, id).unwrap())
             .unwrap();
         assert_eq!(stat.count, exact.len() as u64, "{name}");
         let mean = exact.iter().sum::<f64>() / exact.len() as f64;

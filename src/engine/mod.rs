@@ -1,0 +1,291 @@
+//! The engine: one Monte Carlo run of the reference model (MODEL.md sections 2-7).
+//!
+//! [`Simulator`] owns one run's mutable state and reuses its buffers from run
+//! to run; [`Simulator::run`] steps it quarter by quarter and hands each
+//! quarter's results to an [`Observer`] as a borrowed [`QuarterView`]. The
+//! scenario's model version chooses the implementation: [`v1`] (kept so that
+//! earlier studies replay to the same bits) or [`v2`] (the current model).
+//! Both fill the same [`QuarterView`], so everything downstream (the metric
+//! catalogue, summaries, outputs) is shared. The engine does no I/O, holds no
+//! global RNG (the caller passes one, see [`run_rng`]) and never fails: it
+//! runs only validated [`Scenario`]s.
+
+pub mod v1;
+pub mod v2;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::{ModelVersion, Scenario};
+
+/// Quarters in the rolling share window (SIPRI's five years).
+pub const ROLLING_QUARTERS: usize = 20;
+
+/// The random stream of run `run_index` of a study seeded with `seed`.
+///
+/// ChaCha8 keyed by the master seed, with the run index as its stream: every
+/// run has its own independent stream, so a run's results depend only on
+/// `(seed, run_index)` and never on threads, batches or shards, and any run
+/// can be replayed alone. Two scenarios run with the same seed use the same
+/// streams run for run: common random numbers.
+pub fn run_rng(seed: u64, run_index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(run_index);
+    rng
+}
+
+/// What one quarter of one run produced, handed to an [`Observer`].
+///
+/// Supplier slices follow the scenario's supplier order. Values that can be
+/// undefined in a quarter say so (`NaN` or a `*_defined` flag); the metric
+/// catalogue ([`crate::metrics`]) turns this view into recorded outputs.
+#[derive(Debug)]
+pub struct QuarterView<'a> {
+    /// 0-based quarter.
+    pub quarter: u32,
+    /// Unrest `u_t` in (0, 1).
+    pub unrest: f64,
+    /// International pressure `p_t` in [0, 1].
+    pub pressure: f64,
+    /// Whether an embargo was in force this quarter.
+    pub embargo: bool,
+    /// The buyer's budget `B_t` this quarter.
+    pub budget: f64,
+    /// Orders placed with each supplier this quarter (TIV).
+    pub orders: &'a [f64],
+    /// Sum of `orders`.
+    pub total_orders: f64,
+    /// Deliveries from each supplier this quarter (TIV).
+    pub deliveries: &'a [f64],
+    /// Sum of `deliveries`: the buyer's arms imports this quarter.
+    pub imports: f64,
+    /// Each supplier's order book at the end of the quarter: ordered, not yet delivered.
+    pub backlog: &'a [f64],
+    /// The outside option's share of what was awarded this quarter (NaN if
+    /// nothing was awarded; 0 in v1, which has no outside option).
+    pub outside: f64,
+    /// Share of each supplier in the last 20 quarters' deliveries (see `rolling_defined`).
+    pub rolling_share: &'a [f64],
+    /// Whether the rolling window holds any deliveries at all.
+    pub rolling_defined: bool,
+    /// Installed stock of each supplier at the end of the quarter.
+    pub stocks: &'a [f64],
+    /// Share of each supplier in the installed stock (see `base_defined`).
+    pub base_share: &'a [f64],
+    /// Whether any stock is installed (otherwise shares of it are undefined).
+    pub base_defined: bool,
+    /// Concentration (Herfindahl-Hirschman index) of the installed stock.
+    pub hhi: f64,
+    /// Support stances after this quarter's adaptation.
+    pub support: &'a [f64],
+    /// Discounts after this quarter's adaptation.
+    pub discount: &'a [f64],
+}
+
+/// Receives each quarter of a run, in order; quarter 0 starts a new run.
+pub trait Observer {
+    /// Called once per simulated quarter.
+    fn observe(&mut self, view: &QuarterView<'_>);
+}
+
+impl<F: FnMut(&QuarterView<'_>)> Observer for F {
+    fn observe(&mut self, view: &QuarterView<'_>) {
+        self(view)
+    }
+}
+
+/// One run's state and scratch buffers, reusable across runs of a scenario.
+#[derive(Debug, Clone)]
+pub struct Simulator<'s> {
+    inner: Inner<'s>,
+}
+
+#[derive(Debug, Clone)]
+enum Inner<'s> {
+    V1(Box<v1::Simulator<'s>>),
+    V2(Box<v2::Simulator<'s>>),
+}
+
+impl<'s> Simulator<'s> {
+    /// A simulator for `scenario`, of its model version; call
+    /// [`Simulator::run`] once per run.
+    pub fn new(scenario: &'s Scenario) -> Self {
+        let inner = match scenario.model() {
+            ModelVersion::V1 => Inner::V1(Box::new(v1::Simulator::new(scenario))),
+            ModelVersion::V2 => Inner::V2(Box::new(v2::Simulator::new(scenario))),
+        };
+        Simulator { inner }
+    }
+
+    /// The scenario this simulator runs.
+    pub fn scenario(&self) -> &'s Scenario {
+        match &self.inner {
+            Inner::V1(s) => s.scenario(),
+            Inner::V2(s) => s.scenario(),
+        }
+    }
+
+    /// Simulates one run from the initial state, drawing only from `rng`.
+    pub fn run<R: Rng + ?Sized, O: Observer + ?Sized>(&mut self, rng: &mut R, observer: &mut O) {
+        let quarters = self.scenario().quarters();
+        match &mut self.inner {
+            Inner::V1(s) => {
+                s.reset();
+                for _ in 0..quarters {
+                    observer.observe(&s.step(rng));
+                }
+            }
+            Inner::V2(s) => {
+                s.reset(rng);
+                for _ in 0..quarters {
+                    observer.observe(&s.step());
+                }
+            }
+        }
+    }
+
+    /// Puts the simulator in the initial state of a run drawing from `rng`,
+    /// ready for [`Simulator::step`].
+    pub fn reset<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        match &mut self.inner {
+            Inner::V1(s) => s.reset(),
+            Inner::V2(s) => s.reset(rng),
+        }
+    }
+
+    /// Simulates the next quarter (MODEL.md section 3) and returns its
+    /// outputs. v1 draws from `rng` as it goes; v2 drew its sub-streams' keys
+    /// from it at [`Simulator::reset`] and ignores it here. Stepping past the
+    /// scenario's horizon is allowed; no events apply there.
+    pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> QuarterView<'_> {
+        match &mut self.inner {
+            Inner::V1(s) => s.step(rng),
+            Inner::V2(s) => s.step(),
+        }
+    }
+}
+
+/// `1 / (1 + e^-z)`.
+#[inline]
+pub(crate) fn logistic(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// `ln(u / (1 - u))`.
+#[inline]
+pub(crate) fn logit(u: f64) -> f64 {
+    (u / (1.0 - u)).ln()
+}
+
+/// Shares of `values` in `shares` (each over their total); returns whether
+/// the total was positive. With a zero total the shares are left at 0 and
+/// the caller treats them as undefined.
+#[inline]
+pub(crate) fn shares_of(values: &[f64], shares: &mut [f64]) -> bool {
+    let total: f64 = values.iter().sum();
+    if total > 0.0 {
+        let inverse = 1.0 / total;
+        for (share, &x) in shares.iter_mut().zip(values) {
+            *share = x * inverse;
+        }
+        true
+    } else {
+        shares.fill(0.0);
+        false
+    }
+}
+
+/// The rolling window of the last [`ROLLING_QUARTERS`] quarters' deliveries
+/// per supplier, and each supplier's share of it.
+///
+/// Running sums are updated as quarters enter and leave and re-added from
+/// scratch once per window, so they never drift; a count of each supplier's
+/// non-zero quarters makes a window of zeros sum to exactly zero (no
+/// rounding residue), so a supplier that delivered nothing for twenty
+/// quarters has a share of exactly 0, and a window with no deliveries at all
+/// has no shares.
+#[derive(Debug, Clone)]
+pub(crate) struct RollingWindow {
+    suppliers: usize,
+    /// Ring buffer, quarter-major: `window[slot * suppliers + i]`.
+    window: Vec<f64>,
+    position: usize,
+    sums: Vec<f64>,
+    /// Quarters in the window in which each supplier delivered something.
+    nonzero: Vec<u8>,
+    shares: Vec<f64>,
+    defined: bool,
+}
+
+impl RollingWindow {
+    pub(crate) fn new(suppliers: usize) -> Self {
+        RollingWindow {
+            suppliers,
+            window: vec![0.0; suppliers * ROLLING_QUARTERS],
+            position: 0,
+            sums: vec![0.0; suppliers],
+            nonzero: vec![0; suppliers],
+            shares: vec![0.0; suppliers],
+            defined: false,
+        }
+    }
+
+    /// Fills every slot with `per_quarter` (supplier by supplier).
+    pub(crate) fn fill(&mut self, per_quarter: impl Fn(usize) -> f64) {
+        self.position = 0;
+        for i in 0..self.suppliers {
+            let x = per_quarter(i);
+            for slot in 0..ROLLING_QUARTERS {
+                self.window[slot * self.suppliers + i] = x;
+            }
+            self.sums[i] = x * ROLLING_QUARTERS as f64;
+            self.nonzero[i] = if x != 0.0 { ROLLING_QUARTERS as u8 } else { 0 };
+        }
+        self.refresh_shares();
+    }
+
+    /// Replaces the oldest quarter by `latest` and recomputes the shares.
+    pub(crate) fn push(&mut self, latest: &[f64]) {
+        let n = self.suppliers;
+        let slot = &mut self.window[self.position * n..(self.position + 1) * n];
+        for (((old, &new), sum), count) in slot
+            .iter_mut()
+            .zip(latest)
+            .zip(&mut self.sums)
+            .zip(&mut self.nonzero)
+        {
+            *sum += new - *old;
+            *count = *count + (new != 0.0) as u8 - (*old != 0.0) as u8;
+            if *count == 0 {
+                *sum = 0.0;
+            }
+            *old = new;
+        }
+        self.position = (self.position + 1) % ROLLING_QUARTERS;
+        if self.position == 0 {
+            // Re-add from scratch once per window so running sums never drift.
+            self.sums.fill(0.0);
+            for quarter in self.window.chunks_exact(n) {
+                for (sum, &x) in self.sums.iter_mut().zip(quarter) {
+                    *sum += x;
+                }
+            }
+        }
+        self.refresh_shares();
+    }
+
+    fn refresh_shares(&mut self) {
+        self.defined = shares_of(&self.sums, &mut self.shares);
+        for share in &mut self.shares {
+            *share = share.max(0.0);
+        }
+    }
+
+    pub(crate) fn shares(&self) -> &[f64] {
+        &self.shares
+    }
+
+    pub(crate) fn defined(&self) -> bool {
+        self.defined
+    }
+}

@@ -1,0 +1,499 @@
+//! Paired comparisons with common random numbers.
+//!
+//! A [`Comparison`] runs two scenarios, A and B, run for run: run `k` of A
+//! and run `k` of B draw from the same random stream (`run_rng(seed, k)`),
+//! so they share their unrest shocks, budgets and contract draws as far as
+//! the two models allow, and the difference between them is the mechanism,
+//! not noise. It folds A's runs, B's runs and the per-run differences B - A
+//! into three [`Summary`]s, and per outcome ([`super::outcome`]) the exact
+//! moments of A, B and B - A, from which [`OutcomeComparison`] gives the
+//! paired confidence interval of the difference and, for contrast, the wider
+//! interval that independent runs would give.
+//!
+//! Like a study, a comparison runs in rounds over a rayon pool, each worker
+//! folding its runs into recorders of its own that merge exactly, so results
+//! are the same bits whatever the thread count; after each round a callback
+//! sees the merged results so far (the web page streams them), and a cancel
+//! flag stops it at the round's end.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use thread_local::ThreadLocal;
+
+use super::outcome::{Outcome, OutcomeSet};
+use crate::engine::{Simulator, run_rng};
+use crate::model::Scenario;
+use crate::stats::{Binning, Moments};
+use crate::summary::{Recorder, Summary};
+
+/// Runs per rayon task.
+const CHUNK: u64 = 32;
+
+/// Why a comparison cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompareError {
+    /// The two scenarios do not describe the same market, so their metrics
+    /// cannot be paired.
+    #[error("A and B cannot be compared: {0}")]
+    Incompatible(String),
+    /// The worker thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {source}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// The exact moments of one outcome in A, in B and of the paired difference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedMoments {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Its values in A's runs.
+    pub a: Moments,
+    /// Its values in B's runs.
+    pub b: Moments,
+    /// B - A, over runs where both are defined.
+    pub difference: Moments,
+}
+
+impl PairedMoments {
+    fn new(outcome: Outcome) -> Self {
+        PairedMoments {
+            outcome,
+            a: Moments::default(),
+            b: Moments::default(),
+            difference: Moments::default(),
+        }
+    }
+
+    fn merge(&mut self, other: &PairedMoments) {
+        self.a.merge(&other.a);
+        self.b.merge(&other.b);
+        self.difference.merge(&other.difference);
+    }
+
+    fn add(&mut self, a: f64, b: f64) {
+        let binning = self.outcome.binning();
+        if !a.is_nan() {
+            self.a.add(a, binning);
+        }
+        if !b.is_nan() {
+            self.b.add(b, binning);
+        }
+        if !a.is_nan() && !b.is_nan() {
+            self.difference.add(b - a, binning.signed());
+        }
+    }
+
+    /// Means, the paired difference and its confidence interval at `level`
+    /// (normal approximation, fine for the hundreds of runs or more a
+    /// comparison has), and the interval independent runs would give.
+    pub fn compare(&self, level: f64) -> OutcomeComparison {
+        let z = normal_quantile(0.5 + level / 2.0);
+        let binning = self.outcome.binning();
+        let half = |sd: Option<f64>, n: u64| sd.map(|sd| z * sd / (n as f64).sqrt());
+        let diff = self.difference.mean();
+        let paired = half(self.difference.sd(binning.signed()), self.difference.count);
+        let independent = match (self.a.sd(binning), self.b.sd(binning)) {
+            (Some(sa), Some(sb)) if self.a.count > 1 && self.b.count > 1 => {
+                Some(z * (sa * sa / self.a.count as f64 + sb * sb / self.b.count as f64).sqrt())
+            }
+            _ => None,
+        };
+        OutcomeComparison {
+            a: self.a.mean(),
+            b: self.b.mean(),
+            n_a: self.a.count,
+            n_b: self.b.count,
+            n_pairs: self.difference.count,
+            difference: diff,
+            paired_half_width: paired,
+            independent_half_width: independent,
+        }
+    }
+}
+
+/// One outcome compared between A and B.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutcomeComparison {
+    /// Mean in A (None if never defined).
+    pub a: Option<f64>,
+    /// Mean in B.
+    pub b: Option<f64>,
+    /// Runs of A where it is defined.
+    pub n_a: u64,
+    /// Runs of B where it is defined.
+    pub n_b: u64,
+    /// Runs where both are defined (the pairs).
+    pub n_pairs: u64,
+    /// Mean paired difference B - A.
+    pub difference: Option<f64>,
+    /// Half-width of the paired confidence interval of the mean difference.
+    pub paired_half_width: Option<f64>,
+    /// Half-width the interval would have with independent runs of A and B.
+    pub independent_half_width: Option<f64>,
+}
+
+/// What a comparison has produced so far (or in all).
+#[derive(Debug, Clone)]
+pub struct Paired {
+    /// Summary of A's runs.
+    pub a: Summary,
+    /// Summary of B's runs.
+    pub b: Summary,
+    /// Summary of the per-run differences B - A.
+    pub difference: Summary,
+    /// Per outcome, the moments of A, B and B - A.
+    pub outcomes: Vec<PairedMoments>,
+    /// Runs completed (pairs).
+    pub runs: u64,
+}
+
+impl Paired {
+    fn new(a: &Scenario, outcomes: &[Outcome]) -> Self {
+        Paired {
+            a: Summary::new(a),
+            b: Summary::new(a),
+            difference: Summary::difference(a),
+            outcomes: outcomes.iter().cloned().map(PairedMoments::new).collect(),
+            runs: 0,
+        }
+    }
+}
+
+/// What a finished (or cancelled) comparison returns.
+#[derive(Debug)]
+pub struct CompareOutcome {
+    /// The results.
+    pub paired: Paired,
+    /// Whether the cancel flag stopped it early.
+    pub interrupted: bool,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+}
+
+/// A comparison of two scenarios with common random numbers; see the module
+/// documentation.
+pub struct Comparison<'a> {
+    a: &'a Scenario,
+    b: &'a Scenario,
+    seed: u64,
+    range: Range<u64>,
+    threads: usize,
+    round: u64,
+    outcomes: Vec<Outcome>,
+    on_round: Option<&'a mut dyn FnMut(&Paired)>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+/// One worker's simulators and accumulators.
+struct Worker<'s> {
+    sim_a: Simulator<'s>,
+    sim_b: Simulator<'s>,
+    rec_a: Recorder,
+    rec_b: Recorder,
+    rec_diff: Recorder,
+    out_a: OutcomeSet,
+    out_b: OutcomeSet,
+    moments: Vec<PairedMoments>,
+}
+
+impl<'a> Comparison<'a> {
+    /// A comparison of `a` and `b` with `a`'s runs and seed, on all cores.
+    ///
+    /// # Errors
+    /// [`CompareError::Incompatible`] unless both have the same start,
+    /// quarters, suppliers (by name, in order) and compared pairs.
+    pub fn new(a: &'a Scenario, b: &'a Scenario) -> Result<Self, CompareError> {
+        let names = |s: &Scenario| -> Vec<String> {
+            s.suppliers().iter().map(|x| x.name().to_string()).collect()
+        };
+        let mismatch = if a.start() != b.start() || a.quarters() != b.quarters() {
+            Some(format!(
+                "A runs {} quarters from {}, B {} from {}",
+                a.quarters(),
+                a.start(),
+                b.quarters(),
+                b.start()
+            ))
+        } else if names(a) != names(b) {
+            Some(format!(
+                "A's suppliers are {}, B's {}",
+                names(a).join(", "),
+                names(b).join(", ")
+            ))
+        } else if a.compare() != b.compare() {
+            Some("their [run] compare pairs differ".into())
+        } else {
+            None
+        };
+        if let Some(reason) = mismatch {
+            return Err(CompareError::Incompatible(reason));
+        }
+        Ok(Comparison {
+            a,
+            b,
+            seed: a.seed(),
+            range: 0..a.runs(),
+            threads: 0,
+            round: 0,
+            outcomes: Outcome::defaults(a),
+            on_round: None,
+            cancel: None,
+        })
+    }
+
+    /// The master seed both scenarios' runs draw from.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Only the runs with these indices.
+    pub fn runs(mut self, range: Range<u64>) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Worker threads; 0 (the default) uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Pairs of runs per round (0, the default, chooses 1,024 per thread):
+    /// how often the callback sees results and the cancel flag is checked.
+    pub fn round_size(mut self, runs: u64) -> Self {
+        self.round = runs;
+        self
+    }
+
+    /// The outcomes to compare (by default [`Outcome::defaults`]).
+    pub fn outcomes(mut self, outcomes: Vec<Outcome>) -> Self {
+        self.outcomes = outcomes;
+        self
+    }
+
+    /// Called after each round with the merged results so far.
+    pub fn on_round(mut self, callback: &'a mut dyn FnMut(&Paired)) -> Self {
+        self.on_round = Some(callback);
+        self
+    }
+
+    /// Stops at the end of the current round once `flag` is set.
+    pub fn cancel_flag(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Runs the comparison.
+    ///
+    /// # Errors
+    /// [`CompareError::ThreadPool`] if the pool cannot start.
+    pub fn run(self) -> Result<CompareOutcome, CompareError> {
+        let started = Instant::now();
+        let Comparison {
+            a,
+            b,
+            seed,
+            range,
+            threads,
+            round,
+            outcomes,
+            mut on_round,
+            cancel,
+        } = self;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|source| CompareError::ThreadPool { threads, source })?;
+        let threads = pool.current_num_threads();
+        let round = if round == 0 {
+            1024 * threads as u64
+        } else {
+            round
+        }
+        .min(crate::summary::RECORDER_CAPACITY);
+        let mut total = Paired::new(a, &outcomes);
+        let mut workers: ThreadLocal<RefCell<Worker<'_>>> = ThreadLocal::new();
+        let mut next = range.start;
+        let mut interrupted = false;
+        while next < range.end {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                interrupted = true;
+                break;
+            }
+            let end = (next + round).min(range.end);
+            let chunks = (end - next).div_ceil(CHUNK);
+            pool.install(|| {
+                (0..chunks).into_par_iter().for_each(|c| {
+                    let cell = workers.get_or(|| {
+                        RefCell::new(Worker {
+                            sim_a: Simulator::new(a),
+                            sim_b: Simulator::new(b),
+                            rec_a: Recorder::new(a),
+                            rec_b: Recorder::new(a),
+                            rec_diff: Recorder::difference(a),
+                            out_a: OutcomeSet::new(outcomes.clone(), a),
+                            out_b: OutcomeSet::new(outcomes.clone(), b),
+                            moments: outcomes.iter().cloned().map(PairedMoments::new).collect(),
+                        })
+                    });
+                    let w = &mut *cell.borrow_mut();
+                    let first = next + c * CHUNK;
+                    for k in first..(first + CHUNK).min(end) {
+                        w.run_pair(seed, k, a.quarters());
+                    }
+                });
+            });
+            for cell in workers.iter_mut() {
+                let w = cell.get_mut();
+                w.rec_a.drain_into(&mut total.a);
+                w.rec_b.drain_into(&mut total.b);
+                w.rec_diff.drain_into(&mut total.difference);
+                for (t, m) in total.outcomes.iter_mut().zip(&mut w.moments) {
+                    t.merge(m);
+                    *m = PairedMoments::new(m.outcome.clone());
+                }
+            }
+            total.runs += end - next;
+            next = end;
+            if let Some(callback) = on_round.as_mut() {
+                callback(&total);
+            }
+        }
+        Ok(CompareOutcome {
+            paired: total,
+            interrupted,
+            threads,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+impl Worker<'_> {
+    /// Run `k` of A and of B, quarter by quarter, from the same stream.
+    fn run_pair(&mut self, seed: u64, k: u64, quarters: u32) {
+        use crate::engine::Observer;
+        let (mut rng_a, mut rng_b) = (run_rng(seed, k), run_rng(seed, k));
+        self.sim_a.reset(&mut rng_a);
+        self.sim_b.reset(&mut rng_b);
+        for _ in 0..quarters {
+            let va = self.sim_a.step(&mut rng_a);
+            let vb = self.sim_b.step(&mut rng_b);
+            self.rec_a.observe(&va);
+            self.rec_b.observe(&vb);
+            self.rec_diff.observe_pair(&va, &vb);
+            self.out_a.observe(&va);
+            self.out_b.observe(&vb);
+        }
+        for ((m, &x), &y) in self
+            .moments
+            .iter_mut()
+            .zip(self.out_a.values())
+            .zip(self.out_b.values())
+        {
+            m.add(x, y);
+        }
+    }
+}
+
+/// The standard normal quantile, for confidence levels (statrs).
+pub fn normal_quantile(p: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().inverse_cdf(p.clamp(1e-300, 1.0 - 1e-16))
+}
+
+/// The binning a paired difference of an outcome uses.
+pub fn difference_binning(outcome: &Outcome) -> Binning {
+    outcome.binning().signed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Entity, MetricId};
+    use crate::scenario::load_baseline;
+
+    #[test]
+    fn the_normal_quantile_is_accurate() {
+        assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-8);
+        assert!((normal_quantile(0.95) - 1.6448536269514722).abs() < 1e-8);
+        assert!((normal_quantile(0.5)).abs() < 1e-12);
+        assert!((normal_quantile(0.001) + 3.090232306167813).abs() < 1e-7);
+    }
+
+    #[test]
+    fn a_scenario_compared_with_itself_differs_by_exactly_nothing() {
+        let s = load_baseline(&["run.runs=300".into()]).unwrap().scenario;
+        let out = Comparison::new(&s, &s).unwrap().threads(2).run().unwrap();
+        assert_eq!(out.paired.a, out.paired.b);
+        for m in &out.paired.outcomes {
+            let c = m.compare(0.95);
+            assert!(c.difference.is_none_or(|d| d == 0.0), "{}", m.outcome);
+            assert!(c.paired_half_width.is_none_or(|h| h == 0.0));
+        }
+        let russia = out
+            .paired
+            .difference
+            .metric(Entity::Supplier(0), MetricId::RollingShare)
+            .unwrap();
+        let stat = out.paired.difference.stat(39, &russia).unwrap();
+        assert_eq!((stat.mean, stat.p05(), stat.p95()), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn paired_results_are_the_same_bits_whatever_the_threads_and_rounds() {
+        let a = load_baseline(&["run.runs=400".into()]).unwrap().scenario;
+        let b = load_baseline(&[
+            "run.runs=400".into(),
+            "suppliers.Russia.support=0".into(),
+            "suppliers.Russia.hold_support=true".into(),
+        ])
+        .unwrap()
+        .scenario;
+        let one = Comparison::new(&a, &b)
+            .unwrap()
+            .threads(1)
+            .round_size(1000)
+            .run()
+            .unwrap();
+        let mut rounds = 0;
+        let mut count = |_: &Paired| rounds += 1;
+        let three = Comparison::new(&a, &b)
+            .unwrap()
+            .threads(3)
+            .round_size(64)
+            .on_round(&mut count)
+            .run()
+            .unwrap();
+        assert_eq!(rounds, 7);
+        assert_eq!(one.paired.difference, three.paired.difference);
+        assert_eq!(one.paired.outcomes, three.paired.outcomes);
+        // Russia condemning the coup lowers its share, and common random
+        // numbers make the paired interval narrower than independent runs'.
+        let share = one.paired.outcomes[0].compare(0.9);
+        assert!(share.difference.unwrap() < -0.05, "{share:?}");
+        assert!(share.paired_half_width.unwrap() < share.independent_half_width.unwrap());
+    }
+
+    #[test]
+    fn incompatible_scenarios_are_refused() {
+        let a = load_baseline(&[]).unwrap().scenario;
+        let b = load_baseline(&["run.quarters=20".into()]).unwrap().scenario;
+        assert!(matches!(
+            Comparison::new(&a, &b),
+            Err(CompareError::Incompatible(_))
+        ));
+    }
+}

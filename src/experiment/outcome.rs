@@ -1,0 +1,572 @@
+//! Outcomes: scalar summaries of one run, named once and shared by every
+//! experiment (compare, sweep, sensitivity, calibration).
+//!
+//! An outcome is written as text, so it can be given on the command line or
+//! in a scenario's `[experiment] outcomes`:
+//!
+//! ```text
+//! [AGGREGATE:]METRIC:ENTITY@WHEN      a metric of the catalogue
+//! first_ahead:A>B                     the first quarter A's rolling share passes B's
+//! ```
+//!
+//! - `METRIC` is a metric of the catalogue ([`crate::metrics`]; `armsim
+//!   outcomes` lists them) and `ENTITY` is `world`, `buyer`, a supplier's
+//!   name, or a compared pair `A>B` for pair metrics.
+//! - `WHEN` is a quarter (`2030Q4`, `end` for the last), a span of quarters
+//!   (`2026Q1..2030Q4`), a year (`2022`, its four quarters) or a span of
+//!   years (`2021..2022`).
+//! - `AGGREGATE` says how a span is summarised: `mean` (the default: the
+//!   mean over the quarters where the metric is defined), `sum` (for flows
+//!   such as `deliveries`), `max`, `min`, or `share` (a supplier's part of
+//!   the span's total over all suppliers: `share:deliveries:China@2016..2020`
+//!   is SIPRI's five-year share). `max:embargo:world@2021..2030` is whether
+//!   an embargo was ever in force.
+//! - `first_ahead:A>B` is the quarter (0-based, from the start) in which
+//!   A's rolling share first exceeds B's; undefined in a run where it never
+//!   does, so its count of defined runs is the probability that it happens.
+//!
+//! An [`OutcomeSet`] is an [`Observer`] that evaluates outcomes as a run
+//! goes, and hands back one value per outcome at the end of each run (NaN
+//! where undefined).
+
+use std::fmt;
+
+use crate::engine::{Observer, QuarterView};
+use crate::metrics::{Entity, Kind, MetricId, Scope};
+use crate::model::{Quarter, Scenario};
+use crate::stats::Binning;
+
+/// Why an outcome's text could not be understood for a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("outcome `{text}`: {reason}")]
+pub struct OutcomeError {
+    /// The outcome as written.
+    pub text: String,
+    /// What is wrong, with the valid choices where there are few.
+    pub reason: String,
+}
+
+/// How an outcome summarises the quarters of its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// Mean over the quarters where the metric is defined.
+    Mean,
+    /// Sum over the quarters (undefined quarters count 0).
+    Sum,
+    /// Largest value.
+    Max,
+    /// Smallest value.
+    Min,
+    /// The entity's sum over the span divided by all suppliers' sum (a
+    /// supplier's share of a flow, such as deliveries over a SIPRI window).
+    Share,
+}
+
+impl Aggregate {
+    fn name(self) -> &'static str {
+        match self {
+            Aggregate::Mean => "mean",
+            Aggregate::Sum => "sum",
+            Aggregate::Max => "max",
+            Aggregate::Min => "min",
+            Aggregate::Share => "share",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Aggregate> {
+        [
+            Aggregate::Mean,
+            Aggregate::Sum,
+            Aggregate::Max,
+            Aggregate::Min,
+            Aggregate::Share,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+}
+
+/// What an outcome measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// A metric of an entity over quarters `from..=to`, aggregated.
+    Metric {
+        /// The metric.
+        id: MetricId,
+        /// Whose.
+        entity: Entity,
+        /// First quarter (0-based).
+        from: u32,
+        /// Last quarter (0-based, inclusive).
+        to: u32,
+        /// How the span is summarised.
+        aggregate: Aggregate,
+    },
+    /// The first quarter in which supplier `a`'s rolling share exceeds `b`'s.
+    FirstAhead {
+        /// The supplier that overtakes.
+        a: usize,
+        /// The supplier overtaken.
+        b: usize,
+    },
+}
+
+/// An outcome: a scalar summary of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    text: String,
+    measure: Measure,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Outcome {
+    /// Parses `text` (see the module documentation) for `scenario`.
+    ///
+    /// # Errors
+    /// [`OutcomeError`] saying what is wrong and what was expected.
+    pub fn parse(text: &str, scenario: &Scenario) -> Result<Outcome, OutcomeError> {
+        let text = text.trim();
+        let fail = |reason: String| OutcomeError {
+            text: text.to_string(),
+            reason,
+        };
+        let names: Vec<&str> = scenario.suppliers().iter().map(|s| s.name()).collect();
+        let supplier = |name: &str| {
+            scenario.supplier_index(name).ok_or_else(|| {
+                fail(format!(
+                    "no supplier `{name}`; suppliers are {}",
+                    names.join(", ")
+                ))
+            })
+        };
+        if let Some(pair) = text.strip_prefix("first_ahead:") {
+            let (a, b) = pair
+                .split_once('>')
+                .ok_or_else(|| fail("expected first_ahead:A>B".into()))?;
+            let (a, b) = (supplier(a.trim())?, supplier(b.trim())?);
+            if a == b {
+                return Err(fail("A and B must be different suppliers".into()));
+            }
+            return Ok(Outcome {
+                text: text.to_string(),
+                measure: Measure::FirstAhead { a, b },
+            });
+        }
+        let (what, when) = text.split_once('@').ok_or_else(|| {
+            fail("expected METRIC:ENTITY@WHEN, such as rolling_share:Russia@2030Q4".into())
+        })?;
+        let parts: Vec<&str> = what.split(':').map(str::trim).collect();
+        let (aggregate, metric, entity) = match parts.as_slice() {
+            [metric, entity] => (None, *metric, *entity),
+            [aggregate, metric, entity] => (
+                Some(Aggregate::from_name(aggregate).ok_or_else(|| {
+                    fail(format!(
+                        "no aggregate `{aggregate}`; use mean, sum, max, min or share"
+                    ))
+                })?),
+                *metric,
+                *entity,
+            ),
+            _ => {
+                return Err(fail(
+                    "expected [AGGREGATE:]METRIC:ENTITY@WHEN, such as rolling_share:Russia@2030Q4"
+                        .into(),
+                ));
+            }
+        };
+        let id = MetricId::from_name(metric).ok_or_else(|| {
+            let all: Vec<&str> = MetricId::ALL.iter().map(|m| m.name()).collect();
+            fail(format!(
+                "no metric `{metric}`; metrics are {}",
+                all.join(", ")
+            ))
+        })?;
+        let entity = match (id.scope(), entity) {
+            (Scope::World, "world") => Entity::World,
+            (Scope::Buyer, "buyer") => Entity::Buyer,
+            (Scope::Supplier, name) => Entity::Supplier(supplier(name)?),
+            (Scope::Pair, pair) => {
+                let (a, b) = pair
+                    .split_once('>')
+                    .ok_or_else(|| fail(format!("{metric} is a pair metric: write A>B")))?;
+                let (a, b) = (supplier(a.trim())?, supplier(b.trim())?);
+                if !scenario.compare().contains(&(a, b)) {
+                    return Err(fail(format!(
+                        "{} > {} is not among the scenario's compared pairs ([run] compare)",
+                        names[a], names[b]
+                    )));
+                }
+                Entity::Pair(a, b)
+            }
+            (scope, _) => {
+                let whose = match scope {
+                    Scope::World => "world",
+                    Scope::Buyer => "buyer",
+                    Scope::Supplier => "a supplier's name",
+                    Scope::Pair => "a pair A>B",
+                };
+                return Err(fail(format!("{metric} belongs to {whose}")));
+            }
+        };
+        if aggregate == Some(Aggregate::Share)
+            && !(id.scope() == Scope::Supplier && id.kind() == Kind::Positive)
+        {
+            return Err(fail(format!(
+                "share needs a supplier's flow (orders, deliveries, backlog), not {metric}"
+            )));
+        }
+        let (from, to) = span(when.trim(), scenario).map_err(fail)?;
+        Ok(Outcome {
+            text: text.to_string(),
+            measure: Measure::Metric {
+                id,
+                entity,
+                from,
+                to,
+                aggregate: aggregate.unwrap_or(Aggregate::Mean),
+            },
+        })
+    }
+
+    /// What it measures.
+    pub fn measure(&self) -> Measure {
+        self.measure
+    }
+
+    /// How its values are histogrammed: shares and probabilities on the unit
+    /// interval, flows and quarters on the positive sketch.
+    pub fn binning(&self) -> Binning {
+        match self.measure {
+            Measure::FirstAhead { .. } => Binning::Positive,
+            Measure::Metric { id, aggregate, .. } => match (id.kind(), aggregate) {
+                (_, Aggregate::Share) => Binning::Unit,
+                (Kind::Unit | Kind::Event, Aggregate::Sum) => Binning::Positive,
+                (Kind::Unit | Kind::Event, _) => Binning::Unit,
+                (Kind::Positive, _) => Binning::Positive,
+            },
+        }
+    }
+
+    /// Whether its values are quarters (0-based indices from the start).
+    pub fn is_quarter(&self) -> bool {
+        matches!(self.measure, Measure::FirstAhead { .. })
+    }
+
+    /// Whether values are shares or probabilities, best shown in percent.
+    pub fn is_share(&self) -> bool {
+        matches!(self.measure, Measure::Metric { id, .. } if id.kind() != Kind::Positive && self.binning() == Binning::Unit)
+    }
+
+    /// The outcomes a scenario is most often asked about: each supplier's
+    /// rolling share and support at the horizon, whether an embargo was ever
+    /// in force, and when each compared pair first crossed.
+    pub fn defaults(scenario: &Scenario) -> Vec<Outcome> {
+        let mut texts = Vec::new();
+        for s in scenario.suppliers() {
+            texts.push(format!("rolling_share:{}@end", s.name()));
+        }
+        for s in scenario.suppliers() {
+            texts.push(format!("support:{}@end", s.name()));
+        }
+        let first = scenario.start();
+        let last = scenario.label(scenario.quarters() - 1);
+        texts.push(format!("max:embargo:world@{first}..{last}"));
+        for &(a, b) in scenario.compare() {
+            let names = scenario.suppliers();
+            texts.push(format!(
+                "first_ahead:{}>{}",
+                names[a].name(),
+                names[b].name()
+            ));
+        }
+        texts
+            .iter()
+            .map(|t| Outcome::parse(t, scenario).expect("defaults are valid"))
+            .collect()
+    }
+}
+
+/// Parses a span: `end`, `2030Q4`, `2026Q1..2030Q4`, `2022`, `2021..2022`.
+fn span(when: &str, scenario: &Scenario) -> Result<(u32, u32), String> {
+    let last = scenario.quarters() - 1;
+    let first_label = scenario.start();
+    let last_label = scenario.label(last);
+    let point = |s: &str, end_of_year: bool| -> Result<u32, String> {
+        let s = s.trim();
+        if s == "end" {
+            return Ok(last);
+        }
+        if s == "start" {
+            return Ok(0);
+        }
+        let quarter = if let Ok(year) = s.parse::<i32>() {
+            Quarter {
+                year,
+                q: if end_of_year { 4 } else { 1 },
+            }
+        } else {
+            Quarter::parse(s).ok_or(format!(
+                "`{s}` is not a quarter such as 2030Q4, a year, `start` or `end`"
+            ))?
+        };
+        let index = first_label.quarters_until(quarter);
+        if !(0..=last as i64).contains(&index) {
+            return Err(format!(
+                "{quarter} is outside the run, {first_label} to {last_label}"
+            ));
+        }
+        Ok(index as u32)
+    };
+    let (from, to) = match when.split_once("..") {
+        Some((a, b)) => (point(a, false)?, point(b, true)?),
+        None => (point(when, false)?, point(when, true)?),
+    };
+    if from > to {
+        return Err(format!("the span {when} ends before it starts"));
+    }
+    Ok((from, to))
+}
+
+/// Evaluates outcomes as runs go: an [`Observer`] that, at each run's last
+/// quarter, leaves one value per outcome in [`OutcomeSet::values`].
+#[derive(Debug, Clone)]
+pub struct OutcomeSet {
+    outcomes: Vec<Outcome>,
+    /// Per outcome: running aggregate, the all-suppliers total (for shares)
+    /// and the count of defined quarters.
+    accumulators: Vec<(f64, f64, u32)>,
+    values: Vec<f64>,
+    last_quarter: u32,
+}
+
+impl OutcomeSet {
+    /// A set evaluating `outcomes` on runs of `scenario`.
+    pub fn new(outcomes: Vec<Outcome>, scenario: &Scenario) -> Self {
+        let n = outcomes.len();
+        OutcomeSet {
+            outcomes,
+            accumulators: vec![(0.0, 0.0, 0); n],
+            values: vec![f64::NAN; n],
+            last_quarter: scenario.quarters() - 1,
+        }
+    }
+
+    /// The outcomes, in order.
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.outcomes
+    }
+
+    /// The last completed run's value of each outcome (NaN where undefined).
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+}
+
+impl Observer for OutcomeSet {
+    fn observe(&mut self, v: &QuarterView<'_>) {
+        let t = v.quarter;
+        if t == 0 {
+            for (outcome, acc) in self.outcomes.iter().zip(&mut self.accumulators) {
+                *acc = match outcome.measure {
+                    Measure::Metric {
+                        aggregate: Aggregate::Max,
+                        ..
+                    } => (f64::NEG_INFINITY, 0.0, 0),
+                    Measure::Metric {
+                        aggregate: Aggregate::Min,
+                        ..
+                    } => (f64::INFINITY, 0.0, 0),
+                    Measure::FirstAhead { .. } => (f64::NAN, 0.0, 0),
+                    _ => (0.0, 0.0, 0),
+                };
+            }
+        }
+        for (outcome, acc) in self.outcomes.iter().zip(&mut self.accumulators) {
+            match outcome.measure {
+                Measure::Metric {
+                    id,
+                    entity,
+                    from,
+                    to,
+                    aggregate,
+                } => {
+                    if !(from..=to).contains(&t) {
+                        continue;
+                    }
+                    let (i, j) = entity.indices();
+                    let x = id.read(v, i, j);
+                    if x.is_nan() {
+                        continue;
+                    }
+                    acc.2 += 1;
+                    acc.0 = match aggregate {
+                        Aggregate::Mean | Aggregate::Sum | Aggregate::Share => acc.0 + x,
+                        Aggregate::Max => acc.0.max(x),
+                        Aggregate::Min => acc.0.min(x),
+                    };
+                    if aggregate == Aggregate::Share {
+                        acc.1 += (0..v.support.len()).map(|k| id.read(v, k, 0)).sum::<f64>();
+                    }
+                }
+                Measure::FirstAhead { a, b } => {
+                    if acc.0.is_nan()
+                        && v.rolling_defined
+                        && v.rolling_share[a] > v.rolling_share[b]
+                    {
+                        acc.0 = t as f64;
+                    }
+                }
+            }
+        }
+        if t == self.last_quarter {
+            for ((outcome, acc), value) in self
+                .outcomes
+                .iter()
+                .zip(&self.accumulators)
+                .zip(&mut self.values)
+            {
+                *value = match outcome.measure {
+                    Measure::FirstAhead { .. } => acc.0,
+                    Measure::Metric { aggregate, .. } => match (aggregate, acc.2) {
+                        (Aggregate::Sum, _) => acc.0,
+                        (_, 0) => f64::NAN,
+                        (Aggregate::Mean, n) => acc.0 / n as f64,
+                        (Aggregate::Share, _) if acc.1 > 0.0 => acc.0 / acc.1,
+                        (Aggregate::Share, _) => f64::NAN,
+                        _ => acc.0,
+                    },
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Simulator, run_rng};
+    use crate::scenario::load_baseline;
+
+    fn baseline() -> Scenario {
+        load_baseline(&[]).unwrap().scenario
+    }
+
+    #[test]
+    fn outcomes_parse_and_refuse_with_reasons() {
+        let s = baseline();
+        let o = Outcome::parse("rolling_share:Russia@2030Q4", &s).unwrap();
+        assert_eq!(
+            o.measure(),
+            Measure::Metric {
+                id: MetricId::RollingShare,
+                entity: Entity::Supplier(0),
+                from: 39,
+                to: 39,
+                aggregate: Aggregate::Mean
+            }
+        );
+        let o = Outcome::parse("sum:deliveries:China@2021..2022", &s).unwrap();
+        assert!(matches!(
+            o.measure(),
+            Measure::Metric {
+                from: 0,
+                to: 7,
+                aggregate: Aggregate::Sum,
+                ..
+            }
+        ));
+        assert_eq!(o.binning(), Binning::Positive);
+        let o = Outcome::parse("max:embargo:world@start..end", &s).unwrap();
+        assert!(matches!(
+            o.measure(),
+            Measure::Metric {
+                from: 0,
+                to: 39,
+                ..
+            }
+        ));
+        assert!(o.is_share());
+        assert!(
+            Outcome::parse("first_ahead:Russia>China", &s)
+                .unwrap()
+                .is_quarter()
+        );
+        assert!(Outcome::parse("ever_ahead:Russia>China@end", &s).is_ok());
+        for (bad, says) in [
+            ("rolling_share:Rusia@2030Q4", "suppliers are Russia"),
+            ("rolling_shares:Russia@2030Q4", "metrics are"),
+            ("rolling_share:Russia@2031Q1", "outside the run"),
+            ("rolling_share:world@end", "no supplier `world`"),
+            ("unrest:Russia@end", "belongs to world"),
+            (
+                "median:unrest:world@end",
+                "use mean, sum, max, min or share",
+            ),
+            ("share:support:Russia@end", "share needs a supplier's flow"),
+            ("rolling_share:Russia", "expected METRIC:ENTITY@WHEN"),
+            (
+                "ahead:China>India@end",
+                "not among the scenario's compared pairs",
+            ),
+            ("rolling_share:Russia@2030..2029", "ends before it starts"),
+        ] {
+            let err = Outcome::parse(bad, &s).unwrap_err();
+            assert!(err.to_string().contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn values_match_a_hand_computation_from_the_quarters() {
+        let s = baseline();
+        let texts = [
+            "rolling_share:Russia@end",
+            "mean:support:China@2022..2023",
+            "sum:deliveries:Russia@2022",
+            "max:unrest:world@start..end",
+            "first_ahead:Russia>China",
+            "share:deliveries:China@2021..2022",
+        ];
+        let outcomes: Vec<Outcome> = texts
+            .iter()
+            .map(|t| Outcome::parse(t, &s).unwrap())
+            .collect();
+        let mut set = OutcomeSet::new(outcomes, &s);
+        let mut quarters = Vec::new();
+        let mut deliveries: Vec<Vec<f64>> = Vec::new();
+        let mut sim = Simulator::new(&s);
+        for run in 0..3 {
+            quarters.clear();
+            deliveries.clear();
+            sim.run(&mut run_rng(s.seed(), run), &mut |v: &QuarterView<'_>| {
+                set.observe(v);
+                deliveries.push(v.deliveries.to_vec());
+                quarters.push((
+                    v.rolling_share[0],
+                    v.rolling_share[1],
+                    v.support[1],
+                    v.deliveries[0],
+                    v.unrest,
+                ));
+            });
+            let values = set.values();
+            assert_eq!(values[0], quarters[39].0);
+            let china: f64 = quarters[4..12].iter().map(|q| q.2).sum::<f64>() / 8.0;
+            assert!((values[1] - china).abs() < 1e-12);
+            let russia: f64 = quarters[4..8].iter().map(|q| q.3).sum();
+            assert!((values[2] - russia).abs() < 1e-9);
+            let most = quarters.iter().map(|q| q.4).fold(0.0, f64::max);
+            assert_eq!(values[3], most);
+            let first = quarters
+                .iter()
+                .position(|q| q.0 > q.1)
+                .map_or(f64::NAN, |t| t as f64);
+            assert_eq!(values[4].to_bits(), first.to_bits());
+        }
+    }
+}
