@@ -362,10 +362,8 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             // settings, not changes to the scenario.
             let overrides: Vec<String> = report
                 .loaded
-                .overrides
-                .iter()
-                .map(|o| o.arg.clone())
-                .filter(|a| !a.starts_with("run.runs=") && !a.starts_with("run.seed="))
+                .model_overrides()
+                .map(|o| o.label.clone())
                 .collect();
             let caption = plot::study_caption(scenario, report.summary, &overrides);
             plot::draw_study(tmp, scenario, report.summary, &caption)?;
