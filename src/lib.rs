@@ -13,6 +13,8 @@
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
 //! - [`study`] runs many runs in parallel, reproducibly;
 //! - [`output`] writes the CSV, manifest and plots of a study;
+//! - [`files`] guards the disk: all-or-nothing writes that never replace
+//!   what armsim did not write.
 //! - [`experiment`] builds designs over parameter ranges (grids, Latin
 //!   hypercubes, Saltelli and Morris designs) and computes sensitivity indices
 //!   from their outputs, independently of the engine.
@@ -27,9 +29,11 @@ pub mod calibrate;
 pub mod data;
 pub mod engine;
 pub mod experiment;
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod runner;
 pub mod scenario;
 pub mod state;
 pub mod stats;

@@ -498,17 +498,25 @@ impl<'s> Simulator<'s> {
                 sensitivity * support_value * revenue + pi * c[S::StrategicValue] + politics;
             let slope_d =
                 sensitivity * price_weight * c[S::Price] * revenue - pi * exporter * c[S::Price];
-            let mut moved = false;
             if !c.is_set(S::HoldSupport) {
-                let step = c[S::StanceSpeed] * (slope_sigma / c[S::StanceScale]).tanh();
-                self.support[i] = (sigma + step).clamp(0.0, 1.0);
-                moved = true;
+                self.support[i] = bounded_step(
+                    sigma,
+                    slope_sigma,
+                    c[S::StanceSpeed],
+                    c[S::StanceScale],
+                    1.0,
+                );
             }
             if !c.is_set(S::HoldDiscount) {
-                let step = c[S::DiscountSpeed] * (slope_d / c[S::DiscountScale]).tanh();
-                self.discount[i] = (d + step).clamp(0.0, c[S::MaxDiscount]);
-                moved = true;
+                self.discount[i] = bounded_step(
+                    d,
+                    slope_d,
+                    c[S::DiscountSpeed],
+                    c[S::DiscountScale],
+                    c[S::MaxDiscount],
+                );
             }
+            let moved = self.support[i] != sigma || self.discount[i] != d;
             if moved && w > 0.0 {
                 let v = self.utility_of(i, self.support[i], self.discount[i], support_value);
                 self.utility[i] = v;
@@ -528,6 +536,18 @@ impl<'s> Simulator<'s> {
             scale.earlier += self.weight[i];
         }
     }
+}
+
+/// `x + speed tanh(slope / scale)`, clamped to `[0, top]`: a graded move
+/// of at most `speed` (MODEL.md 3.9). A value at a bound that the slope
+/// pushes further stays there without evaluating `tanh` (the clamp would
+/// give the same bits), which is most suppliers most quarters.
+#[inline]
+fn bounded_step(x: f64, slope: f64, speed: f64, scale: f64, top: f64) -> f64 {
+    if (x <= 0.0 && slope <= 0.0) || (x >= top && slope >= 0.0) {
+        return x.clamp(0.0, top);
+    }
+    (x + speed * (slope / scale).tanh()).clamp(0.0, top)
 }
 
 /// The common scale of step 9's choice weights, which a supplier's move can

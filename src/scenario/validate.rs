@@ -14,6 +14,11 @@ use crate::model::{
     SHARE_TOLERANCE, Scenario, Supplier, SupplierParam, Target, WorldParam,
 };
 
+/// Characters a supplier's name may not hold: they would break `--set`
+/// paths (`.`, `=`), CSV (`,`, `"`), pair names (`>`) or markup (`<`, `&`).
+pub const FORBIDDEN_IN_NAMES: &[char] = &['.', '=', ',', '"', '>', '<', '&'];
+/// Longest supplier name, in characters.
+pub const MAX_NAME: usize = 40;
 /// Keys of a `[[suppliers]]` table that are not parameters.
 pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name"];
 /// Keys of `[buyer]` that are not parameters.
@@ -152,7 +157,12 @@ impl Checker<'_> {
         match x {
             Some(x) if domain.contains(x) => Some(x),
             _ => {
-                self.fail(path, v.to_string(), domain.describe(), None);
+                let expected = if domain.is_flag() {
+                    "true or false".to_string()
+                } else {
+                    domain.describe().to_string()
+                };
+                self.fail(path, v.to_string(), expected, None);
                 None
             }
         }
@@ -160,6 +170,15 @@ impl Checker<'_> {
 
     fn string(&mut self, table: &toml::Table, at: &[Seg], k: &str) -> String {
         match table.get(k) {
+            Some(toml::Value::String(s)) if s.chars().any(char::is_control) => {
+                self.fail(
+                    &with(at, key(k)),
+                    format!("{s:?}"),
+                    "a name without control characters (tabs, newlines, escapes)",
+                    None,
+                );
+                String::new()
+            }
             Some(toml::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             Some(v) => {
                 self.fail(&with(at, key(k)), v.to_string(), "a non-empty string", None);
@@ -187,6 +206,13 @@ impl Checker<'_> {
                 &with(&at, key("name")),
                 "an empty name",
                 "a non-empty string",
+                None,
+            );
+        } else if run.name.chars().any(char::is_control) {
+            self.fail(
+                &with(&at, key("name")),
+                format!("{:?}", run.name),
+                "a name without control characters (tabs, newlines, escapes)",
                 None,
             );
         }
@@ -258,12 +284,25 @@ impl Checker<'_> {
         for (i, table) in tables.iter().enumerate() {
             let here = with(&at, Seg::Index(i));
             let name = self.string(table, &here, "name");
-            if name.contains([',', '"', '>', '\n']) {
+            if name.contains(FORBIDDEN_IN_NAMES) || name.chars().count() > MAX_NAME {
                 self.fail(
                     &with(&here, key("name")),
                     format!("{name:?}"),
-                    "a name without commas, quotes or '>'",
-                    None,
+                    format!(
+                        "a name of at most {MAX_NAME} characters without any of {}",
+                        FORBIDDEN_IN_NAMES.iter().collect::<String>()
+                    ),
+                    Some("names appear in --set paths, CSV and Arrow columns and plots".into()),
+                );
+            } else if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+                self.fail(
+                    &with(&here, key("name")),
+                    format!("{name:?}"),
+                    "a name that is not a number",
+                    Some(format!(
+                        "suppliers.INDEX.KEY counts suppliers from 0, so suppliers.{name}.KEY \
+                         would be ambiguous"
+                    )),
                 );
             } else if matches!(name.as_str(), "world" | "buyer") {
                 self.fail(
