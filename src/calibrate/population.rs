@@ -200,7 +200,8 @@ impl Population {
     }
 }
 
-const MAGIC: &[u8; 8] = b"ARMSIMAB";
+/// The first bytes of every population file.
+pub const MAGIC: &[u8; 8] = b"ARMSIMAB";
 const VERSION: u32 = 1;
 /// Magic, version, payload length.
 pub(super) const HEADER: usize = 8 + 4 + 8;

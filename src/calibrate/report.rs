@@ -1,29 +1,36 @@
 //! What a calibration writes: the posterior and its summaries, the fit, the
 //! forecast across the posterior, and the calibrated scenario files.
 //!
-//! [`write`] fills an output directory all or nothing
-//! ([`crate::output::write_atomically`]):
+//! [`write`] fills an output directory all or nothing, replacing only an
+//! earlier armsim directory ([`crate::files`]; so the directory is flat and
+//! `manifest.json` lists every file):
 //!
 //! - `posterior.csv`: every particle of the final population with its
 //!   weight, distance, parameters and simulated statistics;
-//! - `rejection.csv`: the same for generation 0, the rejection baseline;
+//!   `rejection.csv`: the same for generation 0, the rejection baseline;
 //! - `posterior_summary.csv`: per parameter its prior, the rejection
 //!   baseline's and the posterior's mean, sd and 5/50/95% quantiles, the
-//!   ratio of posterior to prior sd and what it says about identification
-//!   ([`identification`]); `correlations.csv`: the posterior's correlations;
-//! - `generations.csv`: tolerance, simulations, acceptance and effective
-//!   sample size of each generation;
+//!   calibrated value, the ratio of posterior to prior sd and what it says
+//!   about identification ([`identification`]); `correlations.csv`: the
+//!   posterior's correlations; `generations.csv`: tolerance, simulations,
+//!   acceptance and effective sample size of each generation;
 //! - `fit.csv`: per statistic the observed value, its scale, the posterior
 //!   predictive distribution and the calibrated scenario's;
 //! - `forecast.csv`: per outcome of the forecast scenario, its distribution
 //!   over particles and runs, the spread of the particles' means, and its
-//!   value at the calibrated values; `forecast/`: the pooled study
-//!   (`summary.csv` and plots);
+//!   value at the calibrated values; `forecast_summary.csv`: every run of
+//!   the forecast, as a study's `summary.csv`;
+//! - plots, each as `.png` and `.svg`: `pairs` (the posterior),
+//!   `fit_shares`, `fit_lumpiness`, `fit_totals` (observed against the
+//!   posterior predictive bands), `forecast_shares`, `forecast_support`,
+//!   `forecast_influence` (fan charts across the posterior);
 //! - `calibrated.toml` (the forecast scenario) and, when the calibration
 //!   scenario is another, `calibrated_history.toml`: the scenario files with
 //!   the calibrated values written in ([`calibrated_text`]);
-//! - `populations/`: every generation's checkpoint file, to resume or extend;
-//! - `summary.txt`: all of it in words and tables ([`summary_text`]).
+//! - `generation-000.abcpop` and the final generation's file, to resume or
+//!   extend the calibration;
+//! - `summary.txt`: all of it in words and tables ([`summary_text`]);
+//!   `manifest.json`: provenance, settings, timings and the file list.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -31,11 +38,15 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Value};
 
-use super::abc::Stop;
+use super::abc::{Population, Stop};
 use super::posterior::Posterior;
 use super::run::{CalibrationError, Fit, generation_file};
-use super::spec::ParamSpec;
-use crate::calibrate::abc::Population;
+use super::spec::{ParamSpec, TargetKind};
+use crate::output::plot::{
+    Axis, Caption, Figure, Format, ObservedCell, ObservedChart, ObservedSeries, PLOTS, PairPlot,
+    PlotError, PlotMeta, Quantiles, fan_chart, observed_vs_simulated, pair_plot, study_chart,
+    titled,
+};
 use crate::output::{OutputError, write_atomically, write_file};
 
 /// Where a calibrated value comes from, for the calibrated file's comments.
@@ -246,17 +257,19 @@ pub fn calibrated_text(
 }
 
 /// Writes the outputs listed in the module documentation into `dir`, all or
-/// nothing; returns the files written, relative to `dir`.
+/// nothing, replacing only an earlier armsim directory; `command_line` goes
+/// into the manifest. Returns the files written, relative to `dir`.
 ///
 /// # Errors
-/// [`OutputError`] if a file or plot cannot be written.
-pub fn write(dir: &Path, fit: &Fit) -> Result<Vec<PathBuf>, OutputError> {
+/// [`OutputError`] if a file or plot cannot be written, or `dir` holds
+/// something armsim did not write (it is then untouched).
+pub fn write(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<PathBuf>, OutputError> {
     let mut files = Vec::new();
     write_atomically(dir, |tmp| {
-        files = write_files(tmp, fit)?;
+        files = write_files(tmp, fit, command_line)?;
         Ok(())
     })?;
-    Ok(files)
+    Ok(files.into_iter().map(PathBuf::from).collect())
 }
 
 fn csv_escape(s: &str) -> String {
@@ -298,10 +311,183 @@ fn population_csv(path: &Path, fit: &Fit, population: &Population) -> Result<(),
     })
 }
 
-fn write_files(dir: &Path, fit: &Fit) -> Result<Vec<PathBuf>, OutputError> {
-    let mut files: Vec<PathBuf> = Vec::new();
+/// Writes a figure as `stem.png` and `stem.svg` into `dir`.
+fn figure(
+    dir: &Path,
+    stem: &str,
+    drawn: Result<Figure, PlotError>,
+    files: &mut Vec<String>,
+) -> Result<(), OutputError> {
+    let fail = |message: String| OutputError::Plot {
+        path: dir.join(format!("{stem}.png")),
+        message,
+    };
+    let figure = drawn.map_err(|e| fail(e.to_string()))?;
+    match figure.write(dir, stem) {
+        Ok(_) => {
+            files.push(format!("{stem}.svg"));
+            files.push(format!("{stem}.png"));
+            Ok(())
+        }
+        Err(PlotError::Io { path, source }) => Err(OutputError::Plot {
+            path,
+            message: source.to_string(),
+        }),
+        Err(e) => Err(fail(e.to_string())),
+    }
+}
+
+fn caption(fit: &Fit, runs: Option<u64>) -> Caption {
+    Caption {
+        seed: Some(fit.spec.settings.seed),
+        runs,
+        overrides: Vec::new(),
+        note: Some(format!("armsim calibrate {}", fit.origin)),
+    }
+}
+
+/// The pair plot of the posterior, on the priors' supports, marking the
+/// values the forecast scenario had before calibration.
+fn pairs_figure(fit: &Fit) -> Result<Figure, PlotError> {
+    let p = &fit.smc.population;
+    let d = p.dim();
+    let short = |name: &str| name.rsplit('.').next().unwrap_or(name).to_string();
+    let names: Vec<String> = fit
+        .priors
+        .iter()
+        .map(|q| {
+            let parts: Vec<&str> = q.name.split('.').collect();
+            match parts.as_slice() {
+                ["suppliers", who, key] => format!("{who} {key}"),
+                _ => short(&q.name),
+            }
+        })
+        .collect();
+    let plot = PairPlot {
+        names,
+        samples: p.particles().chunks(d).map(<[f64]>::to_vec).collect(),
+        weights: p.weights().to_vec(),
+        ranges: fit.priors.iter().map(|q| Some(q.prior.support())).collect(),
+        reference: Some(fit.before.clone()),
+        reference_label: "value before calibration".into(),
+        colour: 1,
+    };
+    let side = (300 * d as u32 + 400).clamp(1280, 3200);
+    let meta = PlotMeta::new(titled(&fit.id, "posterior of the calibrated parameters"))
+        .subtitle(format!(
+            "ABC-SMC, {} weighted particles (effective {:.0}); histograms on the diagonal, \
+             correlations above it",
+            p.len(),
+            p.ess()
+        ))
+        .caption(caption(fit, None))
+        .size(side, side);
+    pair_plot(&meta, &plot)
+}
+
+/// Observed against simulated, one chart per kind of target.
+fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), OutputError> {
+    let runs = fit.bands.first().map(|b| b.predictive.n);
+    for (kind, stem, what, axis) in [
+        (
+            TargetKind::Shares,
+            "fit_shares",
+            "five-year delivery shares",
+            Axis::new("share of the window's deliveries").format(Format::Percent),
+        ),
+        (
+            TargetKind::Lumpiness,
+            "fit_lumpiness",
+            "year-to-year lumpiness of deliveries",
+            Axis::new("coefficient of variation of annual deliveries"),
+        ),
+        (
+            TargetKind::Total,
+            "fit_totals",
+            "total deliveries",
+            Axis::new("deliveries over the window, TIV millions").format(Format::Integer),
+        ),
+    ] {
+        let windows: Vec<usize> = fit
+            .spec
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == kind)
+            .map(|(i, _)| i)
+            .collect();
+        if windows.is_empty() {
+            continue;
+        }
+        let categories: Vec<String> = windows
+            .iter()
+            .map(|&t| {
+                let y = fit.spec.targets[t].years;
+                if y.first() == y.last() {
+                    y.first().to_string()
+                } else {
+                    format!("{}-{:02}", y.first(), y.last().rem_euclid(100))
+                }
+            })
+            .collect();
+        let mut names: Vec<(Option<usize>, String)> = Vec::new();
+        for b in &fit.bands {
+            if fit.spec.targets[b.statistic.target].kind == kind
+                && !names.iter().any(|(s, _)| *s == b.statistic.supplier)
+            {
+                let name = match b.statistic.supplier {
+                    Some(i) => fit.forecast.scenario.suppliers()[i].name().to_string(),
+                    None => "all suppliers".into(),
+                };
+                names.push((b.statistic.supplier, name));
+            }
+        }
+        let series = names
+            .iter()
+            .enumerate()
+            .map(|(n, (supplier, name))| ObservedSeries {
+                name: name.clone(),
+                colour: supplier.unwrap_or(n),
+                cells: windows
+                    .iter()
+                    .map(|&t| {
+                        let band = fit
+                            .bands
+                            .iter()
+                            .find(|b| b.statistic.target == t && b.statistic.supplier == *supplier);
+                        ObservedCell {
+                            simulated: band
+                                .and_then(|b| b.predictive.percentiles)
+                                .map(Quantiles::new),
+                            observed: band.map(|b| b.observed),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let chart = ObservedChart {
+            categories,
+            series,
+            x_label: "SIPRI window".into(),
+            y: axis,
+            observed_label: "observed (SIPRI)".into(),
+            across: "single runs at posterior particles".into(),
+        };
+        let meta = PlotMeta::new(titled(&fit.id, &format!("{what}, observed and simulated")))
+            .subtitle(
+                "posterior predictive: median, middle 50% and 90% of single runs at particles \
+                 drawn from the posterior",
+            )
+            .caption(caption(fit, runs));
+        figure(dir, stem, observed_vs_simulated(&meta, &chart), files)?;
+    }
+    Ok(())
+}
+
+fn write_files(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<String>, OutputError> {
+    let mut files: Vec<String> = Vec::new();
     let mut add = |name: &str| {
-        files.push(PathBuf::from(name));
+        files.push(name.to_string());
         dir.join(name)
     };
     population_csv(&add("posterior.csv"), fit, &fit.smc.population)?;
@@ -433,26 +619,9 @@ fn write_files(dir: &Path, fit: &Fit) -> Result<Vec<PathBuf>, OutputError> {
         }
         Ok(())
     })?;
-    let forecast_dir = dir.join("forecast");
-    std::fs::create_dir_all(&forecast_dir).map_err(|source| OutputError::Io {
-        path: forecast_dir.clone(),
-        source,
-    })?;
-    write_file(&add("forecast/summary.csv"), |w| {
+    write_file(&add("forecast_summary.csv"), |w| {
         crate::output::write_summary_csv(w, &f.scenario, &f.summary)
     })?;
-    crate::output::plot::draw_all(&forecast_dir, &f.scenario, &f.summary)?;
-    for name in ["shares", "support", "influence"] {
-        for ext in ["png", "svg"] {
-            if forecast_dir.join(format!("{name}.{ext}")).exists() {
-                files.push(PathBuf::from(format!("forecast/{name}.{ext}")));
-            }
-        }
-    }
-    let mut add = |name: &str| {
-        files.push(PathBuf::from(name));
-        dir.join(name)
-    };
     write_file(&add("calibrated.toml"), |w| {
         w.write_all(fit.calibrated_forecast.as_bytes())
     })?;
@@ -461,22 +630,92 @@ fn write_files(dir: &Path, fit: &Fit) -> Result<Vec<PathBuf>, OutputError> {
             w.write_all(fit.calibrated_history.as_bytes())
         })?;
     }
-    let populations = dir.join("populations");
-    std::fs::create_dir_all(&populations).map_err(|source| OutputError::Io {
-        path: populations.clone(),
-        source,
-    })?;
     for p in [&fit.rejection, &fit.smc.population] {
-        let name = format!("populations/{}", generation_file(p.generation()));
-        let path = dir.join(&name);
-        write_file(&path, |w| w.write_all(&p.encode()))?;
-        if !files.contains(&PathBuf::from(&name)) {
-            files.push(PathBuf::from(name));
+        let name = generation_file(p.generation());
+        if !files.contains(&name) {
+            write_file(&dir.join(&name), |w| w.write_all(&p.encode()))?;
+            files.push(name);
         }
     }
     let text = summary_text(fit);
     write_file(&dir.join("summary.txt"), |w| w.write_all(text.as_bytes()))?;
-    files.push(PathBuf::from("summary.txt"));
+    files.push("summary.txt".into());
+
+    // Plots.
+    figure(dir, "pairs", pairs_figure(fit), &mut files)?;
+    fit_figures(fit, dir, &mut files)?;
+    let caption = caption(fit, Some(f.summary.runs()));
+    for spec in &PLOTS {
+        let chart = study_chart(&f.scenario, &f.summary, spec);
+        let meta = PlotMeta::new(titled(
+            f.scenario.name(),
+            &format!("{} across the posterior", spec.title),
+        ))
+        .subtitle(format!(
+            "median, middle 50% and 90% of {} runs at {} particles drawn from the posterior",
+            f.runs, f.particles
+        ))
+        .caption(caption.clone());
+        figure(
+            dir,
+            &format!("forecast_{}", spec.stem),
+            fan_chart(&meta, &chart),
+            &mut files,
+        )?;
+    }
+
+    files.push(crate::files::MANIFEST.to_string());
+    let s = &fit.spec.settings;
+    let manifest = serde_json::json!({
+        "written_by": crate::files::WRITTEN_BY,
+        "armsim_version": env!("CARGO_PKG_VERSION"),
+        "kind": "calibration",
+        "build": crate::output::build(),
+        "created_utc": crate::output::utc_now(),
+        "command_line": command_line,
+        "scenario_id": fit.id,
+        "scenario_source": fit.origin,
+        "scenario_sha256": fit.hash,
+        "data": fit.spec.data.display().to_string(),
+        "recipient": fit.spec.recipient,
+        "forecast_scenario": fit.forecast.origin,
+        "seed": s.seed,
+        "settings": {
+            "runs_per_simulation": s.runs_per_simulation,
+            "pilot_draws": s.pilot_draws,
+            "population": s.population,
+            "initial_draws": s.initial_draws,
+            "alpha": s.alpha,
+            "max_generations": s.max_generations,
+            "min_acceptance_rate": s.min_acceptance_rate,
+            "max_simulations": s.max_simulations,
+            "predictive_particles": s.predictive_particles,
+            "predictive_runs": s.predictive_runs,
+            "forecast_particles": s.forecast_particles,
+            "forecast_runs": s.forecast_runs,
+        },
+        "parameters": fit.priors.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        "statistics": fit.statistics.iter().map(|s| &s.outcome).collect::<Vec<_>>(),
+        "observed": fit.observed,
+        "scales": fit.scales,
+        "generations": fit.smc.population.generation() + 1,
+        "final_epsilon": fit.smc.population.epsilon(),
+        "stop": format!("{:?}", fit.smc.stop),
+        "simulations": fit.abc_simulations(),
+        "resumed_from_generation": fit.resumed_from,
+        "threads": fit.threads,
+        "elapsed_seconds": fit.timings.iter().map(|(_, d)| d.as_secs_f64()).sum::<f64>(),
+        "stage_seconds": fit
+            .timings
+            .iter()
+            .map(|(stage, d)| (stage.name().to_string(), d.as_secs_f64()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "files": files,
+    });
+    write_file(&dir.join(crate::files::MANIFEST), |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest)?;
+        writeln!(w)
+    })?;
     Ok(files)
 }
 

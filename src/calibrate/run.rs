@@ -156,6 +156,9 @@ pub enum CalibrationError {
         /// The parameter's path.
         path: String,
     },
+    /// A checkpoint file could not be removed, or is not armsim's.
+    #[error(transparent)]
+    Files(#[from] crate::files::FileError),
     /// The cancel flag was set.
     #[error("cancelled")]
     Cancelled,
@@ -329,6 +332,8 @@ pub struct Fit {
     /// The calibrated values written to the forecast scenario: the median
     /// where identified, the scenario's own value elsewhere.
     pub calibrated: Vec<f64>,
+    /// The forecast scenario's values before calibration.
+    pub before: Vec<f64>,
     /// The posterior predictive check, one band per statistic.
     pub bands: Vec<Band>,
     /// The forecast across the posterior.
@@ -427,6 +432,39 @@ pub fn significant(x: f64, digits: i32) -> f64 {
 /// The file name of generation `g`'s checkpoint.
 pub fn generation_file(g: u32) -> String {
     format!("generation-{g:03}.abcpop")
+}
+
+/// Removes the checkpoints of a finished calibration from `dir`: the files
+/// named like [`generation_file`] that begin with the population magic
+/// (anything else there is left alone), then `dir` itself if that leaves it
+/// empty.
+///
+/// # Errors
+/// [`CalibrationError::Io`] if `dir` cannot be listed,
+/// [`CalibrationError::Files`] if a file cannot be removed.
+pub fn remove_checkpoints(dir: &Path) -> Result<(), CalibrationError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CalibrationError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("generation-") && name.ends_with(".abcpop") {
+            crate::files::remove_file_if_ours(&entry.path(), |p| {
+                crate::files::starts_with(p, super::population::MAGIC)
+            })?;
+        }
+    }
+    // Fails, harmlessly, if anything else is left.
+    let _ = std::fs::remove_dir(dir);
+    Ok(())
 }
 
 /// The latest generation saved in `dir`, if any.
@@ -980,6 +1018,7 @@ impl<'a> Calibration<'a> {
             total: 2 * k as u64 * m,
         });
         let calibrated = calibrated_in(f_scenario, &f_targets);
+        let before: Vec<f64> = f_targets.iter().map(|&t| f_scenario.param(t)).collect();
         let at_median_scenario = with(&calibrated)?;
         let medians_copies = vec![at_median_scenario.clone(); k];
         let (_, median_values) = forecast_runs(
@@ -1077,6 +1116,7 @@ impl<'a> Calibration<'a> {
             medians,
             identified,
             calibrated,
+            before,
             bands,
             forecast: Forecast {
                 scenario: at_median_scenario,

@@ -328,3 +328,90 @@ fn resampling_seeds_and_rounding() {
     assert_eq!(a, derived_seed(1, "pilot"));
     let _ = BuyerParam::SupportWeight.name();
 }
+
+#[test]
+fn the_outputs_are_listed_in_the_manifest_and_replace_only_armsims() {
+    let loaded = small("");
+    let fit = Calibration::new(&loaded, &scenarios_dir())
+        .unwrap()
+        .settings(|s| s.max_generations = 2)
+        .run()
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("out");
+    let files = report::write(&dir, &fit, &["armsim".into(), "calibrate".into()]).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["written_by"], "armsim");
+    assert_eq!(manifest["kind"], "calibration");
+    let listed: Vec<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    present.sort();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(present, sorted, "every file is listed, and only those");
+    assert_eq!(
+        files.len(),
+        listed.len(),
+        "the files returned are those listed"
+    );
+    for name in [
+        "posterior.csv",
+        "posterior_summary.csv",
+        "fit.csv",
+        "forecast.csv",
+        "calibrated.toml",
+        "calibrated_history.toml",
+        "pairs.png",
+        "fit_shares.svg",
+        "fit_lumpiness.png",
+        "forecast_shares.png",
+        "generation-000.abcpop",
+        "summary.txt",
+    ] {
+        assert!(listed.iter().any(|f| f == name), "{name}");
+    }
+    // posterior.csv: a header and one row per particle.
+    let csv = std::fs::read_to_string(dir.join("posterior.csv")).unwrap();
+    assert!(csv.starts_with(
+        "particle,weight,distance,buyer.support_weight,buyer.dependence_weight,\
+         share:deliveries:Russia@2006..2010"
+    ));
+    assert_eq!(csv.lines().count(), 101);
+    // The calibrated file runs.
+    load_str(
+        &std::fs::read_to_string(dir.join("calibrated.toml")).unwrap(),
+        "c",
+        "c",
+        &[],
+    )
+    .unwrap();
+    // A second write replaces the first; a directory of someone else's
+    // files is refused and left alone.
+    report::write(&dir, &fit, &[]).unwrap();
+    let theirs = root.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("notes.txt"), "mine").unwrap();
+    assert!(report::write(&theirs, &fit, &[]).is_err());
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    // Checkpoint clean-up removes generation files only.
+    let ckpt = root.path().join(".out.calibration");
+    std::fs::create_dir(&ckpt).unwrap();
+    fit.rejection.save(&ckpt.join(generation_file(0))).unwrap();
+    std::fs::write(ckpt.join("generation-001.abcpop"), "not a population").unwrap();
+    assert!(remove_checkpoints(&ckpt).is_err());
+    std::fs::remove_file(ckpt.join("generation-001.abcpop")).unwrap();
+    remove_checkpoints(&ckpt).unwrap();
+    assert!(!ckpt.exists());
+}

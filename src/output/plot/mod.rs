@@ -42,6 +42,7 @@ pub use fan::{FanChart, difference_chart, fan_chart};
 pub use heatmap::{HeatMap, heat_map};
 pub use observed::{ObservedCell, ObservedChart, ObservedSeries, observed_vs_simulated};
 pub use pairs::{PairPlot, pair_plot};
+pub(crate) use study::study_chart;
 pub use study::{PLOTS, PlotSpec, draw_all, draw_study, study_caption};
 pub use sweep::{SweepChart, sweep_chart};
 
