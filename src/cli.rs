@@ -1,5 +1,6 @@
 //! Command-line interface of the `armsim` binary (clap): `run` (also what
-//! `armsim` alone does), `validate`, `params`, `bench` and `merge`. Turns
+//! `armsim` alone does), `validate`, `params`, `bench`, `merge` and
+//! `calibrate`. Turns
 //! arguments into library calls, shows progress on a terminal, turns SIGINT
 //! and SIGTERM into a clean stop, and prints results; it holds no model or
 //! study-lifecycle logic (that is [`armsim::runner`]).
@@ -76,6 +77,8 @@ enum Command {
     Bench(BenchArgs),
     /// Combine shard results (from `run --shard`) into one study
     Merge(MergeArgs),
+    /// Fit a scenario's [calibration] parameters to SIPRI's record (ABC-SMC)
+    Calibrate(CalibrateArgs),
 }
 
 #[derive(Args)]
@@ -188,6 +191,34 @@ struct BenchArgs {
 }
 
 #[derive(Args)]
+struct CalibrateArgs {
+    /// Scenario file with a [calibration] section, such as
+    /// scenarios/myanmar_history.toml
+    scenario: PathBuf,
+
+    /// Change one value of the scenario, checked like the file. Repeatable
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+
+    /// Worker threads; results do not depend on it [default: all cores]
+    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
+    threads: usize,
+
+    /// Write into DIR instead of output/<scenario>_calibration/. DIR may be
+    /// new, empty, or an earlier armsim directory; anything else is refused
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Continue an interrupted calibration from its last complete generation
+    #[arg(long)]
+    resume: bool,
+
+    /// Print nothing but errors
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
 struct MergeArgs {
     /// Shard directories written by `armsim run --shard I/N`
     #[arg(required = true, value_name = "SHARD_DIR")]
@@ -276,6 +307,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Params(args) => params(args),
         Command::Bench(args) => bench(args),
         Command::Merge(args) => merge(args),
+        Command::Calibrate(args) => calibrate(args),
     }
 }
 
@@ -848,6 +880,101 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
             merged.loaded.scenario.seed()
         );
         print_files(&merged.files);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
+    use armsim::calibrate::run::{self as cal, Calibration, CalibrationError, Progress};
+    let loaded = scenario::load_file(&args.scenario, &args.set)?;
+    let base = match args.scenario.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let calibration = match Calibration::new(&loaded, &base) {
+        Err(CalibrationError::Spec(e)) => {
+            for issue in &e.issues {
+                eprintln!("error: {}", issue.diagnostic);
+            }
+            eprintln!("error: the [calibration] section is invalid; nothing was run or written");
+            return Ok(ExitCode::from(1));
+        }
+        other => other?,
+    };
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| cal::default_dir(std::path::Path::new(runner::OUTPUT_ROOT), &loaded));
+    let interrupts = Interrupts::listen(args.quiet);
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let quiet = args.quiet;
+    let mut on_progress = |p: &Progress| {
+        match p {
+        Progress::Start { stage, .. } => bar.set_message(stage.name().to_string()),
+        Progress::Abc { stage, progress } => bar.set_message(format!(
+            "{}: generation {}, tolerance {:.4}, {}/{} accepted, {} simulations",
+            stage.name(),
+            progress.generation,
+            progress.epsilon,
+            output::thousands(progress.accepted as u64),
+            output::thousands(progress.population as u64),
+            output::thousands(progress.total_simulations)
+        )),
+        Progress::Runs { stage, done, total } => bar.set_message(format!(
+            "{}: {} of {} runs",
+            stage.name(),
+            output::thousands(*done),
+            output::thousands(*total)
+        )),
+        Progress::Resumed { generation } if !quiet => {
+            bar.println(format!("resuming from generation {generation}"))
+        }
+        Progress::Restarted { dir } if !quiet => bar.println(format!(
+            "note: {} held an interrupted calibration; starting afresh (--resume would continue it)",
+            dir.display()
+        )),
+        _ => {}
+    }
+    };
+    let started = Instant::now();
+    let result = calibration
+        .threads(args.threads)
+        .resume(args.resume)
+        .cancel(&interrupts.flag)
+        .progress(&mut on_progress)
+        .run_into(&dir, &command_line());
+    bar.finish_and_clear();
+    let written = match result {
+        Err(CalibrationError::Cancelled) => {
+            eprintln!(
+                "interrupted; complete generations are kept in {} and nothing was written to {}.\n\
+                 Continue with the same command and --resume.",
+                cal::checkpoint_dir(&dir).display(),
+                dir.display()
+            );
+            return Ok(interrupts.exit_code());
+        }
+        other => other?,
+    };
+    if !args.quiet {
+        say!("{}", armsim::calibrate::report::summary_text(&written.fit));
+        say!(
+            "calibrated in {:.1} s ({} simulations, {})",
+            started.elapsed().as_secs_f64(),
+            output::thousands(written.fit.abc_simulations()),
+            plural(written.fit.threads as u64, "thread")
+        );
+        let names: Vec<String> = written
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        say!("wrote {}/: {}", written.dir.display(), names.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

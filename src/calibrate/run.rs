@@ -156,9 +156,13 @@ pub enum CalibrationError {
         /// The parameter's path.
         path: String,
     },
-    /// A checkpoint file could not be removed, or is not armsim's.
+    /// A checkpoint file could not be removed, or is not armsim's; or the
+    /// output directory holds something armsim did not write.
     #[error(transparent)]
     Files(#[from] crate::files::FileError),
+    /// The outputs could not be written.
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     /// The cancel flag was set.
     #[error("cancelled")]
     Cancelled,
@@ -193,7 +197,7 @@ impl Stage {
 }
 
 /// What a calibration reports as it goes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
     /// A stage starts; `work` is its number of simulations or runs where
     /// known in advance (0 where not: ABC-SMC stops by its own rules).
@@ -209,6 +213,18 @@ pub enum Progress {
         stage: Stage,
         /// The progress.
         progress: abc::Progress,
+    },
+    /// A calibration continues from generation `generation` of the
+    /// checkpoint directory.
+    Resumed {
+        /// The generation.
+        generation: u32,
+    },
+    /// The checkpoint directory held an interrupted calibration, which a
+    /// fresh start replaces (a resume would have continued it).
+    Restarted {
+        /// The directory.
+        dir: PathBuf,
     },
     /// Runs done in the predictive check or the forecast.
     Runs {
@@ -417,6 +433,37 @@ pub fn resample(weights: &[f64], n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
         u += step;
     }
     out
+}
+
+/// Where `armsim calibrate` writes by default: `root/SLUG_calibration`
+/// (the slug is the scenario's id and its model overrides, one path
+/// component).
+pub fn default_dir(root: &Path, loaded: &Loaded) -> PathBuf {
+    root.join(format!(
+        "{}_calibration",
+        crate::files::path_component(&loaded.slug())
+    ))
+}
+
+/// Where the checkpoints of a calibration written to `out` live: a hidden
+/// directory beside it, `.NAME.checkpoint`.
+pub fn checkpoint_dir(out: &Path) -> PathBuf {
+    let name = out.file_name().map_or_else(
+        || "calibration".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    out.with_file_name(format!(".{name}.checkpoint"))
+}
+
+/// What [`Calibration::run_into`] produced.
+#[derive(Debug)]
+pub struct Written {
+    /// The calibration.
+    pub fit: Fit,
+    /// The output directory.
+    pub dir: PathBuf,
+    /// The files written, relative to it.
+    pub files: Vec<PathBuf>,
 }
 
 /// `x` rounded to `digits` significant digits.
@@ -647,6 +694,44 @@ impl<'a> Calibration<'a> {
         self
     }
 
+    /// The whole lifecycle of `armsim calibrate`: checks that `dir` may be
+    /// written (new, empty, or an earlier armsim directory) before any
+    /// work; checkpoints into [`checkpoint_dir`]`(dir)` (continuing from it
+    /// with [`Calibration::resume`], replacing an interrupted calibration
+    /// there otherwise); runs; writes the outputs all or nothing
+    /// ([`super::report::write`], `command_line` into the manifest); and
+    /// removes the checkpoints. A cancelled calibration keeps them.
+    ///
+    /// # Errors
+    /// [`CalibrationError::Files`] if `dir` holds something armsim did not
+    /// write, and every error of [`Calibration::run`] and
+    /// [`super::report::write`].
+    pub fn run_into(
+        mut self,
+        dir: &Path,
+        command_line: &[String],
+    ) -> Result<Written, CalibrationError> {
+        crate::files::check_destination(dir)?;
+        let checkpoints = checkpoint_dir(dir);
+        if !self.resume && latest_generation(&checkpoints)?.is_some() {
+            remove_checkpoints(&checkpoints)?;
+            if let Some(f) = self.progress.as_mut() {
+                f(&Progress::Restarted {
+                    dir: checkpoints.clone(),
+                });
+            }
+        }
+        self.checkpoints = Some(checkpoints.clone());
+        let fit = self.run()?;
+        let files = report::write(dir, &fit, command_line)?;
+        remove_checkpoints(&checkpoints)?;
+        Ok(Written {
+            fit,
+            dir: dir.to_path_buf(),
+            files,
+        })
+    }
+
     /// Runs the calibration.
     ///
     /// # Errors
@@ -824,6 +909,7 @@ impl<'a> Calibration<'a> {
             rejection_saved = Some(Population::load(&zero)?);
             resume_population = Some(Population::load(&dir.join(generation_file(g)))?);
             resumed_from = Some(g);
+            report(Progress::Resumed { generation: g });
         }
         let checkpoint_dir = self.checkpoints.clone();
         let mut first_generation: Option<Population> = None;

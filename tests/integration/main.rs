@@ -1,5 +1,6 @@
 //! Integration tests, one binary with a module per concern; shared helpers here.
 
+mod calibrate;
 mod cli;
 mod errors;
 mod golden;
