@@ -53,6 +53,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "myanmar_history",
         include_str!("../../scenarios/myanmar_history.toml"),
     ),
+    (
+        "thailand_2014",
+        include_str!("../../scenarios/thailand_2014.toml"),
+    ),
+    (
+        "thailand_history",
+        include_str!("../../scenarios/thailand_history.toml"),
+    ),
 ];
 
 /// A shipped scenario by its identifier, with `overrides` applied; `None`

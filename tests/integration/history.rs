@@ -101,13 +101,58 @@ fn myanmar_history_starts_from_sipri_2004() {
     );
 }
 
-/// History is only a longer timeline: every trait of every supplier, and
-/// every buyer and world parameter the calibration or the timeline does not
-/// set, is the baseline's.
+fn thailand_grouping() -> Grouping {
+    Grouping::new(
+        [
+            ("United States", vec!["United States"]),
+            ("China", vec!["China"]),
+            (
+                "Europe",
+                vec![
+                    "Sweden",
+                    "United Kingdom",
+                    "Germany",
+                    "France",
+                    "Italy",
+                    "Spain",
+                    "Netherlands",
+                    "Switzerland",
+                    "Austria",
+                    "Denmark",
+                    "Czechia",
+                ],
+            ),
+        ],
+        Some("Others"),
+    )
+    .unwrap()
+}
+
 #[test]
-fn myanmar_history_has_the_baselines_traits() {
-    let history = scenario("myanmar_history.toml");
-    let baseline = scenario("myanmar_2021.toml");
+fn thailand_starts_from_sipri_2004_and_2013() {
+    let data = "data/sipri_imports_thailand_mali.csv";
+    starts_from_the_record(
+        &scenario("thailand_history.toml"),
+        data,
+        Some("Thailand"),
+        &thailand_grouping(),
+        (1990, 2004),
+        (2000, 2004),
+    );
+    starts_from_the_record(
+        &scenario("thailand_2014.toml"),
+        data,
+        Some("Thailand"),
+        &thailand_grouping(),
+        (1990, 2013),
+        (2009, 2013),
+    );
+}
+
+/// History is only a longer timeline: every trait of every supplier, and
+/// every buyer parameter but the budget (which follows SIPRI's windows), is
+/// the forecast scenario's.
+fn same_traits(history: &Scenario, baseline: &Scenario) {
     let starting = [
         SupplierParam::Stock,
         SupplierParam::RecentDeliveries,
@@ -132,7 +177,17 @@ fn myanmar_history_has_the_baselines_traits() {
             );
         }
     }
+}
+
+#[test]
+fn history_scenarios_have_their_baselines_traits() {
+    let history = scenario("myanmar_history.toml");
+    same_traits(&history, &scenario("myanmar_2021.toml"));
     // No known backlog: the baseline's orders were signed from 2018 on, so
     // history places them itself.
     assert!(history.backlog().is_empty());
+    same_traits(
+        &scenario("thailand_history.toml"),
+        &scenario("thailand_2014.toml"),
+    );
 }
