@@ -94,9 +94,12 @@ impl Checks {
         // sell (to suppliers, or to the outside option).
         if self.expected_mode && self.anyone_available {
             let outside = if v.outside.is_nan() { 0.0 } else { v.outside };
-            let awarded = v.total_orders / (1.0 - outside).max(1e-300);
-            if outside < 1.0 - 1e-9 && !close(awarded, v.budget, v.budget) {
-                fail(format!("awarded {awarded} of budget {}", v.budget))
+            let to_suppliers = v.budget * (1.0 - outside);
+            if !close(v.total_orders, to_suppliers, v.budget) {
+                fail(format!(
+                    "ordered {} of budget {} ({outside} outside)",
+                    v.total_orders, v.budget
+                ))
             }
         }
         if !close(v.total_orders, v.orders.iter().sum(), v.total_orders)

@@ -71,13 +71,15 @@ pub fn draw_all(dir: &Path, scenario: &Scenario, summary: &Summary) -> Result<()
     draw_study(
         dir,
         scenario,
+        scenario.name(),
         summary,
         &study_caption(scenario, summary, &[]),
     )
     .map(|_| ())
 }
 
-/// Draws every plot of [`PLOTS`] into `dir` as `.png` and `.svg` with
+/// Draws every plot of [`PLOTS`] into `dir` as `.png` and `.svg`, titled
+/// `title` (the study's display name, which names its overrides) with
 /// `caption`; returns the files written.
 ///
 /// # Errors
@@ -85,12 +87,13 @@ pub fn draw_all(dir: &Path, scenario: &Scenario, summary: &Summary) -> Result<()
 pub fn draw_study(
     dir: &Path,
     scenario: &Scenario,
+    title: &str,
     summary: &Summary,
     caption: &Caption,
 ) -> Result<Vec<PathBuf>, OutputError> {
     let mut files = Vec::new();
     for spec in &PLOTS {
-        let meta = PlotMeta::new(titled(scenario.name(), &capitalised(spec.title)))
+        let meta = PlotMeta::new(titled(title, &capitalised(spec.title)))
             .subtitle(format!(
                 "each supplier's median with the middle 50% and 90% of {} Monte Carlo runs",
                 thousands(summary.runs())
