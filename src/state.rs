@@ -287,14 +287,7 @@ impl StudyState {
         loaded.overrides = self
             .overrides
             .iter()
-            .map(|label| Override {
-                arg: label.clone(),
-                field: label
-                    .split_once('=')
-                    .map_or(label.as_str(), |(path, _)| path)
-                    .to_string(),
-                label: label.clone(),
-            })
+            .map(|label| Override::from_label(label))
             .collect();
         Ok(loaded)
     }

@@ -129,13 +129,12 @@ fn capitalised(s: &str) -> String {
 
 /// Decimal year of quarter `t`'s start: 2021Q1 is 2021.0, 2021Q3 is 2021.5.
 fn decimal_year(scenario: &Scenario, t: u32) -> f64 {
-    let q = scenario.label(t);
-    f64::from(q.year) + (f64::from(q.q) - 1.0) / 4.0
+    scenario.label(t).decimal_year()
 }
 
 /// The fan chart of `spec`'s metric for every supplier, with the
 /// scenario's events as markers (their notes, or the quarter, as labels).
-pub(crate) fn study_chart(scenario: &Scenario, summary: &Summary, spec: &PlotSpec) -> FanChart {
+pub fn study_chart(scenario: &Scenario, summary: &Summary, spec: &PlotSpec) -> FanChart {
     let series = scenario
         .suppliers
         .iter()
