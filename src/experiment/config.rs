@@ -244,7 +244,10 @@ mod tests {
 
     fn with(section: &str) -> Loaded {
         // The baseline without its own experiment sections.
-        let model = crate::scenario::BASELINE_TOML.split("\n[experiment]").next().unwrap();
+        let model = crate::scenario::BASELINE_TOML
+            .split("\n[experiment]")
+            .next()
+            .unwrap();
         let text = model.to_string() + "\n" + section;
         load_str(&text, "t", "t.toml", &[]).unwrap()
     }
@@ -253,7 +256,10 @@ mod tests {
     fn the_baselines_sections_are_valid() {
         let l = crate::scenario::load_baseline(&[]).unwrap();
         assert_eq!(experiment_section(&l).unwrap().outcomes.len(), 6);
-        assert_eq!(sensitivity_section(&l).unwrap().unwrap().parameters.len(), 8);
+        assert_eq!(
+            sensitivity_section(&l).unwrap().unwrap().parameters.len(),
+            8
+        );
     }
 
     #[test]

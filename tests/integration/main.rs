@@ -2,6 +2,7 @@
 
 mod cli;
 mod errors;
+mod experiments;
 mod golden;
 mod keep_runs;
 mod mechanisms;
