@@ -57,6 +57,9 @@ enum Command {
     Bench(BenchArgs),
     /// Combine shard results (from `run --shard`) into one study
     Merge(MergeArgs),
+    /// Serve a local web page for students: sliders, fan charts, the baseline beside the change
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -181,6 +184,8 @@ pub fn main() -> Result<ExitCode> {
         Command::Params(args) => params(args),
         Command::Bench(args) => bench(args),
         Command::Merge(args) => merge(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => crate::serve::main(args),
     }
 }
 

@@ -5,6 +5,8 @@ mod errors;
 mod golden;
 mod properties;
 mod reproducibility;
+#[cfg(feature = "serve")]
+mod serve;
 mod shards;
 
 use std::path::{Path, PathBuf};
