@@ -521,7 +521,7 @@ fn param_control(s: &Scenario, target: Target, description: &str, symbol: &'stat
         .find(|e| e.target == target && e.op == Op::Set)
         .map(|e| {
             format!(
-                "an event sets it to {} at {}{}: the control below under timeline changes that",
+                "An event sets it to {} at {}{}: this is the value before; the timeline below changes the event.",
                 number(e.value, domain),
                 s.label(e.quarter),
                 note_of(e)
@@ -574,8 +574,8 @@ fn event_control(s: &Scenario, e: &Event) -> Control {
     let domain = e.target.domain();
     let (description, symbol) = target_parts(e.target);
     let whose = match e.target {
-        Target::World(_) => "the world".to_string(),
-        Target::Buyer(_) => s.buyer_name().to_string(),
+        Target::World(_) => "world".to_string(),
+        Target::Buyer(_) => "buyer".to_string(),
         Target::Supplier(i, _) => s.suppliers()[i].name().to_string(),
     };
     let (lo, hi) = e.target.range();
@@ -614,11 +614,10 @@ fn event_control(s: &Scenario, e: &Event) -> Control {
     Control {
         path: format!("events.{}.{}", e.index, e.op.name()),
         label: format!(
-            "{}{}: {} of {} {verb}",
+            "{}{} · {whose}: {}, {verb}",
             s.label(e.quarter),
             note_of(e),
             e.target.label(),
-            whose
         ),
         symbol,
         description: format!(

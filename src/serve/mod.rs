@@ -96,8 +96,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=armsim::model::MAX_RUNS))]
     max_runs: u64,
 
-    /// Most studies running at once, across all pages
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    /// Most studies running at once, across all pages (each holds about
+    /// 90 MB and its threads while it runs)
+    #[arg(long, value_name = "K", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_studies: u64,
 
     /// Worker threads per study; results do not depend on it [default: all cores]
@@ -113,6 +114,15 @@ pub struct ServeArgs {
 struct App {
     args: ServeArgs,
     pages: Mutex<Pages>,
+}
+
+impl App {
+    /// The page registry. A poisoned lock (a thread panicked holding it) is
+    /// taken over: every update is a single assignment, so the registry is
+    /// still consistent, and the server keeps serving.
+    fn pages(&self) -> std::sync::MutexGuard<'_, Pages> {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The pages the server knows, by the identifiers they made up.
@@ -131,12 +141,36 @@ struct Page {
     touched: Option<Instant>,
 }
 
-/// A finished study, kept for its CSV downloads.
+/// A finished study's downloads: its summary CSVs, written when it ends.
+/// A few hundred kilobytes, where the summaries themselves take tens of
+/// megabytes, so remembering many pages costs little memory.
 struct Finished {
-    baseline: Loaded,
-    variant: Loaded,
-    a: Summary,
-    b: Summary,
+    /// The scenario's identifier, for file names.
+    id: String,
+    /// summary.csv of the runs with the change.
+    change: String,
+    /// summary.csv of the baseline's runs.
+    baseline: String,
+}
+
+impl Finished {
+    fn new(
+        baseline: &Loaded,
+        variant: &Loaded,
+        a: &Summary,
+        b: &Summary,
+    ) -> std::io::Result<Finished> {
+        let csv = |loaded: &Loaded, summary: &Summary| -> std::io::Result<String> {
+            let mut out = Vec::new();
+            armsim::output::write_summary_csv(&mut out, &loaded.scenario, summary)?;
+            String::from_utf8(out).map_err(std::io::Error::other)
+        };
+        Ok(Finished {
+            id: variant.scenario.id().to_string(),
+            change: csv(variant, b)?,
+            baseline: csv(baseline, a)?,
+        })
+    }
 }
 
 impl Pages {
@@ -194,6 +228,22 @@ impl Pages {
             }
             p.touched = Some(Instant::now());
         }
+    }
+}
+
+/// Marks a page's study as ended when dropped, keeping its results if it
+/// finished.
+struct EndStudy {
+    app: Arc<App>,
+    page: String,
+    study: u64,
+    finished: Option<Finished>,
+}
+
+impl Drop for EndStudy {
+    fn drop(&mut self) {
+        let mut pages = self.app.pages();
+        pages.end(&self.page, self.study, self.finished.take());
     }
 }
 
@@ -327,11 +377,7 @@ async fn run(
     let page = page_id(request.page.as_deref())?;
     let max_runs = app.args.max_runs;
     let resolved = Arc::new(blocking(move || api::resolve(request, max_runs)).await?);
-    let (study, cancel) = app
-        .pages
-        .lock()
-        .expect("no panic while holding the lock")
-        .begin(&page, app.args.max_studies as usize)?;
+    let (study, cancel) = app.pages().begin(&page, app.args.max_studies as usize)?;
 
     let threads = if app.args.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -348,44 +394,47 @@ async fn run(
         let cancel = cancel.clone();
         let resolved = resolved.clone();
         tokio::task::spawn_blocking(move || {
+            // Ends the page's study however this thread leaves (a panic
+            // included), so it never counts against --max-studies forever.
+            let mut end = EndStudy {
+                app: app.clone(),
+                page: page.clone(),
+                study,
+                finished: None,
+            };
             let mut send = |m: Message| {
                 tx.send_replace(Some(m));
             };
-            let result = study::run(&resolved, study, app.args.threads, &cancel, &mut send);
-            let (finished, line) = match result {
+            let line = match study::run(&resolved, study, app.args.threads, &cancel, &mut send) {
                 Ok(out) => {
+                    let secs = out.elapsed.as_secs_f64();
                     let line = format!(
-                        "study {study} (page {}): {} {} of {} paired runs in {:.2} s ({:.0} pairs/s)",
+                        "study {study} (page {}): {} {} of {} paired runs in {secs:.2} s ({:.0} pairs/s){}",
                         &page[..page.len().min(8)],
                         resolved.baseline.scenario.id(),
                         out.paired.runs,
                         resolved.baseline.scenario.runs(),
-                        out.elapsed.as_secs_f64(),
-                        out.paired.runs as f64 / out.elapsed.as_secs_f64().max(1e-9),
-                    ) + if out.interrupted { ", cancelled" } else { "" };
-                    let finished = (!out.interrupted).then(|| Finished {
-                        baseline: resolved.baseline.clone(),
-                        variant: resolved.variant.clone(),
-                        a: out.paired.a,
-                        b: out.paired.b,
-                    });
-                    (finished, line)
+                        out.paired.runs as f64 / secs.max(1e-9),
+                        if out.interrupted { ", cancelled" } else { "" },
+                    );
+                    if !out.interrupted {
+                        let p = &out.paired;
+                        end.finished =
+                            Finished::new(&resolved.baseline, &resolved.variant, &p.a, &p.b).ok();
+                    }
+                    line
                 }
                 Err(e) => {
                     send(Message {
                         event: "failed",
                         data: json!({ "study": study, "error": e.to_string() }).to_string(),
                     });
-                    (None, format!("study {study}: failed: {e}"))
+                    format!("study {study}: failed: {e}")
                 }
             };
             if !app.args.quiet {
                 eprintln!("{line}");
             }
-            app.pages
-                .lock()
-                .expect("no panic while holding the lock")
-                .end(&page, study, finished);
         });
     }
 
@@ -427,7 +476,7 @@ async fn cancel(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(request) = body.map_err(json_rejection)?;
     let page = page_id(Some(&request.page))?;
-    let pages = app.pages.lock().expect("no panic while holding the lock");
+    let pages = app.pages();
     let cancelled = match pages.pages.get(&page).and_then(|p| p.running.as_ref()) {
         Some((study, flag)) => {
             flag.store(true, Ordering::Relaxed);
@@ -484,9 +533,7 @@ async fn summary_csv(
 ) -> Result<Response, ApiError> {
     let page = page_id(Some(&page))?;
     let finished = app
-        .pages
-        .lock()
-        .expect("no panic while holding the lock")
+        .pages()
         .pages
         .get(&page)
         .and_then(|p| p.finished.clone())
@@ -506,27 +553,17 @@ async fn summary_csv(
             )));
         }
     };
-    let (text, name) = blocking(move || {
-        let (loaded, summary) = if baseline {
-            (&finished.baseline, &finished.a)
-        } else {
-            (&finished.variant, &finished.b)
-        };
-        let mut out = Vec::new();
-        armsim::output::write_summary_csv(&mut out, &loaded.scenario, summary)
-            .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let text = String::from_utf8(out).expect("CSV of UTF-8 names is UTF-8");
-        Ok((
-            text,
-            format!("{}_{which}_summary.csv", loaded.scenario.id()),
-        ))
-    })
-    .await?;
+    let text = if baseline {
+        finished.baseline.clone()
+    } else {
+        finished.change.clone()
+    };
+    let name = format!("{}_{which}_summary.csv", finished.id);
     Ok(download("text/csv; charset=utf-8", &name, text))
 }
 
 async fn status(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
-    let pages = app.pages.lock().expect("no panic while holding the lock");
+    let pages = app.pages();
     Json(json!({
         "studies_running": pages.running(),
         "pages": pages.pages.len(),

@@ -423,7 +423,7 @@ fn bad_requests_get_4xx_with_the_clis_messages_and_the_server_stays_up() {
     let oversized = json!({"page": "p", "toml": "#".repeat(1_500_000)});
     let (status, body) = server.post_json("api/run", &oversized);
     assert_eq!(status, 413, "{body}");
-    let (status, body) = server.post("api/upload", "application/toml", &"#".repeat(3 << 20));
+    let (status, body) = server.post_oversized("api/upload", 3 << 20);
     assert_eq!(status, 413, "{body}");
 
     // Unknown routes, and requests naming another host (DNS rebinding).

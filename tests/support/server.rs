@@ -77,6 +77,51 @@ impl Server {
         (status, response.body_mut().read_to_string().unwrap())
     }
 
+    /// `POST path` with a body larger than the server reads: sent from a
+    /// thread of its own over a raw connection (the server answers before
+    /// the body ends and closes, which an ordinary client reports as a
+    /// broken pipe), returning the status line and body of the answer.
+    pub fn post_oversized(&self, path: &str, bytes: usize) -> (u16, String) {
+        use std::io::Write;
+        let authority = self.url.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(authority).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let head = format!(
+            "POST /{} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/toml\r\n\
+             Content-Length: {bytes}\r\nConnection: close\r\n\r\n",
+            path.trim_start_matches('/')
+        );
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let _ = writer.write_all(head.as_bytes());
+            let chunk = vec![b'#'; 64 * 1024];
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if writer.write_all(&chunk[..n]).is_err() {
+                    break;
+                }
+                left -= n;
+            }
+        });
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let _ = sender.join();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
     /// `POST path` with a JSON body.
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, String) {
         self.post(path, "application/json", &body.to_string())

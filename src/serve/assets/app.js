@@ -24,6 +24,7 @@ const state = {
   run: null,          // {controller, study}
   labels: [],
   suppliers: [],
+  changed: false,     // whether the study drawn has any change
   changedAt: null,    // performance.now() of the last change that started a run
   firstChart: null,   // seconds from that change to the first chart
   timer: null,
@@ -186,7 +187,7 @@ function controlElement(c) {
   state.controls.set(c.path, c);
   const box = el("div", { class: "control" + (c.flag ? " flag" : ""), "data-path": c.path });
   const name = el("div", { class: "name", title: tooltip(c) },
-    el("span", { text: c.label }), el("span", { class: "sym", text: c.symbol }));
+    el("span", { text: c.label }), c.symbol && c.symbol !== "-" ? el("span", { class: "sym", text: c.symbol }) : null);
   box.append(name);
   const reset = el("button", { class: "reset", title: "Back to the scenario's value", text: "↺" });
   const msg = el("div", { class: "msg" });
@@ -247,6 +248,7 @@ function same(a, b) {
 }
 
 function setChange(c, value, box) {
+  if (!document.querySelector(".control.invalid")) clearError();
   if (same(value, c.value)) state.changes.delete(c.path);
   else state.changes.set(c.path, value);
   box.classList.toggle("changed", state.changes.has(c.path));
@@ -328,6 +330,7 @@ async function startRun() {
   setDownloads(false);
   $("cancel").disabled = false;
   $("status").textContent = "Starting…";
+  if (!window.armsim.headline) $("headline").textContent = "Running the first runs…";
   window.armsim.phase = "starting";
   let response;
   try {
@@ -345,7 +348,8 @@ async function startRun() {
     const e = await errorOf(response);
     if (state.run === run) {
       showError(e.error, e.details);
-      finishRun("Nothing was run.");
+      $("results").classList.add("stale");
+      finishRun("Nothing was run: the charts below are from the last run that worked.");
     }
     return;
   }
@@ -383,6 +387,8 @@ function onEvent(run, event, data) {
   if (state.run !== run) return;
   if (event === "start") {
     run.study = data.study;
+    state.changed = data.changes.length > 0;
+    $("results").classList.remove("stale");
     state.labels = data.labels;
     state.suppliers = data.suppliers;
     $("progress").max = data.runs;
@@ -486,7 +492,7 @@ function draw(snapshot) {
   for (const chart of snapshot.charts) {
     const share = chart.metric === "rolling_share";
     rows.push(chartRow(chart.title, chart, share ? percentAxis(0, 1) : unitAxis(), false));
-    if (share) {
+    if (share && state.changed) {
       rows.push(chartRow("Change in five-year share: your change minus the baseline, run by run",
         chart, differenceAxis(chart.difference), true));
     }
@@ -526,7 +532,7 @@ function differenceAxis(fans) {
   const ticks = [];
   for (let v = -hi; v <= hi + 1e-9; v += step) ticks.push(Math.round(v * 1000) / 1000);
   return { lo: -hi, hi, ticks, zero: true,
-    label: (v) => (v > 0 ? "+" : v < 0 ? "−" : "") + Math.round(Math.abs(v) * 100) };
+    label: (v) => (v > 0 ? "+" : v < 0 ? "-" : "") + Math.round(Math.abs(v) * 100) };
 }
 
 function panel(name, layers, axis, difference) {
@@ -599,7 +605,7 @@ function headline(snapshot) {
   $("table-caption").textContent =
     `Five-year share of arms imports at ${h.quarter}, over ${thousands(snapshot.runs)} paired runs`;
   const pct = (v) => `${Math.round(v * 100)}%`;
-  const pts = (v) => { const r = Math.round(v * 100); return r === 0 ? "0" : (r > 0 ? "+" : "−") + Math.abs(r); };
+  const pts = (v) => { const r = Math.round(v * 100); return r === 0 ? "0" : (r > 0 ? "+" : "-") + Math.abs(r); };
   table.tBodies[0].replaceChildren(...h.rows.map((r) => el("tr", {},
     el("td", { text: r.supplier }), el("td", { text: pct(r.baseline) }), el("td", { text: pct(r.change) }),
     el("td", { text: `${pts(r.difference[1])} points [${pts(r.difference[0])}, ${pts(r.difference[2])}]` }))));
