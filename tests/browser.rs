@@ -238,6 +238,21 @@ async fn student(c: &Client, server: &Server, runs: u64, tmp: &Path, downloads: 
         "armsim: change one parameter, see what moves"
     );
     wait_until(c, "window.armsim.phase === 'done'", 300).await;
+    // Full-size studies when asked for ($ARMSIM_BROWSER_RUNS above the
+    // page's default): type them in and run the baseline again.
+    let field = c.find(Locator::Id("runs")).await.unwrap();
+    if field.prop("value").await.unwrap() != Some(runs.to_string()) {
+        field.clear().await.unwrap();
+        field.send_keys(&runs.to_string()).await.unwrap();
+        eval(c, "(window.armsim.phase = 'waiting', true)").await;
+        c.find(Locator::Id("run"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_until(c, "window.armsim.phase === 'done'", 600).await;
+    }
     let baseline = eval(c, "window.armsim.headline").await;
     assert!(
         baseline

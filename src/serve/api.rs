@@ -27,6 +27,15 @@ pub const MAX_CHANGES: usize = 500;
 pub const MAX_PAGE_QUARTERS: u32 = 400;
 /// Most suppliers the page draws side by side.
 pub const MAX_PAGE_SUPPLIERS: usize = 12;
+/// Runs a study has on the page unless the student asks for more (up to
+/// `--max-runs`): with common random numbers, 20,000 pairs already pin the
+/// change at the horizon to about a point, and the study ends in seconds.
+pub const PAGE_DEFAULT_RUNS: u64 = 20_000;
+
+/// The runs the page starts with for a scenario.
+fn default_runs(s: &Scenario, max_runs: u64) -> u64 {
+    s.runs().min(max_runs).min(PAGE_DEFAULT_RUNS)
+}
 
 /// An error for the page: an HTTP status, a sentence, and the diagnostics
 /// the CLI would print (one per line, without its `error: ` prefix).
@@ -97,7 +106,7 @@ pub struct StudyRequest {
     /// The student's changes, applied in order like `--set`.
     #[serde(default)]
     pub changes: Vec<Change>,
-    /// Runs (default: the scenario's, capped by `--max-runs`).
+    /// Runs (default: the scenario's, at most [`PAGE_DEFAULT_RUNS`] and `--max-runs`).
     #[serde(default)]
     pub runs: Option<u64>,
     /// Master seed (default: the scenario's).
@@ -330,7 +339,7 @@ pub fn resolve(request: StudyRequest, max_runs: u64) -> Result<Resolved, ApiErro
 
     let runs = request
         .runs
-        .unwrap_or_else(|| plain.scenario.runs().min(max_runs));
+        .unwrap_or_else(|| default_runs(&plain.scenario, max_runs));
     if runs == 0 || runs > max_runs {
         return Err(ApiError::bad(format!(
             "runs: found {runs}, expected a whole number from 1 to {max_runs} \
@@ -743,7 +752,7 @@ pub fn describe(loaded: &Loaded, max_runs: u64) -> Value {
         "quarters": s.quarters(),
         "labels": (0..s.quarters()).map(|q| s.label(q).to_string()).collect::<Vec<_>>(),
         "suppliers": s.suppliers().iter().map(|x| x.name()).collect::<Vec<_>>(),
-        "runs": s.runs().min(max_runs),
+        "runs": default_runs(s, max_runs),
         "max_runs": max_runs,
         "seed": s.seed(),
         "groups": groups,
@@ -763,7 +772,7 @@ pub fn list(max_runs: u64) -> Value {
                 "model": s.model().name(),
                 "quarters": s.quarters(),
                 "start": s.start().to_string(),
-                "runs": s.runs().min(max_runs),
+                "runs": default_runs(s, max_runs),
             }))
         })
         .collect();
@@ -864,6 +873,13 @@ mod tests {
         let mut r = request(json!([]));
         r.runs = None;
         assert_eq!(resolve(r, 1000).unwrap().variant.scenario.runs(), 1000);
+        let mut r = request(json!([]));
+        r.runs = None;
+        let runs = resolve(r, 1_000_000).unwrap().variant.scenario.runs();
+        assert_eq!(
+            runs, PAGE_DEFAULT_RUNS,
+            "the baseline has 100,000; the page starts lighter"
+        );
     }
 
     #[test]
