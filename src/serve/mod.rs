@@ -386,8 +386,8 @@ async fn run(
     };
     let first = study::start(&resolved, study, threads);
     // The page needs only the latest snapshot: a watch channel never makes
-    // the study wait for a slow page, and a page that reconnects late still
-    // gets the final state.
+    // the study wait for a slow page, and the last snapshot is still
+    // delivered after the study has dropped its sender.
     let (tx, rx) = watch::channel(None::<Message>);
     {
         let app = app.clone();
@@ -406,7 +406,7 @@ async fn run(
                 tx.send_replace(Some(m));
             };
             let line = match study::run(&resolved, study, app.args.threads, &cancel, &mut send) {
-                Ok(out) => {
+                Ok((out, last)) => {
                     let secs = out.elapsed.as_secs_f64();
                     let line = format!(
                         "study {study} (page {}): {} {} of {} paired runs in {secs:.2} s ({:.0} pairs/s){}",
@@ -422,6 +422,10 @@ async fn run(
                         end.finished =
                             Finished::new(&resolved.baseline, &resolved.variant, &p.a, &p.b).ok();
                     }
+                    // Keep the downloads before saying `done`, so a page
+                    // that asks for them at once finds them.
+                    drop(end);
+                    send(last);
                     line
                 }
                 Err(e) => {

@@ -273,7 +273,9 @@ pub fn start(resolved: &Resolved, study: u64, threads: usize) -> Message {
 }
 
 /// Runs the study on this thread, calling `send` with a snapshot after each
-/// round and once at the end; stops at a round's end once `cancel` is set.
+/// round but the last; stops at a round's end once `cancel` is set. Returns
+/// the outcome and the final snapshot (`done` or `cancelled`), for the
+/// caller to send once it has kept what the page may download.
 ///
 /// # Errors
 /// [`CompareError`] if the scenarios cannot be paired or the pool cannot start.
@@ -283,7 +285,7 @@ pub fn run(
     threads: usize,
     cancel: &AtomicBool,
     send: &mut dyn FnMut(Message),
-) -> Result<CompareOutcome, CompareError> {
+) -> Result<(CompareOutcome, Message), CompareError> {
     let started = Instant::now();
     let a = &resolved.baseline.scenario;
     let b = &resolved.variant.scenario;
@@ -309,14 +311,14 @@ pub fn run(
     } else {
         Phase::Done
     };
-    send(snapshot(
+    let last = snapshot(
         resolved,
         study,
         &outcome.paired,
         started.elapsed().as_secs_f64(),
         phase,
-    ));
-    Ok(outcome)
+    );
+    Ok((outcome, last))
 }
 
 #[cfg(test)]

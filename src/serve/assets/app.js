@@ -298,16 +298,24 @@ function request() {
   return body;
 }
 
+// A bad runs or seed box is reported beside it, in the status line: an
+// error box above the page would move the Run button under the pointer.
+function runProblem(text) {
+  $("status").textContent = text;
+  $("status").classList.add("bad");
+}
+
 function validRunSettings() {
+  $("status").classList.remove("bad");
   const runs = Number($("runs").value);
   const max = state.desc ? state.desc.max_runs : Infinity;
   if (!Number.isInteger(runs) || runs < 1 || runs > max) {
-    showError(`runs: found ${$("runs").value}, expected a whole number from 1 to ${thousands(max)} (this server's --max-runs)`);
+    runProblem(`runs: found ${$("runs").value}, expected a whole number from 1 to ${thousands(max)} (this server's --max-runs)`);
     return false;
   }
   const seed = $("seed").value.trim();
   if (seed !== "" && !/^\d+$/.test(seed)) {
-    showError(`seed: found ${seed}, expected a whole number 0 or greater`);
+    runProblem(`seed: found ${seed}, expected a whole number 0 or greater`);
     return false;
   }
   return true;
@@ -619,7 +627,9 @@ window.addEventListener("DOMContentLoaded", () => {
   $("cancel").addEventListener("click", cancelRun);
   $("upload").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
   $("download-toml").addEventListener("click", downloadToml);
-  $("runs").addEventListener("change", () => { if (validRunSettings()) clearError(); });
+  for (const id of ["runs", "seed"]) {
+    $(id).addEventListener("change", () => { if (validRunSettings()) $("status").textContent = "Ready."; });
+  }
   loadScenarios().catch((e) => showError(`Could not load the scenarios: ${e.message}`));
 });
 // Leaving the page closes its event stream; the server then stops its study.
