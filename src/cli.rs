@@ -1,27 +1,45 @@
-//! Command-line interface of the `armsim` binary (clap): `run`, `validate`,
-//! `bench` and `merge`. Turns arguments into library calls, shows progress on
-//! a terminal, handles Ctrl-C and prints results; it holds no model logic.
+//! Command-line interface of the `armsim` binary (clap): `run` (also what
+//! `armsim` alone does), `validate`, `params`, `bench` and `merge`. Turns
+//! arguments into library calls, shows progress on a terminal, turns SIGINT
+//! and SIGTERM into a clean stop, and prints results; it holds no model or
+//! study-lifecycle logic (that is [`armsim::runner`]).
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use armsim::model::{Param, Target};
-use armsim::output::{self, StudyReport};
+use armsim::output::{self, RunsFormat};
+use armsim::runner::{self, Finished, Merge, Notice, Runner, Shard};
 use armsim::scenario::{self, Loaded};
-use armsim::state::{self, MergeError, StudyState};
-use armsim::study::{Study, shard_range};
+use armsim::study::{Study, max_threads};
 use armsim::summary::Summary;
 
-/// Exit status of a study stopped by Ctrl-C (128 + SIGINT).
-const EXIT_INTERRUPTED: u8 = 130;
+/// Prints a line on standard output. A closed pipe (`armsim params | head
+/// -1`) ends the program quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+fn emit(args: fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -32,9 +50,10 @@ const EXIT_INTERRUPTED: u8 = 130;
         Supplier states compete to sell arms to a buyer that values diversification \
         and unconditional political support; suppliers adapt their stances and prices \
         while unrest, sanctions and a possible UN arms embargo shape the market. The \
-        baseline is Myanmar after the 2021 coup, with Russia, China, India and Others.",
+        baseline is Myanmar after the 2021 coup, with Russia, China, India and Others.\n\n\
+        Without a command, armsim runs the built-in baseline, as `armsim run` does.",
     after_help = "Start here:\n  \
-        armsim run                                    run the built-in baseline, write output/myanmar_2021/\n  \
+        armsim                                        run the built-in baseline, write output/myanmar_2021/\n  \
         armsim run --set suppliers.Russia.support=0.2  what if Russia kept its distance?\n  \
         armsim params                                 every parameter, its value and meaning\n  \
         armsim validate scenarios/myanmar_2021_un_embargo.toml\n\n\
@@ -42,7 +61,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -69,13 +88,14 @@ struct ScenarioArgs {
     scenario: Option<PathBuf>,
 
     /// Change one value for this run, checked like the file. Repeatable.
-    /// Paths: run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY;
+    /// Paths: run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY (or
+    /// suppliers.INDEX.KEY), events.INDEX.KEY;
     /// e.g. --set suppliers.Russia.support=0.2 --set buyer.budget=80
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
 
-    /// Number of Monte Carlo runs (overrides run.runs)
-    #[arg(long, value_name = "N")]
+    /// Number of Monte Carlo runs, 1 or more (overrides run.runs)
+    #[arg(long, value_name = "N", value_parser = parse_runs)]
     runs: Option<u64>,
 
     /// Master seed, 0 to 2^63-1 (overrides run.seed); same scenario and seed, same bits
@@ -83,20 +103,31 @@ struct ScenarioArgs {
     seed: Option<u64>,
 }
 
+/// Formats of `--keep-runs-format`.
+#[derive(Clone, Copy, ValueEnum)]
+enum KeepFormat {
+    /// runs.csv, long: run,quarter,label,entity,metric,value
+    Csv,
+    /// runs.arrow, Arrow IPC / Feather v2, wide: a column per metric (about a quarter of the CSV size)
+    Arrow,
+}
+
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
 
-    /// Worker threads; results do not depend on it [default: all cores]
-    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true)]
+    /// Worker threads, at most 4 per core (and 1024); results do not depend
+    /// on it [default: all cores]
+    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
     threads: usize,
 
-    /// Write into DIR instead of output/<scenario id>/ (replaced if it exists)
+    /// Write into DIR instead of output/<study>/. DIR may be new, empty, or an
+    /// earlier armsim study (which is replaced); anything else is refused
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
-    /// Also write runs.csv with the full trajectories of the first N runs
+    /// Also keep every metric of the first N runs, quarter by quarter
     #[arg(
         long,
         value_name = "N",
@@ -106,21 +137,35 @@ struct RunArgs {
     )]
     keep_runs: u64,
 
+    /// File format of --keep-runs
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "csv")]
+    keep_runs_format: KeepFormat,
+
+    /// Write a --keep-runs file estimated above 5 GB (refused otherwise)
+    #[arg(long)]
+    allow_large_runs: bool,
+
     /// Skip the plots (summary.csv and manifest.json only)
     #[arg(long)]
     no_plots: bool,
 
     /// Run only shard I of N (0-based) and write its state for `armsim merge`
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    shard: Option<(u64, u64)>,
+    shard: Option<Shard>,
 
     /// Continue an interrupted study from its last checkpoint
     #[arg(long)]
     resume: bool,
 
-    /// Seconds between checkpoints of a long study
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    checkpoint_every: f64,
+    /// Seconds between checkpoints of a long study (0: after every round)
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
+    checkpoint_every: Duration,
 
     /// Print nothing but errors
     #[arg(long, short)]
@@ -132,13 +177,17 @@ struct BenchArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
 
-    /// Worker threads [default: all cores]
-    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true)]
+    /// Worker threads, at most 4 per core (and 1024) [default: all cores]
+    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
     threads: usize,
 
-    /// Repeat the measurement K times and report the median
-    #[arg(long, value_name = "K", default_value_t = 1)]
+    /// Repeat the measurement K times (1 or more) and report the median
+    #[arg(long, value_name = "K", default_value = "1", value_parser = parse_repeat)]
     repeat: usize,
+
+    /// Print one JSON object (for scripts) instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -147,7 +196,8 @@ struct MergeArgs {
     #[arg(required = true, value_name = "SHARD_DIR")]
     shards: Vec<PathBuf>,
 
-    /// Write the merged study into DIR [default: output/<scenario id>/]
+    /// Write the merged study into DIR [default: output/<study>/]. DIR may be
+    /// new, empty, or an earlier armsim study; anything else is refused
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
@@ -160,7 +210,47 @@ struct MergeArgs {
     quiet: bool,
 }
 
-fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+fn whole_number(s: &str, least: u64) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= least => Ok(n),
+        _ => Err(format!(
+            "expected a whole number {least} or greater, found {s:?}"
+        )),
+    }
+}
+
+fn parse_runs(s: &str) -> Result<u64, String> {
+    whole_number(s, 1)
+}
+
+fn parse_repeat(s: &str) -> Result<usize, String> {
+    let n = whole_number(s, 1)?;
+    usize::try_from(n).map_err(|_| format!("{n} repeats is too many"))
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let most = max_threads();
+    match s.trim().parse::<u64>() {
+        Ok(n) if n <= most as u64 => Ok(n as usize),
+        Ok(n) => Err(format!(
+            "{n} threads is too many: at most {most} on this machine (4 per core, never more \
+             than {}); 0 uses every core",
+            armsim::study::MAX_THREADS
+        )),
+        Err(_) => Err(format!("expected a whole number of threads, found {s:?}")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1e9).contains(&x) => Ok(Duration::from_secs_f64(x)),
+        _ => Err(format!(
+            "expected a number of seconds, 0 or more (such as 60 or 0.5), found {s:?}"
+        )),
+    }
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, such as 0/4")?;
     let (i, n): (u64, u64) = (
         i.trim()
@@ -170,15 +260,20 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
             .parse()
             .map_err(|_| format!("{n:?} is not a shard count"))?,
     );
-    if n == 0 || i >= n {
-        return Err(format!("shard {i} of {n}: expected 0 <= I < N"));
-    }
-    Ok((i, n))
+    Shard::new(i, n).ok_or_else(|| format!("shard {i} of {n}: expected 0 <= I < N"))
 }
 
 /// Parses the command line and runs the command.
 pub fn main() -> Result<ExitCode> {
-    match Cli::parse().command {
+    // No command: the quick start, exactly `armsim run`.
+    let command = match Cli::parse().command {
+        Some(command) => command,
+        None => match Cli::parse_from(["armsim", "run"]).command {
+            Some(command) => command,
+            None => unreachable!("`run` parses as the run command"),
+        },
+    };
+    match command {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
         Command::Params(args) => params(args),
@@ -203,6 +298,13 @@ fn load(args: &ScenarioArgs) -> Result<Loaded> {
     })
 }
 
+/// The command line as given, for manifests.
+fn command_line() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -220,30 +322,75 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A flag set by the first Ctrl-C; a second one exits at once.
-fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler_flag = flag.clone();
-    let _ = ctrlc::set_handler(move || {
-        if handler_flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(EXIT_INTERRUPTED as i32);
-        }
-        eprintln!("\ninterrupted: finishing the current round of runs and saving what was done...");
-    });
-    flag
+/// How long after a first SIGINT or SIGTERM further ones are absorbed (a
+/// terminal or GNU `timeout` may send two in a row); a signal after that
+/// stops the program at once, keeping the last checkpoint saved.
+const SIGNAL_GRACE: Duration = Duration::from_secs(1);
+
+/// The first stopping signal received (0 if none) and the flag it sets.
+struct Interrupts {
+    flag: Arc<AtomicBool>,
+    signal: Arc<AtomicI32>,
 }
 
-/// Where a study directory's checkpoint lives: hidden, beside it.
-fn checkpoint_path(dir: &Path) -> PathBuf {
-    let name = dir
-        .file_name()
-        .map_or_else(|| "study".into(), |n| n.to_string_lossy().into_owned());
-    dir.with_file_name(format!(".{name}.checkpoint"))
+impl Interrupts {
+    /// Listens for SIGINT and SIGTERM on a thread of its own: the first sets
+    /// the flag (the study stops at the end of its round and saves a
+    /// checkpoint), repeats within [`SIGNAL_GRACE`] are ignored, a later one
+    /// exits at once.
+    fn listen(quiet: bool) -> Interrupts {
+        let flag = Arc::new(AtomicBool::new(false));
+        let signal = Arc::new(AtomicI32::new(0));
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            let (flag, signal) = (flag.clone(), signal.clone());
+            std::thread::spawn(move || {
+                let mut first: Option<Instant> = None;
+                for received in signals.forever() {
+                    match first {
+                        None => {
+                            first = Some(Instant::now());
+                            signal.store(received, Ordering::SeqCst);
+                            flag.store(true, Ordering::SeqCst);
+                            if !quiet {
+                                eprintln!(
+                                    "\n{}: finishing the current round of runs and saving \
+                                     them...",
+                                    signal_name(received)
+                                );
+                            }
+                        }
+                        Some(at) if at.elapsed() < SIGNAL_GRACE => {}
+                        Some(_) => {
+                            eprintln!("stopped at once; the last checkpoint saved is kept");
+                            std::process::exit(exit_status(signal.load(Ordering::SeqCst)).into());
+                        }
+                    }
+                }
+            });
+        }
+        Interrupts { flag, signal }
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        ExitCode::from(exit_status(self.signal.load(Ordering::SeqCst)))
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    if signal == SIGTERM {
+        "terminated (SIGTERM)"
+    } else {
+        "interrupted (SIGINT)"
+    }
+}
+
+/// 128 + the signal: 130 after SIGINT, 143 after SIGTERM.
+fn exit_status(signal: i32) -> u8 {
+    if signal == SIGTERM { 143 } else { 130 }
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let loaded = load(&args.scenario)?;
-    let scenario = &loaded.scenario;
     if loaded.model_defaulted && !args.quiet {
         eprintln!(
             "note: {} has no [run] model key, so it runs model v1 as it always did; \
@@ -251,180 +398,166 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             loaded.origin
         );
     }
-    let (range, default_dir) = match args.shard {
-        Some((i, n)) => (
-            shard_range(scenario.runs(), i, n),
-            format!("{}.shard-{i}-of-{n}", scenario.id()),
+    let interrupts = Interrupts::listen(args.quiet);
+    let quiet = args.quiet;
+    let mut failures: Vec<String> = Vec::new();
+    let mut notice = |n: Notice<'_>| match n {
+        Notice::Resuming {
+            checkpoint,
+            done,
+            total,
+        } if !quiet => eprintln!(
+            "resuming from {}: {} of {} runs already done",
+            checkpoint.display(),
+            output::thousands(done),
+            output::thousands(total)
         ),
-        None => (0..scenario.runs(), scenario.id().to_string()),
-    };
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(default_dir));
-    let checkpoint = checkpoint_path(&dir);
-
-    let mut study = Study::new(scenario)
-        .threads(args.threads)
-        .runs(range.clone());
-    let mut resumed_seconds = 0.0;
-    let mut already_done = 0;
-    if args.resume {
-        if checkpoint.exists() {
-            let state = StudyState::load(&checkpoint)?;
-            if !state.belongs_to(&loaded, &range) {
-                bail!(
-                    "{} is a checkpoint of another study (scenario, seed or runs differ); \
-                     remove it or run without --resume",
-                    checkpoint.display()
-                );
-            }
-            if !args.quiet {
-                eprintln!(
-                    "resuming from {}: {} of {} runs already done",
-                    checkpoint.display(),
-                    output::thousands(state.done - range.start),
-                    output::thousands(range.end - range.start)
-                );
-            }
-            resumed_seconds = state.elapsed_seconds;
-            already_done = state.done - range.start;
-            study = study.resume(state.summary, state.done);
-        } else if !args.quiet {
-            eprintln!(
-                "no checkpoint at {}: starting from the beginning",
-                checkpoint.display()
-            );
-        }
-    } else if checkpoint.exists() && !args.quiet {
-        eprintln!(
+        Notice::NoCheckpoint { checkpoint } if !quiet => eprintln!(
+            "no checkpoint at {}: starting from the beginning",
+            checkpoint.display()
+        ),
+        Notice::ReplacingCheckpoint { checkpoint } if !quiet => eprintln!(
             "note: {} holds an interrupted study; this run starts afresh and replaces it \
              (--resume would continue it)",
             checkpoint.display()
-        );
-    }
-
-    let cancel = interrupt_flag();
-    let bar = progress_bar(range.end - range.start, args.quiet);
-    // Start at the resumed runs, so the rate and time left count only new ones.
-    bar.set_position(already_done);
-    bar.reset_eta();
-    let mut on_progress = |done: u64| bar.set_position(done);
-    let started = Instant::now();
-    let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
-        let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
-        StudyState::new(&loaded, range.clone(), done, elapsed, summary.clone())
-            .save(&checkpoint)
-            .map_err(std::io::Error::other)
+        ),
+        Notice::CheckpointFailed { error, .. } => {
+            // Once per distinct failure: a full disk fails every round.
+            let message = error.to_string();
+            if !failures.contains(&message) {
+                eprintln!(
+                    "warning: cannot save a checkpoint ({}); carrying on without one",
+                    armsim_error_text(error)
+                );
+                failures.push(message);
+            }
+        }
+        Notice::LargeRuns { file, estimated } if !quiet => eprintln!(
+            "note: {file} will be about {}",
+            runner::human_bytes(estimated)
+        ),
+        Notice::StaleCheckpoint { error, .. } => {
+            eprintln!("warning: {}", armsim_error_text(error));
+        }
+        _ => {}
     };
-    let every = Duration::from_secs_f64(args.checkpoint_every.max(0.0));
-    let outcome = study
+    let mut runner = Runner::new(&loaded)
+        .threads(args.threads)
+        .resume(args.resume)
+        .checkpoint_every(args.checkpoint_every)
+        .cancel(&interrupts.flag)
+        .keep_runs(
+            args.keep_runs,
+            match args.keep_runs_format {
+                KeepFormat::Csv => RunsFormat::Csv,
+                KeepFormat::Arrow => RunsFormat::Arrow,
+            },
+        )
+        .runs_size_limit((!args.allow_large_runs).then_some(runner::RUNS_LIMIT_BYTES))
+        .plots(!args.no_plots)
+        .command_line(command_line());
+    if let Some(dir) = &args.out {
+        runner = runner.out(dir);
+    }
+    if let Some(shard) = args.shard {
+        runner = runner.shard(shard);
+    }
+    let plan = runner.plan();
+    let total = plan.range.end - plan.range.start;
+    let bar = progress_bar(total, args.quiet);
+    let mut on_progress = |done: u64| {
+        // The first report of a resumed study: start the bar there, so the
+        // rate and time left count only new runs.
+        if bar.position() == 0 && done > 0 {
+            bar.reset_eta();
+        }
+        bar.set_position(done);
+    };
+    let finished = runner
         .on_progress(&mut on_progress)
-        .cancel_flag(&cancel)
-        .checkpoint(every, &mut save)
-        .run()?;
+        .on_notice(&mut notice)
+        .run();
     bar.finish_and_clear();
-    let elapsed = resumed_seconds + outcome.elapsed.as_secs_f64();
-
-    if outcome.interrupted {
-        let done = outcome.completed.end;
-        StudyState::new(&loaded, range.clone(), done, elapsed, outcome.summary)
-            .save(&checkpoint)?;
-        eprintln!(
-            "interrupted after {} of {} runs; kept them in {} and wrote nothing to {}.\n\
-             Continue with the same command and --resume.",
-            output::thousands(done - range.start),
-            output::thousands(range.end - range.start),
-            checkpoint.display(),
-            dir.display()
-        );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
-
-    if let Some((index, count)) = args.shard {
-        let state = StudyState::new(
-            &loaded,
-            range.clone(),
-            outcome.completed.end,
-            elapsed,
-            outcome.summary,
-        );
-        output::write_atomically(&dir, |tmp| {
-            state
-                .save(&tmp.join(SHARD_STATE))
-                .map_err(|e| output::OutputError::Io {
-                    path: tmp.join(SHARD_STATE),
-                    source: std::io::Error::other(e),
-                })
-        })?;
-        remove_checkpoint(&checkpoint)?;
-        if !args.quiet {
-            println!(
-                "shard {index}/{count} of {}: runs {}..{} in {:.2} s ({} threads)\nwrote {}",
-                scenario.id(),
-                range.start,
-                range.end,
-                elapsed,
-                outcome.threads,
-                dir.join(SHARD_STATE).display()
+    match finished? {
+        Finished::Interrupted(i) => {
+            eprintln!(
+                "interrupted after {} of {} runs; kept them in {} and wrote nothing to {}.\n\
+                 Continue with the same command and --resume.",
+                output::thousands(i.done),
+                output::thousands(i.total),
+                i.checkpoint.display(),
+                i.dir.display()
             );
+            Ok(interrupts.exit_code())
         }
-        return Ok(ExitCode::SUCCESS);
+        Finished::Shard(s) => {
+            if !args.quiet {
+                let shard = args.shard.expect("a shard run");
+                say!(
+                    "shard {}/{} of {}: runs {}..{} in {:.2} s ({})\nwrote {}",
+                    shard.index,
+                    shard.count,
+                    loaded.title(),
+                    s.range.start,
+                    s.range.end,
+                    s.elapsed_seconds,
+                    plural(s.threads as u64, "thread"),
+                    s.state_file.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Finished::Study(done) => {
+            if !args.quiet {
+                print_result(&loaded, &done.summary, &done.files);
+                say!(
+                    "{} runs in {:.2} s ({} runs/s, {}), seed {}",
+                    output::thousands(done.summary.runs()),
+                    done.elapsed_seconds,
+                    output::thousands(rate(done.summary.runs(), done.elapsed_seconds)),
+                    plural(done.threads as u64, "thread"),
+                    loaded.scenario.seed()
+                );
+                print_files(&done.files);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Ok(ExitCode::SUCCESS),
     }
-
-    let report = StudyReport {
-        loaded: &loaded,
-        summary: &outcome.summary,
-        run_range: range.clone(),
-        threads: outcome.threads,
-        elapsed_seconds: elapsed,
-        keep_runs: args.keep_runs,
-        plots: !args.no_plots,
-    };
-    let files = output::write_study(&dir, &report)?;
-    remove_checkpoint(&checkpoint)?;
-    if !args.quiet {
-        print_result(&loaded, &outcome.summary, elapsed, outcome.threads, &files);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
-/// The file a shard directory holds its state in.
-const SHARD_STATE: &str = "state.armsim";
-
-fn remove_checkpoint(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", path.display()))
-        }
-        _ => Ok(()),
-    }
+/// The message of a library error, with its causes but no repeats.
+fn armsim_error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    crate::error_text(error)
 }
 
-fn print_result(
-    loaded: &Loaded,
-    summary: &Summary,
-    elapsed: f64,
-    threads: usize,
-    files: &[PathBuf],
-) {
-    println!("{}", output::headline(&loaded.scenario, summary));
-    println!(
-        "{} runs in {:.2} s ({} runs/s, {} thread{}), seed {}",
-        output::thousands(summary.runs()),
-        elapsed,
-        output::thousands((summary.runs() as f64 / elapsed.max(1e-9)) as u64),
-        threads,
-        if threads == 1 { "" } else { "s" },
-        loaded.scenario.seed()
+fn plural(n: u64, word: &str) -> String {
+    format!(
+        "{} {word}{}",
+        output::thousands(n),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+fn rate(runs: u64, seconds: f64) -> u64 {
+    (runs as f64 / seconds.max(1e-9)) as u64
+}
+
+fn print_result(loaded: &Loaded, summary: &Summary, _files: &[PathBuf]) {
+    say!(
+        "{}",
+        output::headline(&loaded.title(), &loaded.scenario, summary)
     );
+}
+
+fn print_files(files: &[PathBuf]) {
     if let Some(dir) = files.first().and_then(|f| f.parent()) {
         let names: Vec<String> = files
             .iter()
             .filter_map(|f| f.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .collect();
-        println!("wrote {}/: {}", dir.display(), names.join(", "));
+        say!("wrote {}/: {}", dir.display(), names.join(", "));
     }
 }
 
@@ -432,10 +565,10 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
     use armsim::model::SupplierParam as S;
     let loaded = load(&args)?;
     let s = &loaded.scenario;
-    println!("{}: valid", loaded.origin);
-    println!(
+    say!("{}: valid", loaded.origin);
+    say!(
         "  \"{}\": model {}, {} runs x {} quarters ({} to {}), seed {}, {} procurement",
-        s.name(),
+        loaded.title(),
         s.model(),
         s.runs(),
         s.quarters(),
@@ -445,13 +578,13 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         s.procurement().name()
     );
     if loaded.model_defaulted {
-        println!(
+        say!(
             "  note: the file has no [run] model key, so it runs model v1 as it always did; \
              add model = \"v2\" for the current model"
         );
     }
-    println!("  buyer: {}", s.buyer_name());
-    println!("  suppliers (in adaptation order):");
+    say!("  buyer: {}", s.buyer_name());
+    say!("  suppliers (in adaptation order):");
     for sup in s.suppliers() {
         let p = sup.params();
         let base = match s.model() {
@@ -462,7 +595,7 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
                 p[S::RecentDeliveries]
             ),
         };
-        println!(
+        say!(
             "    {:<12} {base} support {:<5} price {:<5} veto {}",
             sup.name(),
             p[S::Support],
@@ -471,9 +604,9 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         );
     }
     if !s.backlog().is_empty() {
-        println!("  known orders (backlog):");
+        say!("  known orders (backlog):");
         for b in s.backlog() {
-            println!(
+            say!(
                 "    {:<12} {:>7} TIV, {} to {}  {}",
                 s.suppliers()[b.supplier].name(),
                 b.value,
@@ -484,7 +617,7 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         }
     }
     if !s.events().is_empty() {
-        println!("  timeline (INDEX as --set events.INDEX.KEY counts):");
+        say!("  timeline (INDEX as --set events.INDEX.KEY counts):");
         for e in s.events() {
             let (entity, param) = match e.target {
                 Target::World(p) => ("world".to_string(), p.name()),
@@ -496,8 +629,8 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
             } else {
                 format!("  ({})", e.note)
             };
-            println!(
-                "    [{}] {}  {entity}.{param} {} {}{note}",
+            say!(
+                "    events.{:<3} {}  {entity}.{param} {} {}{note}",
                 e.index,
                 s.label(e.quarter),
                 e.op.name(),
@@ -506,15 +639,15 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         }
     }
     for &(a, b) in s.compare() {
-        println!(
+        say!(
             "  compares: {} vs {}",
             s.suppliers()[a].name(),
             s.suppliers()[b].name()
         );
     }
-    println!(
-        "  would write: output/{}/ (scenario hash {})",
-        s.id(),
+    say!(
+        "  would write: {}/ (scenario hash {})",
+        runner::default_dir(std::path::Path::new(runner::OUTPUT_ROOT), &loaded, None).display(),
         &loaded.hash[..12]
     );
     Ok(ExitCode::SUCCESS)
@@ -546,7 +679,7 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
     let loaded = load(&args)?;
     let s = &loaded.scenario;
     let model = s.model();
-    println!(
+    say!(
         "Parameters of {} (model {model}); change any with --set PATH=VALUE.\n\
          Each is listed in words, with its symbol in docs/model.md, then its path, value,\n\
          role and allowed values. Roles: \"start\" is a starting value the model then\n\
@@ -554,7 +687,7 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
          \"fixed\" stays as set unless an event changes it; \"initial\" only sets up the start.\n",
         loaded.origin
     );
-    println!("run");
+    say!("run");
     for (key, meaning) in RUN_KEYS {
         let value = match key {
             "name" => format!("{:?}", s.name()),
@@ -566,10 +699,10 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
             "procurement" => format!("{:?}", s.procurement().name()),
             _ => format!("{} pairs", s.compare().len()),
         };
-        println!("  {meaning}\n      run.{key} = {value}");
+        say!("  {meaning}\n      run.{key} = {value}");
     }
     fn entry<P: Param>(p: P, path: String, value: String) {
-        println!(
+        say!(
             "  {} ({})\n      {path} = {value}   [{}; {}]\n      {}",
             p.label(),
             p.symbol(),
@@ -579,7 +712,7 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
         );
     }
     fn table<P: Param>(section: &str, values: &Params<P>, model: armsim::model::ModelVersion) {
-        println!("\n{section}");
+        say!("\n{section}");
         for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
             entry(p, format!("{section}.{}", p.name()), number(values[p], p));
         }
@@ -594,7 +727,7 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
     table::<WorldParam>("world", s.world(), model);
     table::<BuyerParam>("buyer", s.buyer(), model);
     let names: Vec<&str> = s.suppliers().iter().map(|x| x.name()).collect();
-    println!(
+    say!(
         "\nsuppliers (NAME is one of {}; values listed in that order)",
         names.join(", ")
     );
@@ -609,7 +742,7 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
             .collect();
         entry(p, format!("suppliers.NAME.{}", p.name()), values.join(", "));
     }
-    println!(
+    say!(
         "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file\n\
          (`armsim validate FILE` lists them with the INDEX that --set events.INDEX.KEY uses)."
     );
@@ -627,108 +760,99 @@ fn peak_memory() -> Option<u64> {
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     let loaded = load(&args.scenario)?;
     let s = &loaded.scenario;
-    let mut rates = Vec::new();
-    let mut threads = 0;
-    for i in 0..args.repeat.max(1) {
-        let outcome = Study::new(s).threads(args.threads).run()?;
-        threads = outcome.threads;
-        let secs = outcome.elapsed.as_secs_f64();
-        let rate = s.runs() as f64 / secs;
-        println!(
-            "run {}: {} runs in {:.3} s: {:.0} runs/s, {:.3e} quarter-steps/s",
-            i + 1,
-            s.runs(),
-            secs,
-            rate,
-            rate * s.quarters() as f64
+    let threads = armsim::study::resolve_threads(args.threads);
+    if !args.json {
+        say!(
+            "{}: {} runs x {} quarters, {} suppliers, {} procurement, {}",
+            s.id(),
+            output::thousands(s.runs()),
+            s.quarters(),
+            s.suppliers().len(),
+            s.procurement().name(),
+            plural(threads as u64, "thread")
         );
+    }
+    let mut rates = Vec::new();
+    for i in 0..args.repeat {
+        let outcome = Study::new(s).threads(args.threads).run()?;
+        let secs = outcome.elapsed.as_secs_f64();
+        let rate = s.runs() as f64 / secs.max(1e-9);
+        if !args.json {
+            say!(
+                "run {}: {} runs in {:.3} s: {} runs/s, {:.3e} quarter-steps/s",
+                i + 1,
+                output::thousands(s.runs()),
+                secs,
+                output::thousands(rate as u64),
+                rate * s.quarters() as f64
+            );
+        }
         rates.push(rate);
     }
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
-    println!(
-        "{}: {} suppliers, {} quarters, {} procurement, {} threads",
-        s.id(),
-        s.suppliers().len(),
-        s.quarters(),
-        s.procurement().name(),
-        threads
-    );
-    println!(
-        "median: {median:.0} runs/s, {:.3e} quarter-steps/s",
+    let peak = peak_memory();
+    if args.json {
+        let json = serde_json::json!({
+            "scenario_id": s.id(),
+            "runs": s.runs(),
+            "quarters": s.quarters(),
+            "suppliers": s.suppliers().len(),
+            "procurement": s.procurement().name(),
+            "threads": threads,
+            "repeat": args.repeat,
+            "runs_per_second": rates,
+            "median_runs_per_second": median,
+            "median_quarter_steps_per_second": median * s.quarters() as f64,
+            "peak_memory_bytes": peak,
+            "armsim_version": env!("CARGO_PKG_VERSION"),
+            "build": output::build(),
+        });
+        say!("{json}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!(
+        "median: {} runs/s, {:.3e} quarter-steps/s",
+        output::thousands(median as u64),
         median * s.quarters() as f64
     );
-    match peak_memory() {
-        Some(bytes) => println!("peak memory: {:.1} MB", bytes as f64 / 1e6),
-        None => println!("peak memory: unknown on this platform"),
+    match peak {
+        Some(bytes) => say!("peak memory: {:.1} MB", bytes as f64 / 1e6),
+        None => say!("peak memory: unknown on this platform"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn merge(args: MergeArgs) -> Result<ExitCode> {
-    let mut states = Vec::new();
-    for dir in &args.shards {
-        let path = if dir.is_dir() {
-            dir.join(SHARD_STATE)
-        } else {
-            dir.clone()
-        };
-        states.push(StudyState::load(&path)?);
+    let mut merge = Merge::new(&args.shards)
+        .plots(!args.no_plots)
+        .command_line(command_line());
+    if let Some(dir) = &args.out {
+        merge = merge.out(dir);
     }
-    // Name shards by their directories, not their positions.
-    let merged = state::merge(&states).map_err(|e| {
-        let dir = |i: usize| args.shards[i].display().to_string();
-        match e {
-            MergeError::OtherStudy { index } => {
-                anyhow::anyhow!("{} is a shard of another study than {}", dir(index), dir(0))
-            }
-            MergeError::Incomplete {
-                index,
-                done,
-                start,
-                end,
-            } => {
-                anyhow::anyhow!(
-                    "{} is incomplete ({done} of runs {start}..{end} done)",
-                    dir(index)
-                )
-            }
-            MergeError::Shape { index } => anyhow::anyhow!("{}: {e}", dir(index)),
-            other => anyhow::anyhow!(
-                "the shards do not cover runs 0..{} exactly once: {other}",
-                states[0].total_runs
-            ),
-        }
-    })?;
-    let first = &merged;
-    let loaded = scenario::load_str(
-        &first.scenario_toml,
-        &first.scenario_id,
-        "merged shards",
-        &[],
-    )?;
-    if !Summary::new(&loaded.scenario).same_shape(&merged.summary) {
-        bail!("the shards' summaries do not fit their scenario");
-    }
-    let summary = &merged.summary;
-    let elapsed = merged.elapsed_seconds;
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(&first.scenario_id));
-    let report = StudyReport {
-        loaded: &loaded,
-        summary,
-        run_range: 0..first.total_runs,
-        threads: 1,
-        elapsed_seconds: elapsed,
-        keep_runs: 0,
-        plots: !args.no_plots,
-    };
-    let files = output::write_study(&dir, &report)?;
+    let merged = merge.run()?;
     if !args.quiet {
-        println!("merged {} shards ({} runs)\n", states.len(), summary.runs());
-        print_result(&loaded, summary, elapsed, 1, &files);
+        let longest = merged
+            .shards
+            .iter()
+            .map(|s| s.elapsed_seconds)
+            .fold(0.0, f64::max);
+        say!(
+            "merged {} shards ({} runs): {:.2} s of shard time in all, the longest shard \
+             {:.2} s, {} in all\n",
+            merged.shards.len(),
+            output::thousands(merged.summary.runs()),
+            merged.elapsed_seconds,
+            longest,
+            plural(merged.threads, "thread")
+        );
+        print_result(&merged.loaded, &merged.summary, &merged.files);
+        say!(
+            "{} runs, seed {}",
+            output::thousands(merged.summary.runs()),
+            merged.loaded.scenario.seed()
+        );
+        print_files(&merged.files);
     }
     Ok(ExitCode::SUCCESS)
 }

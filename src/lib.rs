@@ -6,11 +6,15 @@
 //! reference model is documented in `docs/model.md`.
 //!
 //! The crate is layered (see `ARCHITECTURE.md`):
+//! - [`calibrate`] fits parameters to observed statistics (ABC);
+//! - [`data`] reads SIPRI's import records and computes calibration targets;
 //! - [`scenario`] reads TOML scenario files into validated [`model`] types;
 //! - [`engine`] simulates one run, taking its RNG as an argument;
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
 //! - [`study`] runs many runs in parallel, reproducibly;
 //! - [`output`] writes the CSV, manifest and plots of a study;
+//! - [`files`] guards the disk: all-or-nothing writes that never replace
+//!   what armsim did not write.
 //! - [`experiment`] builds designs over parameter ranges (grids, Latin
 //!   hypercubes, Saltelli and Morris designs) and computes sensitivity indices
 //!   from their outputs, independently of the engine.
@@ -21,11 +25,15 @@
 //! assert_eq!(summary.runs(), 200);
 //! ```
 
+pub mod calibrate;
+pub mod data;
 pub mod engine;
 pub mod experiment;
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod runner;
 pub mod scenario;
 pub mod state;
 pub mod stats;

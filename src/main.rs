@@ -8,6 +8,22 @@ mod serve;
 
 use std::process::ExitCode;
 
+/// An error and its causes as one line, each said once: an I/O error's
+/// message is often already part of the message of the error that wraps it
+/// (`x: No such file (os error 2)`), and is not repeated.
+pub(crate) fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 fn main() -> ExitCode {
     match cli::main() {
         Ok(code) => code,
@@ -20,7 +36,7 @@ fn main() -> ExitCode {
                 }
                 eprintln!("error: the scenario is invalid; nothing was run or written");
             } else {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", error_text(err.as_ref()));
             }
             ExitCode::from(1)
         }

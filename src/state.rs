@@ -2,24 +2,43 @@
 //! shard, in one self-describing binary file.
 //!
 //! A [`StudyState`] carries the resolved scenario (as canonical TOML), its hash,
-//! the seed, which runs it covers and the exactly mergeable [`Summary`] of
-//! those runs. So `armsim merge` can rebuild a study from shard files alone,
-//! and `armsim run --resume` can refuse a checkpoint of another study.
+//! the overrides that made it (as labels), the seed, which runs it covers, the
+//! wall time and threads spent, and the exactly mergeable [`Summary`] of those
+//! runs. So `armsim merge` can rebuild a study from shard files alone, and
+//! `armsim run --resume` can refuse a checkpoint of another study.
+//!
+//! Format 2, little-endian: the magic bytes `ARMSIMST`, the format version
+//! (`u32`), the payload's length (`u64`), the payload, and the SHA-256 of the
+//! payload. A file whose checksum fails (a flipped byte, a truncated copy) is
+//! refused before anything in it is believed; every size it declares is
+//! checked against the bytes present and against the scenario it carries
+//! before anything is allocated, so no file, however crafted, can make
+//! armsim allocate more than its own scenario needs. Nothing in a state file
+//! chooses where anything is written: its scenario id is a label.
 
 use std::ops::Range;
 use std::path::Path;
 
-use crate::scenario::Loaded;
+use sha2::{Digest, Sha256};
+
+use crate::files::{self, FileError};
+use crate::scenario::{Loaded, Override};
 use crate::summary::Summary;
 
 const MAGIC: &[u8; 8] = b"ARMSIMST";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Bytes around the payload: magic, version, length, checksum.
+const FRAME: usize = 8 + 4 + 8 + 32;
+/// Longest scenario id a state file may carry.
+const MAX_ID: usize = 255;
+/// Most overrides a state file may carry.
+const MAX_OVERRIDES: u64 = 10_000;
 
 /// Why a state file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
-    /// The file could not be read or written.
+    /// The file could not be read.
     #[error("{}: {source}", path.display())]
     Io {
         /// The file.
@@ -27,8 +46,12 @@ pub enum StateError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file could not be written, or its path holds something armsim
+    /// did not write.
+    #[error(transparent)]
+    Write(#[from] FileError),
     /// The file is not a state file of this armsim.
-    #[error("{}: not an armsim state file ({reason})", path.display())]
+    #[error("{}: not a usable armsim state file ({reason})", path.display())]
     Malformed {
         /// The file.
         path: std::path::PathBuf,
@@ -40,12 +63,15 @@ pub enum StateError {
 /// The state of a study, or of one shard of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudyState {
-    /// Scenario identifier.
+    /// Scenario identifier: a label, never a path.
     pub scenario_id: String,
     /// The resolved scenario, canonical TOML.
     pub scenario_toml: String,
     /// SHA-256 of `scenario_toml`.
     pub scenario_hash: String,
+    /// The `--set` overrides that made the scenario, as canonical labels
+    /// (`suppliers.Russia.support=0.2`), for names and titles.
+    pub overrides: Vec<String>,
     /// Master seed.
     pub seed: u64,
     /// Runs in the whole study (all shards).
@@ -54,8 +80,10 @@ pub struct StudyState {
     pub range: Range<u64>,
     /// Runs `range.start..done` are folded into `summary`.
     pub done: u64,
-    /// Wall-clock seconds spent so far.
+    /// Wall-clock seconds spent so far (summed over sessions and shards).
     pub elapsed_seconds: f64,
+    /// Worker threads: the most any session used (summed over merged shards).
+    pub threads: u32,
     /// The summary of the completed runs.
     pub summary: Summary,
 }
@@ -174,6 +202,9 @@ pub fn merge(states: &[StudyState]) -> Result<StudyState, MergeError> {
         range: 0..first.total_runs,
         done: first.total_runs,
         elapsed_seconds: states.iter().map(|s| s.elapsed_seconds).sum(),
+        threads: states
+            .iter()
+            .fold(0u32, |sum, s| sum.saturating_add(s.threads)),
         summary,
         ..first.clone()
     })
@@ -181,23 +212,26 @@ pub fn merge(states: &[StudyState]) -> Result<StudyState, MergeError> {
 
 impl StudyState {
     /// The state of runs `range.start..done` of `loaded`'s study, summarised
-    /// in `summary`, after `elapsed_seconds` of work.
+    /// in `summary`, after `elapsed_seconds` of work on `threads` threads.
     pub fn new(
         loaded: &Loaded,
         range: Range<u64>,
         done: u64,
         elapsed_seconds: f64,
+        threads: usize,
         summary: Summary,
     ) -> Self {
         StudyState {
             scenario_id: loaded.scenario.id().to_string(),
             scenario_toml: loaded.resolved_toml.clone(),
             scenario_hash: loaded.hash.clone(),
+            overrides: loaded.overrides.iter().map(|o| o.label.clone()).collect(),
             seed: loaded.scenario.seed(),
             total_runs: loaded.scenario.runs(),
             range,
             done,
             elapsed_seconds,
+            threads: u32::try_from(threads).unwrap_or(u32::MAX),
             summary,
         }
     }
@@ -216,94 +250,115 @@ impl StudyState {
         self.done == self.range.end
     }
 
-    /// The binary encoding.
+    /// The scenario this state is of, loaded and validated again from its
+    /// resolved TOML, with the overrides' labels that made it.
+    ///
+    /// # Errors
+    /// The scenario's diagnostics if this armsim does not accept it.
+    pub fn loaded(&self, origin: &str) -> Result<Loaded, crate::scenario::ScenarioError> {
+        let mut loaded =
+            crate::scenario::load_str(&self.scenario_toml, &self.scenario_id, origin, &[])?;
+        loaded.overrides = self
+            .overrides
+            .iter()
+            .map(|label| Override {
+                arg: label.clone(),
+                field: label
+                    .split_once('=')
+                    .map_or(label.as_str(), |(path, _)| path)
+                    .to_string(),
+                label: label.clone(),
+            })
+            .collect();
+        Ok(loaded)
+    }
+
+    /// The binary encoding (format 2, see the module documentation).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        put_str(&mut out, env!("CARGO_PKG_VERSION"));
-        put_str(&mut out, &self.scenario_id);
-        put_str(&mut out, &self.scenario_toml);
-        put_str(&mut out, &self.scenario_hash);
+        let mut payload = Vec::new();
+        put_str(&mut payload, env!("CARGO_PKG_VERSION"));
+        put_str(&mut payload, &self.scenario_id);
+        put_str(&mut payload, &self.scenario_toml);
+        put_str(&mut payload, &self.scenario_hash);
+        payload.extend_from_slice(&(self.overrides.len() as u64).to_le_bytes());
+        for o in &self.overrides {
+            put_str(&mut payload, o);
+        }
         for x in [
             self.seed,
             self.total_runs,
             self.range.start,
             self.range.end,
             self.done,
+            self.elapsed_seconds.to_bits(),
+            u64::from(self.threads),
         ] {
-            out.extend_from_slice(&x.to_le_bytes());
+            payload.extend_from_slice(&x.to_le_bytes());
         }
-        out.extend_from_slice(&self.elapsed_seconds.to_bits().to_le_bytes());
-        self.summary.encode(&mut out);
+        self.summary.encode(&mut payload);
+        let mut out = Vec::with_capacity(payload.len() + FRAME);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&Sha256::digest(&payload));
         out
     }
 
-    /// Decodes [`StudyState::encode`]'s output.
+    /// Decodes [`StudyState::encode`]'s output, checking its checksum, every
+    /// size it declares, that its scenario is valid and that its counts agree
+    /// with its run range.
     ///
     /// # Errors
-    /// A description of what is malformed.
+    /// A description of what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<StudyState, String> {
         let mut reader = Reader { input: bytes };
-        if reader.bytes(8)? != MAGIC {
+        if reader.bytes(8).ok() != Some(MAGIC.as_slice()) {
             return Err("wrong magic bytes".into());
         }
-        let version = u32::from_le_bytes(reader.bytes(4)?.try_into().expect("4 bytes"));
+        let version = u32::from_le_bytes(
+            reader
+                .bytes(4)?
+                .try_into()
+                .map_err(|_| "truncated header")?,
+        );
         if version != VERSION {
+            return Err(if version < VERSION {
+                format!(
+                    "state format {version}, written by an older armsim; this armsim reads \
+                     format {VERSION}: run that study or shard again"
+                )
+            } else {
+                format!(
+                    "state format {version}, written by a newer armsim; this armsim reads {VERSION}"
+                )
+            });
+        }
+        let declared = reader.u64()?;
+        if declared != (bytes.len() - bytes.len().min(FRAME)) as u64 || bytes.len() < FRAME {
             return Err(format!(
-                "format version {version}, this armsim reads {VERSION}"
+                "the file is {} bytes but says it holds a {declared}-byte payload \
+                 (a truncated or damaged copy)",
+                bytes.len()
             ));
         }
-        let _writer_version = reader.string()?;
-        let scenario_id = reader.string()?;
-        let scenario_toml = reader.string()?;
-        let scenario_hash = reader.string()?;
-        let seed = reader.u64()?;
-        let total_runs = reader.u64()?;
-        let range = reader.u64()?..reader.u64()?;
-        let done = reader.u64()?;
-        let elapsed_seconds = f64::from_bits(reader.u64()?);
-        let summary = Summary::decode(&mut reader.input).map_err(|e| e.to_string())?;
-        if !reader.input.is_empty() {
-            return Err("trailing bytes".into());
+        let (payload, checksum) = reader.input.split_at(declared as usize);
+        if Sha256::digest(payload).as_slice() != checksum {
+            return Err(
+                "checksum mismatch: the file is damaged (a changed byte or a bad copy)".into(),
+            );
         }
-        if range.start > range.end
-            || !(range.start..=range.end).contains(&done)
-            || range.end > total_runs
-        {
-            return Err("inconsistent run range".into());
-        }
-        Ok(StudyState {
-            scenario_id,
-            scenario_toml,
-            scenario_hash,
-            seed,
-            total_runs,
-            range,
-            done,
-            elapsed_seconds,
-            summary,
-        })
+        decode_payload(payload)
     }
 
-    /// Writes the state to `path` atomically (a temporary file renamed into place).
+    /// Writes the state to `path` atomically (a temporary file renamed into
+    /// place), replacing only a state file armsim wrote.
     ///
     /// # Errors
-    /// [`StateError::Io`].
+    /// [`StateError::Write`].
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        let io = |source| StateError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, &self.encode()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
+        let bytes = self.encode();
+        files::write_file_atomically(path, is_state_file, |w| w.write_all(&bytes))?;
         Ok(())
     }
 
@@ -323,6 +378,107 @@ impl StudyState {
     }
 }
 
+/// Whether the file at `path` is an armsim state file (by its magic bytes):
+/// the only kind of file a checkpoint may replace or remove.
+pub fn is_state_file(path: &Path) -> bool {
+    files::starts_with(path, MAGIC)
+}
+
+fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
+    let mut reader = Reader { input: payload };
+    let _writer_version = reader.string()?;
+    let scenario_id = reader.string()?;
+    if scenario_id.is_empty()
+        || scenario_id.len() > MAX_ID
+        || scenario_id.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "scenario id {:?} is not a label (1 to {MAX_ID} bytes, no control characters)",
+            scenario_id.chars().take(40).collect::<String>()
+        ));
+    }
+    let scenario_toml = reader.string()?;
+    let scenario_hash = reader.string()?;
+    let count = reader.u64()?;
+    if count > MAX_OVERRIDES {
+        return Err(format!("{count} overrides declared"));
+    }
+    let mut overrides = Vec::new();
+    for _ in 0..count {
+        overrides.push(reader.string()?);
+    }
+    let seed = reader.u64()?;
+    let total_runs = reader.u64()?;
+    let range = reader.u64()?..reader.u64()?;
+    let done = reader.u64()?;
+    let elapsed_seconds = f64::from_bits(reader.u64()?);
+    let threads = u32::try_from(reader.u64()?).map_err(|_| "implausible thread count")?;
+    if range.start > range.end
+        || !(range.start..=range.end).contains(&done)
+        || range.end > total_runs
+    {
+        return Err("inconsistent run range".into());
+    }
+    if !(elapsed_seconds.is_finite() && elapsed_seconds >= 0.0) {
+        return Err("invalid elapsed time".into());
+    }
+    // The scenario says what shape the summary must have: check the shape
+    // the summary declares against it before the summary allocates anything.
+    let loaded = crate::scenario::load_str(&scenario_toml, &scenario_id, "state file", &[])
+        .map_err(|e| format!("its scenario is not valid in this armsim: {e}"))?;
+    if loaded.hash != scenario_hash {
+        return Err("its scenario does not match its hash".into());
+    }
+    if loaded.scenario.seed() != seed || loaded.scenario.runs() != total_runs {
+        return Err("its seed or run count differ from its scenario's".into());
+    }
+    let scenario = &loaded.scenario;
+    let mut shape = Reader {
+        input: reader.input,
+    };
+    let declared = (shape.u64()?, shape.u64()?, shape.u64()?);
+    let expected = (
+        u64::from(scenario.quarters()),
+        scenario.suppliers().len() as u64,
+        scenario.compare().len() as u64,
+    );
+    if declared != expected {
+        return Err(format!(
+            "its summary's shape (quarters, suppliers, pairs) {declared:?} is not its \
+             scenario's {expected:?}"
+        ));
+    }
+    let summary = Summary::decode(&mut reader.input).map_err(|e| e.to_string())?;
+    if !reader.input.is_empty() {
+        return Err("trailing bytes".into());
+    }
+    if !summary.same_shape(&Summary::new(scenario)) {
+        return Err("its summary does not fit its scenario".into());
+    }
+    if summary.runs() != done - range.start {
+        return Err(format!(
+            "its summary holds {} runs but it says runs {}..{done} ({}) are done",
+            summary.runs(),
+            range.start,
+            done - range.start
+        ));
+    }
+    summary.check_counts()?;
+    Ok(StudyState {
+        scenario_id,
+        scenario_toml,
+        scenario_hash,
+        overrides,
+        seed,
+        total_runs,
+        range,
+        done,
+        elapsed_seconds,
+        threads,
+        summary,
+    })
+}
+
 struct Reader<'a> {
     input: &'a [u8],
 }
@@ -338,16 +494,16 @@ impl Reader<'_> {
     }
 
     fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            self.bytes(8)?.try_into().expect("8 bytes"),
-        ))
+        let bytes: [u8; 8] = self.bytes(8)?.try_into().map_err(|_| "truncated")?;
+        Ok(u64::from_le_bytes(bytes))
     }
 
     fn string(&mut self) -> Result<String, String> {
-        let n = self.u64()? as usize;
-        if n > self.input.len() {
+        let n = self.u64()?;
+        if n > self.input.len() as u64 {
             return Err("truncated string".into());
         }
+        let n = n as usize;
         String::from_utf8(self.bytes(n)?.to_vec()).map_err(|_| "invalid UTF-8".into())
     }
 }
@@ -365,17 +521,21 @@ mod tests {
             .run()
             .unwrap()
             .summary;
-        StudyState {
-            scenario_id: loaded.scenario.id().to_string(),
-            scenario_toml: loaded.resolved_toml.clone(),
-            scenario_hash: loaded.hash.clone(),
-            seed: loaded.scenario.seed(),
-            total_runs: 64,
-            range: 0..64,
-            done: 64,
-            elapsed_seconds: 0.25,
-            summary,
-        }
+        StudyState::new(&loaded, 0..64, 64, 0.25, 3, summary)
+    }
+
+    /// A file framing `payload` with a valid checksum: what a careful forger makes.
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&Sha256::digest(payload));
+        out
+    }
+
+    fn payload(bytes: &[u8]) -> Vec<u8> {
+        bytes[20..bytes.len() - 32].to_vec()
     }
 
     /// The states of `shards` of a study of `runs` runs, and the whole study's.
@@ -394,7 +554,7 @@ mod tests {
                     .runs(r.clone())
                     .run()
                     .unwrap();
-                StudyState::new(&loaded, r.clone(), r.end, 1.0, part.summary)
+                StudyState::new(&loaded, r.clone(), r.end, 1.0, 2, part.summary)
             })
             .collect();
         (states, whole)
@@ -407,8 +567,13 @@ mod tests {
         let merged = merge(&states).unwrap();
         assert_eq!(merged.summary, whole);
         assert_eq!(
-            (merged.range, merged.done, merged.elapsed_seconds),
-            (0..90, 90, 3.0)
+            (
+                merged.range,
+                merged.done,
+                merged.elapsed_seconds,
+                merged.threads
+            ),
+            (0..90, 90, 3.0, 6)
         );
     }
 
@@ -465,7 +630,7 @@ mod tests {
     #[test]
     fn corrupt_states_are_errors_not_panics() {
         let bytes = state().encode();
-        for cut in [0, 7, 12, 100, bytes.len() / 2, bytes.len() - 1] {
+        for cut in [0, 7, 12, 19, 20, 100, bytes.len() / 2, bytes.len() - 1] {
             assert!(
                 StudyState::decode(&bytes[..cut]).is_err(),
                 "truncated at {cut}"
@@ -479,10 +644,104 @@ mod tests {
         assert!(
             StudyState::decode(&newer)
                 .unwrap_err()
-                .contains("format version 99")
+                .contains("state format 99, written by a newer armsim")
+        );
+        let mut older = bytes.clone();
+        older[8] = 1;
+        assert!(
+            StudyState::decode(&older)
+                .unwrap_err()
+                .contains("older armsim")
         );
         let mut extra = bytes;
         extra.push(0);
-        assert_eq!(StudyState::decode(&extra).unwrap_err(), "trailing bytes");
+        assert!(
+            StudyState::decode(&extra)
+                .unwrap_err()
+                .contains("truncated or damaged")
+        );
+    }
+
+    #[test]
+    fn a_flipped_byte_anywhere_is_refused_by_the_checksum() {
+        let bytes = state().encode();
+        // Every byte of the payload and checksum, one bit at a time would be
+        // slow in debug builds: a spread of positions, ends included.
+        let step = (bytes.len() / 997).max(1);
+        for i in (20..bytes.len()).step_by(step).chain([20, bytes.len() - 1]) {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x10;
+            assert!(
+                StudyState::decode(&flipped)
+                    .unwrap_err()
+                    .contains("checksum mismatch"),
+                "byte {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn declared_sizes_are_checked_before_anything_is_allocated() {
+        // 123 bytes whose checksum is right but whose sizes are lies: each
+        // string length or count far beyond the bytes present.
+        for fill in [0xff_u8, 0x7f, 0x01] {
+            let mut lie = vec![fill; 123 - FRAME];
+            lie[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+            let file = frame(&lie);
+            assert_eq!(file.len(), 123);
+            assert!(StudyState::decode(&file).is_err());
+        }
+        // A real state whose summary claims a shape far larger than its
+        // scenario's: refused by the shape check, before the summary
+        // allocates its bins.
+        let good = state();
+        let bytes = good.encode();
+        let mut summary = Vec::new();
+        good.summary.encode(&mut summary);
+        let mut p = payload(&bytes);
+        let at = p.len() - summary.len();
+        p[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = StudyState::decode(&frame(&p)).unwrap_err();
+        assert!(err.contains("summary's shape"), "{err}");
+    }
+
+    #[test]
+    fn counts_that_disagree_with_the_run_range_are_refused() {
+        let good = state();
+        let bytes = good.encode();
+        let mut summary = Vec::new();
+        good.summary.encode(&mut summary);
+        let pairs = load_baseline(&[]).unwrap().scenario.compare().len();
+        let runs_at = payload(&bytes).len() - summary.len() + 32 + 16 * pairs;
+        // The summary says 1000 runs where the state did 64.
+        let mut p = payload(&bytes);
+        p[runs_at..runs_at + 8].copy_from_slice(&1000u64.to_le_bytes());
+        let err = StudyState::decode(&frame(&p)).unwrap_err();
+        assert!(err.contains("1000 runs"), "{err}");
+        // A state saying 10 runs done whose summary says 10 runs but whose
+        // statistics count 64.
+        let mut fewer = good.clone();
+        fewer.done = 10;
+        let mut p = payload(&fewer.encode());
+        p[runs_at..runs_at + 8].copy_from_slice(&10u64.to_le_bytes());
+        let err = StudyState::decode(&frame(&p)).unwrap_err();
+        assert!(err.contains("64") && err.contains("10"), "{err}");
+    }
+
+    #[test]
+    fn a_scenario_id_is_a_label_checked_on_reading() {
+        let mut s = state();
+        s.scenario_id = "a\u{1b}[2Jb".into();
+        assert!(
+            StudyState::decode(&s.encode())
+                .unwrap_err()
+                .contains("not a label")
+        );
+        // A path-like id is read as a label (it is never used as a path).
+        s.scenario_id = "../../x".into();
+        assert_eq!(
+            StudyState::decode(&s.encode()).unwrap().scenario_id,
+            "../../x"
+        );
     }
 }

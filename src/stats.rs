@@ -240,48 +240,89 @@ impl Moments {
 /// run", skipped) into its 16-bit bin `counts`, returning the batch's moments.
 ///
 /// Equal to adding each value with [`Moments::add`] and incrementing its
-/// bin, but cheaper for unit binnings: a batch of at most 64 values of
-/// magnitude at most 1 sums, and sums its squares, within 64-bit integers.
+/// bin, but cheaper: one loop per binning, with no float-to-128-bit
+/// conversion (a batch of at most 64 unit values sums, and sums its squares,
+/// within 64-bit integers; a positive value's square is split into two
+/// 64-bit halves).
 #[inline]
 pub fn fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
     debug_assert!(values.len() <= 64 && counts.len() == binning.bins());
     match binning {
-        Binning::Unit | Binning::SignedUnit => {
-            let (lo, hi) = binning.limits();
-            let mut m = Moments::default();
-            let mut sum: i64 = 0;
-            let mut squares: u64 = 0;
-            let square_scale = (1u64 << Binning::Unit.square_bits()) as f64;
-            for &x in values {
-                if x.is_nan() {
-                    continue;
-                }
-                let x = x.clamp(lo, hi);
-                counts[binning.bin(x)] += 1;
-                sum += (x * FIXED_SCALE) as i64;
-                squares += (x * x * square_scale) as u64;
-                m.count += 1;
-                // NaN is skipped above, so plain comparisons do (one instruction each).
-                m.min = if x < m.min { x } else { m.min };
-                m.max = if x > m.max { x } else { m.max };
-            }
-            m.sum = sum as i128;
-            m.sum_squares = squares as u128;
-            m
-        }
-        Binning::Positive | Binning::SignedPositive => {
-            let (lo, hi) = binning.limits();
-            let mut m = Moments::default();
-            for &x in values {
-                if x.is_nan() {
-                    continue;
-                }
-                counts[binning.bin(x.clamp(lo, hi))] += 1;
-                m.add(x, binning);
-            }
-            m
-        }
+        Binning::Unit => fold_unit::<false>(values, counts),
+        Binning::SignedUnit => fold_unit::<true>(values, counts),
+        Binning::Positive => fold_positive::<false>(values, counts),
+        Binning::SignedPositive => fold_positive::<true>(values, counts),
     }
+}
+
+#[inline(always)]
+fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+    let (binning, lo) = if SIGNED {
+        (Binning::SignedUnit, -1.0)
+    } else {
+        (Binning::Unit, 0.0)
+    };
+    let square_scale = (1u64 << Binning::Unit.square_bits()) as f64;
+    let mut m = Moments::default();
+    let mut sum: i64 = 0;
+    let mut squares: i64 = 0;
+    for &x in values {
+        if x.is_nan() {
+            continue;
+        }
+        // max/min rather than clamp: one instruction each, no assertion.
+        let x = x.max(lo).min(1.0);
+        counts[binning.bin(x)] += 1;
+        sum += (x * FIXED_SCALE) as i64;
+        squares += (x * x * square_scale) as i64;
+        m.count += 1;
+        // NaN is skipped above, so plain comparisons do (one instruction each).
+        m.min = if x < m.min { x } else { m.min };
+        m.max = if x > m.max { x } else { m.max };
+    }
+    m.sum = sum as i128;
+    m.sum_squares = squares as u128;
+    m
+}
+
+#[inline(always)]
+fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+    let binning = if SIGNED {
+        Binning::SignedPositive
+    } else {
+        Binning::Positive
+    };
+    let lo = if SIGNED { -POSITIVE_LIMIT } else { 0.0 };
+    // Fixed-point sums in two 64-bit halves each, combined once per batch:
+    // `to_fixed(x) = whole << 48 + fraction` with |whole| <= 2^32 and
+    // |fraction| < 2^48, and a square in units of 2^-30 is
+    // `high << 56 + low` with high <= 2^38 and low < 2^56; 64 of each fit.
+    const SPLIT: f64 = (1u64 << 26) as f64;
+    let (mut wholes, mut fractions) = (0i64, 0i64);
+    // Conversions go through i64 (one instruction; u64's are several).
+    let (mut highs, mut lows) = (0i64, 0i64);
+    let mut m = Moments::default();
+    for &x in values {
+        if x.is_nan() {
+            continue;
+        }
+        let x = x.max(lo).min(POSITIVE_LIMIT);
+        counts[binning.bin(x)] += 1;
+        m.count += 1;
+        let whole = x as i64;
+        wholes += whole;
+        fractions += ((x - whole as f64) * FIXED_SCALE) as i64;
+        let square = x * x;
+        let high = (square / SPLIT).trunc();
+        highs += high as i64;
+        lows += ((square - high * SPLIT) * (1u64 << 30) as f64) as i64;
+        m.min = if x < m.min { x } else { m.min };
+        m.max = if x > m.max { x } else { m.max };
+    }
+    m.sum = ((wholes as i128) << FRACTION_BITS) + fractions as i128;
+    m.sum_squares = ((highs as u128) << 56) + lows as u128;
+    debug_assert!(highs >= 0 && lows >= 0);
+    m
 }
 
 /// The unit bin of `x` (values outside [0, 1] fall in the end bins).
@@ -488,6 +529,26 @@ mod tests {
             .for_each(|&x| one_by_one.add(x, Binning::Positive));
         assert_eq!(folded, one_by_one);
         assert_eq!(counts.iter().map(|&c| c as usize).sum::<usize>(), 4);
+    }
+
+    #[test]
+    fn positive_folds_at_the_limits_equal_value_by_value_adds() {
+        let big = [POSITIVE_LIMIT; 64];
+        let mut counts = vec![0u16; POSITIVE_BINS];
+        let mut one_by_one = Moments::default();
+        big.iter()
+            .for_each(|&x| one_by_one.add(x, Binning::Positive));
+        assert_eq!(fold(&big, &mut counts, Binning::Positive), one_by_one);
+        let mixed: Vec<f64> = (0..64).map(|i| (i as f64 * 1.37).powi(5) - 3e4).collect();
+        let mut counts = vec![0u16; Binning::SignedPositive.bins()];
+        let mut one_by_one = Moments::default();
+        mixed
+            .iter()
+            .for_each(|&x| one_by_one.add(x, Binning::SignedPositive));
+        assert_eq!(
+            fold(&mixed, &mut counts, Binning::SignedPositive),
+            one_by_one
+        );
     }
 
     #[test]

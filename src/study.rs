@@ -26,9 +26,32 @@ use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
 /// Runs per rayon task: small enough to balance, large enough that looking up
 /// the worker's summary costs nothing.
 const CHUNK: u64 = 64;
-/// Runs per thread per round: rounds are when progress is reported, a cancel
-/// flag is noticed and a checkpoint may be written.
+/// Most runs per thread per round: rounds are when progress is reported, a
+/// cancel flag is noticed and a checkpoint may be written.
 const ROUND_PER_THREAD: u64 = 2048;
+/// What a round should take: rounds start at one chunk per thread and grow
+/// (or shrink) towards this, so a cancel flag is noticed within about this
+/// long even when runs are slow. Round sizes never change results.
+const ROUND_TARGET: Duration = Duration::from_millis(250);
+
+/// The most worker threads any study may use, whatever the machine.
+pub const MAX_THREADS: usize = 1024;
+
+/// The most worker threads a study may use on this machine: four per core
+/// (more only costs memory, a recorder per thread), at most [`MAX_THREADS`].
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (4 * cores).clamp(4, MAX_THREADS)
+}
+
+/// The threads a study asked for `threads` will use (0: every core).
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}
 
 /// Why a study could not run to its end.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +64,14 @@ pub enum StudyError {
         threads: usize,
         /// Why.
         source: rayon::ThreadPoolBuildError,
+    },
+    /// More threads were asked for than [`max_threads`] allows.
+    #[error("{threads} worker threads asked for; at most {max} on this machine (4 per core)")]
+    TooManyThreads {
+        /// Threads asked for.
+        threads: usize,
+        /// The most allowed.
+        max: usize,
     },
     /// The checkpoint callback failed.
     #[error("cannot write checkpoint: {0}")]
@@ -93,7 +124,7 @@ impl<'a> Study<'a> {
         }
     }
 
-    /// Worker threads; 0 (the default) uses every core.
+    /// Worker threads; 0 (the default) uses every core. At most [`max_threads`].
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
@@ -145,6 +176,12 @@ impl<'a> Study<'a> {
             mut checkpoint,
             resume,
         } = self;
+        if threads > max_threads() {
+            return Err(StudyError::TooManyThreads {
+                threads,
+                max: max_threads(),
+            });
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -171,7 +208,9 @@ impl<'a> Study<'a> {
             None => (Summary::new(scenario), range.start),
         };
         let mut workers: ThreadLocal<RefCell<(Simulator<'_>, Recorder)>> = ThreadLocal::new();
-        let round = ROUND_PER_THREAD * threads as u64;
+        let most = ROUND_PER_THREAD * threads as u64;
+        let fewest = CHUNK * threads as u64;
+        let mut round = fewest;
         let mut last_checkpoint = Instant::now();
         let mut interrupted = false;
         // Runs since the workers were last drained: a worker may have done all
@@ -189,6 +228,7 @@ impl<'a> Study<'a> {
             }
             undrained += end - next;
             let chunks = (end - next).div_ceil(CHUNK);
+            let round_started = Instant::now();
             pool.install(|| {
                 (0..chunks).into_par_iter().for_each(|c| {
                     let cell = workers.get_or(|| {
@@ -202,6 +242,12 @@ impl<'a> Study<'a> {
                 });
             });
             next = end;
+            let took = round_started.elapsed();
+            if took < ROUND_TARGET / 2 {
+                round = (round * 2).min(most);
+            } else if took > ROUND_TARGET * 2 {
+                round = (round / 2).max(fewest);
+            }
             if let Some(report) = progress.as_mut() {
                 report(next - range.start);
             }

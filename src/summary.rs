@@ -796,6 +796,29 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// Checks that the summary's counts agree with its number of runs: no
+    /// statistic counts more runs than were folded in. Used on every
+    /// summary read from a state file, so a damaged or crafted count is
+    /// refused instead of read as results.
+    ///
+    /// # Errors
+    /// What disagrees.
+    pub fn check_counts(&self) -> Result<(), String> {
+        let runs = self.runs;
+        if let Some(m) = self.moments.iter().find(|m| m.count > runs) {
+            return Err(format!(
+                "a statistic counts {} runs of a summary of {runs}",
+                m.count
+            ));
+        }
+        if let Some(e) = self.counts.iter().find(|&&e| e > runs) {
+            return Err(format!("an event counts {e} runs of a summary of {runs}"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,6 +197,13 @@ pub(crate) fn shares_of(values: &[f64], shares: &mut [f64]) -> bool {
 
 /// The rolling window of the last [`ROLLING_QUARTERS`] quarters' deliveries
 /// per supplier, and each supplier's share of it.
+///
+/// Running sums are updated as quarters enter and leave and re-added from
+/// scratch once per window, so they never drift; a count of each supplier's
+/// non-zero quarters makes a window of zeros sum to exactly zero (no
+/// rounding residue), so a supplier that delivered nothing for twenty
+/// quarters has a share of exactly 0, and a window with no deliveries at all
+/// has no shares.
 #[derive(Debug, Clone)]
 pub(crate) struct RollingWindow {
     suppliers: usize,
@@ -204,6 +211,8 @@ pub(crate) struct RollingWindow {
     window: Vec<f64>,
     position: usize,
     sums: Vec<f64>,
+    /// Quarters in the window in which each supplier delivered something.
+    nonzero: Vec<u8>,
     shares: Vec<f64>,
     defined: bool,
 }
@@ -215,6 +224,7 @@ impl RollingWindow {
             window: vec![0.0; suppliers * ROLLING_QUARTERS],
             position: 0,
             sums: vec![0.0; suppliers],
+            nonzero: vec![0; suppliers],
             shares: vec![0.0; suppliers],
             defined: false,
         }
@@ -223,32 +233,48 @@ impl RollingWindow {
     /// Fills every slot with `per_quarter` (supplier by supplier).
     pub(crate) fn fill(&mut self, per_quarter: impl Fn(usize) -> f64) {
         self.position = 0;
-        for quarter in self.window.chunks_exact_mut(self.suppliers) {
-            for (i, x) in quarter.iter_mut().enumerate() {
-                *x = per_quarter(i);
+        for i in 0..self.suppliers {
+            let x = per_quarter(i);
+            for slot in 0..ROLLING_QUARTERS {
+                self.window[slot * self.suppliers + i] = x;
             }
+            self.sums[i] = x * ROLLING_QUARTERS as f64;
+            self.nonzero[i] = if x != 0.0 { ROLLING_QUARTERS as u8 } else { 0 };
         }
-        self.refresh();
+        self.refresh_shares();
     }
 
     /// Replaces the oldest quarter by `latest` and recomputes the shares.
     pub(crate) fn push(&mut self, latest: &[f64]) {
         let n = self.suppliers;
-        self.window[self.position * n..(self.position + 1) * n].copy_from_slice(latest);
+        let slot = &mut self.window[self.position * n..(self.position + 1) * n];
+        for (((old, &new), sum), count) in slot
+            .iter_mut()
+            .zip(latest)
+            .zip(&mut self.sums)
+            .zip(&mut self.nonzero)
+        {
+            *sum += new - *old;
+            *count = *count + (new != 0.0) as u8 - (*old != 0.0) as u8;
+            if *count == 0 {
+                *sum = 0.0;
+            }
+            *old = new;
+        }
         self.position = (self.position + 1) % ROLLING_QUARTERS;
-        self.refresh();
-    }
-
-    /// Sums the window from scratch, in slot order: exact to the rounding of
-    /// twenty additions, so a window of zeros sums to exactly zero (no
-    /// residue of running sums) and the result never drifts.
-    fn refresh(&mut self) {
-        self.sums.fill(0.0);
-        for quarter in self.window.chunks_exact(self.suppliers) {
-            for (sum, &x) in self.sums.iter_mut().zip(quarter) {
-                *sum += x;
+        if self.position == 0 {
+            // Re-add from scratch once per window so running sums never drift.
+            self.sums.fill(0.0);
+            for quarter in self.window.chunks_exact(n) {
+                for (sum, &x) in self.sums.iter_mut().zip(quarter) {
+                    *sum += x;
+                }
             }
         }
+        self.refresh_shares();
+    }
+
+    fn refresh_shares(&mut self) {
         self.defined = shares_of(&self.sums, &mut self.shares);
         for share in &mut self.shares {
             *share = share.max(0.0);

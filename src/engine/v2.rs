@@ -59,6 +59,8 @@ pub struct Simulator<'s> {
     /// Deliveries of the scenario's initial backlog, `[t * n + i]` for each
     /// quarter of the horizon (constant across runs).
     scheduled: Vec<f64>,
+    /// Each supplier's whole known backlog, delivered within the horizon or not.
+    known: Vec<f64>,
     window: RollingWindow,
     committed: Vec<f64>,
     committed_share: Vec<f64>,
@@ -77,11 +79,13 @@ impl<'s> Simulator<'s> {
         let n = scenario.suppliers.len();
         let horizon = scenario.quarters as usize;
         let mut scheduled = vec![0.0; horizon * n];
+        let mut known = vec![0.0; n];
         for entry in &scenario.backlog {
             let quarters = (entry.last - entry.first + 1) as f64;
             for t in entry.first..=entry.last.min(horizon.saturating_sub(1) as u32) {
                 scheduled[t as usize * n + entry.supplier] += entry.value / quarters;
             }
+            known[entry.supplier] += entry.value;
         }
         Simulator {
             scenario,
@@ -111,6 +115,7 @@ impl<'s> Simulator<'s> {
             backlog: vec![0.0; n],
             pipeline: vec![0.0; PIPELINE * n],
             scheduled,
+            known,
             window: RollingWindow::new(n),
             committed: vec![0.0; n],
             committed_share: vec![0.0; n],
@@ -168,8 +173,7 @@ impl<'s> Simulator<'s> {
                 self.pipeline[t * n + i] = amount;
                 on_order += amount;
             }
-            let known: f64 = self.scheduled[i..].iter().step_by(n).sum();
-            self.backlog[i] = on_order + known;
+            self.backlog[i] = on_order + self.known[i];
         }
         self.window
             .fill(|i| sc.suppliers[i].params[S::RecentDeliveries]);
@@ -494,17 +498,25 @@ impl<'s> Simulator<'s> {
                 sensitivity * support_value * revenue + pi * c[S::StrategicValue] + politics;
             let slope_d =
                 sensitivity * price_weight * c[S::Price] * revenue - pi * exporter * c[S::Price];
-            let mut moved = false;
             if !c.is_set(S::HoldSupport) {
-                let step = c[S::StanceSpeed] * (slope_sigma / c[S::StanceScale]).tanh();
-                self.support[i] = (sigma + step).clamp(0.0, 1.0);
-                moved = true;
+                self.support[i] = bounded_step(
+                    sigma,
+                    slope_sigma,
+                    c[S::StanceSpeed],
+                    c[S::StanceScale],
+                    1.0,
+                );
             }
             if !c.is_set(S::HoldDiscount) {
-                let step = c[S::DiscountSpeed] * (slope_d / c[S::DiscountScale]).tanh();
-                self.discount[i] = (d + step).clamp(0.0, c[S::MaxDiscount]);
-                moved = true;
+                self.discount[i] = bounded_step(
+                    d,
+                    slope_d,
+                    c[S::DiscountSpeed],
+                    c[S::DiscountScale],
+                    c[S::MaxDiscount],
+                );
             }
+            let moved = self.support[i] != sigma || self.discount[i] != d;
             if moved && w > 0.0 {
                 let v = self.utility_of(i, self.support[i], self.discount[i], support_value);
                 self.utility[i] = v;
@@ -524,6 +536,18 @@ impl<'s> Simulator<'s> {
             scale.earlier += self.weight[i];
         }
     }
+}
+
+/// `x + speed tanh(slope / scale)`, clamped to `[0, top]`: a graded move
+/// of at most `speed` (MODEL.md 3.9). A value at a bound that the slope
+/// pushes further stays there without evaluating `tanh` (the clamp would
+/// give the same bits), which is most suppliers most quarters.
+#[inline]
+fn bounded_step(x: f64, slope: f64, speed: f64, scale: f64, top: f64) -> f64 {
+    if (x <= 0.0 && slope <= 0.0) || (x >= top && slope >= 0.0) {
+        return x.clamp(0.0, top);
+    }
+    (x + speed * (slope / scale).tanh()).clamp(0.0, top)
 }
 
 /// The common scale of step 9's choice weights, which a supplier's move can

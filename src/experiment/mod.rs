@@ -30,4 +30,6 @@
 pub mod compare;
 pub mod design;
 pub mod outcome;
+pub mod points;
 pub mod sensitivity;
+pub mod sweep;

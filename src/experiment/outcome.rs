@@ -17,8 +17,10 @@
 //!   years (`2021..2022`).
 //! - `AGGREGATE` says how a span is summarised: `mean` (the default: the
 //!   mean over the quarters where the metric is defined), `sum` (for flows
-//!   such as `deliveries`), `max` or `min`. `max:embargo:world@2021..2030` is
-//!   whether an embargo was ever in force.
+//!   such as `deliveries`), `max`, `min`, or `share` (a supplier's part of
+//!   the span's total over all suppliers: `share:deliveries:China@2016..2020`
+//!   is SIPRI's five-year share). `max:embargo:world@2021..2030` is whether
+//!   an embargo was ever in force.
 //! - `first_ahead:A>B` is the quarter (0-based, from the start) in which
 //!   A's rolling share first exceeds B's; undefined in a run where it never
 //!   does, so its count of defined runs is the probability that it happens.
@@ -56,6 +58,9 @@ pub enum Aggregate {
     Max,
     /// Smallest value.
     Min,
+    /// The entity's sum over the span divided by all suppliers' sum (a
+    /// supplier's share of a flow, such as deliveries over a SIPRI window).
+    Share,
 }
 
 impl Aggregate {
@@ -65,6 +70,7 @@ impl Aggregate {
             Aggregate::Sum => "sum",
             Aggregate::Max => "max",
             Aggregate::Min => "min",
+            Aggregate::Share => "share",
         }
     }
 
@@ -74,6 +80,7 @@ impl Aggregate {
             Aggregate::Sum,
             Aggregate::Max,
             Aggregate::Min,
+            Aggregate::Share,
         ]
         .into_iter()
         .find(|a| a.name() == name)
@@ -160,7 +167,7 @@ impl Outcome {
             [aggregate, metric, entity] => (
                 Some(Aggregate::from_name(aggregate).ok_or_else(|| {
                     fail(format!(
-                        "no aggregate `{aggregate}`; use mean, sum, max or min"
+                        "no aggregate `{aggregate}`; use mean, sum, max, min or share"
                     ))
                 })?),
                 *metric,
@@ -207,6 +214,13 @@ impl Outcome {
                 return Err(fail(format!("{metric} belongs to {whose}")));
             }
         };
+        if aggregate == Some(Aggregate::Share)
+            && !(id.scope() == Scope::Supplier && id.kind() == Kind::Positive)
+        {
+            return Err(fail(format!(
+                "share needs a supplier's flow (orders, deliveries, backlog), not {metric}"
+            )));
+        }
         let (from, to) = span(when.trim(), scenario).map_err(fail)?;
         Ok(Outcome {
             text: text.to_string(),
@@ -231,6 +245,7 @@ impl Outcome {
         match self.measure {
             Measure::FirstAhead { .. } => Binning::Positive,
             Measure::Metric { id, aggregate, .. } => match (id.kind(), aggregate) {
+                (_, Aggregate::Share) => Binning::Unit,
                 (Kind::Unit | Kind::Event, Aggregate::Sum) => Binning::Positive,
                 (Kind::Unit | Kind::Event, _) => Binning::Unit,
                 (Kind::Positive, _) => Binning::Positive,
@@ -323,8 +338,9 @@ fn span(when: &str, scenario: &Scenario) -> Result<(u32, u32), String> {
 #[derive(Debug, Clone)]
 pub struct OutcomeSet {
     outcomes: Vec<Outcome>,
-    /// Per outcome: running aggregate and count of defined quarters.
-    accumulators: Vec<(f64, u32)>,
+    /// Per outcome: running aggregate, the all-suppliers total (for shares)
+    /// and the count of defined quarters.
+    accumulators: Vec<(f64, f64, u32)>,
     values: Vec<f64>,
     last_quarter: u32,
 }
@@ -335,7 +351,7 @@ impl OutcomeSet {
         let n = outcomes.len();
         OutcomeSet {
             outcomes,
-            accumulators: vec![(0.0, 0); n],
+            accumulators: vec![(0.0, 0.0, 0); n],
             values: vec![f64::NAN; n],
             last_quarter: scenario.quarters() - 1,
         }
@@ -361,13 +377,13 @@ impl Observer for OutcomeSet {
                     Measure::Metric {
                         aggregate: Aggregate::Max,
                         ..
-                    } => (f64::NEG_INFINITY, 0),
+                    } => (f64::NEG_INFINITY, 0.0, 0),
                     Measure::Metric {
                         aggregate: Aggregate::Min,
                         ..
-                    } => (f64::INFINITY, 0),
-                    Measure::FirstAhead { .. } => (f64::NAN, 0),
-                    _ => (0.0, 0),
+                    } => (f64::INFINITY, 0.0, 0),
+                    Measure::FirstAhead { .. } => (f64::NAN, 0.0, 0),
+                    _ => (0.0, 0.0, 0),
                 };
             }
         }
@@ -388,12 +404,15 @@ impl Observer for OutcomeSet {
                     if x.is_nan() {
                         continue;
                     }
-                    acc.1 += 1;
+                    acc.2 += 1;
                     acc.0 = match aggregate {
-                        Aggregate::Mean | Aggregate::Sum => acc.0 + x,
+                        Aggregate::Mean | Aggregate::Sum | Aggregate::Share => acc.0 + x,
                         Aggregate::Max => acc.0.max(x),
                         Aggregate::Min => acc.0.min(x),
                     };
+                    if aggregate == Aggregate::Share {
+                        acc.1 += (0..v.support.len()).map(|k| id.read(v, k, 0)).sum::<f64>();
+                    }
                 }
                 Measure::FirstAhead { a, b } => {
                     if acc.0.is_nan()
@@ -414,10 +433,12 @@ impl Observer for OutcomeSet {
             {
                 *value = match outcome.measure {
                     Measure::FirstAhead { .. } => acc.0,
-                    Measure::Metric { aggregate, .. } => match (aggregate, acc.1) {
+                    Measure::Metric { aggregate, .. } => match (aggregate, acc.2) {
                         (Aggregate::Sum, _) => acc.0,
                         (_, 0) => f64::NAN,
                         (Aggregate::Mean, n) => acc.0 / n as f64,
+                        (Aggregate::Share, _) if acc.1 > 0.0 => acc.0 / acc.1,
+                        (Aggregate::Share, _) => f64::NAN,
                         _ => acc.0,
                     },
                 };
@@ -483,7 +504,11 @@ mod tests {
             ("rolling_share:Russia@2031Q1", "outside the run"),
             ("rolling_share:world@end", "no supplier `world`"),
             ("unrest:Russia@end", "belongs to world"),
-            ("median:unrest:world@end", "use mean, sum, max or min"),
+            (
+                "median:unrest:world@end",
+                "use mean, sum, max, min or share",
+            ),
+            ("share:support:Russia@end", "share needs a supplier's flow"),
             ("rolling_share:Russia", "expected METRIC:ENTITY@WHEN"),
             (
                 "ahead:China>India@end",
@@ -505,6 +530,7 @@ mod tests {
             "sum:deliveries:Russia@2022",
             "max:unrest:world@start..end",
             "first_ahead:Russia>China",
+            "share:deliveries:China@2021..2022",
         ];
         let outcomes: Vec<Outcome> = texts
             .iter()
@@ -512,11 +538,14 @@ mod tests {
             .collect();
         let mut set = OutcomeSet::new(outcomes, &s);
         let mut quarters = Vec::new();
+        let mut deliveries: Vec<Vec<f64>> = Vec::new();
         let mut sim = Simulator::new(&s);
         for run in 0..3 {
             quarters.clear();
+            deliveries.clear();
             sim.run(&mut run_rng(s.seed(), run), &mut |v: &QuarterView<'_>| {
                 set.observe(v);
+                deliveries.push(v.deliveries.to_vec());
                 quarters.push((
                     v.rolling_share[0],
                     v.rolling_share[1],

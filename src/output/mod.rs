@@ -1,13 +1,15 @@
-//! Writing a study: `summary.csv`, `manifest.json`, optional `runs.csv`, and
-//! the plots, all or nothing.
+//! Writing a study: `summary.csv`, `manifest.json`, the kept runs'
+//! trajectories, and the plots, all or nothing.
 //!
-//! [`write_study`] writes every file into a temporary directory beside the
-//! destination and renames it into place only when all are written, so a
-//! failed or interrupted study never leaves a half-written directory. The
-//! formatting helpers ([`format_number`], [`headline`]) return strings; the
-//! library never prints.
+//! [`write_study`] and [`write_shard`] write every file into a temporary
+//! directory beside the destination and put it in place only when all are
+//! written, replacing only an earlier armsim study or an empty directory (the
+//! policy lives in [`crate::files`]). The formatting helpers
+//! ([`format_number`], [`headline`]) return strings; the library never prints.
 
+pub mod experiment;
 pub mod plot;
+pub mod runs;
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -15,12 +17,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::{Observer, QuarterView};
+use crate::files::{self, FileError};
 use crate::metrics::{self, Entity, MetricId};
 use crate::model::Scenario;
 use crate::scenario::Loaded;
-use crate::study::replay;
+use crate::state::StudyState;
 use crate::summary::{Stat, Summary};
+pub use runs::{KeptRuns, RunsFormat};
 
 /// Header of `summary.csv`.
 pub const SUMMARY_HEADER: &str = "quarter,label,entity,metric,n,mean,sd,p05,p25,p50,p75,p95";
@@ -45,6 +48,13 @@ pub enum OutputError {
         /// Why.
         message: String,
     },
+    /// The destination holds something armsim may not replace, or a
+    /// directory could not be put in place.
+    #[error(transparent)]
+    Files(#[from] FileError),
+    /// A shard's state could not be written.
+    #[error(transparent)]
+    State(#[from] Box<crate::state::StateError>),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -149,67 +159,59 @@ pub fn write_summary_csv(
     w.flush()
 }
 
-/// Writes `runs.csv`: the full trajectories of runs `0..keep`, replayed one by
-/// one from their own streams (columns `run,quarter,label,entity,metric,value`).
-///
-/// # Errors
-/// Any write error of `out`.
-pub fn write_runs_csv(out: impl Write, scenario: &Scenario, keep: u64) -> io::Result<()> {
-    struct Rows<'a, W: Write> {
-        w: csv::Writer<W>,
-        scenario: &'a Scenario,
-        run: u64,
-        ever: Vec<bool>,
-        error: Option<io::Error>,
+/// The exact build of armsim that wrote a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Build {
+    /// armsim's version.
+    pub version: &'static str,
+    /// The git commit it was built from, where known.
+    pub git_commit: Option<&'static str>,
+    /// Whether the working tree had uncommitted changes to tracked files.
+    pub git_dirty: Option<bool>,
+}
+
+/// This build of armsim.
+pub fn build() -> Build {
+    Build {
+        version: env!("CARGO_PKG_VERSION"),
+        git_commit: option_env!("ARMSIM_GIT_COMMIT"),
+        git_dirty: option_env!("ARMSIM_GIT_DIRTY").map(|d| d == "true"),
     }
-    impl<W: Write> Observer for Rows<'_, W> {
-        fn observe(&mut self, v: &QuarterView<'_>) {
-            if self.error.is_some() {
-                return;
-            }
-            let label = self.scenario.label(v.quarter).to_string();
-            let mut rows: Vec<(String, &str, f64)> = Vec::new();
-            metrics::for_each_value(v, self.scenario.compare(), &mut self.ever, |m, e, x| {
-                rows.push((entity_name(self.scenario, e), m.name(), x))
-            });
-            for (entity, metric, value) in rows {
-                let record = [
-                    self.run.to_string(),
-                    v.quarter.to_string(),
-                    label.clone(),
-                    entity,
-                    metric.to_string(),
-                    format_number(value),
-                ];
-                if let Err(e) = self.w.write_record(&record) {
-                    self.error = Some(e.into());
-                    return;
-                }
-            }
+}
+
+/// The current time as RFC 3339 UTC, to the second (`2021-02-01T09:30:00Z`).
+pub fn utc_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// One shard of a merged study, as its manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShardRecord {
+    /// Run indices, `[start, end)`.
+    pub runs: [u64; 2],
+    /// Its worker threads.
+    pub threads: u32,
+    /// Its wall-clock seconds (summed over its sessions if it was resumed).
+    pub elapsed_seconds: f64,
+}
+
+impl ShardRecord {
+    /// The record of a shard's state.
+    pub fn of(state: &StudyState) -> Self {
+        ShardRecord {
+            runs: [state.range.start, state.range.end],
+            threads: state.threads,
+            elapsed_seconds: state.elapsed_seconds,
         }
     }
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(["run", "quarter", "label", "entity", "metric", "value"])?;
-    let mut rows = Rows {
-        w,
-        scenario,
-        run: 0,
-        ever: vec![false; metrics::ever_flags(scenario.compare().len())],
-        error: None,
-    };
-    for run in 0..keep.min(scenario.runs()) {
-        rows.run = run;
-        replay(scenario, run, &mut rows);
-        if let Some(e) = rows.error.take() {
-            return Err(e);
-        }
-    }
-    rows.w.flush()
 }
 
 /// Everything `manifest.json` records, so a study can be cited and replayed.
 #[derive(Debug, Serialize)]
 pub struct Manifest<'a> {
+    /// Always `"armsim"`: marks the directory as armsim's, so a later study
+    /// may replace it (see [`crate::files`]).
+    pub written_by: &'static str,
     /// armsim's version.
     pub armsim_version: &'static str,
     /// The model version the scenario runs (`v1` or `v2`).
@@ -218,10 +220,18 @@ pub struct Manifest<'a> {
     pub catalogue: String,
     /// The metrics in `summary.csv`: name, scope, kind, unit and meaning.
     pub metrics: Vec<MetricDoc>,
-    /// Scenario identifier (output directory name).
+    /// The exact build: version and git commit.
+    pub build: Build,
+    /// When the study was written, UTC (RFC 3339).
+    pub created_utc: String,
+    /// The command line that wrote it, as given (empty if not from a command).
+    pub command_line: &'a [String],
+    /// Scenario identifier.
     pub scenario_id: &'a str,
     /// Scenario name.
     pub scenario_name: &'a str,
+    /// The study's title: the name, and the overrides if any.
+    pub title: String,
     /// Where the scenario came from.
     pub scenario_source: &'a str,
     /// SHA-256 of the resolved scenario's canonical TOML.
@@ -236,15 +246,20 @@ pub struct Manifest<'a> {
     pub run_range: [u64; 2],
     /// Quarters per run.
     pub quarters: u32,
-    /// Worker threads (does not affect results).
-    pub threads: usize,
-    /// Wall-clock seconds of the study.
+    /// Worker threads (does not affect results); for a merged study, the
+    /// sum over its shards.
+    pub threads: u64,
+    /// Wall-clock seconds of the study, summed over resumed sessions; for a
+    /// merged study, summed over its shards (see `shards` for each).
     pub elapsed_seconds: f64,
+    /// The shards a merged study was made of (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRecord>,
     /// How each run's random numbers are drawn.
     pub rng: &'static str,
     /// How percentiles are computed.
     pub percentiles: &'static str,
-    /// The files written.
+    /// The files written: every file in the directory.
     pub files: Vec<String>,
     /// The scenario as resolved, as TOML: feed it back to `armsim run` to replay.
     pub resolved_scenario_toml: &'a str,
@@ -298,26 +313,35 @@ pub struct StudyReport<'a> {
     pub summary: &'a Summary,
     /// Run indices summarised.
     pub run_range: std::ops::Range<u64>,
-    /// Worker threads used.
-    pub threads: usize,
+    /// Worker threads used (summed over shards for a merged study).
+    pub threads: u64,
     /// Wall-clock seconds.
     pub elapsed_seconds: f64,
-    /// Runs whose trajectories go to `runs.csv` (0 for none).
-    pub keep_runs: u64,
+    /// The shards of a merged study (empty otherwise).
+    pub shards: Vec<ShardRecord>,
+    /// The runs whose trajectories are written, if any.
+    pub kept: Option<KeptRuns<'a>>,
     /// Whether to draw the plots.
     pub plots: bool,
+    /// The command line, for the manifest.
+    pub command_line: &'a [String],
 }
 
-/// Writes a whole study into `dir`, replacing what was there, all or nothing.
-/// Returns the files written.
+const RNG: &str = "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index";
+const PERCENTILES: &str = "nearest-rank; [0,1] metrics from 0.001-wide bins (within 0.0005), \
+                           TIV metrics from log-linear bins (within 0.78% relative), events exact";
+
+/// Writes a whole study into `dir`, all or nothing, replacing only an
+/// earlier armsim study or an empty directory. Returns the files written.
 ///
 /// # Errors
-/// [`OutputError`] if anything cannot be written; `dir` is then untouched.
+/// [`OutputError`] if anything cannot be written, or `dir` holds something
+/// armsim did not write; `dir` is then untouched.
 pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>, OutputError> {
     let scenario = &report.loaded.scenario;
-    let mut files = vec!["summary.csv".to_string(), "manifest.json".to_string()];
-    if report.keep_runs > 0 {
-        files.push("runs.csv".into());
+    let mut files = vec!["summary.csv".to_string(), files::MANIFEST.to_string()];
+    if let Some(kept) = &report.kept {
+        files.push(kept.format.file_name().to_string());
     }
     if report.plots {
         for stem in plot::PLOTS.iter().map(|p| p.stem) {
@@ -329,21 +353,33 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
         write_file(&tmp.join("summary.csv"), |w| {
             write_summary_csv(w, scenario, report.summary)
         })?;
-        if report.keep_runs > 0 {
-            write_file(&tmp.join("runs.csv"), |w| {
-                write_runs_csv(w, scenario, report.keep_runs)
-            })?;
+        if let Some(kept) = &report.kept {
+            let path = tmp.join(kept.format.file_name());
+            write_file(&path, |w| runs::write_runs(w, scenario, kept))?;
         }
         if report.plots {
-            plot::draw_all(tmp, scenario, report.summary)?;
+            // Runs and seed are in the caption already; they are run
+            // settings, not changes to the scenario.
+            let overrides: Vec<String> = report
+                .loaded
+                .model_overrides()
+                .map(|o| o.label.clone())
+                .collect();
+            let caption = plot::study_caption(scenario, report.summary, &overrides);
+            plot::draw_study(tmp, scenario, report.summary, &caption)?;
         }
         let manifest = Manifest {
+            written_by: files::WRITTEN_BY,
             armsim_version: env!("CARGO_PKG_VERSION"),
             model: scenario.model().name(),
             catalogue: metrics::fingerprint(),
             metrics: metric_docs(),
+            build: build(),
+            created_utc: utc_now(),
+            command_line: report.command_line,
             scenario_id: scenario.id(),
             scenario_name: scenario.name(),
+            title: report.loaded.title(),
             scenario_source: &report.loaded.origin,
             scenario_sha256: &report.loaded.hash,
             overrides: report
@@ -358,19 +394,84 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             quarters: scenario.quarters(),
             threads: report.threads,
             elapsed_seconds: report.elapsed_seconds,
-            rng: "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index",
-            percentiles: "nearest-rank; [0,1] metrics from 0.001-wide bins (within 0.0005), \
-                          TIV metrics from log-linear bins (within 0.78% relative), events exact",
+            shards: report.shards.clone(),
+            rng: RNG,
+            percentiles: PERCENTILES,
             files: files.clone(),
             resolved_scenario_toml: &report.loaded.resolved_toml,
             resolved_scenario: &report.loaded.raw,
         };
-        write_file(&tmp.join("manifest.json"), |w| {
-            serde_json::to_writer_pretty(&mut *w, &manifest)?;
-            writeln!(w)
-        })
+        write_manifest(tmp, &manifest)
     })?;
     Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
+fn write_manifest(dir: &Path, manifest: &impl Serialize) -> Result<(), OutputError> {
+    write_file(&dir.join(files::MANIFEST), |w| {
+        serde_json::to_writer_pretty(&mut *w, manifest)?;
+        writeln!(w)
+    })
+}
+
+/// The file a shard directory keeps its state in.
+pub const SHARD_STATE: &str = "state.armsim";
+
+/// What a shard directory's `manifest.json` records.
+#[derive(Debug, Serialize)]
+struct ShardManifest<'a> {
+    written_by: &'static str,
+    armsim_version: &'static str,
+    build: Build,
+    created_utc: String,
+    command_line: &'a [String],
+    scenario_id: &'a str,
+    title: String,
+    scenario_sha256: &'a str,
+    seed: u64,
+    total_runs: u64,
+    run_range: [u64; 2],
+    threads: u32,
+    elapsed_seconds: f64,
+    files: [&'static str; 2],
+}
+
+/// Writes a shard directory: its state (for `armsim merge`) and a manifest
+/// saying what it is, all or nothing, under the same rule as a study.
+/// Returns the state file's path.
+///
+/// # Errors
+/// As [`write_study`].
+pub fn write_shard(
+    dir: &Path,
+    loaded: &Loaded,
+    state: &StudyState,
+    command_line: &[String],
+) -> Result<PathBuf, OutputError> {
+    write_atomically(dir, |tmp| {
+        state
+            .save(&tmp.join(SHARD_STATE))
+            .map_err(|e| OutputError::State(Box::new(e)))?;
+        write_manifest(
+            tmp,
+            &ShardManifest {
+                written_by: files::WRITTEN_BY,
+                armsim_version: env!("CARGO_PKG_VERSION"),
+                build: build(),
+                created_utc: utc_now(),
+                command_line,
+                scenario_id: &state.scenario_id,
+                title: loaded.title(),
+                scenario_sha256: &state.scenario_hash,
+                seed: state.seed,
+                total_runs: state.total_runs,
+                run_range: [state.range.start, state.range.end],
+                threads: state.threads,
+                elapsed_seconds: state.elapsed_seconds,
+                files: [files::MANIFEST, SHARD_STATE],
+            },
+        )
+    })?;
+    Ok(dir.join(SHARD_STATE))
 }
 
 /// Creates `path` and writes it through a buffer, reporting errors with the path.
@@ -387,52 +488,25 @@ pub fn write_file(
         .map_err(io_err(path))
 }
 
-/// Runs `fill` on a fresh temporary directory beside `dir`, then renames it to
-/// `dir` (replacing any previous study there). On error the temporary
-/// directory is removed and `dir` is left as it was.
+/// Runs `fill` on a fresh temporary directory beside `dir`, then puts it in
+/// `dir`'s place, replacing only an earlier armsim study or an empty
+/// directory ([`files::write_dir_atomically`]). On error `dir` is left as it
+/// was and nothing is left behind.
 ///
 /// # Errors
-/// `fill`'s error, or the failure to create or rename the directories.
+/// `fill`'s error, a refusal, or the failure to create or rename the directories.
 pub fn write_atomically(
     dir: &Path,
     fill: impl FnOnce(&Path) -> Result<(), OutputError>,
 ) -> Result<(), OutputError> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = dir
-        .file_name()
-        .map_or_else(|| "study".into(), |n| n.to_string_lossy().into_owned());
-    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempdir_in(&parent)
-        .map_err(io_err(&parent))?;
-    fill(tmp.path())?;
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    let had_old = dir.exists();
-    if had_old {
-        fs::rename(dir, &old).map_err(io_err(dir))?;
-    }
-    let tmp_path = tmp.keep();
-    if let Err(e) = fs::rename(&tmp_path, dir) {
-        let _ = fs::remove_dir_all(&tmp_path);
-        if had_old {
-            let _ = fs::rename(&old, dir);
-        }
-        return Err(io_err(dir)(e));
-    }
-    if had_old {
-        fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    }
-    Ok(())
+    files::write_dir_atomically(dir, fill)
 }
 
-/// The headline results as a small table: each supplier's final rolling share
-/// and support with their 90% bands, the compared pairs, and the probability
-/// that an embargo is in force at the end.
-pub fn headline(scenario: &Scenario, summary: &Summary) -> String {
+/// The headline results as a small table under `title` (see
+/// [`Loaded::title`]): each supplier's final rolling share and support with
+/// their 90% bands, the compared pairs, and the probability that an embargo
+/// is in force at the end.
+pub fn headline(title: &str, scenario: &Scenario, summary: &Summary) -> String {
     let last = summary.quarters() - 1;
     let label = scenario.label(last as u32);
     let stat = |entity: Entity, id: MetricId| {
@@ -452,7 +526,7 @@ pub fn headline(scenario: &Scenario, summary: &Summary) -> String {
     };
     let mut out = format!(
         "{} ({} runs, model {}): at {label}, median [90% band]\n\n{:<14} {:<24} {:<22}\n",
-        scenario.name(),
+        title,
         thousands(summary.runs()),
         scenario.model(),
         "supplier",
@@ -513,34 +587,39 @@ mod tests {
     }
 
     #[test]
-    fn atomic_write_leaves_nothing_on_failure() {
+    fn a_rerun_replaces_its_own_study() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("study");
-        let result = write_atomically(&dir, |tmp| {
-            fs::write(tmp.join("half.csv"), "x").unwrap();
-            Err(OutputError::Plot {
-                path: tmp.join("p.png"),
-                message: "boom".into(),
-            })
-        });
-        assert!(result.is_err());
+        let loaded = crate::scenario::load_baseline(&["run.runs=20".into()]).unwrap();
+        let summary = crate::study::Study::new(&loaded.scenario)
+            .threads(1)
+            .run()
+            .unwrap()
+            .summary;
+        let report = StudyReport {
+            loaded: &loaded,
+            summary: &summary,
+            run_range: 0..20,
+            threads: 1,
+            elapsed_seconds: 0.0,
+            shards: Vec::new(),
+            kept: None,
+            plots: false,
+            command_line: &[],
+        };
+        let written = write_study(&dir, &report).unwrap();
         assert_eq!(
-            fs::read_dir(root.path()).unwrap().count(),
-            0,
-            "nothing left behind"
+            written,
+            [dir.join("summary.csv"), dir.join("manifest.json")]
         );
-        write_atomically(&dir, |tmp| {
-            fs::write(tmp.join("a"), "1").map_err(io_err(tmp))
-        })
-        .unwrap();
-        write_atomically(&dir, |tmp| {
-            fs::write(tmp.join("b"), "2").map_err(io_err(tmp))
-        })
-        .unwrap();
-        assert!(
-            !dir.join("a").exists() && dir.join("b").exists(),
-            "a rerun replaces the study"
-        );
+        write_study(&dir, &report).unwrap();
         assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["written_by"], "armsim");
+        assert_eq!(
+            manifest["files"],
+            serde_json::json!(["summary.csv", "manifest.json"])
+        );
     }
 }

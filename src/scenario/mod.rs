@@ -86,6 +86,113 @@ pub struct Loaded {
     /// Whether the file had no `[run] model` key (and so runs v1, as files
     /// written before v2 did); the CLI says so.
     pub model_defaulted: bool,
+    /// The scenario's text as read, with the overrides edited in: where
+    /// diagnostics about its experiment sections point.
+    pub text: String,
+    /// The `[experiment]`, `[sensitivity]` and `[calibration]` sections as
+    /// written (they are read by the modules that run them).
+    pub sections: Sections,
+}
+
+/// The sections of a scenario file that configure experiments rather than
+/// the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sections {
+    /// `[experiment]`.
+    pub experiment: Option<toml::Table>,
+    /// `[sensitivity]`.
+    pub sensitivity: Option<toml::Table>,
+    /// `[calibration]`.
+    pub calibration: Option<toml::Table>,
+}
+
+impl Loaded {
+    /// A diagnostic about the field at `path` of this scenario's text (for
+    /// the experiment sections, which other modules validate).
+    pub fn diagnostic(
+        &self,
+        path: &[locate::Seg],
+        found: impl Into<String>,
+        expected: impl Into<String>,
+        note: Option<String>,
+    ) -> Diagnostic {
+        let locator = Locator::new(&self.text);
+        let (line, column) = locator.position(path).unzip();
+        Diagnostic {
+            file: self.origin.clone(),
+            line,
+            column,
+            field: locate::render(path),
+            found: found.into(),
+            expected: expected.into(),
+            note,
+        }
+    }
+}
+
+impl Loaded {
+    /// The overrides that change the model (every `--set` but the run
+    /// settings `run.runs` and `run.seed`).
+    pub fn model_overrides(&self) -> impl Iterator<Item = &Override> {
+        self.overrides.iter().filter(|o| !o.is_run_setting())
+    }
+
+    /// The study's display name, for headlines, plots and manifests: the
+    /// scenario's name, and, when overrides change the model, what they
+    /// change. Such a study is no longer its scenario's baseline, so a name
+    /// ending in "(baseline)" loses that word:
+    /// `Myanmar after the 2021 coup, with suppliers.Russia.support=0.2`.
+    pub fn title(&self) -> String {
+        let renamed = self.overrides.iter().any(|o| o.field == "run.name");
+        let changes: Vec<&str> = self
+            .model_overrides()
+            .filter(|o| o.field != "run.name")
+            .map(|o| o.label.as_str())
+            .collect();
+        if changes.is_empty() {
+            return self.scenario.name().to_string();
+        }
+        let name = self.scenario.name();
+        let name = if renamed {
+            name
+        } else {
+            name.strip_suffix("(baseline)")
+                .map_or(name, |n| n.trim_end().trim_end_matches([',', ';', ':']))
+        };
+        format!("{name}, with {}", changes.join(", "))
+    }
+
+    /// A short, stable, readable name for the study's outputs: the scenario's
+    /// id, then its model overrides (`myanmar_2021+suppliers.Russia.support=0.2`);
+    /// run settings (`--runs`, `--seed`) do not change it. Characters unsafe
+    /// in file names become `_`; a long list of overrides is shortened and
+    /// ends with a hash of the whole list (`~1a2b3c4d`), so different
+    /// overrides never share a name. It is a label: make it a path with
+    /// [`crate::files::path_component`].
+    pub fn slug(&self) -> String {
+        let changes: Vec<&str> = self.model_overrides().map(|o| o.label.as_str()).collect();
+        if changes.is_empty() {
+            return self.scenario.id().to_string();
+        }
+        let joined = changes.join("+");
+        let clean: String = joined
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._+=@-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        const LONGEST: usize = 80;
+        if clean.len() <= LONGEST && clean == joined {
+            return format!("{}+{clean}", self.scenario.id());
+        }
+        let hash = hex(&Sha256::digest(joined.as_bytes()));
+        let head: String = clean.chars().take(LONGEST - 10).collect();
+        format!("{}+{head}~{}", self.scenario.id(), &hash[..8])
+    }
 }
 
 /// Loads and validates the scenario file at `path`, applying `overrides`
@@ -147,6 +254,11 @@ pub fn load_str(
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(annotate)?;
     let model_defaulted = raw.run.model.is_none();
+    let sections = Sections {
+        experiment: raw.experiment.clone(),
+        sensitivity: raw.sensitivity.clone(),
+        calibration: raw.calibration.clone(),
+    };
     let raw = validate::canonical(&raw, &scenario);
     let resolved_toml = toml::to_string(&raw).expect("a parsed scenario serialises");
     let hash = hex(&Sha256::digest(resolved_toml.as_bytes()));
@@ -158,6 +270,8 @@ pub fn load_str(
         origin: origin.to_string(),
         overrides: applied,
         model_defaulted,
+        text,
+        sections,
     })
 }
 
@@ -187,6 +301,14 @@ fn toml_diagnostic(e: &toml::de::Error, origin: &str, locator: &Locator<'_>) -> 
         s.replace("u32", "a whole number 0 or greater")
             .replace("u64", "a whole number 0 or greater")
             .replace("f64", "a number")
+    };
+    // Runs and quarters are counted from 1.
+    let plain = |s: &str| {
+        if matches!(field.as_str(), "run.runs" | "run.quarters") {
+            plain(s).replace("a whole number 0 or greater", "a whole number 1 or greater")
+        } else {
+            plain(s)
+        }
     };
     let (found, expected) = if let Some(missing) = message.strip_prefix("missing field ") {
         ("nothing".to_string(), format!("field {missing}"))
@@ -256,6 +378,52 @@ mod tests {
             d.note.as_deref(),
             Some("value from --set world.pressure_decay=2")
         );
+    }
+
+    #[test]
+    fn overrides_name_the_study() {
+        let base = load_baseline(&["run.runs=10".into(), "run.seed=3".into()]).unwrap();
+        assert_eq!(base.title(), base.scenario.name());
+        assert_eq!(base.slug(), "myanmar_2021");
+        // By index or by name, `.5` or `0.5`: one label.
+        let a = load_baseline(&["suppliers.0.support=.5".into()]).unwrap();
+        let b = load_baseline(&["suppliers.Russia.support=0.5".into()]).unwrap();
+        assert_eq!(a.overrides[0].label, "suppliers.Russia.support=0.5");
+        assert_eq!(a.slug(), b.slug());
+        assert_eq!(a.slug(), "myanmar_2021+suppliers.Russia.support=0.5");
+        assert_eq!(
+            a.title(),
+            "Myanmar after the 2021 coup, with suppliers.Russia.support=0.5"
+        );
+        let two = load_baseline(&[
+            "suppliers.Russia.support=0.2".into(),
+            "buyer.budget=80".into(),
+            "run.runs=10".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            two.slug(),
+            "myanmar_2021+suppliers.Russia.support=0.2+buyer.budget=80"
+        );
+        // Strings are sanitised and long lists shortened with a hash.
+        let named = load_baseline(&["run.name=\"What if / Russia\"".into()]).unwrap();
+        assert_eq!(named.title(), "What if / Russia");
+        assert!(
+            named
+                .slug()
+                .starts_with("myanmar_2021+run.name=_What_if___Russia_~")
+        );
+        let many: Vec<String> = ["support", "price", "quality"]
+            .iter()
+            .flat_map(|k| ["Russia", "China", "India"].map(|s| format!("suppliers.{s}.{k}=0.1")))
+            .collect();
+        let long = load_baseline(&many).unwrap();
+        let mut fewer = many.clone();
+        fewer.pop();
+        let shorter = load_baseline(&fewer).unwrap();
+        assert!(long.slug().len() <= 100, "{}", long.slug());
+        assert_ne!(long.slug(), shorter.slug());
+        assert_eq!(long.slug(), load_baseline(&many).unwrap().slug(), "stable");
     }
 
     #[test]

@@ -19,6 +19,19 @@ pub struct Override {
     pub arg: String,
     /// The path in the file's terms, such as `suppliers[0].support`.
     pub field: String,
+    /// The override in canonical form, for labels and directory names:
+    /// suppliers by name, the value as TOML (`suppliers.Russia.support=0.5`
+    /// for `--set suppliers.0.support=.5`).
+    pub label: String,
+}
+
+impl Override {
+    /// Whether this override only changes how many runs are made or how
+    /// they are seeded (`run.runs`, `run.seed`), not the model: such a study
+    /// is still its scenario's, and keeps its default directory and name.
+    pub fn is_run_setting(&self) -> bool {
+        matches!(self.field.as_str(), "run.runs" | "run.seed")
+    }
 }
 
 fn error(arg: &str, message: impl Into<String>) -> ScenarioError {
@@ -44,9 +57,12 @@ fn unknown(arg: &str, what: &str, given: &str, valid: &[&str]) -> ScenarioError 
 /// The value of `VALUE`: TOML if it parses as TOML (`0.2`, `true`, `"x"`,
 /// `[["Russia", "China"]]`), otherwise the plain string.
 fn parse_value(text: &str) -> Value {
-    text.trim()
-        .parse::<Value>()
-        .unwrap_or_else(|_| Value::from(text.trim()))
+    let text = text.trim();
+    text.parse::<Value>()
+        .unwrap_or_else(|_| match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && text.bytes().any(|b| b.is_ascii_digit()) => Value::from(x),
+            _ => Value::from(text),
+        })
 }
 
 /// Applies `args` (each `PATH=VALUE`) to `text`, returning the edited text and
@@ -84,94 +100,110 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
         })?;
         let segments: Vec<&str> = path.trim().split('.').collect();
         let sections = ["run", "world", "buyer", "suppliers", "events", "backlog"];
-        let (table, key, field): (&mut toml_edit::Table, &str, Vec<Seg>) = match segments.as_slice()
-        {
-            ["suppliers", who, key] | ["events", who, key] | ["backlog", who, key] => {
-                let section = segments[0];
-                let list = doc
-                    .get_mut(section)
-                    .and_then(Item::as_array_of_tables_mut)
-                    .ok_or_else(|| error(arg, format!("the scenario has no [[{section}]]")))?;
-                let index = if section == "suppliers" {
-                    let names: Vec<String> = list
-                        .iter()
-                        .map(|t| {
-                            t.get("name")
-                                .and_then(Item::as_str)
-                                .unwrap_or("")
-                                .to_string()
-                        })
-                        .collect();
-                    match who.parse::<usize>() {
-                        Ok(i) if i < names.len() => i,
-                        _ => names.iter().position(|n| n == who).ok_or_else(|| {
-                            let valid: Vec<&str> = names.iter().map(String::as_str).collect();
-                            unknown(arg, "supplier", who, &valid)
-                        })?,
+        let (table, key, field, path): (&mut toml_edit::Table, &str, Vec<Seg>, String) =
+            match segments.as_slice() {
+                ["suppliers", who, key] | ["events", who, key] | ["backlog", who, key] => {
+                    let section = segments[0];
+                    let list = doc
+                        .get_mut(section)
+                        .and_then(Item::as_array_of_tables_mut)
+                        .ok_or_else(|| error(arg, format!("the scenario has no [[{section}]]")))?;
+                    let index = if section == "suppliers" {
+                        let names: Vec<String> = list
+                            .iter()
+                            .map(|t| {
+                                t.get("name")
+                                    .and_then(Item::as_str)
+                                    .unwrap_or("")
+                                    .to_string()
+                            })
+                            .collect();
+                        match who.parse::<usize>() {
+                            Ok(i) if i < names.len() => i,
+                            _ => names.iter().position(|n| n == who).ok_or_else(|| {
+                                let valid: Vec<&str> = names.iter().map(String::as_str).collect();
+                                unknown(arg, "supplier", who, &valid)
+                            })?,
+                        }
+                    } else {
+                        who.parse::<usize>()
+                            .ok()
+                            .filter(|&i| i < list.len())
+                            .ok_or_else(|| {
+                                error(
+                                    arg,
+                                    format!(
+                                        "no {section} entry {who}; they are numbered 0 to {}",
+                                        list.len().saturating_sub(1)
+                                    ),
+                                )
+                            })?
+                    };
+                    let valid: Vec<&str> = match section {
+                        "suppliers" => table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS, model),
+                        "events" => EVENT_KEYS.to_vec(),
+                        _ => BACKLOG_KEYS.to_vec(),
+                    };
+                    if !valid.contains(key) {
+                        return Err(unknown(arg, &format!("field of {section}"), key, &valid));
                     }
-                } else {
-                    who.parse::<usize>()
-                        .ok()
-                        .filter(|&i| i < list.len())
+                    let who = if section == "suppliers" {
+                        list.get(index)
+                            .and_then(|t| t.get("name"))
+                            .and_then(Item::as_str)
+                            .filter(|n| !n.is_empty())
+                            .map_or_else(|| index.to_string(), String::from)
+                    } else {
+                        index.to_string()
+                    };
+                    let table = list.get_mut(index).expect("index checked above");
+                    (
+                        table,
+                        key,
+                        vec![
+                            Seg::Key(section.into()),
+                            Seg::Index(index),
+                            Seg::Key(key.to_string()),
+                        ],
+                        format!("{section}.{who}.{key}"),
+                    )
+                }
+                [section @ ("run" | "world" | "buyer"), key] => {
+                    let valid: Vec<&str> = match *section {
+                        "run" => RUN_KEYS.to_vec(),
+                        "world" => table_keys::<WorldParam>(&[], model),
+                        _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS, model),
+                    };
+                    if !valid.contains(key) {
+                        return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+                    }
+                    let table = doc
+                        .get_mut(section)
+                        .and_then(Item::as_table_mut)
                         .ok_or_else(|| {
-                            error(
-                                arg,
-                                format!(
-                                    "no {section} entry {who}; they are numbered 0 to {}",
-                                    list.len().saturating_sub(1)
-                                ),
-                            )
-                        })?
-                };
-                let valid: Vec<&str> = match section {
-                    "suppliers" => table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS, model),
-                    "events" => EVENT_KEYS.to_vec(),
-                    _ => BACKLOG_KEYS.to_vec(),
-                };
-                if !valid.contains(key) {
-                    return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+                            error(arg, format!("the scenario has no [{section}] table"))
+                        })?;
+                    (
+                        table,
+                        key,
+                        vec![Seg::Key(section.to_string()), Seg::Key(key.to_string())],
+                        format!("{section}.{key}"),
+                    )
                 }
-                let table = list.get_mut(index).expect("index checked above");
-                (
-                    table,
-                    key,
-                    vec![
-                        Seg::Key(section.into()),
-                        Seg::Index(index),
-                        Seg::Key(key.to_string()),
-                    ],
-                )
-            }
-            [section @ ("run" | "world" | "buyer"), key] => {
-                let valid: Vec<&str> = match *section {
-                    "run" => RUN_KEYS.to_vec(),
-                    "world" => table_keys::<WorldParam>(&[], model),
-                    _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS, model),
-                };
-                if !valid.contains(key) {
-                    return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+                [first, ..] if !sections.contains(first) => {
+                    return Err(unknown(arg, "section", first, &sections));
                 }
-                let table = doc
-                    .get_mut(section)
-                    .and_then(Item::as_table_mut)
-                    .ok_or_else(|| error(arg, format!("the scenario has no [{section}] table")))?;
-                (
-                    table,
-                    key,
-                    vec![Seg::Key(section.to_string()), Seg::Key(key.to_string())],
-                )
-            }
-            [first, ..] if !sections.contains(first) => {
-                return Err(unknown(arg, "section", first, &sections));
-            }
-            _ => {
-                return Err(error(
-                    arg,
-                    "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY or backlog.INDEX.KEY",
-                ));
-            }
-        };
+                _ => {
+                    return Err(error(
+                        arg,
+                        "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY or backlog.INDEX.KEY",
+                    ));
+                }
+            };
         let mut new = parse_value(value);
+        let mut bare = new.clone();
+        bare.decor_mut().clear();
+        let label = format!("{path}={bare}");
         match table.get_mut(key) {
             Some(Item::Value(old)) => {
                 // Keep the comment and layout around the value, so lines stay put.
@@ -185,6 +217,7 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
         applied.push(Override {
             arg: arg.clone(),
             field: render(&field),
+            label,
         });
     }
     Ok((doc.to_string(), applied))

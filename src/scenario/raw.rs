@@ -26,6 +26,17 @@ pub struct RawScenario {
     /// The timeline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<RawEvent>,
+    /// Defaults for experiments (outcomes to report), read by
+    /// [`crate::experiment`]; not part of the model, so not of the
+    /// canonical form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<toml::Table>,
+    /// Ranges and settings of a sensitivity analysis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<toml::Table>,
+    /// Priors, data and targets of a calibration ([`crate::calibrate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<toml::Table>,
 }
 
 /// The `[run]` section.

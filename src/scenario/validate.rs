@@ -14,6 +14,11 @@ use crate::model::{
     SHARE_TOLERANCE, Scenario, Supplier, SupplierParam, Target, WorldParam,
 };
 
+/// Characters a supplier's name may not hold: they would break `--set`
+/// paths (`.`, `=`), CSV (`,`, `"`), pair names (`>`) or markup (`<`, `&`).
+pub const FORBIDDEN_IN_NAMES: &[char] = &['.', '=', ',', '"', '>', '<', '&'];
+/// Longest supplier name, in characters.
+pub const MAX_NAME: usize = 40;
 /// Keys of a `[[suppliers]]` table that are not parameters.
 pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name"];
 /// Keys of `[buyer]` that are not parameters.
@@ -152,7 +157,12 @@ impl Checker<'_> {
         match x {
             Some(x) if domain.contains(x) => Some(x),
             _ => {
-                self.fail(path, v.to_string(), domain.describe(), None);
+                let expected = if domain.is_flag() {
+                    "true or false".to_string()
+                } else {
+                    domain.describe().to_string()
+                };
+                self.fail(path, v.to_string(), expected, None);
                 None
             }
         }
@@ -160,6 +170,15 @@ impl Checker<'_> {
 
     fn string(&mut self, table: &toml::Table, at: &[Seg], k: &str) -> String {
         match table.get(k) {
+            Some(toml::Value::String(s)) if s.chars().any(char::is_control) => {
+                self.fail(
+                    &with(at, key(k)),
+                    format!("{s:?}"),
+                    "a name without control characters (tabs, newlines, escapes)",
+                    None,
+                );
+                String::new()
+            }
             Some(toml::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             Some(v) => {
                 self.fail(&with(at, key(k)), v.to_string(), "a non-empty string", None);
@@ -187,6 +206,13 @@ impl Checker<'_> {
                 &with(&at, key("name")),
                 "an empty name",
                 "a non-empty string",
+                None,
+            );
+        } else if run.name.chars().any(char::is_control) {
+            self.fail(
+                &with(&at, key("name")),
+                format!("{:?}", run.name),
+                "a name without control characters (tabs, newlines, escapes)",
                 None,
             );
         }
@@ -258,12 +284,25 @@ impl Checker<'_> {
         for (i, table) in tables.iter().enumerate() {
             let here = with(&at, Seg::Index(i));
             let name = self.string(table, &here, "name");
-            if name.contains([',', '"', '>', '\n']) {
+            if name.contains(FORBIDDEN_IN_NAMES) || name.chars().count() > MAX_NAME {
                 self.fail(
                     &with(&here, key("name")),
                     format!("{name:?}"),
-                    "a name without commas, quotes or '>'",
-                    None,
+                    format!(
+                        "a name of at most {MAX_NAME} characters without any of {}",
+                        FORBIDDEN_IN_NAMES.iter().collect::<String>()
+                    ),
+                    Some("names appear in --set paths, CSV and Arrow columns and plots".into()),
+                );
+            } else if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+                self.fail(
+                    &with(&here, key("name")),
+                    format!("{name:?}"),
+                    "a name that is not a number",
+                    Some(format!(
+                        "suppliers.INDEX.KEY counts suppliers from 0, so suppliers.{name}.KEY \
+                         would be ambiguous"
+                    )),
                 );
             } else if matches!(name.as_str(), "world" | "buyer") {
                 self.fail(
@@ -370,6 +409,7 @@ impl Checker<'_> {
         path: &[Seg],
         start: Option<Quarter>,
         quarters: u32,
+        past_the_end: bool,
     ) -> Option<u32> {
         let offset = match (q, start) {
             (QuarterRef::Label(label), Some(start)) => {
@@ -378,8 +418,29 @@ impl Checker<'_> {
             (QuarterRef::Label(_), None) => return None,
             (QuarterRef::Index(index), _) => Some(*index),
         };
+        // A known order may be delivered after the run ends (a shortened
+        // run still has it on its books); events must happen within it.
+        let end = if past_the_end {
+            quarters as i64 + MAX_QUARTERS as i64
+        } else {
+            quarters as i64
+        };
         match offset {
-            Some(q) if (0..quarters as i64).contains(&q) => Some(q as u32),
+            Some(q) if (0..end).contains(&q) => Some(q as u32),
+            _ if past_the_end => {
+                let found = match q {
+                    QuarterRef::Label(l) => format!("{l:?}"),
+                    QuarterRef::Index(i) => i.to_string(),
+                };
+                let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
+                self.fail(
+                    path,
+                    found,
+                    format!("a quarter from the start, {start}, on"),
+                    None,
+                );
+                None
+            }
             _ => {
                 let start = start.unwrap_or(Quarter { year: 2000, q: 1 });
                 let last = start.plus(quarters.saturating_sub(1));
@@ -413,9 +474,13 @@ impl Checker<'_> {
     ) -> Option<Event> {
         let at = [key("events"), Seg::Index(i)];
         let quarter = match horizon {
-            Some((start, quarters)) => {
-                self.quarter(&raw.quarter, &with(&at, key("quarter")), start, quarters)
-            }
+            Some((start, quarters)) => self.quarter(
+                &raw.quarter,
+                &with(&at, key("quarter")),
+                start,
+                quarters,
+                false,
+            ),
             None => None,
         };
         let ops: Vec<(Op, f64)> = [
@@ -556,8 +621,8 @@ impl Checker<'_> {
             );
         }
         let (start, quarters) = horizon?;
-        let first = self.quarter(&raw.first, &with(&at, key("first")), start, quarters);
-        let last = self.quarter(&raw.last, &with(&at, key("last")), start, quarters);
+        let first = self.quarter(&raw.first, &with(&at, key("first")), start, quarters, true);
+        let last = self.quarter(&raw.last, &with(&at, key("last")), start, quarters, true);
         if let (Some(f), Some(l)) = (first, last)
             && f > l
         {
@@ -782,5 +847,8 @@ pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
                 })
                 .collect()
         },
+        experiment: None,
+        sensitivity: None,
+        calibration: None,
     }
 }

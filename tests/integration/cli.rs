@@ -303,3 +303,53 @@ fn the_shipped_variants_differ_from_the_baseline_only_where_documented() {
         }
     }
 }
+
+#[test]
+fn the_manifest_records_when_how_and_by_which_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "run",
+        "--runs",
+        "20",
+        "--no-plots",
+        "--set",
+        "buyer.budget=60",
+        "--out",
+        "s",
+    ];
+    let before = std::time::SystemTime::now();
+    ok(armsim(tmp.path(), &args));
+    let m = manifest(&tmp.path().join("s"));
+    assert_eq!(m["written_by"], "armsim");
+    // UTC, to the second, within the run.
+    let created = m["created_utc"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.len() == 20, "{created}");
+    let at = humantime::parse_rfc3339(created).unwrap();
+    let slack = std::time::Duration::from_secs(2);
+    assert!(
+        at + slack >= before && at <= std::time::SystemTime::now() + slack,
+        "{created}"
+    );
+    // The command line as given, program first.
+    let line: Vec<&str> = m["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(line[0], env!("CARGO_BIN_EXE_armsim"));
+    assert_eq!(line[1..], args);
+    assert_eq!(m["build"]["version"], env!("CARGO_PKG_VERSION"));
+    // The commit, where the build had git to ask.
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(head) => assert_eq!(m["build"]["git_commit"], head.as_str()),
+        None => assert!(m["build"]["git_commit"].is_null()),
+    }
+}

@@ -3,11 +3,21 @@
 mod cli;
 mod errors;
 mod golden;
+mod keep_runs;
+mod mechanisms;
+mod messages;
+mod naming;
+mod plots;
 mod properties;
+mod quickstart;
 mod reproducibility;
+mod robustness;
+mod safety;
 #[cfg(feature = "serve")]
 mod serve;
 mod shards;
+mod signals;
+mod state_files;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -54,4 +64,52 @@ pub fn repo_path(relative: &str) -> String {
 /// The minimal two-supplier fixture's text.
 pub fn minimal() -> String {
     std::fs::read_to_string(root().join("tests/fixtures/minimal.toml")).unwrap()
+}
+
+/// Starts the `armsim` binary with `args` in `cwd`, output piped.
+pub fn spawn(cwd: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_armsim"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the armsim binary starts")
+}
+
+/// Sends `signal` (such as `-INT`) to process `pid` with kill(1).
+pub fn send(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// Waits up to two minutes for `cond`, polling every few milliseconds.
+pub fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// The names in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A study directory's manifest.
+pub fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }

@@ -63,7 +63,7 @@ fn four_shards_in_separate_processes_merge_to_the_single_process_study() {
     ];
     args.extend(["--out", merged.to_str().unwrap(), "--no-plots"]);
     let (stdout, _) = text(&ok(armsim(tmp.path(), &args)));
-    assert!(stdout.contains("merged 4 shards (1001 runs)"), "{stdout}");
+    assert!(stdout.contains("merged 4 shards (1,001 runs)"), "{stdout}");
     assert_eq!(summary_of(&single), summary_of(&merged));
 
     let manifest: serde_json::Value =

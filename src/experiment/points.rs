@@ -1,0 +1,388 @@
+//! Monte Carlo studies at many design points, in one pool: the engine of
+//! sweeps and sensitivity analyses.
+//!
+//! A [`PointRunner`] takes a design (one scenario per point, built on demand
+//! by a closure, so a Sobol design of thousands of points never holds
+//! thousands of scenarios), a number of runs per point and a list of
+//! outcomes, and returns per point the exact statistics of each outcome
+//! ([`OutcomeStats`]). Points use common random numbers: run `k` of every
+//! point draws from `run_rng(seed, k)`, so differences between points are
+//! the parameters' effect, not noise.
+//!
+//! Points are processed in blocks sized to a memory budget; within a block
+//! every (point, chunk of runs) pair is a rayon task, so a sweep of many small
+//! points uses every core. Each run's outcome values land in a slot of their
+//! own, and each point's statistics are computed from all its values sorted,
+//! so results are the same bits whatever the thread count. After each block a
+//! callback sees the finished points (to checkpoint or report progress), and
+//! a cancel flag stops the runner at a block's end; points already done (a
+//! resumed study) or outside a shard are skipped.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use super::outcome::{Outcome, OutcomeSet};
+use crate::engine::{Simulator, run_rng};
+use crate::model::{ParamError, Scenario};
+use crate::stats::{Binning, Moments, nearest_rank};
+use crate::summary::PERCENTILES;
+
+/// Runs per rayon task.
+const CHUNK: usize = 32;
+/// Memory for one block's raw outcome values.
+const BLOCK_BYTES: usize = 64 << 20;
+
+/// The statistics of one outcome at one point, over its runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutcomeStats {
+    /// Runs in which the outcome was defined.
+    pub n: u64,
+    /// Mean over those runs (exact: fixed-point sums).
+    pub mean: Option<f64>,
+    /// Sample standard deviation.
+    pub sd: Option<f64>,
+    /// Exact nearest-rank percentiles ([`PERCENTILES`]).
+    pub percentiles: Option<[f64; 5]>,
+}
+
+impl OutcomeStats {
+    /// The statistics of `values` (NaN = undefined), histogrammed as `binning`
+    /// for the moments' sums of squares.
+    pub fn of(values: &mut [f64], binning: Binning) -> OutcomeStats {
+        let mut moments = Moments::default();
+        let mut defined: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        for &x in &defined {
+            moments.add(x, binning);
+        }
+        defined.sort_by(f64::total_cmp);
+        let n = defined.len() as u64;
+        let percentiles =
+            (n > 0).then(|| PERCENTILES.map(|p| defined[nearest_rank(p, n) as usize - 1]));
+        OutcomeStats {
+            n,
+            mean: moments.mean(),
+            sd: moments.sd(binning),
+            percentiles,
+        }
+    }
+}
+
+/// One finished design point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointResult {
+    /// Its index in the design.
+    pub point: usize,
+    /// Per outcome, in order.
+    pub outcomes: Vec<OutcomeStats>,
+}
+
+/// Why a point study could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PointError {
+    /// A design point's parameter values do not make a valid scenario.
+    #[error("design point {point}: {source}")]
+    Point {
+        /// Which point.
+        point: usize,
+        /// Why.
+        source: ParamError,
+    },
+    /// The worker thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {source}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why.
+        source: rayon::ThreadPoolBuildError,
+    },
+    /// The block callback failed (a checkpoint could not be written).
+    #[error("{0}")]
+    Callback(String),
+}
+
+/// Builds the scenario of design point `p`.
+pub type BuildFn<'a> = dyn Fn(usize) -> Result<Scenario, ParamError> + Sync + 'a;
+/// Called after each block with the points it finished.
+pub type BlockFn<'a> = dyn FnMut(&[PointResult]) -> Result<(), String> + 'a;
+
+/// Monte Carlo studies at the points of a design; see the module documentation.
+pub struct PointRunner<'a> {
+    build: &'a BuildFn<'a>,
+    outcomes: Vec<Outcome>,
+    runs: u64,
+    seed: u64,
+    threads: usize,
+    range: Range<usize>,
+    skip: Vec<bool>,
+    on_block: Option<&'a mut BlockFn<'a>>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+/// What a point study returns.
+#[derive(Debug)]
+pub struct PointsOutcome {
+    /// The points finished by this invocation, in design order.
+    pub results: Vec<PointResult>,
+    /// Whether the cancel flag stopped it early.
+    pub interrupted: bool,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+impl<'a> PointRunner<'a> {
+    /// Studies of `points` design points, each built by `build`, measuring
+    /// `outcomes` over `runs` runs per point with master seed `seed`.
+    pub fn new(
+        points: usize,
+        build: &'a BuildFn<'a>,
+        outcomes: Vec<Outcome>,
+        runs: u64,
+        seed: u64,
+    ) -> Self {
+        PointRunner {
+            build,
+            outcomes,
+            runs,
+            seed,
+            threads: 0,
+            range: 0..points,
+            skip: vec![false; points],
+            on_block: None,
+            cancel: None,
+        }
+    }
+
+    /// Worker threads; 0 (the default) uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Only the points with these indices (a shard).
+    pub fn points(mut self, range: Range<usize>) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Skips the points already done (resuming).
+    pub fn skip(mut self, done: impl IntoIterator<Item = usize>) -> Self {
+        for p in done {
+            if let Some(s) = self.skip.get_mut(p) {
+                *s = true;
+            }
+        }
+        self
+    }
+
+    /// Called after each block with the points it finished; an error stops
+    /// the study ([`PointError::Callback`]).
+    pub fn on_block(mut self, callback: &'a mut BlockFn<'a>) -> Self {
+        self.on_block = Some(callback);
+        self
+    }
+
+    /// Stops at the end of the current block once `flag` is set.
+    pub fn cancel_flag(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Checks every point of the range builds a valid scenario, before any
+    /// run: a bad point is reported at once, not hours in.
+    ///
+    /// # Errors
+    /// [`PointError::Point`] for the first bad point.
+    pub fn check(&self) -> Result<(), PointError> {
+        for point in self.range.clone() {
+            (self.build)(point).map_err(|source| PointError::Point { point, source })?;
+        }
+        Ok(())
+    }
+
+    /// Runs the studies.
+    ///
+    /// # Errors
+    /// [`PointError`] for a bad point, a pool that cannot start or a failed callback.
+    pub fn run(self) -> Result<PointsOutcome, PointError> {
+        self.check()?;
+        let PointRunner {
+            build,
+            outcomes,
+            runs,
+            seed,
+            threads,
+            range,
+            skip,
+            mut on_block,
+            cancel,
+        } = self;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|source| PointError::ThreadPool { threads, source })?;
+        let threads = pool.current_num_threads();
+        let todo: Vec<usize> = range.filter(|&p| !skip[p]).collect();
+        let width = outcomes.len().max(1);
+        let per_point = runs as usize * width * 8;
+        let block = (BLOCK_BYTES / per_point.max(1)).clamp(1, 4096);
+        let binnings: Vec<Binning> = outcomes.iter().map(Outcome::binning).collect();
+        let mut results = Vec::with_capacity(todo.len());
+        let mut interrupted = false;
+        let mut buffer = Vec::new();
+        for points in todo.chunks(block) {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                interrupted = true;
+                break;
+            }
+            let scenarios = points
+                .iter()
+                .map(|&point| build(point).map_err(|source| PointError::Point { point, source }))
+                .collect::<Result<Vec<_>, _>>()?;
+            buffer.clear();
+            buffer.resize(points.len() * runs as usize * width, f64::NAN);
+            pool.install(|| {
+                buffer
+                    .par_chunks_mut(runs as usize * width)
+                    .zip(&scenarios)
+                    .for_each(|(values, scenario)| {
+                        values.par_chunks_mut(CHUNK * width).enumerate().for_each(
+                            |(chunk, values)| {
+                                let mut sim = Simulator::new(scenario);
+                                let mut set = OutcomeSet::new(outcomes.clone(), scenario);
+                                for (i, run) in values.chunks_mut(width).enumerate() {
+                                    let k = (chunk * CHUNK + i) as u64;
+                                    sim.run(&mut run_rng(seed, k), &mut set);
+                                    run[..set.values().len()].copy_from_slice(set.values());
+                                }
+                            },
+                        );
+                    });
+            });
+            let finished: Vec<PointResult> = points
+                .iter()
+                .enumerate()
+                .map(|(b, &point)| {
+                    let values =
+                        &buffer[b * runs as usize * width..(b + 1) * runs as usize * width];
+                    PointResult {
+                        point,
+                        outcomes: binnings
+                            .iter()
+                            .enumerate()
+                            .map(|(o, &binning)| {
+                                let mut column: Vec<f64> =
+                                    values.iter().skip(o).step_by(width).copied().collect();
+                                OutcomeStats::of(&mut column, binning)
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            if let Some(callback) = on_block.as_mut() {
+                callback(&finished).map_err(PointError::Callback)?;
+            }
+            results.extend(finished);
+        }
+        Ok(PointsOutcome {
+            results,
+            interrupted,
+            threads,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BuyerParam, Target};
+    use crate::scenario::load_baseline;
+
+    #[test]
+    fn exact_statistics_of_a_column() {
+        let mut values = vec![3.0, f64::NAN, 1.0, 2.0, 4.0];
+        let s = OutcomeStats::of(&mut values, Binning::Positive);
+        assert_eq!(s.n, 4);
+        assert_eq!(s.mean, Some(2.5));
+        assert_eq!(s.percentiles, Some([1.0, 1.0, 2.0, 3.0, 4.0]));
+        assert!((s.sd.unwrap() - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        let none = OutcomeStats::of(&mut [f64::NAN], Binning::Unit);
+        assert_eq!((none.n, none.mean, none.percentiles), (0, None, None));
+    }
+
+    #[test]
+    fn points_are_the_same_bits_whatever_the_threads_and_equal_single_studies() {
+        let base = load_baseline(&["run.quarters=12".into()]).unwrap().scenario;
+        let weights = [0.5, 1.5, 3.0];
+        let build = |p: usize| {
+            let mut s = base.clone();
+            s.set_param(Target::Buyer(BuyerParam::SupportWeight), weights[p])?;
+            Ok(s)
+        };
+        let outcomes = vec![
+            Outcome::parse("rolling_share:Russia@end", &base).unwrap(),
+            Outcome::parse("sum:orders:China@start..end", &base).unwrap(),
+        ];
+        let one = PointRunner::new(3, &build, outcomes.clone(), 70, 9)
+            .threads(1)
+            .run()
+            .unwrap();
+        let three = PointRunner::new(3, &build, outcomes.clone(), 70, 9)
+            .threads(3)
+            .run()
+            .unwrap();
+        assert_eq!(one.results, three.results);
+        // Point 1 equals a direct evaluation of its 70 runs.
+        let s = build(1).unwrap();
+        let mut sim = Simulator::new(&s);
+        let mut set = OutcomeSet::new(outcomes, &s);
+        let mut column = Vec::new();
+        for k in 0..70 {
+            sim.run(&mut run_rng(9, k), &mut set);
+            column.push(set.values()[0]);
+        }
+        assert_eq!(
+            one.results[1].outcomes[0],
+            OutcomeStats::of(&mut column, Binning::Unit)
+        );
+        // Valuing support more raises Russia's share.
+        let mean = |p: usize| one.results[p].outcomes[0].mean.unwrap();
+        assert!(mean(0) < mean(2));
+    }
+
+    #[test]
+    fn shards_skips_and_bad_points() {
+        let base = load_baseline(&["run.quarters=12".into()]).unwrap().scenario;
+        let build = |p: usize| {
+            let mut s = base.clone();
+            s.set_param(Target::Buyer(BuyerParam::Budget), 10.0 + p as f64)?;
+            Ok(s)
+        };
+        let outcomes = vec![Outcome::parse("budget:buyer@end", &base).unwrap()];
+        let all = PointRunner::new(6, &build, outcomes.clone(), 10, 1)
+            .run()
+            .unwrap();
+        let part = PointRunner::new(6, &build, outcomes.clone(), 10, 1)
+            .points(2..6)
+            .skip([3])
+            .run()
+            .unwrap();
+        let kept: Vec<usize> = part.results.iter().map(|r| r.point).collect();
+        assert_eq!(kept, vec![2, 4, 5]);
+        assert_eq!(part.results[1], all.results[4]);
+        let bad = |p: usize| {
+            let mut s = base.clone();
+            s.set_param(
+                Target::Buyer(BuyerParam::Budget),
+                if p == 2 { -1.0 } else { 5.0 },
+            )?;
+            Ok(s)
+        };
+        let err = PointRunner::new(4, &bad, outcomes, 10, 1)
+            .run()
+            .unwrap_err();
+        assert!(matches!(err, PointError::Point { point: 2, .. }), "{err}");
+    }
+}

@@ -1,0 +1,778 @@
+//! The lifecycle of a study on disk: where it goes, checkpoints, resuming,
+//! shards, interruptions and merging, for every command that runs studies.
+//!
+//! [`Runner`] is a builder in the shape of an executor: give it a loaded
+//! scenario and choose, as needed, the output directory, a shard, resuming,
+//! a checkpoint period, a cancel flag, callbacks for progress and notices,
+//! the runs to keep; then [`Runner::run`] does the rest:
+//!
+//! - the destination is checked first (only nothing, an empty directory or
+//!   an earlier armsim study may be replaced: [`crate::files`]), so a refused
+//!   `--out` costs no work;
+//! - with `resume`, the checkpoint beside the destination (`.NAME.checkpoint`)
+//!   is loaded if it belongs to this study, and the study continues from it;
+//! - checkpoints are saved every period; one that cannot be saved is
+//!   reported ([`Notice::CheckpointFailed`]) and the study carries on;
+//! - once the cancel flag is set the study stops at the end of the current
+//!   round and saves one consistent checkpoint ([`Finished::Interrupted`]);
+//! - a shard writes its state and manifest ([`Finished::Shard`]), a whole
+//!   study its CSV, manifest, plots and kept runs ([`Finished::Study`]); the
+//!   checkpoint is then removed.
+//!
+//! [`Merge`] combines shard directories into the whole study, under the
+//! same rules. The library never prints: what a person should hear comes
+//! back as [`Notice`]s and results.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use crate::files;
+use crate::output::{self, KeptRuns, OutputError, RunsFormat, SHARD_STATE, ShardRecord};
+use crate::scenario::{Loaded, ScenarioError};
+use crate::state::{self, MergeError, StateError, StudyState};
+use crate::study::{Study, StudyError, replay, shard_range};
+use crate::summary::Summary;
+
+/// Where studies go unless told otherwise (relative to the working directory).
+pub const OUTPUT_ROOT: &str = "output";
+
+/// Shard `index` of `count` (0-based) of a study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard.
+    pub index: u64,
+    /// Of how many.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Shard `index` of `count`, if `index < count`.
+    pub fn new(index: u64, count: u64) -> Option<Shard> {
+        (index < count).then_some(Shard { index, count })
+    }
+}
+
+/// The default directory of a study under `root`: `root/SLUG` (see
+/// [`Loaded::slug`]: the scenario's id and its model overrides), or
+/// `root/SLUG.shard-I-of-N` for a shard. Nothing a file says can make it
+/// leave `root`: the slug is made a single path component.
+pub fn default_dir(root: &Path, loaded: &Loaded, shard: Option<Shard>) -> PathBuf {
+    let name = files::path_component(&loaded.slug());
+    root.join(match shard {
+        Some(s) => format!("{name}.shard-{}-of-{}", s.index, s.count),
+        None => name,
+    })
+}
+
+/// Where a study directory's checkpoint lives: hidden, beside it.
+pub fn checkpoint_path(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "study".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!(".{name}.checkpoint"))
+}
+
+/// Why a study could not be run, written or merged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The scenario could not be loaded.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The runs could not be made.
+    #[error(transparent)]
+    Study(#[from] StudyError),
+    /// The outputs could not be written, or the destination is refused.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A state file could not be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The checkpoint to resume from is of another study.
+    #[error(
+        "{} is a checkpoint of another study (its scenario, seed or runs differ); \
+         remove it, or run without resuming to replace it",
+        path.display()
+    )]
+    OtherCheckpoint {
+        /// The checkpoint.
+        path: PathBuf,
+    },
+    /// The kept runs' file would be larger than allowed.
+    #[error(
+        "{file} for {runs} runs would be about {}, over the limit of {}; keep fewer runs, \
+         use the Arrow format (about a quarter of the CSV size), or confirm the size",
+        human_bytes(*estimated),
+        human_bytes(*limit)
+    )]
+    RunsTooLarge {
+        /// The file.
+        file: &'static str,
+        /// Runs kept.
+        runs: u64,
+        /// Its estimated size in bytes.
+        estimated: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The study was interrupted and its completed runs could not be saved.
+    #[error(
+        "interrupted after {done} of {total} runs, but they could not be saved in {}: {source}",
+        path.display()
+    )]
+    Unsaved {
+        /// Runs done in this study's range.
+        done: u64,
+        /// Runs in the range.
+        total: u64,
+        /// The checkpoint.
+        path: PathBuf,
+        /// Why.
+        source: Box<StateError>,
+    },
+    /// A path given to merge is not a shard directory.
+    #[error(
+        "{} is not a shard directory: it has no {SHARD_STATE} (shards are written by \
+         `armsim run --shard I/N`)",
+        path.display()
+    )]
+    NotAShard {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The shards do not make one study.
+    #[error("{message}")]
+    Merge {
+        /// What is wrong, naming the shards by their paths.
+        message: String,
+        /// The underlying error.
+        source: MergeError,
+    },
+}
+
+/// Bytes for people: `5.3 GB`, `820 MB`, `12 kB`.
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.0} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} kB", b / 1e3)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What a runner says as it goes, for the caller to show.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Notice<'a> {
+    /// Continuing from a checkpoint: `done` of `total` runs were already done.
+    Resuming {
+        /// The checkpoint.
+        checkpoint: &'a Path,
+        /// Runs already done.
+        done: u64,
+        /// Runs in the range.
+        total: u64,
+    },
+    /// Resuming was asked for but there is no checkpoint: starting afresh.
+    NoCheckpoint {
+        /// Where it was looked for.
+        checkpoint: &'a Path,
+    },
+    /// Not resuming, and an interrupted study's checkpoint is there: it
+    /// will be replaced.
+    ReplacingCheckpoint {
+        /// The checkpoint.
+        checkpoint: &'a Path,
+    },
+    /// A checkpoint could not be saved; the study carries on.
+    CheckpointFailed {
+        /// The checkpoint.
+        checkpoint: &'a Path,
+        /// Why.
+        error: &'a StateError,
+    },
+    /// The kept runs' file will be large (over the warning threshold).
+    LargeRuns {
+        /// The file.
+        file: &'static str,
+        /// Its estimated size in bytes.
+        estimated: u64,
+    },
+    /// A completed study's checkpoint could not be removed (it is stale).
+    StaleCheckpoint {
+        /// The checkpoint.
+        checkpoint: &'a Path,
+        /// Why.
+        error: &'a files::FileError,
+    },
+}
+
+/// A study written to its directory.
+#[derive(Debug)]
+pub struct StudyDone {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The summary of every run.
+    pub summary: Summary,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds, including resumed sessions.
+    pub elapsed_seconds: f64,
+}
+
+/// A shard's state written to its directory.
+#[derive(Debug)]
+pub struct ShardDone {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The state file in it.
+    pub state_file: PathBuf,
+    /// The shard's runs.
+    pub range: Range<u64>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds, including resumed sessions.
+    pub elapsed_seconds: f64,
+}
+
+/// A study stopped by its cancel flag, its completed runs saved.
+#[derive(Debug)]
+pub struct Interrupted {
+    /// The checkpoint holding them.
+    pub checkpoint: PathBuf,
+    /// The directory the study would have written (nothing was written there).
+    pub dir: PathBuf,
+    /// Runs done in the range.
+    pub done: u64,
+    /// Runs in the range.
+    pub total: u64,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Finished {
+    /// A whole study was written.
+    Study(StudyDone),
+    /// A shard was written.
+    Shard(ShardDone),
+    /// The study was interrupted and checkpointed.
+    Interrupted(Interrupted),
+}
+
+/// What a runner will do, known before any run is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The output directory.
+    pub dir: PathBuf,
+    /// The checkpoint beside it.
+    pub checkpoint: PathBuf,
+    /// The runs to make.
+    pub range: Range<u64>,
+    /// The kept runs' file and its estimated size, if runs are kept.
+    pub kept_runs: Option<(&'static str, u64)>,
+}
+
+/// Size above which a kept runs' file is announced ([`Notice::LargeRuns`]).
+pub const RUNS_WARN_BYTES: u64 = 1_000_000_000;
+/// Size above which a kept runs' file is refused unless allowed.
+pub const RUNS_LIMIT_BYTES: u64 = 5_000_000_000;
+
+type NoticeFn<'a> = dyn FnMut(Notice<'_>) + 'a;
+
+/// A study's whole lifecycle; see the module documentation.
+pub struct Runner<'a> {
+    loaded: &'a Loaded,
+    out: Option<PathBuf>,
+    root: PathBuf,
+    shard: Option<Shard>,
+    resume: bool,
+    threads: usize,
+    every: Duration,
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<&'a mut dyn FnMut(u64)>,
+    notice: Option<&'a mut NoticeFn<'a>>,
+    keep: Option<(u64, RunsFormat)>,
+    runs_limit: Option<u64>,
+    plots: bool,
+    command_line: Vec<String>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner of `loaded`'s whole study into its default directory, on
+    /// every core, checkpointing every minute, with plots.
+    pub fn new(loaded: &'a Loaded) -> Self {
+        Runner {
+            loaded,
+            out: None,
+            root: PathBuf::from(OUTPUT_ROOT),
+            shard: None,
+            resume: false,
+            threads: 0,
+            every: Duration::from_secs(60),
+            cancel: None,
+            progress: None,
+            notice: None,
+            keep: None,
+            runs_limit: Some(RUNS_LIMIT_BYTES),
+            plots: true,
+            command_line: Vec::new(),
+        }
+    }
+
+    /// Write into `dir` instead of the default directory.
+    pub fn out(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out = Some(dir.into());
+        self
+    }
+
+    /// The directory default directories are made in (default `output`).
+    pub fn output_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
+
+    /// Run only this shard and write its state for [`Merge`].
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Continue from the checkpoint if there is one of this study.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Worker threads; 0 (the default) uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Save a checkpoint at most this often (at a round's end).
+    pub fn checkpoint_every(mut self, every: Duration) -> Self {
+        self.every = every;
+        self
+    }
+
+    /// Stop and checkpoint once `flag` is set.
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Called after each round with the runs done so far in the range
+    /// (resumed ones included).
+    pub fn on_progress(mut self, progress: &'a mut dyn FnMut(u64)) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Called with each [`Notice`].
+    pub fn on_notice(mut self, notice: &'a mut NoticeFn<'a>) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
+    /// Keep the trajectories of runs `0..count` in `format` (0 for none).
+    pub fn keep_runs(mut self, count: u64, format: RunsFormat) -> Self {
+        self.keep = (count > 0).then_some((count, format));
+        self
+    }
+
+    /// Refuse a kept runs' file estimated above `limit` bytes (`None`: no
+    /// limit). Default [`RUNS_LIMIT_BYTES`].
+    pub fn runs_size_limit(mut self, limit: Option<u64>) -> Self {
+        self.runs_limit = limit;
+        self
+    }
+
+    /// Draw the plots (default yes).
+    pub fn plots(mut self, plots: bool) -> Self {
+        self.plots = plots;
+        self
+    }
+
+    /// The command line to record in manifests.
+    pub fn command_line(mut self, args: Vec<String>) -> Self {
+        self.command_line = args;
+        self
+    }
+
+    fn range(&self) -> Range<u64> {
+        let runs = self.loaded.scenario.runs();
+        match self.shard {
+            Some(s) => shard_range(runs, s.index, s.count),
+            None => 0..runs,
+        }
+    }
+
+    /// What the run will do: directory, checkpoint, runs, kept runs' size.
+    pub fn plan(&self) -> Plan {
+        let dir = self
+            .out
+            .clone()
+            .unwrap_or_else(|| default_dir(&self.root, self.loaded, self.shard));
+        let scenario = &self.loaded.scenario;
+        let replay = |k: u64, o: &mut dyn crate::engine::Observer| replay(scenario, k, o);
+        let kept_runs = self
+            .keep
+            .filter(|_| self.shard.is_none())
+            .map(|(count, format)| {
+                let kept = KeptRuns {
+                    count,
+                    format,
+                    replay: &replay,
+                };
+                (
+                    format.file_name(),
+                    output::runs::estimate_bytes(scenario, &kept),
+                )
+            });
+        Plan {
+            checkpoint: checkpoint_path(&dir),
+            dir,
+            range: self.range(),
+            kept_runs,
+        }
+    }
+
+    /// Runs the study; see the module documentation.
+    ///
+    /// # Errors
+    /// [`RunError`]: a refused destination or oversized kept runs (before any
+    /// run), a checkpoint of another study, a failure of the runs, or of
+    /// writing the outputs.
+    pub fn run(self) -> Result<Finished, RunError> {
+        let plan = self.plan();
+        let Runner {
+            loaded,
+            shard,
+            resume,
+            threads,
+            every,
+            cancel,
+            mut progress,
+            mut notice,
+            keep,
+            runs_limit,
+            plots,
+            command_line,
+            ..
+        } = self;
+        let mut tell = |n: Notice<'_>| {
+            if let Some(f) = notice.as_mut() {
+                f(n);
+            }
+        };
+        let Plan {
+            dir,
+            checkpoint,
+            range,
+            kept_runs,
+        } = plan;
+        files::check_destination(&dir).map_err(OutputError::from)?;
+        if let Some((file, estimated)) = kept_runs {
+            if let Some(limit) = runs_limit
+                && estimated > limit
+            {
+                return Err(RunError::RunsTooLarge {
+                    file,
+                    runs: keep.map_or(0, |k| k.0.min(loaded.scenario.runs())),
+                    estimated,
+                    limit,
+                });
+            }
+            if estimated > RUNS_WARN_BYTES {
+                tell(Notice::LargeRuns { file, estimated });
+            }
+        }
+
+        let scenario = &loaded.scenario;
+        let mut study = Study::new(scenario).threads(threads).runs(range.clone());
+        let mut resumed_seconds = 0.0;
+        let mut resumed_threads = 0u32;
+        let has_checkpoint = state::is_state_file(&checkpoint);
+        if resume && has_checkpoint {
+            let saved = StudyState::load(&checkpoint)?;
+            if !saved.belongs_to(loaded, &range) {
+                return Err(RunError::OtherCheckpoint { path: checkpoint });
+            }
+            tell(Notice::Resuming {
+                checkpoint: &checkpoint,
+                done: saved.done - range.start,
+                total: range.end - range.start,
+            });
+            resumed_seconds = saved.elapsed_seconds;
+            resumed_threads = saved.threads;
+            study = study.resume(saved.summary, saved.done);
+        } else if resume {
+            tell(Notice::NoCheckpoint {
+                checkpoint: &checkpoint,
+            });
+        } else if has_checkpoint {
+            tell(Notice::ReplacingCheckpoint {
+                checkpoint: &checkpoint,
+            });
+        }
+
+        let started = std::time::Instant::now();
+        let elapsed =
+            |started: std::time::Instant| resumed_seconds + started.elapsed().as_secs_f64();
+        let state_of = |summary: &Summary, done: u64, threads: usize| {
+            StudyState::new(
+                loaded,
+                range.clone(),
+                done,
+                elapsed(started),
+                threads.max(resumed_threads as usize),
+                summary.clone(),
+            )
+        };
+        let study_threads = crate::study::resolve_threads(threads);
+        let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
+            if let Err(error) = state_of(summary, done, study_threads).save(&checkpoint) {
+                tell(Notice::CheckpointFailed {
+                    checkpoint: &checkpoint,
+                    error: &error,
+                });
+            }
+            Ok(())
+        };
+        let mut report = |done: u64| {
+            if let Some(p) = progress.as_mut() {
+                p(done);
+            }
+        };
+        let mut study = study.on_progress(&mut report).checkpoint(every, &mut save);
+        if let Some(flag) = cancel {
+            study = study.cancel_flag(flag);
+        }
+        let outcome = study.run()?;
+        let threads = outcome.threads.max(resumed_threads as usize);
+        let elapsed_seconds = resumed_seconds + outcome.elapsed.as_secs_f64();
+        let state = StudyState::new(
+            loaded,
+            range.clone(),
+            outcome.completed.end,
+            elapsed_seconds,
+            threads,
+            outcome.summary,
+        );
+
+        if outcome.interrupted {
+            let done = state.done - range.start;
+            let total = range.end - range.start;
+            state.save(&checkpoint).map_err(|e| RunError::Unsaved {
+                done,
+                total,
+                path: checkpoint.clone(),
+                source: Box::new(e),
+            })?;
+            return Ok(Finished::Interrupted(Interrupted {
+                checkpoint,
+                dir,
+                done,
+                total,
+            }));
+        }
+
+        let finished = if shard.is_some() {
+            let state_file = output::write_shard(&dir, loaded, &state, &command_line)?;
+            Finished::Shard(ShardDone {
+                dir,
+                state_file,
+                range,
+                threads,
+                elapsed_seconds,
+            })
+        } else {
+            let replay = |k: u64, o: &mut dyn crate::engine::Observer| replay(scenario, k, o);
+            let report = output::StudyReport {
+                loaded,
+                summary: &state.summary,
+                run_range: range,
+                threads: threads as u64,
+                elapsed_seconds,
+                shards: Vec::new(),
+                kept: keep.map(|(count, format)| KeptRuns {
+                    count,
+                    format,
+                    replay: &replay,
+                }),
+                plots,
+                command_line: &command_line,
+            };
+            let files = output::write_study(&dir, &report)?;
+            Finished::Study(StudyDone {
+                dir,
+                files,
+                summary: state.summary,
+                threads,
+                elapsed_seconds,
+            })
+        };
+        if let Err(error) = files::remove_file_if_ours(&checkpoint, state::is_state_file) {
+            tell(Notice::StaleCheckpoint {
+                checkpoint: &checkpoint,
+                error: &error,
+            });
+        }
+        Ok(finished)
+    }
+}
+
+/// A merged study, written.
+#[derive(Debug)]
+pub struct Merged {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The scenario, with the overrides' labels the shards recorded.
+    pub loaded: Loaded,
+    /// The summary of every run.
+    pub summary: Summary,
+    /// Each shard, in the order given.
+    pub shards: Vec<ShardRecord>,
+    /// Worker threads, summed over the shards.
+    pub threads: u64,
+    /// Wall-clock seconds, summed over the shards.
+    pub elapsed_seconds: f64,
+}
+
+/// Combines shard directories (or state files) into the whole study: a
+/// builder like [`Runner`].
+pub struct Merge<'a> {
+    shards: &'a [PathBuf],
+    out: Option<PathBuf>,
+    root: PathBuf,
+    plots: bool,
+    command_line: Vec<String>,
+}
+
+impl<'a> Merge<'a> {
+    /// A merge of `shards` (directories written by a shard run, or their
+    /// state files) into the study's default directory, with plots.
+    pub fn new(shards: &'a [PathBuf]) -> Self {
+        Merge {
+            shards,
+            out: None,
+            root: PathBuf::from(OUTPUT_ROOT),
+            plots: true,
+            command_line: Vec::new(),
+        }
+    }
+
+    /// Write into `dir` instead of the default directory.
+    pub fn out(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out = Some(dir.into());
+        self
+    }
+
+    /// The directory default directories are made in (default `output`).
+    pub fn output_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
+
+    /// Draw the plots (default yes).
+    pub fn plots(mut self, plots: bool) -> Self {
+        self.plots = plots;
+        self
+    }
+
+    /// The command line to record in the manifest.
+    pub fn command_line(mut self, args: Vec<String>) -> Self {
+        self.command_line = args;
+        self
+    }
+
+    /// Reads, checks and merges the shards and writes the study.
+    ///
+    /// # Errors
+    /// [`RunError::NotAShard`], a state file's error, [`RunError::Merge`]
+    /// naming the shards by path, or an output error.
+    pub fn run(self) -> Result<Merged, RunError> {
+        if let Some(out) = &self.out {
+            files::check_destination(out).map_err(OutputError::from)?;
+        }
+        let mut states = Vec::new();
+        for path in self.shards {
+            let file = if path.is_dir() {
+                path.join(SHARD_STATE)
+            } else {
+                path.clone()
+            };
+            if path.is_dir() && !file.exists() {
+                return Err(RunError::NotAShard { path: path.clone() });
+            }
+            states.push(StudyState::load(&file)?);
+        }
+        let name = |i: usize| self.shards[i].display().to_string();
+        let merged = state::merge(&states).map_err(|source| {
+            let message = match &source {
+                MergeError::OtherStudy { index } => {
+                    format!(
+                        "{} is a shard of another study than {}",
+                        name(*index),
+                        name(0)
+                    )
+                }
+                MergeError::Incomplete {
+                    index,
+                    done,
+                    start,
+                    end,
+                } => format!(
+                    "{} is incomplete ({done} of runs {start}..{end} done): finish it with \
+                     `armsim run ... --shard I/N --resume`",
+                    name(*index)
+                ),
+                MergeError::Shape { index } => format!("{}: {source}", name(*index)),
+                other => format!(
+                    "the shards do not cover runs 0..{} exactly once: {other}",
+                    states.first().map_or(0, |s| s.total_runs)
+                ),
+            };
+            RunError::Merge { message, source }
+        })?;
+        let loaded = merged.loaded("merged shards")?;
+        let dir = self
+            .out
+            .clone()
+            .unwrap_or_else(|| default_dir(&self.root, &loaded, None));
+        let shards: Vec<ShardRecord> = states.iter().map(ShardRecord::of).collect();
+        let threads: u64 = states.iter().map(|s| u64::from(s.threads)).sum();
+        let report = output::StudyReport {
+            loaded: &loaded,
+            summary: &merged.summary,
+            run_range: 0..merged.total_runs,
+            threads,
+            elapsed_seconds: merged.elapsed_seconds,
+            shards: shards.clone(),
+            kept: None,
+            plots: self.plots,
+            command_line: &self.command_line,
+        };
+        let files = output::write_study(&dir, &report)?;
+        Ok(Merged {
+            dir,
+            files,
+            summary: merged.summary,
+            shards,
+            threads,
+            elapsed_seconds: merged.elapsed_seconds,
+            loaded,
+        })
+    }
+}
