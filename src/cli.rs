@@ -89,6 +89,9 @@ enum Command {
     /// Read SIPRI's import series: the installed base and delivery shares a scenario starts from
     #[command(subcommand)]
     Data(experiment::DataCommand),
+    /// Serve a local web page for students: sliders, fan charts, the baseline beside the change
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -294,6 +297,8 @@ pub fn main() -> Result<ExitCode> {
         Command::Sensitivity(args) => experiment::sensitivity(args),
         Command::Outcomes(args) => experiment::outcomes(args),
         Command::Data(command) => experiment::data(command),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => crate::serve::main(args),
     }
 }
 

@@ -14,6 +14,8 @@ mod quickstart;
 mod reproducibility;
 mod robustness;
 mod safety;
+#[cfg(feature = "serve")]
+mod serve;
 mod shards;
 mod signals;
 mod state_files;

@@ -47,7 +47,10 @@ impl Checks {
             fail("base shares defined without stock".into())
         }
         if v.rolling_defined && (v.rolling_share.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            fail("rolling shares do not sum to 1".into())
+            fail(format!(
+                "rolling shares do not sum to 1: {:?}",
+                v.rolling_share
+            ))
         }
         if !v.rolling_defined && v.rolling_share.iter().any(|&s| s != 0.0) {
             fail("rolling shares without deliveries".into())
