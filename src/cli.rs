@@ -28,10 +28,10 @@ use armsim::summary::Summary;
 /// Prints a line on standard output. A closed pipe (`armsim params | head
 /// -1`) ends the program quietly instead of panicking.
 macro_rules! say {
-    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!($($arg)*)) };
 }
 
-fn emit(args: fmt::Arguments<'_>) {
+pub(crate) fn emit(args: fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -41,6 +41,8 @@ fn emit(args: fmt::Arguments<'_>) {
         std::process::exit(1);
     }
 }
+
+mod experiment;
 
 #[derive(Parser)]
 #[command(
@@ -75,8 +77,22 @@ enum Command {
     Params(ScenarioArgs),
     /// Measure throughput: runs/s, quarter-steps/s and peak memory (writes nothing)
     Bench(BenchArgs),
-    /// Combine shard results (from `run --shard`) into one study
+    /// Combine shard results (from `run`, `sweep` or `sensitivity --shard`) into one
     Merge(MergeArgs),
+    /// Compare two scenarios run for run with common random numbers: paired differences
+    Compare(experiment::CompareArgs),
+    /// Sweep parameters over a grid or a Latin hypercube: an outcome table and plots
+    Sweep(experiment::SweepArgs),
+    /// Rank parameters by global sensitivity (Sobol indices or Morris screening)
+    Sensitivity(experiment::SensitivityArgs),
+    /// List the outcomes experiments can measure, with their grammar
+    Outcomes(ScenarioArgs),
+    /// Read SIPRI's import series: the installed base and delivery shares a scenario starts from
+    #[command(subcommand)]
+    Data(experiment::DataCommand),
+    /// Serve a local web page for students: sliders, fan charts, the baseline beside the change
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
     /// Fit a scenario's [calibration] parameters to SIPRI's record (ABC-SMC)
     Calibrate(CalibrateArgs),
 }
@@ -307,6 +323,13 @@ pub fn main() -> Result<ExitCode> {
         Command::Params(args) => params(args),
         Command::Bench(args) => bench(args),
         Command::Merge(args) => merge(args),
+        Command::Compare(args) => experiment::compare(args),
+        Command::Sweep(args) => experiment::sweep(args),
+        Command::Sensitivity(args) => experiment::sensitivity(args),
+        Command::Outcomes(args) => experiment::outcomes(args),
+        Command::Data(command) => experiment::data(command),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => crate::serve::main(args),
         Command::Calibrate(args) => calibrate(args),
     }
 }
@@ -851,6 +874,22 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
 }
 
 fn merge(args: MergeArgs) -> Result<ExitCode> {
+    use armsim::experiment::campaign;
+    // Shards of a sweep or sensitivity analysis carry a campaign's state.
+    if args.shards.iter().all(|p| campaign::is_campaign_shard(p)) {
+        let states = args
+            .shards
+            .iter()
+            .map(|p| campaign::load_shard(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let written = campaign::merge(&states, args.out.clone(), !args.no_plots, &command_line())?;
+        if !args.quiet {
+            let campaign = states[0].campaign()?;
+            say!("merged {} shards of a campaign\n", states.len());
+            experiment::print_campaign(&campaign, &written);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut merge = Merge::new(&args.shards)
         .plots(!args.no_plots)
         .command_line(command_line());

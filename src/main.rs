@@ -3,6 +3,8 @@
 //! binary only parses, reports progress and prints.
 
 mod cli;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::process::ExitCode;
 

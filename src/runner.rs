@@ -100,6 +100,20 @@ pub enum RunError {
         /// The checkpoint.
         path: PathBuf,
     },
+    /// The checkpoint was written by another model version.
+    #[error(
+        "{} was written by model {saved}, and this study runs model {current}; \
+         remove it, or run without resuming to replace it",
+        path.display()
+    )]
+    OtherModel {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Its model.
+        saved: crate::model::ModelVersion,
+        /// This study's.
+        current: crate::model::ModelVersion,
+    },
     /// The kept runs' file would be larger than allowed.
     #[error(
         "{file} for {runs} runs would be about {}, over the limit of {}; keep fewer runs, \
@@ -504,6 +518,13 @@ impl<'a> Runner<'a> {
         let has_checkpoint = state::is_state_file(&checkpoint);
         if resume && has_checkpoint {
             let saved = StudyState::load(&checkpoint)?;
+            if saved.model != loaded.scenario.model() {
+                return Err(RunError::OtherModel {
+                    path: checkpoint,
+                    saved: saved.model,
+                    current: loaded.scenario.model(),
+                });
+            }
             if !saved.belongs_to(loaded, &range) {
                 return Err(RunError::OtherCheckpoint { path: checkpoint });
             }
@@ -739,6 +760,15 @@ impl<'a> Merge<'a> {
                     name(*index)
                 ),
                 MergeError::Shape { index } => format!("{}: {source}", name(*index)),
+                MergeError::OtherModel {
+                    index,
+                    model,
+                    first,
+                } => format!(
+                    "{} ran model {model} and {} model {first}: shards of one study run one model",
+                    name(*index),
+                    name(0)
+                ),
                 other => format!(
                     "the shards do not cover runs 0..{} exactly once: {other}",
                     states.first().map_or(0, |s| s.total_runs)

@@ -22,6 +22,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::files::{self, FileError};
+use crate::metrics;
+use crate::model::ModelVersion;
 use crate::scenario::{Loaded, Override};
 use crate::summary::Summary;
 
@@ -69,6 +71,11 @@ pub struct StudyState {
     pub scenario_toml: String,
     /// SHA-256 of `scenario_toml`.
     pub scenario_hash: String,
+    /// The model version the study runs (`v1`, `v2`).
+    pub model: ModelVersion,
+    /// The fingerprint of the metric catalogue its summary was recorded
+    /// with ([`crate::metrics::fingerprint`]).
+    pub catalogue: String,
     /// The `--set` overrides that made the scenario, as canonical labels
     /// (`suppliers.Russia.support=0.2`), for names and titles.
     pub overrides: Vec<String>,
@@ -106,6 +113,16 @@ pub enum MergeError {
     OtherStudy {
         /// Which state.
         index: usize,
+    },
+    /// A state was written by another model version than the first.
+    #[error("shard {index} ran model {model}, the first shard model {first}")]
+    OtherModel {
+        /// Which state.
+        index: usize,
+        /// Its model.
+        model: ModelVersion,
+        /// The first state's model.
+        first: ModelVersion,
     },
     /// A state has not finished its runs.
     #[error("shard {index} is incomplete ({done} of runs {start}..{end} done)")]
@@ -153,6 +170,13 @@ pub enum MergeError {
 pub fn merge(states: &[StudyState]) -> Result<StudyState, MergeError> {
     let first = states.first().ok_or(MergeError::Empty)?;
     for (index, state) in states.iter().enumerate() {
+        if state.model != first.model {
+            return Err(MergeError::OtherModel {
+                index,
+                model: state.model,
+                first: first.model,
+            });
+        }
         if state.scenario_hash != first.scenario_hash
             || state.seed != first.seed
             || state.total_runs != first.total_runs
@@ -222,6 +246,8 @@ impl StudyState {
         summary: Summary,
     ) -> Self {
         StudyState {
+            model: loaded.scenario.model(),
+            catalogue: metrics::fingerprint(),
             scenario_id: loaded.scenario.id().to_string(),
             scenario_toml: loaded.resolved_toml.clone(),
             scenario_hash: loaded.hash.clone(),
@@ -261,14 +287,7 @@ impl StudyState {
         loaded.overrides = self
             .overrides
             .iter()
-            .map(|label| Override {
-                arg: label.clone(),
-                field: label
-                    .split_once('=')
-                    .map_or(label.as_str(), |(path, _)| path)
-                    .to_string(),
-                label: label.clone(),
-            })
+            .map(|label| Override::from_label(label))
             .collect();
         Ok(loaded)
     }
@@ -277,6 +296,8 @@ impl StudyState {
     pub fn encode(&self) -> Vec<u8> {
         let mut payload = Vec::new();
         put_str(&mut payload, env!("CARGO_PKG_VERSION"));
+        put_str(&mut payload, self.model.name());
+        put_str(&mut payload, &self.catalogue);
         put_str(&mut payload, &self.scenario_id);
         put_str(&mut payload, &self.scenario_toml);
         put_str(&mut payload, &self.scenario_hash);
@@ -387,6 +408,17 @@ pub fn is_state_file(path: &Path) -> bool {
 fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
     let mut reader = Reader { input: payload };
     let _writer_version = reader.string()?;
+    let model_name = reader.string()?;
+    let model = ModelVersion::from_name(&model_name)
+        .ok_or_else(|| format!("written by a model this armsim does not know ({model_name:?})"))?;
+    let catalogue = reader.string()?;
+    if catalogue != metrics::fingerprint() {
+        return Err(format!(
+            "written with another catalogue of metrics (fingerprint {catalogue}; this armsim's \
+             is {}), so its statistics would be read as other metrics: run that study or shard again",
+            metrics::fingerprint()
+        ));
+    }
     let scenario_id = reader.string()?;
     if scenario_id.is_empty()
         || scenario_id.len() > MAX_ID
@@ -432,6 +464,12 @@ fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
     if loaded.scenario.seed() != seed || loaded.scenario.runs() != total_runs {
         return Err("its seed or run count differ from its scenario's".into());
     }
+    if loaded.scenario.model() != model {
+        return Err(format!(
+            "it says model {model} but its scenario runs model {}",
+            loaded.scenario.model()
+        ));
+    }
     let scenario = &loaded.scenario;
     let mut shape = Reader {
         input: reader.input,
@@ -465,6 +503,8 @@ fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
     }
     summary.check_counts()?;
     Ok(StudyState {
+        model,
+        catalogue,
         scenario_id,
         scenario_toml,
         scenario_hash,
@@ -522,6 +562,27 @@ mod tests {
             .unwrap()
             .summary;
         StudyState::new(&loaded, 0..64, 64, 0.25, 3, summary)
+    }
+
+    #[test]
+    fn a_state_of_another_catalogue_or_model_is_refused() {
+        let good = state();
+        let mut other = good.clone();
+        other.catalogue = "0123456789abcdef".into();
+        let err = StudyState::decode(&other.encode()).unwrap_err();
+        assert!(err.contains("another catalogue of metrics"), "{err}");
+        let mut v1 = good.clone();
+        v1.model = ModelVersion::V1;
+        let err = StudyState::decode(&v1.encode()).unwrap_err();
+        assert!(
+            err.contains("says model v1 but its scenario runs model v2"),
+            "{err}"
+        );
+        let shards = [good.clone(), v1];
+        assert!(matches!(
+            merge(&shards).unwrap_err(),
+            MergeError::OtherModel { index: 1, .. }
+        ));
     }
 
     /// A file framing `payload` with a valid checksum: what a careful forger makes.

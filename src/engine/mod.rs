@@ -199,11 +199,16 @@ pub(crate) fn shares_of(values: &[f64], shares: &mut [f64]) -> bool {
 /// per supplier, and each supplier's share of it.
 ///
 /// Running sums are updated as quarters enter and leave and re-added from
-/// scratch once per window, so they never drift; a count of each supplier's
+/// scratch once per window, so they never drift, and for one supplier at
+/// once whenever a subtraction cancels most of its sum; a count of each supplier's
 /// non-zero quarters makes a window of zeros sum to exactly zero (no
 /// rounding residue), so a supplier that delivered nothing for twenty
 /// quarters has a share of exactly 0, and a window with no deliveries at all
 /// has no shares.
+/// A running sum that falls below this fraction of the value just removed
+/// has lost most of its significant digits to cancellation.
+const CANCELLATION: f64 = 1e-6;
+
 #[derive(Debug, Clone)]
 pub(crate) struct RollingWindow {
     suppliers: usize,
@@ -247,19 +252,23 @@ impl RollingWindow {
     /// Replaces the oldest quarter by `latest` and recomputes the shares.
     pub(crate) fn push(&mut self, latest: &[f64]) {
         let n = self.suppliers;
-        let slot = &mut self.window[self.position * n..(self.position + 1) * n];
-        for (((old, &new), sum), count) in slot
-            .iter_mut()
-            .zip(latest)
-            .zip(&mut self.sums)
-            .zip(&mut self.nonzero)
-        {
-            *sum += new - *old;
-            *count = *count + (new != 0.0) as u8 - (*old != 0.0) as u8;
+        let start = self.position * n;
+        for i in 0..n {
+            let (old, new) = (self.window[start + i], latest[i]);
+            self.window[start + i] = new;
+            let count = &mut self.nonzero[i];
+            *count = *count + (new != 0.0) as u8 - (old != 0.0) as u8;
+            let sum = &mut self.sums[i];
+            *sum += new - old;
             if *count == 0 {
                 *sum = 0.0;
+            } else if *sum < old * CANCELLATION {
+                // Most of the sum just left the window: what remains is
+                // smaller than the rounding error of the subtraction, so add
+                // the supplier's column again rather than keep the residue
+                // (which may even be negative).
+                *sum = self.window[i..].iter().step_by(n).sum();
             }
-            *old = new;
         }
         self.position = (self.position + 1) % ROLLING_QUARTERS;
         if self.position == 0 {

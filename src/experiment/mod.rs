@@ -27,7 +27,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod campaign;
 pub mod compare;
+pub mod config;
 pub mod design;
 pub mod outcome;
 pub mod points;

@@ -35,7 +35,7 @@ const CHUNK: usize = 32;
 const BLOCK_BYTES: usize = 64 << 20;
 
 /// The statistics of one outcome at one point, over its runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutcomeStats {
     /// Runs in which the outcome was defined.
     pub n: u64,
@@ -70,7 +70,7 @@ impl OutcomeStats {
 }
 
 /// One finished design point.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PointResult {
     /// Its index in the design.
     pub point: usize,

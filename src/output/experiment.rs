@@ -158,6 +158,419 @@ pub fn write_indices_csv(
     w.flush()
 }
 
+/// An outcome's text split into its family (the outcome with its entity
+/// left out: `rolling_share:*@end`) and its entity (`Russia`), so outcomes
+/// that differ only in whose they are share a chart.
+fn family(outcome: &Outcome) -> (String, String) {
+    let text = outcome.to_string();
+    if let Some(pair) = text.strip_prefix("first_ahead:") {
+        return ("first_ahead".into(), pair.to_string());
+    }
+    let (what, when) = text.split_once('@').unwrap_or((text.as_str(), ""));
+    match what.rsplit_once(':') {
+        Some((metric, entity)) => (format!("{metric}@{when}"), entity.to_string()),
+        None => (text.clone(), String::new()),
+    }
+}
+
+/// The plots of a finished campaign, written into `dir`; returns their file
+/// names. A sweep of one parameter draws each outcome family (an outcome for
+/// every supplier, say) against the parameter with its 90% band; a grid of
+/// two parameters draws a heat map of each outcome's mean; other sweeps
+/// draw nothing (their table is the result). A sensitivity analysis draws a
+/// ranked bar chart of each outcome's indices.
+///
+/// # Errors
+/// [`OutputError::Plot`] naming the file that could not be drawn.
+pub fn campaign_plots(
+    dir: &std::path::Path,
+    campaign: &crate::experiment::campaign::Campaign,
+    results: &[PointResult],
+    indices: &[Result<Indices, String>],
+) -> Result<Vec<String>, super::OutputError> {
+    use super::plot::{
+        Axis, Band, Bar, BarGroup, Caption, Format, HeatMap, PlotMeta, RankedBars, Series,
+        SweepChart, heat_map, ranked_bars, sweep_chart, titled,
+    };
+    use crate::experiment::sweep::Layout;
+    let loaded = campaign.loaded();
+    let plan = campaign.plan();
+    let outcomes = campaign.outcomes();
+    let caption = Caption {
+        seed: Some(campaign.spec().seed),
+        runs: Some(campaign.total_runs()),
+        overrides: loaded.model_overrides().map(|o| o.label.clone()).collect(),
+        note: Some(format!(
+            "{} points x {} runs, common random numbers",
+            super::thousands(campaign.points() as u64),
+            super::thousands(campaign.spec().runs)
+        )),
+    };
+    let title = loaded.title();
+    let mut written = Vec::new();
+    let mut save = |figure: super::plot::Figure, stem: String| -> Result<(), super::OutputError> {
+        figure
+            .write(dir, &stem)
+            .map_err(|e| super::OutputError::Plot {
+                path: dir.join(format!("{stem}.png")),
+                message: e.to_string(),
+            })?;
+        written.push(format!("{stem}.png"));
+        written.push(format!("{stem}.svg"));
+        Ok(())
+    };
+    let fail = |stem: &str| {
+        let path = dir.join(format!("{stem}.png"));
+        move |e: super::plot::PlotError| super::OutputError::Plot {
+            path,
+            message: e.to_string(),
+        }
+    };
+    let axis_for = |o: &Outcome, label: String| {
+        let format = if o.is_share() {
+            Format::Percent
+        } else {
+            Format::Auto
+        };
+        Axis::new(label).format(format)
+    };
+    let vary = plan.vary();
+    if !indices.is_empty() {
+        for (outcome, result) in outcomes.iter().zip(indices) {
+            let Ok(indices) = result else { continue };
+            let stem = format!(
+                "indices-{}",
+                crate::files::path_component(&outcome.to_string())
+            );
+            let (measures, groups, rank_by, label, x) = match indices {
+                Indices::Sobol(s) => (
+                    vec!["S1 (first order)".to_string(), "ST (total)".to_string()],
+                    s.params
+                        .iter()
+                        .map(|p| BarGroup {
+                            name: p.name.clone(),
+                            bars: vec![
+                                Bar::new(p.first.value, p.first.low, p.first.high),
+                                Bar::new(p.total.value, p.total.low, p.total.high),
+                            ],
+                        })
+                        .collect::<Vec<_>>(),
+                    1,
+                    "Sobol indices",
+                    Axis::new("share of the outcome's variance").range(0.0, 1.0),
+                ),
+                Indices::Morris(m) => (
+                    vec![
+                        "mu* (mean |effect|)".to_string(),
+                        "sigma (spread of effects)".to_string(),
+                    ],
+                    m.params
+                        .iter()
+                        .map(|p| BarGroup {
+                            name: p.name.clone(),
+                            bars: vec![
+                                Bar::new(p.mu_star.value, p.mu_star.low, p.mu_star.high),
+                                Bar {
+                                    value: p.sigma,
+                                    interval: None,
+                                },
+                            ],
+                        })
+                        .collect::<Vec<_>>(),
+                    0,
+                    "Morris elementary effects",
+                    Axis::new(format!(
+                        "change in {outcome} over each parameter's whole range"
+                    )),
+                ),
+            };
+            let meta = PlotMeta::new(titled(&title, &format!("what drives {outcome}")))
+                .subtitle(format!(
+                    "{label} of {} parameters, ranked; whiskers: {:.0}% bootstrap intervals",
+                    vary.len(),
+                    100.0 * campaign.spec().level
+                ))
+                .caption(caption.clone());
+            let chart = RankedBars {
+                measures,
+                groups,
+                rank_by,
+                x,
+                interval_label: format!("{:.0}% bootstrap interval", 100.0 * campaign.spec().level),
+            };
+            save(ranked_bars(&meta, &chart).map_err(fail(&stem))?, stem)?;
+        }
+        return Ok(written);
+    }
+    match (plan.layout(), vary.len()) {
+        (_, 1) => {
+            let mut order: Vec<&PointResult> = results.iter().collect();
+            let x_of = |r: &PointResult| plan.design().point(r.point).map_or(f64::NAN, |p| p[0]);
+            order.sort_by(|a, b| x_of(a).total_cmp(&x_of(b)));
+            let mut families: Vec<(String, Vec<usize>)> = Vec::new();
+            for (o, outcome) in outcomes.iter().enumerate() {
+                let (fam, _) = family(outcome);
+                match families.iter_mut().find(|(f, _)| *f == fam) {
+                    Some((_, members)) => members.push(o),
+                    None => families.push((fam, vec![o])),
+                }
+            }
+            for (fam, members) in families {
+                let series: Vec<Series> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(colour, &o)| {
+                        let points = order
+                            .iter()
+                            .filter_map(|r| {
+                                r.outcomes[o].percentiles.map(|p| Band::new(x_of(r), p))
+                            })
+                            .collect();
+                        let (_, entity) = family(&outcomes[o]);
+                        Series::new(
+                            if entity.is_empty() {
+                                outcomes[o].to_string()
+                            } else {
+                                entity
+                            },
+                            colour,
+                            points,
+                        )
+                    })
+                    .collect();
+                let first = &outcomes[members[0]];
+                let chart = SweepChart::new(
+                    series,
+                    Axis::new(vary[0].path.clone()),
+                    axis_for(first, fam.replace('*', "supplier")),
+                );
+                let stem = format!(
+                    "sweep-{}",
+                    crate::files::path_component(&fam.replace(":*", ""))
+                );
+                let meta =
+                    PlotMeta::new(titled(&title, &format!("{fam} against {}", vary[0].path)))
+                        .subtitle("median and the middle 50% and 90% of runs at each point")
+                        .caption(caption.clone());
+                save(sweep_chart(&meta, &chart).map_err(fail(&stem))?, stem)?;
+            }
+        }
+        (Layout::Grid, 2) => {
+            let mut xs: Vec<f64> = Vec::new();
+            let mut ys: Vec<f64> = Vec::new();
+            for r in results {
+                let p = plan.design().point(r.point).unwrap_or(&[]);
+                if p.len() == 2 {
+                    if !xs.contains(&p[0]) {
+                        xs.push(p[0]);
+                    }
+                    if !ys.contains(&p[1]) {
+                        ys.push(p[1]);
+                    }
+                }
+            }
+            let base = &loaded.scenario;
+            let highlight = Some((
+                base.param(vary[0].target),
+                base.param(vary[1].target),
+                "the scenario's values".to_string(),
+            ));
+            for (o, outcome) in outcomes.iter().enumerate() {
+                let mut z = vec![f64::NAN; xs.len() * ys.len()];
+                for r in results {
+                    let p = plan.design().point(r.point).unwrap_or(&[]);
+                    if let (Some(i), Some(j)) = (
+                        xs.iter().position(|&x| x == p[0]),
+                        ys.iter().position(|&y| y == p[1]),
+                    ) {
+                        z[j * xs.len() + i] = r.outcomes[o].mean.unwrap_or(f64::NAN);
+                    }
+                }
+                let map = HeatMap {
+                    x: Axis::new(vary[0].path.clone()),
+                    y: Axis::new(vary[1].path.clone()),
+                    x_values: xs.clone(),
+                    y_values: ys.clone(),
+                    z,
+                    z_axis: axis_for(outcome, format!("mean of {outcome}")),
+                    highlight: highlight.clone(),
+                };
+                let stem = format!(
+                    "heatmap-{}",
+                    crate::files::path_component(&outcome.to_string())
+                );
+                let meta = PlotMeta::new(titled(&title, &format!("{outcome} over two parameters")))
+                    .subtitle("mean over each point's runs")
+                    .caption(caption.clone());
+                save(heat_map(&meta, &map).map_err(fail(&stem))?, stem)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(written)
+}
+
+/// What a comparison's directory is written from.
+pub struct ComparisonReport<'a> {
+    /// Scenario A, as loaded.
+    pub a: &'a crate::scenario::Loaded,
+    /// Scenario B.
+    pub b: &'a crate::scenario::Loaded,
+    /// The results.
+    pub paired: &'a crate::experiment::compare::Paired,
+    /// The master seed both drew from.
+    pub seed: u64,
+    /// Confidence level of the outcome table's intervals.
+    pub level: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds.
+    pub elapsed_seconds: f64,
+    /// Whether to draw the plots.
+    pub plots: bool,
+    /// The command line, for the manifest.
+    pub command_line: &'a [String],
+}
+
+/// The files of a comparison directory (plots included when drawn).
+fn comparison_files(plots: bool) -> Vec<String> {
+    let mut files: Vec<String> = [
+        "outcomes.csv",
+        "difference.csv",
+        "summary_a.csv",
+        "summary_b.csv",
+    ]
+    .map(String::from)
+    .to_vec();
+    if plots {
+        for spec in &super::plot::PLOTS {
+            for suffix in ["", "_difference"] {
+                files.push(format!("{}{suffix}.png", spec.stem));
+                files.push(format!("{}{suffix}.svg", spec.stem));
+            }
+        }
+    }
+    files.push(crate::files::MANIFEST.into());
+    files
+}
+
+/// Writes a comparison into `dir`, all or nothing: `outcomes.csv` (the
+/// outcomes in A and B and their paired difference with its interval, and
+/// the interval independent runs would give), `difference.csv` (B - A over
+/// time, per supplier and metric, in `summary.csv`'s format), the two
+/// scenarios' summaries, the plots (B's fan charts over A's in grey, and
+/// the difference) and `manifest.json`. Returns the files written.
+///
+/// # Errors
+/// [`super::OutputError`] if anything cannot be written or the destination
+/// holds what armsim did not write.
+pub fn write_comparison(
+    dir: &std::path::Path,
+    report: &ComparisonReport<'_>,
+) -> Result<Vec<std::path::PathBuf>, super::OutputError> {
+    use super::plot::{self, Caption, PlotMeta, difference_chart, fan_chart, titled};
+    let (a, b) = (&report.a.scenario, &report.b.scenario);
+    let files = comparison_files(report.plots);
+    crate::files::write_dir_atomically(dir, |tmp| -> Result<(), super::OutputError> {
+        super::write_file(&tmp.join("outcomes.csv"), |w| {
+            write_compare_csv(w, &report.paired.outcomes, report.level)
+        })?;
+        super::write_file(&tmp.join("difference.csv"), |w| {
+            super::write_summary_csv(w, b, &report.paired.difference)
+        })?;
+        super::write_file(&tmp.join("summary_a.csv"), |w| {
+            super::write_summary_csv(w, a, &report.paired.a)
+        })?;
+        super::write_file(&tmp.join("summary_b.csv"), |w| {
+            super::write_summary_csv(w, b, &report.paired.b)
+        })?;
+        if report.plots {
+            let caption = Caption {
+                seed: Some(report.seed),
+                runs: Some(report.paired.runs),
+                overrides: report
+                    .b
+                    .model_overrides()
+                    .map(|o| o.label.clone())
+                    .collect(),
+                note: Some("common random numbers: run k of A and of B share stream k".into()),
+            };
+            let (title_a, title_b) = (report.a.title(), report.b.title());
+            for spec in &plot::PLOTS {
+                let mut chart = plot::study::study_chart(b, &report.paired.b, spec);
+                chart.reference = plot::study::study_chart(a, &report.paired.a, spec).series;
+                chart.reference_label = format!("A: {title_a}");
+                let meta = PlotMeta::new(titled(&title_b, &format!("{} against A", spec.title)))
+                    .subtitle(format!(
+                        "B in colour, A in grey: medians with the middle 50% and 90% of {} runs each",
+                        super::thousands(report.paired.runs)
+                    ))
+                    .caption(caption.clone());
+                let fail = |stem: String| {
+                    move |e: plot::PlotError| super::OutputError::Plot {
+                        path: tmp.join(format!("{stem}.png")),
+                        message: e.to_string(),
+                    }
+                };
+                fan_chart(&meta, &chart)
+                    .and_then(|f| f.write(tmp, spec.stem))
+                    .map_err(fail(spec.stem.to_string()))?;
+                let mut diff = plot::study::study_chart(b, &report.paired.difference, spec);
+                diff.y = plot::Axis::new(format!("B - A: {}", spec.y_label)).format(diff.y.format);
+                let meta = PlotMeta::new(titled(&title_b, &format!("{} minus A", spec.title)))
+                    .subtitle(format!(
+                        "paired difference B - A, run by run: median with the middle 50% and 90% of {} pairs",
+                        super::thousands(report.paired.runs)
+                    ))
+                    .caption(caption.clone());
+                let stem = format!("{}_difference", spec.stem);
+                difference_chart(&meta, &diff)
+                    .and_then(|f| f.write(tmp, &stem))
+                    .map_err(fail(stem.clone()))?;
+            }
+        }
+        let manifest = serde_json::json!({
+            "written_by": crate::files::WRITTEN_BY,
+            "kind": "comparison",
+            "armsim_version": env!("CARGO_PKG_VERSION"),
+            "build": super::build(),
+            "created_utc": super::utc_now(),
+            "command_line": report.command_line,
+            "catalogue": crate::metrics::fingerprint(),
+            "a": {
+                "title": report.a.title(),
+                "scenario_id": a.id(),
+                "source": report.a.origin,
+                "model": a.model().name(),
+                "sha256": report.a.hash,
+                "resolved_scenario_toml": report.a.resolved_toml,
+            },
+            "b": {
+                "title": report.b.title(),
+                "scenario_id": b.id(),
+                "source": report.b.origin,
+                "model": b.model().name(),
+                "sha256": report.b.hash,
+                "resolved_scenario_toml": report.b.resolved_toml,
+            },
+            "seed": report.seed,
+            "runs": report.paired.runs,
+            "level": report.level,
+            "threads": report.threads,
+            "elapsed_seconds": report.elapsed_seconds,
+            "outcomes": report.paired.outcomes.iter().map(|o| o.outcome.to_string()).collect::<Vec<_>>(),
+            "rng": "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index; \
+                    run k of A and run k of B use the same stream (common random numbers)",
+            "files": files,
+        });
+        super::write_file(&tmp.join(crate::files::MANIFEST), |w| {
+            serde_json::to_writer_pretty(&mut *w, &manifest)?;
+            writeln!(w)
+        })
+    })?;
+    Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -366,7 +366,8 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
                 .map(|o| o.label.clone())
                 .collect();
             let caption = plot::study_caption(scenario, report.summary, &overrides);
-            plot::draw_study(tmp, scenario, report.summary, &caption)?;
+            let title = report.loaded.title();
+            plot::draw_study(tmp, scenario, &title, report.summary, &caption)?;
         }
         let manifest = Manifest {
             written_by: files::WRITTEN_BY,

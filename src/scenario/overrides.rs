@@ -26,6 +26,19 @@ pub struct Override {
 }
 
 impl Override {
+    /// An override known only by its canonical label (as a state file
+    /// records it), for names and titles.
+    pub fn from_label(label: &str) -> Override {
+        Override {
+            arg: label.to_string(),
+            field: label
+                .split_once('=')
+                .map_or(label, |(path, _)| path)
+                .to_string(),
+            label: label.to_string(),
+        }
+    }
+
     /// Whether this override only changes how many runs are made or how
     /// they are seeded (`run.runs`, `run.seed`), not the model: such a study
     /// is still its scenario's, and keeps its default directory and name.

@@ -3,6 +3,7 @@
 mod calibrate;
 mod cli;
 mod errors;
+mod experiments;
 mod golden;
 mod history;
 mod keep_runs;
@@ -15,6 +16,8 @@ mod quickstart;
 mod reproducibility;
 mod robustness;
 mod safety;
+#[cfg(feature = "serve")]
+mod serve;
 mod shards;
 mod signals;
 mod state_files;

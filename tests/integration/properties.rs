@@ -47,7 +47,10 @@ impl Checks {
             fail("base shares defined without stock".into())
         }
         if v.rolling_defined && (v.rolling_share.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            fail("rolling shares do not sum to 1".into())
+            fail(format!(
+                "rolling shares do not sum to 1: {:?}",
+                v.rolling_share
+            ))
         }
         if !v.rolling_defined && v.rolling_share.iter().any(|&s| s != 0.0) {
             fail("rolling shares without deliveries".into())
@@ -94,9 +97,12 @@ impl Checks {
         // sell (to suppliers, or to the outside option).
         if self.expected_mode && self.anyone_available {
             let outside = if v.outside.is_nan() { 0.0 } else { v.outside };
-            let awarded = v.total_orders / (1.0 - outside).max(1e-300);
-            if outside < 1.0 - 1e-9 && !close(awarded, v.budget, v.budget) {
-                fail(format!("awarded {awarded} of budget {}", v.budget))
+            let to_suppliers = v.budget * (1.0 - outside);
+            if !close(v.total_orders, to_suppliers, v.budget) {
+                fail(format!(
+                    "ordered {} of budget {} ({outside} outside)",
+                    v.total_orders, v.budget
+                ))
             }
         }
         if !close(v.total_orders, v.orders.iter().sum(), v.total_orders)

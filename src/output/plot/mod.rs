@@ -27,7 +27,7 @@ mod heatmap;
 mod observed;
 mod pairs;
 mod raster;
-mod study;
+pub mod study;
 mod sweep;
 mod text;
 mod ticks;

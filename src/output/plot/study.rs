@@ -71,13 +71,15 @@ pub fn draw_all(dir: &Path, scenario: &Scenario, summary: &Summary) -> Result<()
     draw_study(
         dir,
         scenario,
+        scenario.name(),
         summary,
         &study_caption(scenario, summary, &[]),
     )
     .map(|_| ())
 }
 
-/// Draws every plot of [`PLOTS`] into `dir` as `.png` and `.svg` with
+/// Draws every plot of [`PLOTS`] into `dir` as `.png` and `.svg`, titled
+/// `title` (the study's display name, which names its overrides) with
 /// `caption`; returns the files written.
 ///
 /// # Errors
@@ -85,12 +87,13 @@ pub fn draw_all(dir: &Path, scenario: &Scenario, summary: &Summary) -> Result<()
 pub fn draw_study(
     dir: &Path,
     scenario: &Scenario,
+    title: &str,
     summary: &Summary,
     caption: &Caption,
 ) -> Result<Vec<PathBuf>, OutputError> {
     let mut files = Vec::new();
     for spec in &PLOTS {
-        let meta = PlotMeta::new(titled(scenario.name(), &capitalised(spec.title)))
+        let meta = PlotMeta::new(titled(title, &capitalised(spec.title)))
             .subtitle(format!(
                 "each supplier's median with the middle 50% and 90% of {} Monte Carlo runs",
                 thousands(summary.runs())
@@ -126,13 +129,12 @@ fn capitalised(s: &str) -> String {
 
 /// Decimal year of quarter `t`'s start: 2021Q1 is 2021.0, 2021Q3 is 2021.5.
 fn decimal_year(scenario: &Scenario, t: u32) -> f64 {
-    let q = scenario.label(t);
-    f64::from(q.year) + (f64::from(q.q) - 1.0) / 4.0
+    scenario.label(t).decimal_year()
 }
 
 /// The fan chart of `spec`'s metric for every supplier, with the
 /// scenario's events as markers (their notes, or the quarter, as labels).
-pub(crate) fn study_chart(scenario: &Scenario, summary: &Summary, spec: &PlotSpec) -> FanChart {
+pub fn study_chart(scenario: &Scenario, summary: &Summary, spec: &PlotSpec) -> FanChart {
     let series = scenario
         .suppliers
         .iter()

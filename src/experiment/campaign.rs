@@ -1,0 +1,1199 @@
+//! Campaigns: the Monte Carlo studies at every point of a sweep or a
+//! sensitivity design, with a study's lifecycle.
+//!
+//! A [`CampaignSpec`] says what to run (the varied parameters, the design,
+//! runs per point, outcomes, the bootstrap); a [`Campaign`] is a spec
+//! checked against a scenario, with its [`Plan`] and parsed outcomes and a
+//! fingerprint of all of it. [`CampaignRunner`] owns the lifecycle, as
+//! [`crate::runner::Runner`] does for a study: the output directory (never
+//! replacing what armsim did not write, [`crate::files`]), checkpoints
+//! beside it and `--resume`, shards (a contiguous range of points each) and
+//! their merge, progress, a cancel flag. Results go to `sweep.csv` (every
+//! point and outcome), for sensitivity analyses `indices.csv`, the plots, and
+//! a manifest. The state of a campaign (checkpoint or shard) is one
+//! checksummed file ([`CampaignState`]) that carries the scenario and the
+//! spec, so `armsim merge` rebuilds a campaign from its shards alone.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::outcome::{Outcome, OutcomeError};
+use super::points::{PointError, PointResult, PointRunner};
+use super::sensitivity::BootstrapConfig;
+use super::sweep::{Indices, Layout, Plan, SweepError, Vary};
+use crate::files::{self, FileError};
+use crate::metrics;
+use crate::output::{self, OutputError};
+use crate::runner::{Shard, checkpoint_path};
+use crate::scenario::{Loaded, ScenarioError};
+
+const MAGIC: &[u8; 8] = b"ARMSIMCP";
+const VERSION: u32 = 1;
+/// The file a campaign shard's directory holds its state in.
+pub const CAMPAIGN_STATE: &str = "campaign.armsim";
+
+/// What kind of campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A sweep: a grid or Latin hypercube, outcomes per point.
+    Sweep,
+    /// A global sensitivity analysis: Sobol or Morris indices.
+    Sensitivity,
+}
+
+/// Where a campaign's points lie (serialisable form of [`Layout`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "design", rename_all = "lowercase")]
+pub enum LayoutSpec {
+    /// Every varied parameter's grid steps.
+    Grid,
+    /// A Latin hypercube.
+    Lhs {
+        /// Points.
+        samples: usize,
+    },
+    /// Saltelli's design, N (D + 2) points.
+    Sobol {
+        /// Base samples N.
+        samples: usize,
+    },
+    /// Morris trajectories.
+    Morris {
+        /// Trajectories r.
+        trajectories: usize,
+        /// Levels p.
+        levels: usize,
+    },
+}
+
+impl LayoutSpec {
+    fn layout(&self) -> Layout {
+        match *self {
+            LayoutSpec::Grid => Layout::Grid,
+            LayoutSpec::Lhs { samples } => Layout::Lhs { samples },
+            LayoutSpec::Sobol { samples } => Layout::Sobol { samples },
+            LayoutSpec::Morris {
+                trajectories,
+                levels,
+            } => Layout::Morris {
+                trajectories,
+                levels,
+            },
+        }
+    }
+}
+
+/// What a campaign runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignSpec {
+    /// Sweep or sensitivity analysis.
+    pub kind: Kind,
+    /// The varied parameters, `PATH=FROM:TO:STEPS` (or shorter, see [`Vary`]).
+    pub vary: Vec<String>,
+    /// The design.
+    pub layout: LayoutSpec,
+    /// Seed of a random design (never shared with the runs' streams).
+    pub design_seed: u64,
+    /// Monte Carlo runs per point.
+    pub runs: u64,
+    /// Master seed of the runs: run `k` of every point uses stream `k`.
+    pub seed: u64,
+    /// Outcomes, as text.
+    pub outcomes: Vec<String>,
+    /// Bootstrap resamples of the sensitivity indices.
+    pub resamples: usize,
+    /// Confidence level of their intervals.
+    pub level: f64,
+}
+
+/// Why a campaign cannot be set up, run, written or merged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CampaignError {
+    /// The scenario is invalid (a merged state's, say).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A varied parameter or the design is invalid.
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
+    /// An outcome is invalid.
+    #[error(transparent)]
+    Outcome(#[from] OutcomeError),
+    /// The studies could not run.
+    #[error(transparent)]
+    Points(#[from] PointError),
+    /// The outputs could not be written or the destination is refused.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A file could not be written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A state file is unreadable, damaged or of another campaign.
+    #[error("{}: {reason}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The shards do not make one whole campaign.
+    #[error("cannot merge: {0}")]
+    Merge(String),
+    /// Settings that do not fit together.
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// A campaign spec checked against its scenario.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    loaded: Loaded,
+    spec: CampaignSpec,
+    plan: Plan,
+    outcomes: Vec<Outcome>,
+}
+
+impl Campaign {
+    /// Checks `spec` against `loaded`'s scenario and builds the design.
+    ///
+    /// # Errors
+    /// [`CampaignError`] naming the bad `--vary`, outcome or setting.
+    pub fn new(loaded: Loaded, spec: CampaignSpec) -> Result<Campaign, CampaignError> {
+        let scenario = &loaded.scenario;
+        if spec.vary.is_empty() {
+            return Err(CampaignError::Settings(
+                "nothing to vary: give at least one parameter (--vary PATH=FROM:TO:STEPS, or \
+                 --param PATH)"
+                    .into(),
+            ));
+        }
+        if spec.runs == 0 || spec.runs > 1_000_000 {
+            return Err(CampaignError::Settings(format!(
+                "{} runs per point: expected 1 to 1,000,000",
+                spec.runs
+            )));
+        }
+        if !(spec.level > 0.0 && spec.level < 1.0) || spec.resamples == 0 {
+            return Err(CampaignError::Settings(
+                "the bootstrap needs 1 or more resamples and a level strictly between 0 and 1"
+                    .into(),
+            ));
+        }
+        let vary = spec
+            .vary
+            .iter()
+            .map(|v| Vary::parse(v, scenario))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outcomes = if spec.outcomes.is_empty() {
+            Outcome::defaults(scenario)
+        } else {
+            spec.outcomes
+                .iter()
+                .map(|o| Outcome::parse(o, scenario))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        match (&spec.kind, &spec.layout) {
+            (Kind::Sweep, LayoutSpec::Grid | LayoutSpec::Lhs { .. })
+            | (Kind::Sensitivity, LayoutSpec::Sobol { .. } | LayoutSpec::Morris { .. }) => {}
+            _ => {
+                return Err(CampaignError::Settings(
+                    "a sweep uses a grid or a Latin hypercube; a sensitivity analysis Sobol or Morris"
+                        .into(),
+                ));
+            }
+        }
+        let plan = Plan::new(scenario, vary, spec.layout.layout(), spec.design_seed)?;
+        if plan.points() > 10_000_000 {
+            return Err(CampaignError::Settings(format!(
+                "{} design points: at most 10,000,000",
+                plan.points()
+            )));
+        }
+        let mut spec = spec;
+        spec.outcomes = outcomes.iter().map(|o| o.to_string()).collect();
+        Ok(Campaign {
+            loaded,
+            spec,
+            plan,
+            outcomes,
+        })
+    }
+
+    /// The spec, with the outcomes as resolved (defaults filled in).
+    pub fn spec(&self) -> &CampaignSpec {
+        &self.spec
+    }
+
+    /// The base scenario as loaded.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// The design.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The outcomes measured at every point.
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.outcomes
+    }
+
+    /// Design points.
+    pub fn points(&self) -> usize {
+        self.plan.points()
+    }
+
+    /// Runs in all (points times runs per point).
+    pub fn total_runs(&self) -> u64 {
+        self.points() as u64 * self.spec.runs
+    }
+
+    /// A fingerprint of everything that determines the results: the
+    /// resolved scenario, the spec and the metric catalogue.
+    pub fn fingerprint(&self) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.loaded.resolved_toml.as_bytes());
+        hash.update(serde_json::to_vec(&self.spec).expect("a spec serialises"));
+        hash.update(metrics::fingerprint().as_bytes());
+        hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The default output directory under `root`: the study's slug, the kind
+    /// and the varied parameters' names (`myanmar_2021.sweep-support_weight`),
+    /// or `...-of-N` suffixed for a shard.
+    pub fn default_dir(&self, root: &Path, shard: Option<Shard>) -> PathBuf {
+        let kind = match self.spec.kind {
+            Kind::Sweep => "sweep",
+            Kind::Sensitivity => "sensitivity",
+        };
+        let names: Vec<&str> = self
+            .plan
+            .vary()
+            .iter()
+            .map(|v| v.path.rsplit('.').next().unwrap_or(&v.path))
+            .collect();
+        let mut name = format!("{}.{kind}-{}", self.loaded.slug(), names.join("-"));
+        if name.len() > 100 {
+            name = format!("{}.{kind}-{}", self.loaded.slug(), self.fingerprint());
+        }
+        let name = files::path_component(&name);
+        root.join(match shard {
+            Some(s) => format!("{name}.shard-{}-of-{}", s.index, s.count),
+            None => name,
+        })
+    }
+
+    /// Sensitivity indices of every outcome from complete results (None for a sweep).
+    ///
+    /// # Errors
+    /// [`CampaignError::Sweep`] for an outcome undefined at a point or constant.
+    pub fn indices(&self, results: &[PointResult]) -> Option<Result<Vec<Indices>, CampaignError>> {
+        let bootstrap = BootstrapConfig {
+            resamples: self.spec.resamples,
+            level: self.spec.level,
+            seed: self.spec.design_seed,
+        };
+        self.plan
+            .sensitivity(&self.outcomes, results, &bootstrap)
+            .map(|r| r.map_err(CampaignError::from))
+    }
+}
+
+/// The state of a campaign, or of one shard of it: a checkpoint or a shard's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignState {
+    /// The campaign's fingerprint.
+    pub fingerprint: String,
+    /// The scenario's identifier (a label, never a path).
+    pub scenario_id: String,
+    /// The resolved scenario, canonical TOML.
+    pub scenario_toml: String,
+    /// The override labels that made it.
+    pub overrides: Vec<String>,
+    /// The spec.
+    pub spec: CampaignSpec,
+    /// Points in the whole campaign.
+    pub points: usize,
+    /// The points this state is responsible for.
+    pub range: Range<usize>,
+    /// Finished points, in design order.
+    pub results: Vec<PointResult>,
+    /// Wall-clock seconds so far.
+    pub elapsed_seconds: f64,
+    /// Worker threads (most used by a session; summed over merged shards).
+    pub threads: usize,
+}
+
+impl CampaignState {
+    fn new(
+        campaign: &Campaign,
+        range: Range<usize>,
+        results: &[PointResult],
+        elapsed: f64,
+        threads: usize,
+    ) -> Self {
+        CampaignState {
+            fingerprint: campaign.fingerprint(),
+            scenario_id: campaign.loaded.scenario.id().to_string(),
+            scenario_toml: campaign.loaded.resolved_toml.clone(),
+            overrides: campaign
+                .loaded
+                .overrides
+                .iter()
+                .map(|o| o.label.clone())
+                .collect(),
+            spec: campaign.spec.clone(),
+            points: campaign.points(),
+            range,
+            results: results.to_vec(),
+            elapsed_seconds: elapsed,
+            threads,
+        }
+    }
+
+    /// The bytes of a state file: magic, version, payload length, the
+    /// payload (JSON), and its SHA-256.
+    pub fn encode(&self) -> Vec<u8> {
+        let payload = serde_json::to_vec(self).expect("a state serialises");
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&Sha256::digest(&payload));
+        out
+    }
+
+    /// Reads [`CampaignState::encode`]'s bytes, checking the checksum, the
+    /// sizes and that the results agree with the range.
+    ///
+    /// # Errors
+    /// What is wrong, in words.
+    pub fn decode(bytes: &[u8]) -> Result<CampaignState, String> {
+        let header = 8 + 4 + 8;
+        if bytes.len() < header + 32 || &bytes[..8] != MAGIC {
+            return Err("not an armsim campaign state file".into());
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != VERSION {
+            return Err(format!(
+                "campaign state format {version}; this armsim reads {VERSION}"
+            ));
+        }
+        let declared = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+        if declared != (bytes.len() - header - 32) as u64 {
+            return Err(
+                "the file's length does not match what it declares (a truncated copy?)".into(),
+            );
+        }
+        let payload = &bytes[header..bytes.len() - 32];
+        if Sha256::digest(payload).as_slice() != &bytes[bytes.len() - 32..] {
+            return Err("checksum mismatch: the file is damaged".into());
+        }
+        let state: CampaignState =
+            serde_json::from_slice(payload).map_err(|e| format!("malformed state: {e}"))?;
+        if state.range.start > state.range.end || state.range.end > state.points {
+            return Err("inconsistent point range".into());
+        }
+        let mut seen = BTreeSet::new();
+        for r in &state.results {
+            if !state.range.contains(&r.point) || !seen.insert(r.point) {
+                return Err(format!("point {} is outside its range or twice", r.point));
+            }
+            if r.outcomes.len() != state.spec.outcomes.len() {
+                return Err(format!(
+                    "point {} has the wrong number of outcomes",
+                    r.point
+                ));
+            }
+        }
+        if !(state.elapsed_seconds.is_finite() && state.elapsed_seconds >= 0.0) {
+            return Err("invalid elapsed time".into());
+        }
+        Ok(state)
+    }
+
+    /// Whether `path` starts like a campaign state file.
+    pub fn is_state_file(path: &Path) -> bool {
+        files::starts_with(path, MAGIC)
+    }
+
+    fn save(&self, path: &Path) -> Result<(), CampaignError> {
+        let bytes = self.encode();
+        files::write_file_atomically(path, Self::is_state_file, |w| w.write_all(&bytes))?;
+        Ok(())
+    }
+
+    /// Reads a state file.
+    ///
+    /// # Errors
+    /// [`CampaignError::State`].
+    pub fn load(path: &Path) -> Result<CampaignState, CampaignError> {
+        let fail = |reason: String| CampaignError::State {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        CampaignState::decode(&bytes).map_err(fail)
+    }
+
+    /// The campaign this state is of, rebuilt from its scenario and spec.
+    ///
+    /// # Errors
+    /// [`CampaignError`] if this armsim does not accept them, or they do not
+    /// give the fingerprint the state records.
+    pub fn campaign(&self) -> Result<Campaign, CampaignError> {
+        let mut loaded = crate::scenario::load_str(
+            &self.scenario_toml,
+            &self.scenario_id,
+            "campaign state",
+            &[],
+        )?;
+        loaded.overrides = self
+            .overrides
+            .iter()
+            .map(|label| crate::scenario::Override::from_label(label))
+            .collect();
+        let campaign = Campaign::new(loaded, self.spec.clone())?;
+        if campaign.fingerprint() != self.fingerprint {
+            return Err(CampaignError::Merge(
+                "the state's scenario and spec do not give the campaign it records (written by \
+                 another armsim?)"
+                    .into(),
+            ));
+        }
+        Ok(campaign)
+    }
+}
+
+/// How a campaign run ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CampaignFinished {
+    /// Every point ran and the outputs were written.
+    Written(Written),
+    /// A shard ran; its state is in `dir`.
+    Shard {
+        /// The shard's directory.
+        dir: PathBuf,
+        /// Its points.
+        range: Range<usize>,
+        /// Wall-clock seconds.
+        elapsed_seconds: f64,
+    },
+    /// The cancel flag stopped it; finished points are in the checkpoint.
+    Interrupted {
+        /// Points done.
+        done: usize,
+        /// Points in the range.
+        total: usize,
+        /// Where they are kept.
+        checkpoint: PathBuf,
+    },
+}
+
+/// A written campaign.
+#[derive(Debug)]
+pub struct Written {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// The files in it.
+    pub files: Vec<PathBuf>,
+    /// Every point's results, in design order.
+    pub results: Vec<PointResult>,
+    /// The indices of a sensitivity analysis, per outcome (an outcome whose
+    /// indices could not be computed has the reason).
+    pub indices: Vec<Result<Indices, String>>,
+    /// Wall-clock seconds (all sessions).
+    pub elapsed_seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// Runs a campaign with a study's lifecycle; see the module documentation.
+pub struct CampaignRunner<'a> {
+    campaign: &'a Campaign,
+    out: Option<PathBuf>,
+    root: PathBuf,
+    shard: Option<Shard>,
+    resume: bool,
+    checkpoint_every: Duration,
+    threads: usize,
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<&'a mut dyn FnMut(usize, usize)>,
+    plots: bool,
+    command_line: Vec<String>,
+}
+
+impl<'a> CampaignRunner<'a> {
+    /// A runner of `campaign` writing under `output/`.
+    pub fn new(campaign: &'a Campaign) -> Self {
+        CampaignRunner {
+            campaign,
+            out: None,
+            root: PathBuf::from("output"),
+            shard: None,
+            resume: false,
+            checkpoint_every: Duration::from_secs(60),
+            threads: 0,
+            cancel: None,
+            progress: None,
+            plots: true,
+            command_line: Vec::new(),
+        }
+    }
+
+    /// Write into `dir` instead of the default directory.
+    pub fn out(mut self, dir: Option<PathBuf>) -> Self {
+        self.out = dir;
+        self
+    }
+
+    /// Only shard `shard` of the points.
+    pub fn shard(mut self, shard: Option<Shard>) -> Self {
+        self.shard = shard;
+        self
+    }
+
+    /// Continue from the checkpoint, if there is one.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Checkpoint at most this often (at a block's end).
+    pub fn checkpoint_every(mut self, every: Duration) -> Self {
+        self.checkpoint_every = every;
+        self
+    }
+
+    /// Worker threads; 0 uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Stops at a block's end once `flag` is set, keeping a checkpoint.
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Called with (points done, points in the range) as blocks finish.
+    pub fn on_progress(mut self, progress: &'a mut dyn FnMut(usize, usize)) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Whether to draw the plots.
+    pub fn plots(mut self, plots: bool) -> Self {
+        self.plots = plots;
+        self
+    }
+
+    /// The command line, for the manifest.
+    pub fn command_line(mut self, args: Vec<String>) -> Self {
+        self.command_line = args;
+        self
+    }
+
+    /// The directory this runner writes.
+    pub fn dir(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| self.campaign.default_dir(&self.root, self.shard))
+    }
+
+    /// Runs the campaign (or its shard) and writes its outputs.
+    ///
+    /// # Errors
+    /// [`CampaignError`]; a refused destination is refused before any run.
+    pub fn run(self) -> Result<CampaignFinished, CampaignError> {
+        let started = Instant::now();
+        let campaign = self.campaign;
+        let dir = self.dir();
+        files::check_destination(&dir)?;
+        let checkpoint = checkpoint_path(&dir);
+        let points = campaign.points();
+        let range = match self.shard {
+            Some(s) => {
+                let r = crate::study::shard_range(points as u64, s.index, s.count);
+                r.start as usize..r.end as usize
+            }
+            None => 0..points,
+        };
+        let mut results: Vec<PointResult> = Vec::new();
+        let mut resumed_seconds = 0.0;
+        if self.resume && CampaignState::is_state_file(&checkpoint) {
+            let saved = CampaignState::load(&checkpoint)?;
+            if saved.fingerprint != campaign.fingerprint() || saved.range != range {
+                return Err(CampaignError::State {
+                    path: checkpoint,
+                    reason: "a checkpoint of another campaign (scenario, design, runs or outcomes \
+                             differ); remove it or run without --resume"
+                        .into(),
+                });
+            }
+            results = saved.results.clone();
+            resumed_seconds = saved.elapsed_seconds;
+        }
+        let done: Vec<usize> = results.iter().map(|r| r.point).collect();
+        let build = campaign.plan.builder();
+        let total = range.len();
+        let every = self.checkpoint_every;
+        let mut last_save = Instant::now();
+        let mut so_far = results.clone();
+        let mut progress = self.progress;
+        let threads_hint = self.threads;
+        let mut save_failed: Option<CampaignError> = None;
+        let mut on_block = |finished: &[PointResult]| -> Result<(), String> {
+            so_far.extend_from_slice(finished);
+            if let Some(p) = progress.as_mut() {
+                p(so_far.len(), total);
+            }
+            if last_save.elapsed() >= every && so_far.len() < total {
+                let mut sorted = so_far.clone();
+                sorted.sort_by_key(|r| r.point);
+                let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
+                let state =
+                    CampaignState::new(campaign, range.clone(), &sorted, elapsed, threads_hint);
+                if let Err(e) = state.save(&checkpoint) {
+                    // Reported once the campaign ends; the runs go on.
+                    save_failed.get_or_insert(e);
+                }
+                last_save = Instant::now();
+            }
+            Ok(())
+        };
+        let mut runner = PointRunner::new(
+            points,
+            &build,
+            campaign.outcomes.clone(),
+            campaign.spec.runs,
+            campaign.spec.seed,
+        )
+        .threads(self.threads)
+        .points(range.clone())
+        .skip(done)
+        .on_block(&mut on_block);
+        if let Some(flag) = self.cancel {
+            runner = runner.cancel_flag(flag);
+        }
+        let outcome = runner.run()?;
+        let threads = outcome.threads;
+        let mut results: Vec<PointResult> = so_far;
+        results.sort_by_key(|r| r.point);
+        let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
+        if outcome.interrupted {
+            CampaignState::new(campaign, range.clone(), &results, elapsed, threads)
+                .save(&checkpoint)?;
+            return Ok(CampaignFinished::Interrupted {
+                done: results.len(),
+                total,
+                checkpoint,
+            });
+        }
+        if let Some(shard) = self.shard {
+            let state = CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
+            write_shard(&dir, &state, shard, &self.command_line)?;
+            files::remove_file_if_ours(&checkpoint, CampaignState::is_state_file)?;
+            return Ok(CampaignFinished::Shard {
+                dir,
+                range,
+                elapsed_seconds: elapsed,
+            });
+        }
+        let written = write_campaign(
+            &dir,
+            campaign,
+            results,
+            elapsed,
+            threads,
+            self.plots,
+            &self.command_line,
+            &[],
+        )?;
+        files::remove_file_if_ours(&checkpoint, CampaignState::is_state_file)?;
+        if let Some(e) = save_failed {
+            // The campaign finished and was written; say that a checkpoint
+            // could not be kept along the way.
+            return Err(CampaignError::Settings(format!(
+                "the campaign was written to {}, but a checkpoint could not be saved on the way: {e}",
+                dir.display()
+            )));
+        }
+        Ok(CampaignFinished::Written(written))
+    }
+}
+
+/// One shard of a merged campaign, as the manifest records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardRecord {
+    /// Its points, `[start, end)`.
+    pub points: [usize; 2],
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds.
+    pub elapsed_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    written_by: &'static str,
+    kind: Kind,
+    armsim_version: &'static str,
+    build: output::Build,
+    created_utc: String,
+    command_line: &'a [String],
+    model: &'static str,
+    catalogue: String,
+    fingerprint: String,
+    scenario_id: &'a str,
+    title: String,
+    overrides: Vec<&'a str>,
+    spec: &'a CampaignSpec,
+    points: usize,
+    runs_per_point: u64,
+    total_runs: u64,
+    varied: Vec<(&'a str, f64, f64)>,
+    threads: usize,
+    elapsed_seconds: f64,
+    shards: &'a [ShardRecord],
+    rng: &'static str,
+    files: Vec<String>,
+    resolved_scenario_toml: &'a str,
+}
+
+fn write_shard(
+    dir: &Path,
+    state: &CampaignState,
+    shard: Shard,
+    command_line: &[String],
+) -> Result<(), CampaignError> {
+    files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
+        state.save(&tmp.join(CAMPAIGN_STATE))?;
+        let manifest = serde_json::json!({
+            "written_by": files::WRITTEN_BY,
+            "kind": "campaign shard",
+            "shard": [shard.index, shard.count],
+            "points": [state.range.start, state.range.end],
+            "fingerprint": state.fingerprint,
+            "armsim_version": env!("CARGO_PKG_VERSION"),
+            "created_utc": output::utc_now(),
+            "command_line": command_line,
+            "files": [CAMPAIGN_STATE],
+        });
+        output::write_file(&tmp.join(files::MANIFEST), |w| {
+            serde_json::to_writer_pretty(&mut *w, &manifest)?;
+            writeln!(w)
+        })?;
+        Ok(())
+    })
+}
+
+/// Writes a finished campaign into `dir` (all or nothing): `sweep.csv`, for
+/// a sensitivity analysis `indices.csv`, the plots, and `manifest.json`.
+///
+/// # Errors
+/// [`CampaignError::Output`] or a refused destination.
+#[allow(clippy::too_many_arguments)]
+pub fn write_campaign(
+    dir: &Path,
+    campaign: &Campaign,
+    results: Vec<PointResult>,
+    elapsed_seconds: f64,
+    threads: usize,
+    plots: bool,
+    command_line: &[String],
+    shards: &[ShardRecord],
+) -> Result<Written, CampaignError> {
+    let indices: Vec<Result<Indices, String>> = match campaign.indices(&results) {
+        None => Vec::new(),
+        Some(Ok(all)) => all.into_iter().map(Ok).collect(),
+        Some(Err(_)) => campaign
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(o, _)| {
+                let single = Campaign {
+                    outcomes: vec![campaign.outcomes[o].clone()],
+                    ..campaign.clone()
+                };
+                let column: Vec<PointResult> = results
+                    .iter()
+                    .map(|r| PointResult {
+                        point: r.point,
+                        outcomes: vec![r.outcomes[o]],
+                    })
+                    .collect();
+                match single.indices(&column) {
+                    Some(Ok(mut v)) => Ok(v.remove(0)),
+                    Some(Err(e)) => Err(e.to_string()),
+                    None => Err("no indices".into()),
+                }
+            })
+            .collect(),
+    };
+    let mut names: Vec<String> = vec!["sweep.csv".into()];
+    if campaign.spec.kind == Kind::Sensitivity {
+        names.push("indices.csv".into());
+    }
+    let mut written_plots: Vec<String> = Vec::new();
+    files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
+        output::write_file(&tmp.join("sweep.csv"), |w| {
+            output::experiment::write_sweep_csv(w, &campaign.plan, &campaign.outcomes, &results)
+        })?;
+        if campaign.spec.kind == Kind::Sensitivity {
+            let (outcomes, ok): (Vec<Outcome>, Vec<Indices>) = campaign
+                .outcomes
+                .iter()
+                .zip(&indices)
+                .filter_map(|(o, i)| i.as_ref().ok().map(|i| (o.clone(), i.clone())))
+                .unzip();
+            output::write_file(&tmp.join("indices.csv"), |w| {
+                output::experiment::write_indices_csv(w, &outcomes, &ok)
+            })?;
+        }
+        if plots {
+            written_plots = output::experiment::campaign_plots(tmp, campaign, &results, &indices)?;
+        }
+        let mut all = names.clone();
+        all.extend(written_plots.iter().cloned());
+        all.push(files::MANIFEST.into());
+        let loaded = &campaign.loaded;
+        let manifest = Manifest {
+            written_by: files::WRITTEN_BY,
+            kind: campaign.spec.kind,
+            armsim_version: env!("CARGO_PKG_VERSION"),
+            build: output::build(),
+            created_utc: output::utc_now(),
+            command_line,
+            model: loaded.scenario.model().name(),
+            catalogue: metrics::fingerprint(),
+            fingerprint: campaign.fingerprint(),
+            scenario_id: loaded.scenario.id(),
+            title: loaded.title(),
+            overrides: loaded.overrides.iter().map(|o| o.label.as_str()).collect(),
+            spec: &campaign.spec,
+            points: campaign.points(),
+            runs_per_point: campaign.spec.runs,
+            total_runs: campaign.total_runs(),
+            varied: campaign
+                .plan
+                .vary()
+                .iter()
+                .map(|v| (v.path.as_str(), v.range.lower(), v.range.upper()))
+                .collect(),
+            threads,
+            elapsed_seconds,
+            shards,
+            rng: "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index, \
+                  the same streams at every point (common random numbers)",
+            files: all,
+            resolved_scenario_toml: &loaded.resolved_toml,
+        };
+        output::write_file(&tmp.join(files::MANIFEST), |w| {
+            serde_json::to_writer_pretty(&mut *w, &manifest)?;
+            writeln!(w)
+        })?;
+        Ok(())
+    })?;
+    let mut files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    files.extend(written_plots.iter().map(|n| dir.join(n)));
+    files.push(dir.join(files::MANIFEST));
+    Ok(Written {
+        dir: dir.to_path_buf(),
+        files,
+        results,
+        indices,
+        elapsed_seconds,
+        threads,
+    })
+}
+
+/// Merges the states of a campaign's shards and writes the whole campaign
+/// into `out` (or its default directory under `output/`).
+///
+/// # Errors
+/// [`CampaignError::Merge`] if the shards are of different campaigns or do
+/// not cover every point once; others as [`write_campaign`].
+pub fn merge(
+    states: &[CampaignState],
+    out: Option<PathBuf>,
+    plots: bool,
+    command_line: &[String],
+) -> Result<Written, CampaignError> {
+    let first = states
+        .first()
+        .ok_or_else(|| CampaignError::Merge("no shards to merge".into()))?;
+    if let Some(other) = states
+        .iter()
+        .position(|s| s.fingerprint != first.fingerprint)
+    {
+        return Err(CampaignError::Merge(format!(
+            "shard {other} is of another campaign than shard 0 (scenario, design, runs or outcomes differ)"
+        )));
+    }
+    let mut ranges: Vec<Range<usize>> = states.iter().map(|s| s.range.clone()).collect();
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut covered = 0;
+    for r in ranges
+        .iter()
+        .chain(std::iter::once(&(first.points..first.points)))
+    {
+        if r.start != covered {
+            return Err(CampaignError::Merge(format!(
+                "the shards do not cover points 0..{} exactly once (at point {covered})",
+                first.points
+            )));
+        }
+        covered = r.end;
+    }
+    if let Some(s) = states.iter().find(|s| s.results.len() != s.range.len()) {
+        return Err(CampaignError::Merge(format!(
+            "the shard of points {}..{} is incomplete ({} done): finish it with --resume",
+            s.range.start,
+            s.range.end,
+            s.results.len()
+        )));
+    }
+    let campaign = first.campaign()?;
+    let mut results: Vec<PointResult> = states
+        .iter()
+        .flat_map(|s| s.results.iter().cloned())
+        .collect();
+    results.sort_by_key(|r| r.point);
+    let shards: Vec<ShardRecord> = states
+        .iter()
+        .map(|s| ShardRecord {
+            points: [s.range.start, s.range.end],
+            threads: s.threads,
+            elapsed_seconds: s.elapsed_seconds,
+        })
+        .collect();
+    let dir = out.unwrap_or_else(|| campaign.default_dir(Path::new("output"), None));
+    write_campaign(
+        &dir,
+        &campaign,
+        results,
+        states.iter().map(|s| s.elapsed_seconds).sum(),
+        states.iter().map(|s| s.threads).sum(),
+        plots,
+        command_line,
+        &shards,
+    )
+}
+
+/// Reads a campaign shard's state from its directory (or the file itself).
+///
+/// # Errors
+/// [`CampaignError::State`] if there is no readable campaign state.
+pub fn load_shard(path: &Path) -> Result<CampaignState, CampaignError> {
+    let file = if path.is_dir() {
+        path.join(CAMPAIGN_STATE)
+    } else {
+        path.to_path_buf()
+    };
+    CampaignState::load(&file)
+}
+
+/// Whether `path` is a campaign shard's directory (or state file).
+pub fn is_campaign_shard(path: &Path) -> bool {
+    let file = if path.is_dir() {
+        path.join(CAMPAIGN_STATE)
+    } else {
+        path.to_path_buf()
+    };
+    CampaignState::is_state_file(&file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_baseline;
+
+    fn spec(kind: Kind, vary: &[&str], layout: LayoutSpec) -> CampaignSpec {
+        CampaignSpec {
+            kind,
+            vary: vary.iter().map(|s| s.to_string()).collect(),
+            layout,
+            design_seed: 3,
+            runs: 20,
+            seed: 11,
+            outcomes: vec![
+                "rolling_share:Russia@end".into(),
+                "support:China@end".into(),
+            ],
+            resamples: 100,
+            level: 0.95,
+        }
+    }
+
+    fn loaded() -> Loaded {
+        load_baseline(&["run.quarters=12".into()]).unwrap()
+    }
+
+    #[test]
+    fn a_campaign_split_into_shards_merges_to_the_whole_one() {
+        let root = tempfile::tempdir().unwrap();
+        let c = Campaign::new(
+            loaded(),
+            spec(
+                Kind::Sweep,
+                &["buyer.support_weight=0:3:5"],
+                LayoutSpec::Grid,
+            ),
+        )
+        .unwrap();
+        let whole = root.path().join("whole");
+        let CampaignFinished::Written(w) = CampaignRunner::new(&c)
+            .out(Some(whole.clone()))
+            .threads(2)
+            .plots(false)
+            .run()
+            .unwrap()
+        else {
+            panic!()
+        };
+        let mut states = Vec::new();
+        for i in [2, 0, 1] {
+            let dir = root.path().join(format!("s{i}"));
+            let done = CampaignRunner::new(&c)
+                .out(Some(dir.clone()))
+                .shard(Shard::new(i, 3))
+                .threads(1)
+                .run()
+                .unwrap();
+            assert!(matches!(done, CampaignFinished::Shard { .. }));
+            states.push(load_shard(&dir).unwrap());
+        }
+        let merged = merge(&states, Some(root.path().join("merged")), false, &[]).unwrap();
+        assert_eq!(merged.results, w.results);
+        assert_eq!(
+            std::fs::read(whole.join("sweep.csv")).unwrap(),
+            std::fs::read(root.path().join("merged/sweep.csv")).unwrap()
+        );
+        // Missing or foreign shards are refused.
+        assert!(merge(&states[..2], None, false, &[]).is_err());
+        let mut other = states[0].clone();
+        other.fingerprint = "x".into();
+        assert!(
+            merge(
+                &[other, states[1].clone(), states[2].clone()],
+                None,
+                false,
+                &[]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn an_interrupted_campaign_resumes_to_the_same_results() {
+        let root = tempfile::tempdir().unwrap();
+        let c = Campaign::new(
+            loaded(),
+            spec(
+                Kind::Sweep,
+                &["buyer.support_weight=0:3:4", "buyer.lock_in_weight=0:2:2"],
+                LayoutSpec::Grid,
+            ),
+        )
+        .unwrap();
+        let dir = root.path().join("c");
+        let flag = AtomicBool::new(true);
+        let stopped = CampaignRunner::new(&c)
+            .out(Some(dir.clone()))
+            .cancel(&flag)
+            .checkpoint_every(Duration::ZERO)
+            .plots(false)
+            .run()
+            .unwrap();
+        let CampaignFinished::Interrupted { checkpoint, .. } = stopped else {
+            panic!("{stopped:?}")
+        };
+        assert!(checkpoint.exists());
+        let CampaignFinished::Written(resumed) = CampaignRunner::new(&c)
+            .out(Some(dir.clone()))
+            .resume(true)
+            .plots(false)
+            .run()
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(
+            !checkpoint.exists(),
+            "the checkpoint goes once the campaign is written"
+        );
+        let other = root.path().join("d");
+        let CampaignFinished::Written(direct) = CampaignRunner::new(&c)
+            .out(Some(other))
+            .plots(false)
+            .run()
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(resumed.results, direct.results);
+    }
+
+    #[test]
+    fn states_round_trip_and_corruption_is_refused() {
+        let c = Campaign::new(
+            loaded(),
+            spec(Kind::Sweep, &["buyer.budget=20:60:3"], LayoutSpec::Grid),
+        )
+        .unwrap();
+        let results = PointRunner::new(3, &c.plan.builder(), c.outcomes.clone(), 5, 1)
+            .run()
+            .unwrap()
+            .results;
+        let state = CampaignState::new(&c, 0..3, &results, 1.0, 2);
+        let bytes = state.encode();
+        assert_eq!(CampaignState::decode(&bytes).unwrap(), state);
+        let mut flipped = bytes.clone();
+        flipped[30] ^= 1;
+        assert!(
+            CampaignState::decode(&flipped)
+                .unwrap_err()
+                .contains("checksum")
+        );
+        assert!(CampaignState::decode(&bytes[..bytes.len() - 3]).is_err());
+        assert_eq!(state.campaign().unwrap().fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn settings_that_do_not_fit_are_refused() {
+        let l = loaded();
+        assert!(Campaign::new(l.clone(), spec(Kind::Sweep, &[], LayoutSpec::Grid)).is_err());
+        assert!(
+            Campaign::new(
+                l.clone(),
+                spec(
+                    Kind::Sweep,
+                    &["buyer.budget"],
+                    LayoutSpec::Sobol { samples: 8 }
+                )
+            )
+            .is_err()
+        );
+        let mut s = spec(Kind::Sweep, &["buyer.budget"], LayoutSpec::Grid);
+        s.outcomes = vec!["rolling_share:Rusia@end".into()];
+        assert!(matches!(
+            Campaign::new(l, s),
+            Err(CampaignError::Outcome(_))
+        ));
+    }
+}

@@ -1,0 +1,316 @@
+//! The experiment commands as users run them: compare, sweep, sensitivity,
+//! outcomes and data, on the shipped scenarios; their files, their
+//! reproducibility whatever the thread count, shards and merges.
+
+use super::*;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn compare_writes_its_tables_and_plots_and_is_the_same_bits_whatever_the_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "3"] {
+        let out = tmp.path().join(format!("c{threads}"));
+        ok(armsim(
+            tmp.path(),
+            &[
+                "compare",
+                "--set-b",
+                "suppliers.Russia.support=0",
+                "--set-b",
+                "suppliers.Russia.hold_support=true",
+                "--runs",
+                "400",
+                "--threads",
+                threads,
+                "--out",
+                out.to_str().unwrap(),
+                "--no-plots",
+            ],
+        ));
+        outputs.push((
+            read(&out.join("outcomes.csv")),
+            read(&out.join("difference.csv")),
+        ));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    // With plots, under the default directory, from the README's example.
+    let (a, b) = (
+        repo_path("scenarios/myanmar_2021.toml"),
+        repo_path("scenarios/myanmar_2021_un_embargo.toml"),
+    );
+    let out = ok(armsim(tmp.path(), &["compare", &a, &b, "--runs", "300"]));
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("B - A") && stdout.contains("max:embargo:world"),
+        "{stdout}"
+    );
+    let dir = tmp
+        .path()
+        .join("output/compare-myanmar_2021-vs-myanmar_2021_un_embargo");
+    for file in [
+        "outcomes.csv",
+        "difference.csv",
+        "shares.png",
+        "shares_difference.svg",
+        "manifest.json",
+    ] {
+        assert!(dir.join(file).exists(), "{file}");
+    }
+    // The forced embargo is in force in every run of B: its difference in
+    // the embargo outcome is the share of A's runs without one.
+    let rows = csv_rows(&dir.join("outcomes.csv"));
+    let embargo = rows
+        .iter()
+        .find(|r| r[0].starts_with("max:embargo"))
+        .unwrap();
+    let (a, b): (f64, f64) = (embargo[2].parse().unwrap(), embargo[4].parse().unwrap());
+    assert_eq!(b, 1.0);
+    // (The table has six significant digits.)
+    assert!((embargo[6].parse::<f64>().unwrap() - (b - a)).abs() < 1e-5);
+}
+
+#[test]
+fn paired_intervals_are_narrower_than_independent_ones_for_a_small_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c");
+    ok(armsim(
+        tmp.path(),
+        &[
+            "compare",
+            "--set-b",
+            "buyer.support_weight=1.6",
+            "--runs",
+            "500",
+            "--outcome",
+            "rolling_share:Russia@end",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+        ],
+    ));
+    let rows = csv_rows(&out.join("outcomes.csv"));
+    let r = &rows[0];
+    let width = |lo: &str, hi: &str| hi.parse::<f64>().unwrap() - lo.parse::<f64>().unwrap();
+    let (paired, independent) = (width(&r[7], &r[8]), width(&r[9], &r[10]));
+    assert!(
+        paired * 3.0 < independent,
+        "paired {paired}, independent {independent}"
+    );
+}
+
+#[test]
+fn a_sweep_is_the_same_bits_whatever_the_threads_or_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let common = [
+        "sweep",
+        "--vary",
+        "buyer.support_weight=0:3:4",
+        "--vary",
+        "suppliers.Russia.stance_speed=0:0.4:2",
+        "--runs-per-point",
+        "60",
+        "--set",
+        "run.quarters=16",
+        "--outcome",
+        "rolling_share:Russia@end",
+        "--outcome",
+        "support:China@end",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend_from_slice(extra);
+        ok(armsim(tmp.path(), &args))
+    };
+    let one = tmp.path().join("one");
+    let two = tmp.path().join("two");
+    run(&["--threads", "1", "--out", one.to_str().unwrap()]);
+    let out = run(&["--threads", "2", "--out", two.to_str().unwrap()]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("8 design points x 60 runs"), "{stdout}");
+    assert_eq!(read(&one.join("sweep.csv")), read(&two.join("sweep.csv")));
+    let rows = csv_rows(&one.join("sweep.csv"));
+    assert_eq!(rows.len(), 8 * 2, "points x outcomes");
+    assert!(one.join("heatmap-rolling_share_Russia@end.png").exists());
+    // Three shards, merged, give the same table.
+    let mut dirs = Vec::new();
+    for i in 0..3 {
+        let dir = tmp.path().join(format!("s{i}"));
+        run(&["--shard", &format!("{i}/3"), "--out", dir.to_str().unwrap()]);
+        dirs.push(dir.to_str().unwrap().to_string());
+    }
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(dirs.iter().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap(), "--no-plots"]);
+    ok(armsim(tmp.path(), &args));
+    assert_eq!(
+        read(&one.join("sweep.csv")),
+        read(&merged.join("sweep.csv"))
+    );
+    // A shard of another sweep is refused.
+    let other = tmp.path().join("other");
+    ok(armsim(
+        tmp.path(),
+        &[
+            "sweep",
+            "--vary",
+            "buyer.support_weight=0:3:4",
+            "--runs-per-point",
+            "10",
+            "--set",
+            "run.quarters=16",
+            "--outcome",
+            "rolling_share:Russia@end",
+            "--shard",
+            "0/3",
+            "--out",
+            other.to_str().unwrap(),
+        ],
+    ));
+    let refused = armsim(
+        tmp.path(),
+        &["merge", other.to_str().unwrap(), &dirs[1], &dirs[2]],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).1.contains("another campaign"),
+        "{}",
+        text(&refused).1
+    );
+}
+
+#[test]
+fn sensitivity_ranks_parameters_and_writes_indices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    let run = ok(armsim(
+        tmp.path(),
+        &[
+            "sensitivity",
+            "--method",
+            "morris",
+            "--param",
+            "buyer.support_weight",
+            "--param",
+            "suppliers.Russia.max_discount",
+            "--trajectories",
+            "6",
+            "--runs-per-point",
+            "40",
+            "--outcome",
+            "rolling_share:Russia@end",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let (stdout, _) = text(&run);
+    assert!(stdout.contains("Morris elementary effects"), "{stdout}");
+    let rows = csv_rows(&out.join("indices.csv"));
+    let mu_star = |name: &str| -> f64 {
+        rows.iter()
+            .find(|r| &r[1] == name && &r[2] == "mu_star")
+            .unwrap()[3]
+            .parse()
+            .unwrap()
+    };
+    // The discount ceiling is inert at the baseline (docs/model.md section 10).
+    assert!(mu_star("buyer.support_weight") > 0.01);
+    assert_eq!(mu_star("suppliers.Russia.max_discount"), 0.0);
+    assert!(out.join("indices-rolling_share_Russia@end.png").exists());
+    // The scenario's [sensitivity] section drives a run without options.
+    let quick = tmp.path().join("q");
+    ok(armsim(
+        tmp.path(),
+        &[
+            "sensitivity",
+            "--samples",
+            "4",
+            "--runs-per-point",
+            "5",
+            "--bootstrap",
+            "50",
+            "--out",
+            quick.to_str().unwrap(),
+            "--no-plots",
+        ],
+    ));
+    let manifest = read(&quick.join("manifest.json"));
+    assert!(
+        manifest.contains("\"points\": 40") && manifest.contains("buyer.price_weight"),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn outcomes_lists_the_grammar_and_every_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stdout, _) = text(&ok(armsim(tmp.path(), &["outcomes"])));
+    for m in armsim::metrics::MetricId::ALL {
+        assert!(stdout.contains(m.name()), "{}", m.name());
+    }
+    assert!(stdout.contains("first_ahead:Russia>China"));
+    let bad = armsim(
+        tmp.path(),
+        &[
+            "compare",
+            "--set-b",
+            "buyer.budget=60",
+            "--outcome",
+            "rolling_share:Rusia@end",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).1.contains("suppliers are Russia"),
+        "{}",
+        text(&bad).1
+    );
+}
+
+#[test]
+fn the_baselines_starting_values_are_what_armsim_data_computes_from_sipri() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stdout, _) = text(&ok(armsim(
+        tmp.path(),
+        &[
+            "data",
+            "installed-base",
+            &repo_path("data/myanmar_imports_sipri_tiv.csv"),
+        ],
+    )));
+    let baseline = armsim::scenario::load_baseline(&[]).unwrap().scenario;
+    for s in baseline.suppliers() {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(s.name()))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let stock: f64 = cells[1].parse().unwrap();
+        let recent: f64 = cells[3].parse().unwrap();
+        let p = s.params();
+        assert_eq!(
+            stock,
+            p[armsim::model::SupplierParam::Stock],
+            "{}",
+            s.name()
+        );
+        assert_eq!(
+            recent,
+            p[armsim::model::SupplierParam::RecentDeliveries],
+            "{}",
+            s.name()
+        );
+    }
+}
