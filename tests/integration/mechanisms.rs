@@ -71,19 +71,27 @@ const INERT: &[(&str, &str)] = &[
         "discounts stay at 0: at beta_price 2 a discount does not pay (MODEL.md 3.9)",
     ),
     (
-        "suppliers.Russia.influence_appetite",
-        "Russia's stance stays at 1: unrest rarely passes its threshold",
-    ),
-    (
-        "suppliers.Russia.spillover",
-        "Russia's stance stays at 1: unrest rarely passes its threshold",
-    ),
-    (
         "suppliers.Russia.stance_scale",
-        "Russia's stance stays at 1: unrest rarely passes its threshold",
+        "Russia's stance stays within a point of 1: its slope is positive unless unrest passes 0.85, which it rarely does, so how fast it would move matters little",
     ),
     (
-        "suppliers.Others.unit_cost",
+        "suppliers.India.detach_threshold",
+        "India's stance falls to 0 by 2023 without any spill-over: its reputation cost under pressure and its stake in stability outweigh what support earns it",
+    ),
+    (
+        "suppliers.India.spillover",
+        "India's stance falls to 0 by 2023 without any spill-over: its reputation cost under pressure and its stake in stability outweigh what support earns it",
+    ),
+    (
+        "suppliers.Others.export_pressure",
+        "Others' discount creeps to under 0.1 points by 2030: export pressure scales its tiny payoff slope without changing its sign",
+    ),
+    (
+        "suppliers.Others.strategic_value",
+        "Others' stance stays at 0 (it condemned the coup)",
+    ),
+    (
+        "suppliers.Others.stance_scale",
         "Others' stance stays at 0 (it condemned the coup)",
     ),
     (
