@@ -23,7 +23,7 @@ cp "$work/condemn/shares.png" "$images/compare-condemn-shares.png"
 cp "$work/condemn/shares_difference.png" "$images/compare-condemn-shares-difference.png"
 
 # compare: a small change, where common random numbers matter most.
-"$ARMSIM" compare --set-b buyer.support_weight=1.6 --runs 20000 --out "$work/small" \
+"$ARMSIM" compare --set-b buyer.support_weight=0.8 --runs 20000 --out "$work/small" \
   --no-plots > "$results/compare-small.txt"
 
 # compare: the Security Council's embargo, as a second scenario file.
