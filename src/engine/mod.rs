@@ -253,6 +253,9 @@ impl RollingWindow {
     pub(crate) fn push(&mut self, latest: &[f64]) {
         let n = self.suppliers;
         let start = self.position * n;
+        // `i` indexes four arrays and a column of the window: a range is
+        // clearer here than zipping them.
+        #[allow(clippy::needless_range_loop)]
         for i in 0..n {
             let (old, new) = (self.window[start + i], latest[i]);
             self.window[start + i] = new;
