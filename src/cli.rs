@@ -94,6 +94,7 @@ enum Command {
     #[cfg(feature = "serve")]
     Serve(crate::serve::ServeArgs),
     /// Fit a scenario's [calibration] parameters to SIPRI's record (ABC-SMC)
+    #[command(long_about = CALIBRATE_ABOUT, after_help = CALIBRATE_EXAMPLES)]
     Calibrate(CalibrateArgs),
 }
 
@@ -205,6 +206,34 @@ struct BenchArgs {
     #[arg(long)]
     json: bool,
 }
+
+const CALIBRATE_ABOUT: &str = "Fit a scenario's [calibration] parameters to SIPRI's record \
+    by approximate Bayesian computation (ABC-SMC), and forecast across the posterior.\n\n\
+    The scenario's [calibration] section names the parameters and their priors, the SIPRI \
+    extract and the observed targets (five-year delivery shares, year-to-year lumpiness, \
+    totals). armsim then: rules out implausible values (an optional history-matching wave); \
+    scales each statistic (a pilot of prior draws); runs ABC-SMC, whose generation 0 is the \
+    rejection baseline, shrinking the tolerance until the simulation budget, the generation \
+    limit or the acceptance floor stops it; checks the fit (the band the posterior puts \
+    around each observed statistic); and runs the forecast scenario at particles drawn from \
+    the posterior.\n\n\
+    A parameter whose posterior is narrower than 0.8 of its prior's spread takes its \
+    posterior median; the others keep the scenario's value, and the calibrated scenario \
+    files say which is which.\n\n\
+    It writes, into output/<scenario>_calibration/ or --out: summary.txt (everything in \
+    words), posterior.csv, posterior_summary.csv, fit.csv, forecast.csv, the pair plot, fit \
+    and forecast charts, calibrated.toml (the forecast scenario with the calibrated values, \
+    ready for `armsim run`) and manifest.json.\n\n\
+    The same scenario and seed give the same bits whatever --threads. Each complete \
+    generation is checkpointed in .<DIR>.checkpoint beside the output directory; Ctrl-C \
+    keeps them (nothing is written to DIR) and the same command with --resume continues. \
+    docs/calibration.md explains every setting, output and result.";
+
+const CALIBRATE_EXAMPLES: &str = "Examples:\n  \
+    armsim calibrate scenarios/myanmar_history.toml            about a minute on 2 cores\n  \
+    armsim calibrate scenarios/myanmar_history.toml --resume   continue after Ctrl-C\n  \
+    armsim calibrate scenarios/thailand_history.toml --out cal/thailand\n  \
+    armsim run output/myanmar_history_calibration/calibrated.toml";
 
 #[derive(Args)]
 struct CalibrateArgs {
@@ -952,8 +981,23 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
     };
     bar.enable_steady_tick(Duration::from_millis(200));
     let quiet = args.quiet;
-    let mut on_progress = |p: &Progress| {
-        match p {
+    let checkpoints = cal::checkpoint_dir(&dir);
+    if args.resume && !quiet && !checkpoints.exists() {
+        eprintln!(
+            "no checkpoint at {}: starting from the beginning",
+            checkpoints.display()
+        );
+    }
+    // A hidden bar (stderr not a terminal) drops its println: say notes
+    // plainly then, so logs keep them.
+    let note = |line: String| {
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
+    let mut on_progress = |p: &Progress| match p {
         Progress::Start { stage, .. } => bar.set_message(stage.name().to_string()),
         Progress::Abc { stage, progress } => bar.set_message(format!(
             "{}: generation {}, tolerance {:.4}, {}/{} accepted, {} simulations",
@@ -970,15 +1014,15 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
             output::thousands(*done),
             output::thousands(*total)
         )),
-        Progress::Resumed { generation } if !quiet => {
-            bar.println(format!("resuming from generation {generation}"))
-        }
-        Progress::Restarted { dir } if !quiet => bar.println(format!(
+        Progress::Resumed { generation } if !quiet => note(format!(
+            "resuming from generation {generation} in {}",
+            checkpoints.display()
+        )),
+        Progress::Restarted { dir } if !quiet => note(format!(
             "note: {} held an interrupted calibration; starting afresh (--resume would continue it)",
             dir.display()
         )),
         _ => {}
-    }
     };
     let started = Instant::now();
     let result = calibration

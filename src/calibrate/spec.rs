@@ -621,7 +621,8 @@ impl Spec {
         // Data and grouping.
         let grouping = read_grouping(&mut r, table, &root, scenario);
         let recipient = r.string(table, &root, "recipient");
-        let data = match r.string(table, &root, "data") {
+        let data_text = r.string(table, &root, "data");
+        let data = match &data_text {
             Some(d) => Some(base.join(d)),
             None => {
                 if !table.contains_key("data") {
@@ -641,15 +642,20 @@ impl Spec {
                 .and_then(|path| match Imports::load(path, recipient.as_deref()) {
                     Ok(i) => Some(i),
                     Err(e) => {
-                        let note = match &e {
-                            DataError::Io { .. } => Some(format!("resolved to {}", path.display())),
-                            _ => None,
+                        // A file that cannot be opened: the value as written,
+                        // and where it led. Anything else: what is wrong in it.
+                        let (found, note) = match &e {
+                            DataError::Io { path, source } => (
+                                format!("\"{}\"", data_text.as_deref().unwrap_or_default()),
+                                Some(format!("cannot read {}: {source}", path.display())),
+                            ),
+                            _ => (e.to_string(), None),
                         };
                         r.fail(
                             SpecProblem::Data,
                             &at(&root, key("data")),
-                            e.to_string(),
-                            "a readable SIPRI import extract",
+                            found,
+                            "a readable SIPRI import extract, relative to the scenario file",
                             note,
                         );
                         None
@@ -885,6 +891,42 @@ fn read_grouping(
     }
 }
 
+/// Why `path` names no parameter of `scenario`, with the nearest valid
+/// name where one is close (as `--set` says it).
+fn unknown_path(scenario: &Scenario, path: &str) -> String {
+    use crate::model::{BuyerParam, Param, SupplierParam, WorldParam};
+    fn names<P: Param>(model: crate::model::ModelVersion) -> Vec<&'static str> {
+        P::ALL
+            .iter()
+            .filter(|p| p.models().includes(model))
+            .map(|p| p.name())
+            .collect()
+    }
+    fn no(what: &str, given: &str, valid: &[&str]) -> String {
+        let hint = did_you_mean(given, valid)
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+        format!("no {what} `{given}`{hint}")
+    }
+    let model = scenario.model();
+    let segments: Vec<&str> = path.trim().split('.').collect();
+    match segments.as_slice() {
+        ["world", key] => no("world parameter", key, &names::<WorldParam>(model)),
+        ["buyer", key] => no("buyer parameter", key, &names::<BuyerParam>(model)),
+        ["suppliers", who, key] => {
+            let suppliers: Vec<&str> = scenario.suppliers().iter().map(|s| s.name()).collect();
+            let known = scenario.supplier_index(who).is_some()
+                || who.parse::<usize>().is_ok_and(|i| i < suppliers.len());
+            if !known {
+                no("supplier", who, &suppliers)
+            } else {
+                no("supplier parameter", key, &names::<SupplierParam>(model))
+            }
+        }
+        _ => "a path is world.KEY, buyer.KEY or suppliers.NAME.KEY".into(),
+    }
+}
+
 fn read_params(
     r: &mut Reader<'_>,
     table: &toml::Table,
@@ -948,7 +990,7 @@ fn read_params(
                 &path_at,
                 format!("\"{p}\""),
                 "a parameter path: world.KEY, buyer.KEY or suppliers.NAME.KEY (`armsim params`)",
-                None,
+                Some(unknown_path(scenario, &p)),
             );
             continue;
         };
@@ -1044,13 +1086,22 @@ fn read_params(
                 target,
                 prior,
             }),
-            Err(e) => r.fail(
-                SpecProblem::Prior,
-                &here,
-                e.to_string(),
-                format!("a proper {kind} prior"),
-                None,
-            ),
+            Err(e) => {
+                // The values as written, then why they make no prior.
+                let mut given = format!("prior = \"{kind}\", lo = {lo}, hi = {hi}");
+                if kind == "normal"
+                    && let (Some(m), Some(sd)) = (t.get("mean"), t.get("sd"))
+                {
+                    given.push_str(&format!(", mean = {m}, sd = {sd}"));
+                }
+                r.fail(
+                    SpecProblem::Prior,
+                    &here,
+                    given,
+                    format!("a proper {kind} prior"),
+                    Some(e.to_string()),
+                )
+            }
         }
     }
     out
