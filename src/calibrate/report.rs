@@ -732,12 +732,12 @@ fn prior_kind(p: &ParamSpec) -> String {
 
 fn stop_words(stop: Stop) -> &'static str {
     match stop {
-        Stop::TargetEpsilon => "reached the target tolerance",
-        Stop::MaxGenerations => "reached the most generations allowed",
+        Stop::TargetEpsilon => "it reached the target tolerance",
+        Stop::MaxGenerations => "it reached the most generations allowed",
         Stop::MinAcceptanceRate => "the acceptance rate fell below the minimum",
-        Stop::SimulationBudget => "used its simulation budget",
+        Stop::SimulationBudget => "it used its simulation budget",
         Stop::Stalled => "the tolerance stopped falling",
-        Stop::Cancelled => "was cancelled",
+        Stop::Cancelled => "it was cancelled",
     }
 }
 
@@ -773,14 +773,19 @@ pub fn summary_text(fit: &Fit) -> String {
         t,
         "ABC-SMC: {} particles, generation 0 keeps the best of {} prior draws (the rejection \
          baseline); {} generations; it stopped because {}; final tolerance {}; {} simulations \
-         ({} in all with the pilot and history matching).",
+         ({} in all with the pilot{}).",
         s.population,
         s.initial_draws,
         pop.generation() + 1,
         stop_words(fit.smc.stop),
         num(pop.epsilon(), 4),
         fit.smc.total_simulations,
-        fit.abc_simulations()
+        fit.abc_simulations(),
+        if fit.wave.is_some() {
+            " and history matching"
+        } else {
+            ""
+        }
     );
     if let Some(g) = fit.resumed_from {
         let _ = writeln!(t, "(resumed from generation {g})");
