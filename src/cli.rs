@@ -56,11 +56,15 @@ mod experiment;
         baseline is Myanmar after the 2021 coup, with Russia, China, India and Others.\n\n\
         Without a command, armsim runs the built-in baseline, as `armsim run` does.",
     after_help = "Start here:\n  \
-        armsim                                        run the built-in baseline, write output/myanmar_2021/\n  \
-        armsim run --set suppliers.Russia.support=0.2  what if Russia kept its distance?\n  \
-        armsim params                                 every parameter, its value and meaning\n  \
-        armsim validate scenarios/myanmar_2021_un_embargo.toml\n\n\
-        Run `armsim help run` for every option."
+        armsim                      run the baseline; writes output/myanmar_2021/\n  \
+        armsim params               every parameter, its value, range and meaning\n  \
+        armsim run --set suppliers.Russia.support=0.2\n  \
+        \x20                           what if Russia kept its distance?\n  \
+        armsim compare --set-b suppliers.Russia.support=0 --set-b suppliers.Russia.hold_support=true\n  \
+        \x20                           the same question, run for run against the baseline\n  \
+        armsim sensitivity          which parameters matter most\n  \
+        armsim serve --open         a page with sliders, for students\n\n\
+        Run `armsim help COMMAND` for every option of a command."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -1060,4 +1064,127 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
         say!("wrote {}/: {}", written.dir.display(), names.join(", "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The README and the pages in `docs/` are tests: every `armsim` command
+    //! they show in a shell block must parse with this command line (the
+    //! integration tests run the quick start and the experiments for real).
+
+    use super::Cli;
+    use clap::Parser;
+    use std::path::Path;
+
+    /// Splits a shell line into words: whitespace, single and double quotes,
+    /// and a `#` comment outside quotes. Enough for the docs' commands.
+    fn words(line: &str) -> Vec<String> {
+        let (mut out, mut word, mut quote, mut in_word) = (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    in_word = true
+                }
+                (None, '#') if !in_word => break,
+                (None, c) if c.is_whitespace() => {
+                    if in_word {
+                        out.push(std::mem::take(&mut word));
+                        in_word = false
+                    }
+                }
+                (None, c) => {
+                    word.push(c);
+                    in_word = true
+                }
+            }
+        }
+        if in_word {
+            out.push(word);
+        }
+        out
+    }
+
+    /// Every armsim command line in the shell blocks of a Markdown text:
+    /// `armsim ARGS` or `cargo run --release -- ARGS`, continuation lines
+    /// joined.
+    fn commands(markdown: &str) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        let mut in_shell = false;
+        let mut pending = String::new();
+        for line in markdown.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with("```") {
+                in_shell = !in_shell && matches!(trimmed, "```sh" | "```bash" | "```console");
+                continue;
+            }
+            if !in_shell {
+                continue;
+            }
+            pending.push_str(trimmed.trim_end_matches('\\'));
+            pending.push(' ');
+            if trimmed.ends_with('\\') {
+                continue;
+            }
+            let line = words(&std::mem::take(&mut pending));
+            let args = match line.iter().position(|w| w == "--") {
+                Some(dash) if line.starts_with(&["cargo".into(), "run".into()]) => {
+                    &line[dash + 1..]
+                }
+                _ if line.first().is_some_and(|w| w == "armsim") => &line[1..],
+                _ => continue,
+            };
+            let mut argv = vec!["armsim".to_string()];
+            argv.extend(args.iter().cloned());
+            out.push(argv);
+        }
+        out
+    }
+
+    #[test]
+    fn the_tokenizer_keeps_quotes_and_drops_comments() {
+        assert_eq!(
+            words(r#"armsim run --set 'run.name="a b"' # a comment"#),
+            ["armsim", "run", "--set", r#"run.name="a b""#]
+        );
+        let md = "```sh\narmsim sweep --vary a \\\n  --vary b\ncargo run --release -- serve --open\ncargo test\n```\narmsim not-in-a-block\n";
+        assert_eq!(
+            commands(md),
+            [
+                vec!["armsim", "sweep", "--vary", "a", "--vary", "b"],
+                vec!["armsim", "serve", "--open"]
+            ]
+        );
+    }
+
+    #[test]
+    fn every_command_the_readme_and_docs_show_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut pages = vec![root.join("README.md")];
+        for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                pages.push(path);
+            }
+        }
+        let mut checked = 0;
+        for page in &pages {
+            let text = std::fs::read_to_string(page).unwrap();
+            for argv in commands(&text) {
+                if let Err(e) = Cli::try_parse_from(&argv) {
+                    panic!(
+                        "{}: `{}` does not parse:\n{e}",
+                        page.display(),
+                        argv.join(" ")
+                    );
+                }
+                checked += 1;
+            }
+        }
+        // The README alone shows more than twenty commands: finding none
+        // would mean the extraction broke, not that the docs are right.
+        assert!(checked > 20, "only {checked} commands found");
+    }
 }
