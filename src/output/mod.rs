@@ -526,7 +526,7 @@ pub fn headline(title: &str, scenario: &Scenario, summary: &Summary) -> String {
         None => "n/a".into(),
     };
     let mut out = format!(
-        "{} ({} runs, model {}): at {label}, median [90% band]\n\n{:<14} {:<24} {:<22}\n",
+        "{} ({} runs, model {}): at {label}, median [90% band]\n\n{:<14} {:<24} {}\n",
         title,
         thousands(summary.runs()),
         scenario.model(),
@@ -537,7 +537,7 @@ pub fn headline(title: &str, scenario: &Scenario, summary: &Summary) -> String {
     for (i, s) in scenario.suppliers().iter().enumerate() {
         let entity = Entity::Supplier(i);
         out += &format!(
-            "{:<14} {:<24} {:<22}\n",
+            "{:<14} {:<24} {}\n",
             s.name(),
             band(stat(entity, MetricId::RollingShare), true),
             band(stat(entity, MetricId::Support), false)
