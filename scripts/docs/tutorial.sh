@@ -33,6 +33,9 @@ mkdir -p "$images"
 cp "$work/baseline/shares.png" "$images/tutorial-baseline-shares.png"
 cp "$work/baseline/support.png" "$images/tutorial-baseline-support.png"
 
+# ... and which runs China turns away in: the first 1,000 runs, run by run.
+"$ARMSIM" run --runs 1000 --keep-runs 1000 --no-plots --quiet --out "$work/runs"
+
 # 2. One parameter changed on the command line: the junta no longer values support.
 "$ARMSIM" run --set buyer.support_weight=0 --out "$work/sw0" > "$work/sw0.txt"
 cp "$work/sw0/shares.png" "$images/tutorial-support-weight-0-shares.png"
@@ -127,17 +130,28 @@ done
 echo "   the first quarter Russia's median is above China's: $(awk -F, '
     $4 == "rolling_share" && $3 == "Russia" { r[$1] = $10; l[$1] = $2 }
     $4 == "rolling_share" && $3 == "China" { c[$1] = $10 }
-    END { for (q = 0; q in r; q++) if (r[q] > c[q]) { print l[q]; exit } }' "$b")"
+    END { for (q = 0; q in r; q++) if (r[q] > c[q]) { print l[q]; exit }; print "never" }' "$b")"
 echo "   the first quarter Russia's median is below China's again: $(awk -F, '
     $4 == "rolling_share" && $3 == "Russia" { r[$1] = $10; l[$1] = $2 }
     $4 == "rolling_share" && $3 == "China" { c[$1] = $10 }
-    END { ahead = 0; for (q = 0; q in r; q++) { if (r[q] > c[q]) ahead = 1; else if (ahead) { print l[q]; exit } } }' "$b")"
+    END { ahead = 0; for (q = 0; q in r; q++) { if (r[q] > c[q]) ahead = 1; else if (ahead) { print l[q]; exit } }; print "never" }' "$b")"
+echo "   Russia's mean at 2030Q4: $(pct "$(stat "$b" 2030Q4 Russia rolling_share mean)")"
 echo "-- 1. support.png (medians):"
 echo "   Russia at 2021Q1: $(stat "$b" 2021Q1 Russia support p50)"
-echo "   China's median first reaches 0.99: $(first "$b" China support ">=" 0.99)"
+echo "   China's median at its highest: $(awk -F, '$3 == "China" && $4 == "support" && (best == "" || $10 > best) { best = $10; at = $2 }
+    END { printf "%.2f at %s", best, at }' "$b")"
 echo "   India's median first reaches 0: $(first "$b" India support "<=" 0)"
+echo "   of the first 1,000 runs, those where China's support ends below 0.5: $(awk -F, '
+    $2 == 39 && $4 == "China" && $5 == "support" { s[$1] = $6 }
+    $4 == "world" && $5 == "unrest" { u[$1] += $6; n[$1]++ }
+    END {
+      for (r in s) if (s[r] < 0.5) { lo++; ul += u[r] / n[r] } else { hi++; uh += u[r] / n[r] }
+      printf "%d runs, mean unrest over the decade %.2f (the other %d: %.2f)", lo, ul / lo, hi, uh / hi
+    }' "$work/runs/runs.csv")"
 echo "   China at 2030Q4: median $(stat "$b" 2030Q4 China support p50), 90% band $(stat "$b" 2030Q4 China support p05) to $(stat "$b" 2030Q4 China support p95)"
 echo
+echo "-- 2. armsim params, the entry quoted:"
+"$ARMSIM" params | grep -A2 '^  How much the buyer values political support'
 echo "-- 2. run --set buyer.support_weight=0, as printed:"
 sed -n '1,8p' "$work/sw0.txt"
 echo "   Russia's median peak: $(extreme "$s" Russia rolling_share max)"
@@ -165,6 +179,8 @@ done
 for sup in Russia China; do
   paired "$work/embargo" "UN embargo" "$sup"
 done
+echo "   docs/compare.md's small change (docs/results/compare-small.txt, from experiments.sh):" \
+  "$(awk '/x as wide/ { sub(/x as wide/, ""); print $NF }' docs/results/compare-small.txt | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /')x narrower"
 echo "   China backs openly, Russia's 2026-30 mean share: $(awk -F, '$1 == "mean:rolling_share:Russia@2026..2030" { printf "%+.1f points", 100 * $7 }' "$work/china/outcomes.csv")"
 echo "   China backs openly, the median difference at its largest:" \
   "China $(extreme "$work/china/difference.csv" China rolling_share max " points")," \
