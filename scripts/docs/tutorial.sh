@@ -180,7 +180,8 @@ for sup in Russia China; do
   paired "$work/embargo" "UN embargo" "$sup"
 done
 echo "   docs/compare.md's small change (docs/results/compare-small.txt, from experiments.sh):" \
-  "$(awk '/x as wide/ { sub(/x as wide/, ""); print $NF }' docs/results/compare-small.txt | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /')x narrower"
+  "$(awk '/x as wide/ { sub(/x as wide/, ""); print $NF }' docs/results/compare-small.txt | sort -g |
+    awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s to %sx narrower; independent studies would need %.0f to %.0f times the runs", lo, hi, lo * lo, hi * hi }')"
 echo "   China backs openly, Russia's 2026-30 mean share: $(awk -F, '$1 == "mean:rolling_share:Russia@2026..2030" { printf "%+.1f points", 100 * $7 }' "$work/china/outcomes.csv")"
 echo "   China backs openly, the median difference at its largest:" \
   "China $(extreme "$work/china/difference.csv" China rolling_share max " points")," \
