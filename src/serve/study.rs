@@ -114,8 +114,8 @@ fn points(x: f64) -> String {
     }
 }
 
-/// Whole percents, halves rounded up as the page's script rounds them
-/// (`{:.0}` would round 24.5 to even, 24, beside the page's 25).
+/// Whole percents, halves rounded away from zero as the page's table rounds
+/// them (`{:.0}` would round 24.5 to even, 24, beside the page's 25).
 fn percent(x: f64) -> String {
     format!("{}%", (x * 100.0).round() as i64)
 }
@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(points(0.051), "+5");
         assert_eq!(points(-0.004), "0");
         assert_eq!(percent(0.714), "71%");
-        // Halves round up, as the page's table rounds the same median.
+        // Halves round away from zero, as the page's table rounds the same median.
         assert_eq!(percent(0.245), "25%");
     }
 

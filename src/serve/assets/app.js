@@ -612,8 +612,11 @@ function headline(snapshot) {
   if (!h) { table.hidden = true; return; }
   $("table-caption").textContent =
     `Five-year share of arms imports at ${h.quarter}, over ${thousands(snapshot.runs)} paired runs`;
-  const pct = (v) => `${Math.round(v * 100)}%`;
-  const pts = (v) => { const r = Math.round(v * 100); return r === 0 ? "0" : (r > 0 ? "+" : "-") + Math.abs(r); };
+  // Halves round away from zero, as the server's headline rounds them
+  // (Math.round alone would turn -13.5 into -13 beside the headline's -14).
+  const whole = (x) => Math.sign(x) * Math.round(Math.abs(x));
+  const pct = (v) => `${whole(v * 100)}%`;
+  const pts = (v) => { const r = whole(v * 100); return r === 0 ? "0" : (r > 0 ? "+" : "-") + Math.abs(r); };
   table.tBodies[0].replaceChildren(...h.rows.map((r) => el("tr", {},
     el("td", { text: r.supplier }), el("td", { text: pct(r.baseline) }), el("td", { text: pct(r.change) }),
     el("td", { text: `${pts(r.difference[1])} points [${pts(r.difference[0])}, ${pts(r.difference[2])}]` }))));
