@@ -12,12 +12,12 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
 use armsim::experiment::campaign::{
-    Campaign, CampaignFinished, CampaignRunner, CampaignSpec, Kind, LayoutSpec, Written,
+    Campaign, CampaignFinished, CampaignRunner, CampaignSpec, Kind, Written,
 };
 use armsim::experiment::compare::Comparison;
 use armsim::experiment::config;
 use armsim::experiment::outcome::Outcome;
-use armsim::experiment::sweep::Indices;
+use armsim::experiment::sweep::{Indices, Layout};
 use armsim::metrics::{MetricId, Scope};
 use armsim::output::{self, experiment::ComparisonReport};
 use armsim::runner::Shard;
@@ -603,8 +603,8 @@ pub(super) fn sweep(args: SweepArgs) -> Result<ExitCode> {
         kind: Kind::Sweep,
         vary: args.vary.clone(),
         layout: match args.design {
-            SweepDesign::Grid => LayoutSpec::Grid,
-            SweepDesign::Lhs => LayoutSpec::Lhs {
+            SweepDesign::Grid => Layout::Grid,
+            SweepDesign::Lhs => Layout::Lhs {
                 samples: args.samples,
             },
         },
@@ -646,10 +646,10 @@ pub(super) fn sensitivity(args: SensitivityArgs) -> Result<ExitCode> {
         kind: Kind::Sensitivity,
         vary: params,
         layout: match method {
-            Method::Sobol => LayoutSpec::Sobol {
+            Method::Sobol => Layout::Sobol {
                 samples: args.samples.or(section.samples).unwrap_or(512),
             },
-            Method::Morris => LayoutSpec::Morris {
+            Method::Morris => Layout::Morris {
                 trajectories: args.trajectories.or(section.trajectories).unwrap_or(20),
                 levels: args.levels.or(section.levels).unwrap_or(4),
             },

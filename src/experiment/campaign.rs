@@ -49,48 +49,6 @@ pub enum Kind {
     Sensitivity,
 }
 
-/// Where a campaign's points lie (serialisable form of [`Layout`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "design", rename_all = "lowercase")]
-pub enum LayoutSpec {
-    /// Every varied parameter's grid steps.
-    Grid,
-    /// A Latin hypercube.
-    Lhs {
-        /// Points.
-        samples: usize,
-    },
-    /// Saltelli's design, N (D + 2) points.
-    Sobol {
-        /// Base samples N.
-        samples: usize,
-    },
-    /// Morris trajectories.
-    Morris {
-        /// Trajectories r.
-        trajectories: usize,
-        /// Levels p.
-        levels: usize,
-    },
-}
-
-impl LayoutSpec {
-    fn layout(&self) -> Layout {
-        match *self {
-            LayoutSpec::Grid => Layout::Grid,
-            LayoutSpec::Lhs { samples } => Layout::Lhs { samples },
-            LayoutSpec::Sobol { samples } => Layout::Sobol { samples },
-            LayoutSpec::Morris {
-                trajectories,
-                levels,
-            } => Layout::Morris {
-                trajectories,
-                levels,
-            },
-        }
-    }
-}
-
 /// What a campaign runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignSpec {
@@ -99,7 +57,7 @@ pub struct CampaignSpec {
     /// The varied parameters, `PATH=FROM:TO:STEPS` (or shorter, see [`Vary`]).
     pub vary: Vec<String>,
     /// The design.
-    pub layout: LayoutSpec,
+    pub layout: Layout,
     /// Seed of a random design (never shared with the runs' streams).
     pub design_seed: u64,
     /// Monte Carlo runs per point.
@@ -201,8 +159,8 @@ impl Campaign {
                 .collect::<Result<Vec<_>, _>>()?
         };
         match (&spec.kind, &spec.layout) {
-            (Kind::Sweep, LayoutSpec::Grid | LayoutSpec::Lhs { .. })
-            | (Kind::Sensitivity, LayoutSpec::Sobol { .. } | LayoutSpec::Morris { .. }) => {}
+            (Kind::Sweep, Layout::Grid | Layout::Lhs { .. })
+            | (Kind::Sensitivity, Layout::Sobol { .. } | Layout::Morris { .. }) => {}
             _ => {
                 return Err(CampaignError::Settings(
                     "a sweep uses a grid or a Latin hypercube; a sensitivity analysis Sobol or Morris"
@@ -210,7 +168,7 @@ impl Campaign {
                 ));
             }
         }
-        let plan = Plan::new(scenario, vary, spec.layout.layout(), spec.design_seed)?;
+        let plan = Plan::new(scenario, vary, spec.layout.clone(), spec.design_seed)?;
         if plan.points() > 10_000_000 {
             return Err(CampaignError::Settings(format!(
                 "{} design points: at most 10,000,000",
@@ -1023,7 +981,7 @@ mod tests {
     use super::*;
     use crate::scenario::load_baseline;
 
-    fn spec(kind: Kind, vary: &[&str], layout: LayoutSpec) -> CampaignSpec {
+    fn spec(kind: Kind, vary: &[&str], layout: Layout) -> CampaignSpec {
         CampaignSpec {
             kind,
             vary: vary.iter().map(|s| s.to_string()).collect(),
@@ -1049,11 +1007,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let c = Campaign::new(
             loaded(),
-            spec(
-                Kind::Sweep,
-                &["buyer.support_weight=0:3:5"],
-                LayoutSpec::Grid,
-            ),
+            spec(Kind::Sweep, &["buyer.support_weight=0:3:5"], Layout::Grid),
         )
         .unwrap();
         let whole = root.path().join("whole");
@@ -1107,7 +1061,7 @@ mod tests {
             spec(
                 Kind::Sweep,
                 &["buyer.support_weight=0:3:4", "buyer.lock_in_weight=0:2:2"],
-                LayoutSpec::Grid,
+                Layout::Grid,
             ),
         )
         .unwrap();
@@ -1153,7 +1107,7 @@ mod tests {
     fn states_round_trip_and_corruption_is_refused() {
         let c = Campaign::new(
             loaded(),
-            spec(Kind::Sweep, &["buyer.budget=20:60:3"], LayoutSpec::Grid),
+            spec(Kind::Sweep, &["buyer.budget=20:60:3"], Layout::Grid),
         )
         .unwrap();
         let results = PointRunner::new(3, &c.plan.builder(), c.outcomes.clone(), 5, 1)
@@ -1177,19 +1131,15 @@ mod tests {
     #[test]
     fn settings_that_do_not_fit_are_refused() {
         let l = loaded();
-        assert!(Campaign::new(l.clone(), spec(Kind::Sweep, &[], LayoutSpec::Grid)).is_err());
+        assert!(Campaign::new(l.clone(), spec(Kind::Sweep, &[], Layout::Grid)).is_err());
         assert!(
             Campaign::new(
                 l.clone(),
-                spec(
-                    Kind::Sweep,
-                    &["buyer.budget"],
-                    LayoutSpec::Sobol { samples: 8 }
-                )
+                spec(Kind::Sweep, &["buyer.budget"], Layout::Sobol { samples: 8 })
             )
             .is_err()
         );
-        let mut s = spec(Kind::Sweep, &["buyer.budget"], LayoutSpec::Grid);
+        let mut s = spec(Kind::Sweep, &["buyer.budget"], Layout::Grid);
         s.outcomes = vec!["rolling_share:Rusia@end".into()];
         assert!(matches!(
             Campaign::new(l, s),

@@ -143,8 +143,10 @@ impl Vary {
     }
 }
 
-/// Where a plan's points lie.
-#[derive(Debug, Clone, PartialEq)]
+/// Where a plan's points lie. Serialisable: a campaign's state and
+/// manifest record it as `{"design": "grid" | "lhs" | "sobol" | "morris", ...}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "design", rename_all = "lowercase")]
 pub enum Layout {
     /// The full grid of every varied parameter's steps.
     Grid,
