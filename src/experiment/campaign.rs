@@ -142,9 +142,9 @@ impl Campaign {
                 spec.runs
             )));
         }
-        if !(spec.level > 0.0 && spec.level < 1.0)
-            || !(1..=sensitivity::MAX_RESAMPLES).contains(&spec.resamples)
-        {
+        // Written so that a NaN level fails too.
+        let level_ok = spec.level > 0.0 && spec.level < 1.0;
+        if !level_ok || !(1..=sensitivity::MAX_RESAMPLES).contains(&spec.resamples) {
             return Err(CampaignError::Settings(format!(
                 "the bootstrap needs 1 to {} resamples and a level strictly between 0 and 1",
                 sensitivity::MAX_RESAMPLES
@@ -849,6 +849,7 @@ pub fn write_campaign(
     if campaign.spec.kind == Kind::Sensitivity {
         names.push("indices.csv".into());
     }
+    #[cfg_attr(not(feature = "plots"), allow(unused_mut))]
     let mut written_plots: Vec<String> = Vec::new();
     files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
         output::write_file(&tmp.join("sweep.csv"), |w| {

@@ -162,6 +162,9 @@ fn a_33_byte_summary_is_refused_before_anything_large_is_allocated() {
     checks::summary_bytes(&bytes);
 }
 
+/// A fuzz target's check.
+type Check = fn(&[u8]);
+
 /// Executions per target in a fixed time, for docs/performance.md:
 /// `cargo test --test integration fuzzing::soak -- --ignored --nocapture`.
 #[test]
@@ -177,7 +180,7 @@ fn soak() {
     let valid_summary = encoded_summary();
     let scenario = std::fs::read(super::root().join("tests/fixtures/minimal_v2.toml")).unwrap();
     let overrides = b"buyer.budget=50\nsuppliers.Alpha.support=0.5".to_vec();
-    let targets: [(&str, &[u8], fn(&[u8])); 4] = [
+    let targets: [(&str, &[u8], Check); 4] = [
         ("scenario_text", &scenario, checks::scenario_text),
         ("set_override", &overrides, checks::set_override),
         ("summary_bytes", &valid_summary, checks::summary_bytes),
