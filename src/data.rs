@@ -135,6 +135,13 @@ pub enum DataError {
     /// A group or supplier name is empty.
     #[error("a group or supplier name is empty")]
     EmptyName,
+    /// A group lists no SIPRI supplier, so it would be silently empty in
+    /// every year (the catch-all is the way to collect the rest).
+    #[error("group `{name}` lists no SIPRI supplier")]
+    EmptyGroup {
+        /// The group.
+        name: String,
+    },
     /// Two groups (or a group and the catch-all) have the same name.
     #[error("group `{name}` is named twice")]
     DuplicateGroup {
@@ -440,10 +447,13 @@ impl Imports {
                 }
             }
         }
+        let first = self.rows.iter().map(|r| r.year).min();
+        let last = self.rows.iter().map(|r| r.year).max();
         Grouped {
             names: grouping.names().iter().map(|s| s.to_string()).collect(),
             annual,
             unlisted: unlisted.into_values().collect(),
+            covered: first.zip(last),
         }
     }
 }
@@ -478,7 +488,8 @@ impl Grouping {
     ///
     /// # Errors
     /// [`DataError::NoGroups`], [`DataError::EmptyName`],
-    /// [`DataError::DuplicateGroup`] or [`DataError::SupplierInTwoGroups`].
+    /// [`DataError::EmptyGroup`], [`DataError::DuplicateGroup`] or
+    /// [`DataError::SupplierInTwoGroups`].
     pub fn new<G, S, M>(groups: G, catch_all: Option<&str>) -> Result<Grouping, DataError>
     where
         G: IntoIterator<Item = (S, M)>,
@@ -498,7 +509,9 @@ impl Grouping {
             }
             let index = names.len();
             names.push(name.to_string());
+            let mut listed = 0;
             for supplier in suppliers {
+                listed += 1;
                 let supplier = supplier.as_ref();
                 if supplier.is_empty() {
                     return Err(DataError::EmptyName);
@@ -511,6 +524,9 @@ impl Grouping {
                     });
                 }
                 members.insert(supplier.to_string(), index);
+            }
+            if listed == 0 {
+                return Err(DataError::EmptyGroup { name: name.into() });
             }
         }
         if names.is_empty() {
@@ -693,9 +709,18 @@ pub struct Grouped {
     /// Year -> deliveries per group; years without a row are absent (zero).
     annual: BTreeMap<i32, Vec<f64>>,
     unlisted: Vec<UnlistedSupplier>,
+    /// The first and last year of any row of the record, grouped or not.
+    covered: Option<(i32, i32)>,
 }
 
 impl Grouped {
+    /// The years the record covers: from its first row's year to its last
+    /// (any supplier's). A year inside without a row had no deliveries; a
+    /// year outside is unknown, not zero, so a window must lie inside.
+    pub fn covered(&self) -> Option<(i32, i32)> {
+        self.covered
+    }
+
     /// Group names, in the grouping's order.
     pub fn names(&self) -> &[String] {
         &self.names

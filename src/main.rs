@@ -2,6 +2,18 @@
 //! Everything a researcher could call from Rust lives in the library; this
 //! binary only parses, reports progress and prints.
 
+/// `eprintln!` that never panics. The standard one panics when standard
+/// error cannot be written (a full disk, a reader that went away), turning a
+/// message into exit code 101; a message nobody can read is dropped instead,
+/// and the exit code still says what happened. Defined before the modules so
+/// that it replaces the standard macro in all of them.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 #[cfg(feature = "serve")]
 mod serve;

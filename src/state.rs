@@ -317,12 +317,20 @@ impl StudyState {
             payload.extend_from_slice(&x.to_le_bytes());
         }
         self.summary.encode(&mut payload);
+        Self::frame(&payload)
+    }
+
+    /// `payload` framed as a state file of this format: magic bytes,
+    /// format, length, the payload, its SHA-256 checksum. The fuzz target
+    /// frames arbitrary bytes so, to reach the payload's decoder behind a
+    /// valid checksum (as a careful forger would).
+    pub fn frame(payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(payload.len() + FRAME);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
-        out.extend_from_slice(&Sha256::digest(&payload));
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&Sha256::digest(payload));
         out
     }
 
@@ -587,12 +595,7 @@ mod tests {
 
     /// A file framing `payload` with a valid checksum: what a careful forger makes.
     fn frame(payload: &[u8]) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(payload);
-        out.extend_from_slice(&Sha256::digest(payload));
-        out
+        StudyState::frame(payload)
     }
 
     fn payload(bytes: &[u8]) -> Vec<u8> {

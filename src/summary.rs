@@ -445,6 +445,24 @@ impl Summary {
                                     m.min, m.max
                                 ));
                             }
+                            // The mean square lies between the square of the
+                            // mean (else the variance would be negative, and
+                            // read as 0) and the largest square. The slack
+                            // covers the fixed-point truncation, far below it.
+                            let mean_square = m.sum_squares as f64
+                                / (1u64 << binning.square_bits()) as f64
+                                / m.count as f64;
+                            let largest = m.min.abs().max(m.max.abs());
+                            let slack = 1e-8 * largest.max(1.0).powi(2);
+                            if !(mean * mean - slack..=largest * largest + slack)
+                                .contains(&mean_square)
+                            {
+                                return bad(format!(
+                                    "quarter {q}: {name} has mean {mean} but mean square \
+                                     {mean_square}, impossible for values from {} to {}",
+                                    m.min, m.max
+                                ));
+                            }
                         }
                     }
                 }
@@ -722,6 +740,9 @@ impl Summary {
     /// # Errors
     /// [`SummaryError`] saying what is malformed.
     pub fn decode(input: &mut &[u8]) -> Result<Summary, SummaryError> {
+        /// Encoded bytes of one cell's moments: count, sum, sum of squares,
+        /// minimum, maximum.
+        const MOMENTS_BYTES: u64 = 8 + 16 + 16 + 8 + 8;
         fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], SummaryError> {
             let (head, rest) = input
                 .split_first_chunk::<N>()
@@ -743,6 +764,11 @@ impl Summary {
             )));
         }
         let (quarters, suppliers) = (quarters as usize, suppliers as usize);
+        // Each pair is 16 bytes of input: a count the input cannot hold is
+        // refused before anything is reserved for it.
+        if pair_count > (input.len() / 16) as u64 {
+            return Err(SummaryError::Truncated);
+        }
         let mut pairs = Vec::with_capacity(pair_count as usize);
         for _ in 0..pair_count {
             let (a, b) = (get(input)?, get(input)?);
@@ -760,12 +786,23 @@ impl Summary {
         if bytes > crate::scenario::validate::MAX_SUMMARY_BYTES {
             return Err(shape_error(format!("{bytes} bytes")));
         }
-        let mut summary = Summary::with_shape(Shape {
+        let shape = Shape {
             quarters,
             suppliers,
             pairs,
             difference,
-        });
+        };
+        // The moments and event counts are written for every cell, so the
+        // input must hold them all before the (larger) histogram is
+        // allocated: a few header bytes cannot make the decoder reserve
+        // gigabytes.
+        let layout = Layout::of(&shape);
+        let dense = (quarters as u64)
+            .saturating_mul(layout.binned as u64 * MOMENTS_BYTES + layout.counted as u64 * 8);
+        if (input.len() as u64) < dense.saturating_add(16) {
+            return Err(SummaryError::Truncated);
+        }
+        let mut summary = Summary::with_shape(shape);
         summary.runs = get(input)?;
         let nonzero = get(input)?;
         if nonzero > summary.bins.len() as u64 {
@@ -947,5 +984,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_forged_sum_of_squares_is_refused() {
+        // A state file whose sums of squares were zeroed (its checksum
+        // recomputed) used to merge and report sd 0.
+        let s = minimal(&["run.runs=50".into()]);
+        let mut summary = Study::new(&s).threads(1).run().unwrap().summary;
+        let i = summary
+            .moments
+            .iter()
+            .position(|m| m.count > 1 && m.mean().is_some_and(|x| x.abs() > 1e-3))
+            .unwrap();
+        summary.moments[i].sum_squares = 0;
+        let mut bytes = Vec::new();
+        summary.encode(&mut bytes);
+        let err = Summary::decode(&mut &bytes[..]).unwrap_err();
+        assert!(matches!(err, SummaryError::Inconsistent(_)), "{err}");
+        assert!(err.to_string().contains("mean square"), "{err}");
     }
 }

@@ -1,11 +1,4 @@
-//! Any `--set PATH=VALUE` arguments on the built-in baseline: an error that
-//! names the argument, or a valid scenario; never a panic.
+//! Any `--set PATH=VALUE` lines on the baseline (see `armsim_fuzz::set_override`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let args: Vec<String> = text.lines().take(8).map(String::from).collect();
-    let _ = armsim::scenario::load_baseline(&args);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| armsim_fuzz::set_override(data));

@@ -41,7 +41,10 @@ use toml_edit::{DocumentMut, Item, Value};
 use super::abc::{Population, Stop};
 use super::posterior::Posterior;
 use super::run::{CalibrationError, Fit, generation_file};
-use super::spec::{ParamSpec, TargetKind};
+use super::spec::ParamSpec;
+#[cfg(feature = "plots")]
+use super::spec::TargetKind;
+#[cfg(feature = "plots")]
 use crate::output::plot::{
     Axis, Caption, Figure, Format, ObservedCell, ObservedChart, ObservedSeries, PLOTS, PairPlot,
     PlotError, PlotMeta, Quantiles, fan_chart, observed_vs_simulated, pair_plot, study_chart,
@@ -312,6 +315,7 @@ fn population_csv(path: &Path, fit: &Fit, population: &Population) -> Result<(),
 }
 
 /// Writes a figure as `stem.png` and `stem.svg` into `dir`.
+#[cfg(feature = "plots")]
 fn figure(
     dir: &Path,
     stem: &str,
@@ -337,6 +341,7 @@ fn figure(
     }
 }
 
+#[cfg(feature = "plots")]
 fn caption(fit: &Fit, runs: Option<u64>) -> Caption {
     Caption {
         seed: Some(fit.spec.settings.seed),
@@ -348,6 +353,7 @@ fn caption(fit: &Fit, runs: Option<u64>) -> Caption {
 
 /// The pair plot of the posterior, on the priors' supports, marking the
 /// values the forecast scenario had before calibration.
+#[cfg(feature = "plots")]
 fn pairs_figure(fit: &Fit) -> Result<Figure, PlotError> {
     let p = &fit.smc.population;
     let d = p.dim();
@@ -386,6 +392,7 @@ fn pairs_figure(fit: &Fit) -> Result<Figure, PlotError> {
 }
 
 /// Observed against simulated, one chart per kind of target.
+#[cfg(feature = "plots")]
 fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), OutputError> {
     let runs = fit.bands.first().map(|b| b.predictive.n);
     for (kind, stem, what, axis) in [
@@ -480,6 +487,36 @@ fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), Out
             )
             .caption(caption(fit, runs));
         figure(dir, stem, observed_vs_simulated(&meta, &chart), files)?;
+    }
+    Ok(())
+}
+
+/// The plots: the posterior's pairs, observed against simulated, and the
+/// forecast's fan charts (with the `plots` feature; a library built without
+/// it writes the tables only, and lists only them in the manifest).
+#[cfg(feature = "plots")]
+fn plots(dir: &Path, fit: &Fit, files: &mut Vec<String>) -> Result<(), OutputError> {
+    figure(dir, "pairs", pairs_figure(fit), files)?;
+    fit_figures(fit, dir, files)?;
+    let f = &fit.forecast;
+    let caption = caption(fit, Some(f.summary.runs()));
+    for spec in &PLOTS {
+        let chart = study_chart(&f.scenario, &f.summary, spec);
+        let meta = PlotMeta::new(titled(
+            f.scenario.name(),
+            &format!("{} across the posterior", spec.title),
+        ))
+        .subtitle(format!(
+            "median, middle 50% and 90% of {} runs at {} particles drawn from the posterior",
+            f.runs, f.particles
+        ))
+        .caption(caption.clone());
+        figure(
+            dir,
+            &format!("forecast_{}", spec.stem),
+            fan_chart(&meta, &chart),
+            files,
+        )?;
     }
     Ok(())
 }
@@ -641,28 +678,8 @@ fn write_files(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<Str
     write_file(&dir.join("summary.txt"), |w| w.write_all(text.as_bytes()))?;
     files.push("summary.txt".into());
 
-    // Plots.
-    figure(dir, "pairs", pairs_figure(fit), &mut files)?;
-    fit_figures(fit, dir, &mut files)?;
-    let caption = caption(fit, Some(f.summary.runs()));
-    for spec in &PLOTS {
-        let chart = study_chart(&f.scenario, &f.summary, spec);
-        let meta = PlotMeta::new(titled(
-            f.scenario.name(),
-            &format!("{} across the posterior", spec.title),
-        ))
-        .subtitle(format!(
-            "median, middle 50% and 90% of {} runs at {} particles drawn from the posterior",
-            f.runs, f.particles
-        ))
-        .caption(caption.clone());
-        figure(
-            dir,
-            &format!("forecast_{}", spec.stem),
-            fan_chart(&meta, &chart),
-            &mut files,
-        )?;
-    }
+    #[cfg(feature = "plots")]
+    plots(dir, fit, &mut files)?;
 
     files.push(crate::files::MANIFEST.to_string());
     let s = &fit.spec.settings;

@@ -833,6 +833,18 @@ fn read_grouping(
             continue;
         }
         match value {
+            toml::Value::Array(items) if items.is_empty() => {
+                // An empty group would observe zero deliveries every year
+                // and fit its supplier's share to nothing.
+                r.fail(
+                    SpecProblem::Grouping,
+                    &here,
+                    "an empty list",
+                    "the SIPRI suppliers in this group (one or more), or the supplier as `others`",
+                    None,
+                );
+                ok = false;
+            }
             toml::Value::Array(items) if items.iter().all(|v| v.is_str()) => lists.push((
                 name.clone(),
                 items
@@ -1227,6 +1239,27 @@ fn read_targets(
             continue;
         }
         if let Some(grouped) = grouped {
+            // A year outside the record is unknown, not a year without
+            // deliveries: a window reaching past it would fit the model to
+            // zeros nobody observed.
+            let inside = grouped
+                .covered()
+                .is_some_and(|(first, last)| first <= years.first() && years.last() <= last);
+            if !inside {
+                r.fail(
+                    SpecProblem::Data,
+                    &at(&here, key("years")),
+                    format!("{}..{}", years.first(), years.last()),
+                    match grouped.covered() {
+                        Some((first, last)) => {
+                            format!("a window within the data's years, {first}..{last}")
+                        }
+                        None => "data with deliveries".into(),
+                    },
+                    None,
+                );
+                continue;
+            }
             let result = match kind {
                 TargetKind::Shares | TargetKind::Total => grouped.shares(years).map(|_| ()),
                 TargetKind::Lumpiness => grouped.lumpiness(years).map(|_| ()),

@@ -183,7 +183,11 @@ pub(crate) fn logit(u: f64) -> f64 {
 #[inline]
 pub(crate) fn shares_of(values: &[f64], shares: &mut [f64]) -> bool {
     let total: f64 = values.iter().sum();
-    if total > 0.0 {
+    // A subnormal total (a budget of 5e-324, say) has no reciprocal: 1 /
+    // total overflows to infinity and the shares would not sum to 1. Such
+    // amounts are no deliveries at all, so they define no shares. Normal
+    // totals take the same path as always, bit for bit.
+    if total >= f64::MIN_POSITIVE {
         let inverse = 1.0 / total;
         for (share, &x) in shares.iter_mut().zip(values) {
             *share = x * inverse;

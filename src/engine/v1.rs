@@ -417,7 +417,9 @@ impl<'s> Simulator<'s> {
     /// quarter's purchases, and nothing is ever on order.
     fn view(&mut self, t: u32) -> QuarterView<'_> {
         let hhi = self.update_base_shares();
-        let base_defined = self.stocks.iter().sum::<f64>() > 0.0;
+        // Defined exactly when `shares_of` gave shares (a subnormal stock
+        // gives none); the same test as always for every normal total.
+        let base_defined = self.stocks.iter().sum::<f64>() >= f64::MIN_POSITIVE;
         let total: f64 = self.purchases.iter().sum();
         QuarterView {
             quarter: t,

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::outcome::{Outcome, OutcomeError};
 use super::points::{PointError, PointResult, PointRunner};
-use super::sensitivity::BootstrapConfig;
+use super::sensitivity::{self, BootstrapConfig, SensitivityError};
 use super::sweep::{Indices, Layout, Plan, SweepError, Vary};
 use crate::files::{self, FileError};
 use crate::metrics;
@@ -108,6 +108,9 @@ pub enum CampaignError {
     /// Settings that do not fit together.
     #[error("{0}")]
     Settings(String),
+    /// The cancel flag stopped the sensitivity indices' bootstrap.
+    #[error("cancelled while computing the sensitivity indices")]
+    Cancelled,
 }
 
 /// A campaign spec checked against its scenario.
@@ -139,11 +142,13 @@ impl Campaign {
                 spec.runs
             )));
         }
-        if !(spec.level > 0.0 && spec.level < 1.0) || spec.resamples == 0 {
-            return Err(CampaignError::Settings(
-                "the bootstrap needs 1 or more resamples and a level strictly between 0 and 1"
-                    .into(),
-            ));
+        // Written so that a NaN level fails too.
+        let level_ok = spec.level > 0.0 && spec.level < 1.0;
+        if !level_ok || !(1..=sensitivity::MAX_RESAMPLES).contains(&spec.resamples) {
+            return Err(CampaignError::Settings(format!(
+                "the bootstrap needs 1 to {} resamples and a level strictly between 0 and 1",
+                sensitivity::MAX_RESAMPLES
+            )));
         }
         let vary = spec
             .vary
@@ -168,13 +173,8 @@ impl Campaign {
                 ));
             }
         }
+        // Plan::new counts the points before it builds the design.
         let plan = Plan::new(scenario, vary, spec.layout.clone(), spec.design_seed)?;
-        if plan.points() > 10_000_000 {
-            return Err(CampaignError::Settings(format!(
-                "{} design points: at most 10,000,000",
-                plan.points()
-            )));
-        }
         let mut spec = spec;
         spec.outcomes = outcomes.iter().map(|o| o.to_string()).collect();
         Ok(Campaign {
@@ -258,14 +258,34 @@ impl Campaign {
     /// # Errors
     /// [`CampaignError::Sweep`] for an outcome undefined at a point or constant.
     pub fn indices(&self, results: &[PointResult]) -> Option<Result<Vec<Indices>, CampaignError>> {
+        self.indices_until(results, None)
+    }
+
+    /// [`Campaign::indices`], stopping soon after `cancel` is set.
+    ///
+    /// # Errors
+    /// Those of [`Campaign::indices`]; [`CampaignError::Cancelled`] once
+    /// `cancel` is set.
+    pub fn indices_until(
+        &self,
+        results: &[PointResult],
+        cancel: Option<&AtomicBool>,
+    ) -> Option<Result<Vec<Indices>, CampaignError>> {
         let bootstrap = BootstrapConfig {
             resamples: self.spec.resamples,
             level: self.spec.level,
             seed: self.spec.design_seed,
         };
-        self.plan
-            .sensitivity(&self.outcomes, results, &bootstrap)
-            .map(|r| r.map_err(CampaignError::from))
+        let indices = self
+            .plan
+            .sensitivity(&self.outcomes, results, &bootstrap, cancel)?;
+        Some(match indices {
+            Err(SweepError::Sensitivity {
+                source: SensitivityError::Cancelled,
+                ..
+            }) => Err(CampaignError::Cancelled),
+            other => other.map_err(CampaignError::from),
+        })
     }
 }
 
@@ -672,7 +692,14 @@ impl<'a> CampaignRunner<'a> {
                 elapsed_seconds: elapsed,
             });
         }
-        let written = write_campaign(
+        // Every point is done; what remains (a sensitivity analysis's
+        // bootstrap, the plots) can take minutes and cannot be resumed, so
+        // the points are kept first: an interruption now loses nothing.
+        if self.cancel.is_some() {
+            CampaignState::new(campaign, range.clone(), &results, elapsed, threads)
+                .save(&checkpoint)?;
+        }
+        let written = match write_campaign(
             &dir,
             campaign,
             results,
@@ -681,7 +708,17 @@ impl<'a> CampaignRunner<'a> {
             self.plots,
             &self.command_line,
             &[],
-        )?;
+            self.cancel,
+        ) {
+            Err(CampaignError::Cancelled) => {
+                return Ok(CampaignFinished::Interrupted {
+                    done: total,
+                    total,
+                    checkpoint,
+                });
+            }
+            written => written?,
+        };
         files::remove_file_if_ours(&checkpoint, CampaignState::is_state_file)?;
         if let Some(e) = save_failed {
             // The campaign finished and was written; say that a checkpoint
@@ -775,10 +812,12 @@ pub fn write_campaign(
     plots: bool,
     command_line: &[String],
     shards: &[ShardRecord],
+    cancel: Option<&AtomicBool>,
 ) -> Result<Written, CampaignError> {
-    let indices: Vec<Result<Indices, String>> = match campaign.indices(&results) {
+    let indices: Vec<Result<Indices, String>> = match campaign.indices_until(&results, cancel) {
         None => Vec::new(),
         Some(Ok(all)) => all.into_iter().map(Ok).collect(),
+        Some(Err(CampaignError::Cancelled)) => return Err(CampaignError::Cancelled),
         Some(Err(_)) => campaign
             .outcomes
             .iter()
@@ -795,7 +834,7 @@ pub fn write_campaign(
                         outcomes: vec![r.outcomes[o]],
                     })
                     .collect();
-                match single.indices(&column) {
+                match single.indices_until(&column, cancel) {
                     Some(Ok(mut v)) => Ok(v.remove(0)),
                     Some(Err(e)) => Err(e.to_string()),
                     None => Err("no indices".into()),
@@ -803,10 +842,14 @@ pub fn write_campaign(
             })
             .collect(),
     };
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(CampaignError::Cancelled);
+    }
     let mut names: Vec<String> = vec!["sweep.csv".into()];
     if campaign.spec.kind == Kind::Sensitivity {
         names.push("indices.csv".into());
     }
+    #[cfg_attr(not(feature = "plots"), allow(unused_mut))]
     let mut written_plots: Vec<String> = Vec::new();
     files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
         output::write_file(&tmp.join("sweep.csv"), |w| {
@@ -824,7 +867,13 @@ pub fn write_campaign(
             })?;
         }
         if plots {
-            written_plots = output::experiment::campaign_plots(tmp, campaign, &results, &indices)?;
+            #[cfg(feature = "plots")]
+            {
+                written_plots =
+                    output::experiment::campaign_plots(tmp, campaign, &results, &indices)?;
+            }
+            #[cfg(not(feature = "plots"))]
+            return Err(OutputError::PlotsNotBuilt.into());
         }
         let mut all = names.clone();
         all.extend(written_plots.iter().cloned());
@@ -950,6 +999,7 @@ pub fn merge(
         plots,
         command_line,
         &shards,
+        None,
     )
 }
 
@@ -1051,6 +1101,112 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn an_interruption_during_the_bootstrap_keeps_every_point_and_resumes() {
+        // SIGINT during a large bootstrap used to be ignored: the indices
+        // were computed to the end and the command exited 0. Now the flag
+        // stops the bootstrap, every point is in the checkpoint, and a
+        // resume writes what an uninterrupted run writes.
+        let root = tempfile::tempdir().unwrap();
+        let c = Campaign::new(
+            loaded(),
+            spec(
+                Kind::Sensitivity,
+                &["buyer.support_weight=0:3", "buyer.lock_in_weight=0:2"],
+                Layout::Morris {
+                    trajectories: 4,
+                    levels: 4,
+                },
+            ),
+        )
+        .unwrap();
+        let flag = AtomicBool::new(false);
+        let total = c.points();
+        // Set as the last point finishes: what remains is the bootstrap.
+        let mut progress = |done: usize, _: usize| {
+            if done == total {
+                flag.store(true, Ordering::Relaxed);
+            }
+        };
+        let dir = root.path().join("c");
+        let stopped = CampaignRunner::new(&c)
+            .out(Some(dir.clone()))
+            .threads(1)
+            .plots(false)
+            .cancel(&flag)
+            .on_progress(&mut progress)
+            .run()
+            .unwrap();
+        let CampaignFinished::Interrupted {
+            done, checkpoint, ..
+        } = stopped
+        else {
+            panic!("{stopped:?}")
+        };
+        assert_eq!(done, total);
+        assert!(checkpoint.exists() && !dir.exists());
+        let CampaignFinished::Written(resumed) = CampaignRunner::new(&c)
+            .out(Some(dir.clone()))
+            .threads(1)
+            .plots(false)
+            .resume(true)
+            .run()
+            .unwrap()
+        else {
+            panic!()
+        };
+        let whole = root.path().join("whole");
+        let CampaignFinished::Written(straight) = CampaignRunner::new(&c)
+            .out(Some(whole.clone()))
+            .threads(2)
+            .plots(false)
+            .run()
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(resumed.results, straight.results);
+        assert_eq!(
+            std::fs::read(dir.join("indices.csv")).unwrap(),
+            std::fs::read(whole.join("indices.csv")).unwrap()
+        );
+        assert!(!checkpoint.exists());
+    }
+
+    #[test]
+    fn a_design_too_large_is_refused_before_it_is_built() {
+        // A grid of 10^9 points was built in memory (24 GB) before the
+        // 10-million-point limit was checked; huge bootstraps aborted.
+        let started = Instant::now();
+        let err = Campaign::new(
+            loaded(),
+            spec(
+                Kind::Sweep,
+                &[
+                    "buyer.support_weight=0:3:1000",
+                    "buyer.lock_in_weight=0:2:1000",
+                    "buyer.price_weight=0:2:1000",
+                ],
+                Layout::Grid,
+            ),
+        )
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            err.to_string()
+                .contains("1000000000 design points: at most 10 million"),
+            "{err}"
+        );
+        let mut huge = spec(
+            Kind::Sensitivity,
+            &["buyer.support_weight=0:3"],
+            Layout::Sobol { samples: 8 },
+        );
+        huge.resamples = usize::MAX;
+        let err = Campaign::new(loaded(), huge).unwrap_err();
+        assert!(err.to_string().contains("1 to 100000 resamples"), "{err}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! folding its runs into recorders of its own that merge exactly, so results
 //! are the same bits whatever the thread count; after each round a callback
 //! sees the merged results so far (the web page streams them), and a cancel
-//! flag stops it at the round's end.
+//! flag stops it within one pair of runs, keeping the whole rounds before.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -290,7 +290,8 @@ impl<'a> Comparison<'a> {
         self
     }
 
-    /// Stops at the end of the current round once `flag` is set.
+    /// Stops within one pair of runs once `flag` is set; the results keep
+    /// the rounds finished before.
     pub fn cancel_flag(mut self, flag: &'a AtomicBool) -> Self {
         self.cancel = Some(flag);
         self
@@ -352,10 +353,23 @@ impl<'a> Comparison<'a> {
                     let w = &mut *cell.borrow_mut();
                     let first = next + c * CHUNK;
                     for k in first..(first + CHUNK).min(end) {
+                        // Checked before every pair, not only between
+                        // rounds: a round of a large scenario takes minutes,
+                        // and a cancelled study (a page that went away)
+                        // should free its threads and memory at once.
+                        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                            return;
+                        }
                         w.run_pair(seed, k, a.quarters());
                     }
                 });
             });
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                // The round may be partial: its runs are dropped with the
+                // workers, so the results hold whole rounds only.
+                interrupted = true;
+                break;
+            }
             for cell in workers.iter_mut() {
                 let w = cell.get_mut();
                 w.rec_a.drain_into(&mut total.a);

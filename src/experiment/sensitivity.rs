@@ -38,6 +38,8 @@
 //!   22(10):1509-1518.
 //! - Efron, Tibshirani (1993), *An Introduction to the Bootstrap*, ch. 13.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rand::Rng;
 
 use super::design::{MorrisDesign, Purpose, SaltelliDesign, stream};
@@ -75,6 +77,28 @@ pub enum SensitivityError {
     /// The bootstrap was asked for no resamples.
     #[error("the bootstrap needs at least 1 resample")]
     NoResamples,
+    /// The bootstrap was asked for more than [`MAX_RESAMPLES`]: its
+    /// replicates would not fit in memory, and its intervals gain nothing.
+    #[error("{resamples} bootstrap resamples: at most {MAX_RESAMPLES}")]
+    TooManyResamples {
+        /// Resamples asked for.
+        resamples: usize,
+    },
+    /// The cancel flag stopped the bootstrap.
+    #[error("the bootstrap was cancelled")]
+    Cancelled,
+}
+
+/// The most bootstrap resamples: far more than percentile intervals need
+/// (their Monte Carlo error is below 0.1% of the level at 100,000), and few
+/// enough that the replicates (one per resample and parameter) fit in memory.
+pub const MAX_RESAMPLES: usize = 100_000;
+
+/// Resamples between two looks at the cancel flag.
+const CANCEL_EVERY: usize = 64;
+
+fn cancelled(cancel: Option<&AtomicBool>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::Relaxed))
 }
 
 /// How to bootstrap confidence intervals.
@@ -107,6 +131,11 @@ impl BootstrapConfig {
         }
         if self.resamples == 0 {
             return Err(SensitivityError::NoResamples);
+        }
+        if self.resamples > MAX_RESAMPLES {
+            return Err(SensitivityError::TooManyResamples {
+                resamples: self.resamples,
+            });
         }
         Ok(())
     }
@@ -245,6 +274,21 @@ pub fn sobol_indices(
     y: &[f64],
     bootstrap: &BootstrapConfig,
 ) -> Result<SobolIndices, SensitivityError> {
+    sobol_indices_until(design, y, bootstrap, None)
+}
+
+/// [`sobol_indices`] that stops with [`SensitivityError::Cancelled`] soon
+/// after `cancel` is set: a large bootstrap takes minutes, and an
+/// interrupted command must not sit through it.
+///
+/// # Errors
+/// Those of [`sobol_indices`], and [`SensitivityError::Cancelled`].
+pub fn sobol_indices_until(
+    design: &SaltelliDesign,
+    y: &[f64],
+    bootstrap: &BootstrapConfig,
+    cancel: Option<&AtomicBool>,
+) -> Result<SobolIndices, SensitivityError> {
     bootstrap.check()?;
     check_outputs(design.len(), y)?;
     let dim = design.dim();
@@ -269,6 +313,9 @@ pub fn sobol_indices(
     let mut f = vec![0.0; dim];
     let mut t = vec![0.0; dim];
     for k in 0..resamples {
+        if k % CANCEL_EVERY == 0 && cancelled(cancel) {
+            return Err(SensitivityError::Cancelled);
+        }
         draw_indices(bootstrap.seed, Purpose::SobolBootstrap, k, n, &mut rows);
         if outputs.estimate(&rows, &mut f, &mut t).is_none() {
             degenerate_resamples += 1;
@@ -400,6 +447,20 @@ pub fn morris_indices(
     y: &[f64],
     bootstrap: &BootstrapConfig,
 ) -> Result<MorrisIndices, SensitivityError> {
+    morris_indices_until(design, y, bootstrap, None)
+}
+
+/// [`morris_indices`] that stops with [`SensitivityError::Cancelled`] soon
+/// after `cancel` is set.
+///
+/// # Errors
+/// Those of [`morris_indices`], and [`SensitivityError::Cancelled`].
+pub fn morris_indices_until(
+    design: &MorrisDesign,
+    y: &[f64],
+    bootstrap: &BootstrapConfig,
+    cancel: Option<&AtomicBool>,
+) -> Result<MorrisIndices, SensitivityError> {
     bootstrap.check()?;
     check_outputs(design.len(), y)?;
     let dim = design.dim();
@@ -421,6 +482,9 @@ pub fn morris_indices(
     let mut mu_star_reps = vec![0.0; dim * resamples];
     let mut picks = vec![0usize; r];
     for k in 0..resamples {
+        if k % CANCEL_EVERY == 0 && cancelled(cancel) {
+            return Err(SensitivityError::Cancelled);
+        }
         draw_indices(bootstrap.seed, Purpose::MorrisBootstrap, k, r, &mut picks);
         for j in 0..dim {
             let ee = &effects[j * r..(j + 1) * r];

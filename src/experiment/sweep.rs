@@ -11,11 +11,14 @@
 //! in one pool, and [`Plan::sensitivity`] reads indices back from the points'
 //! means.
 
+use std::sync::atomic::AtomicBool;
+
 use super::design::{self, Design, DesignError, MorrisDesign, ParamRange, SaltelliDesign};
 use super::outcome::Outcome;
 use super::points::PointResult;
 use super::sensitivity::{
-    BootstrapConfig, MorrisIndices, SensitivityError, SobolIndices, morris_indices, sobol_indices,
+    BootstrapConfig, MorrisIndices, SensitivityError, SobolIndices, morris_indices_until,
+    sobol_indices_until,
 };
 use crate::model::{ParamError, Scenario, Target};
 
@@ -37,6 +40,13 @@ pub enum SweepError {
     /// The design could not be built.
     #[error(transparent)]
     Design(#[from] DesignError),
+    /// The design would have more points than [`MAX_POINTS`]; refused
+    /// before it is built, since building it is what would not fit.
+    #[error("{} design points: at most 10 million", points.map_or_else(|| "over 2^64".to_string(), |p| p.to_string()))]
+    TooManyPoints {
+        /// The design's points (None past `u64`).
+        points: Option<u64>,
+    },
     /// Sensitivity indices could not be computed for an outcome.
     #[error("{outcome}: {source}")]
     Sensitivity {
@@ -169,6 +179,29 @@ pub enum Layout {
     },
 }
 
+/// The most design points a sweep or sensitivity analysis may have. Ten
+/// million points already take hundreds of megabytes of design and results,
+/// and even one run per point is days of computing.
+pub const MAX_POINTS: usize = 10_000_000;
+
+impl Layout {
+    /// The points this layout makes over `vary`, counted without building
+    /// the design: the product of the grid's steps, the samples of a Latin
+    /// hypercube, `N (D + 2)` for Saltelli's, `r (D + 1)` for Morris's.
+    /// None if the count overflows a `u64`.
+    pub fn points(&self, vary: &[Vary]) -> Option<u64> {
+        let dim = vary.len() as u64;
+        match *self {
+            Layout::Grid => vary
+                .iter()
+                .try_fold(1u64, |acc, v| acc.checked_mul(v.steps as u64)),
+            Layout::Lhs { samples } => Some(samples as u64),
+            Layout::Sobol { samples } => (samples as u64).checked_mul(dim + 2),
+            Layout::Morris { trajectories, .. } => (trajectories as u64).checked_mul(dim + 1),
+        }
+    }
+}
+
 /// The design of a sweep or sensitivity analysis over a scenario.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -200,13 +233,19 @@ impl Plan {
     /// from `seed` (their own streams, never the runs').
     ///
     /// # Errors
-    /// [`SweepError::Design`] if the design cannot be built.
+    /// [`SweepError::TooManyPoints`] beyond [`MAX_POINTS`] (checked before
+    /// anything is built), [`SweepError::Design`] if the design cannot be
+    /// built.
     pub fn new(
         base: &Scenario,
         vary: Vec<Vary>,
         layout: Layout,
         seed: u64,
     ) -> Result<Plan, SweepError> {
+        match layout.points(&vary) {
+            Some(points) if points <= MAX_POINTS as u64 => {}
+            points => return Err(SweepError::TooManyPoints { points }),
+        }
         let ranges: Vec<ParamRange> = vary.iter().map(|v| v.range.clone()).collect();
         let design = match &layout {
             Layout::Grid => {
@@ -286,6 +325,9 @@ impl Plan {
     /// Sobol or Morris indices of each outcome, from every point's mean
     /// (`results` in design order, complete). `None` for a plain sweep.
     ///
+    /// The bootstrap stops soon after `cancel` is set, with
+    /// [`SensitivityError::Cancelled`].
+    ///
     /// # Errors
     /// [`SweepError::Sensitivity`] for an outcome undefined at some point or
     /// that does not vary.
@@ -294,6 +336,7 @@ impl Plan {
         outcomes: &[Outcome],
         results: &[PointResult],
         bootstrap: &BootstrapConfig,
+        cancel: Option<&AtomicBool>,
     ) -> Option<Result<Vec<Indices>, SweepError>> {
         let indices = |o: usize| -> Result<Indices, SweepError> {
             let y: Vec<f64> = results
@@ -306,10 +349,10 @@ impl Plan {
             };
             Ok(match &self.design {
                 PlanDesign::Sobol(d) => {
-                    Indices::Sobol(sobol_indices(d, &y, bootstrap).map_err(wrap)?)
+                    Indices::Sobol(sobol_indices_until(d, &y, bootstrap, cancel).map_err(wrap)?)
                 }
                 PlanDesign::Morris(d) => {
-                    Indices::Morris(morris_indices(d, &y, bootstrap).map_err(wrap)?)
+                    Indices::Morris(morris_indices_until(d, &y, bootstrap, cancel).map_err(wrap)?)
                 }
                 PlanDesign::Plain(_) => unreachable!("checked below"),
             })
@@ -410,7 +453,7 @@ mod tests {
             .unwrap()
             .results;
         let indices = plan
-            .sensitivity(&outcomes, &results, &BootstrapConfig::default())
+            .sensitivity(&outcomes, &results, &BootstrapConfig::default(), None)
             .unwrap()
             .unwrap();
         let Indices::Sobol(sobol) = &indices[0] else {

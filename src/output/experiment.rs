@@ -161,6 +161,7 @@ pub fn write_indices_csv(
 /// An outcome's text split into its family (the outcome with its entity
 /// left out: `rolling_share:*@end`) and its entity (`Russia`), so outcomes
 /// that differ only in whose they are share a chart.
+#[cfg(feature = "plots")]
 fn family(outcome: &Outcome) -> (String, String) {
     let text = outcome.to_string();
     if let Some(pair) = text.strip_prefix("first_ahead:") {
@@ -182,6 +183,7 @@ fn family(outcome: &Outcome) -> (String, String) {
 ///
 /// # Errors
 /// [`OutputError::Plot`] naming the file that could not be drawn.
+#[cfg(feature = "plots")]
 pub fn campaign_plots(
     dir: &std::path::Path,
     campaign: &crate::experiment::campaign::Campaign,
@@ -433,6 +435,7 @@ pub struct ComparisonReport<'a> {
 }
 
 /// The files of a comparison directory (plots included when drawn).
+#[cfg_attr(not(feature = "plots"), allow(unused_variables))]
 fn comparison_files(plots: bool) -> Vec<String> {
     let mut files: Vec<String> = [
         "outcomes.csv",
@@ -442,6 +445,7 @@ fn comparison_files(plots: bool) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec();
+    #[cfg(feature = "plots")]
     if plots {
         for spec in &super::plot::PLOTS {
             for suffix in ["", "_difference"] {
@@ -468,7 +472,11 @@ pub fn write_comparison(
     dir: &std::path::Path,
     report: &ComparisonReport<'_>,
 ) -> Result<Vec<std::path::PathBuf>, super::OutputError> {
+    #[cfg(feature = "plots")]
     use super::plot::{self, Caption, PlotMeta, difference_chart, fan_chart, titled};
+    if report.plots && cfg!(not(feature = "plots")) {
+        return Err(super::OutputError::PlotsNotBuilt);
+    }
     let (a, b) = (&report.a.scenario, &report.b.scenario);
     let files = comparison_files(report.plots);
     crate::files::write_dir_atomically(dir, |tmp| -> Result<(), super::OutputError> {
@@ -484,6 +492,7 @@ pub fn write_comparison(
         super::write_file(&tmp.join("summary_b.csv"), |w| {
             super::write_summary_csv(w, b, &report.paired.b)
         })?;
+        #[cfg(feature = "plots")]
         if report.plots {
             let caption = Caption {
                 seed: Some(report.seed),

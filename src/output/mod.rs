@@ -8,6 +8,7 @@
 //! ([`format_number`], [`headline`]) return strings; the library never prints.
 
 pub mod experiment;
+#[cfg(feature = "plots")]
 pub mod plot;
 pub mod runs;
 
@@ -48,6 +49,10 @@ pub enum OutputError {
         /// Why.
         message: String,
     },
+    /// Plots were asked for from a library built without the `plots`
+    /// feature.
+    #[error("plots were asked for, but this armsim was built without its `plots` feature")]
+    PlotsNotBuilt,
     /// The destination holds something armsim may not replace, or a
     /// directory could not be put in place.
     #[error(transparent)]
@@ -344,6 +349,9 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
         files.push(kept.format.file_name().to_string());
     }
     if report.plots {
+        #[cfg(not(feature = "plots"))]
+        return Err(OutputError::PlotsNotBuilt);
+        #[cfg(feature = "plots")]
         for stem in plot::PLOTS.iter().map(|p| p.stem) {
             files.push(format!("{stem}.png"));
             files.push(format!("{stem}.svg"));
@@ -357,6 +365,7 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             let path = tmp.join(kept.format.file_name());
             write_file(&path, |w| runs::write_runs(w, scenario, kept))?;
         }
+        #[cfg(feature = "plots")]
         if report.plots {
             // Runs and seed are in the caption already; they are run
             // settings, not changes to the scenario.

@@ -16,11 +16,16 @@
 //! out. [`estimate_bytes`] says how large the file will be before it is written.
 
 use std::io::{self, Write};
+#[cfg(feature = "arrow")]
 use std::sync::Arc;
 
+#[cfg(feature = "arrow")]
 use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+#[cfg(feature = "arrow")]
 use arrow_array::{ArrayRef, RecordBatch};
+#[cfg(feature = "arrow")]
 use arrow_ipc::writer::FileWriter;
+#[cfg(feature = "arrow")]
 use arrow_schema::{DataType, Field, Schema};
 
 use super::{entity_name, format_number};
@@ -34,7 +39,9 @@ use crate::model::Scenario;
 pub enum RunsFormat {
     /// `runs.csv`, long format.
     Csv,
-    /// `runs.arrow`, Arrow IPC file (Feather v2), wide format.
+    /// `runs.arrow`, Arrow IPC file (Feather v2), wide format (with the
+    /// `arrow` feature).
+    #[cfg(feature = "arrow")]
     Arrow,
 }
 
@@ -43,14 +50,17 @@ impl RunsFormat {
     pub fn file_name(self) -> &'static str {
         match self {
             RunsFormat::Csv => "runs.csv",
+            #[cfg(feature = "arrow")]
             RunsFormat::Arrow => "runs.arrow",
         }
     }
 
-    /// Parses `csv` or `arrow` (also `feather`, `ipc`).
+    /// Parses `csv` or `arrow` (also `feather`, `ipc`; with the `arrow`
+    /// feature only).
     pub fn parse(name: &str) -> Option<RunsFormat> {
         match name.to_ascii_lowercase().as_str() {
             "csv" => Some(RunsFormat::Csv),
+            #[cfg(feature = "arrow")]
             "arrow" | "feather" | "ipc" => Some(RunsFormat::Arrow),
             _ => None,
         }
@@ -122,6 +132,7 @@ pub fn write_runs(out: impl Write, scenario: &Scenario, kept: &KeptRuns<'_>) -> 
     let count = kept.count.min(scenario.runs());
     match kept.format {
         RunsFormat::Csv => write_csv(out, scenario, count, kept.replay),
+        #[cfg(feature = "arrow")]
         RunsFormat::Arrow => write_arrow(out, scenario, count, kept.replay),
     }
 }
@@ -186,8 +197,10 @@ fn write_csv(
 
 /// Rows (runs x quarters) per Arrow record batch: large enough that
 /// per-batch overhead is nothing, small enough to bound memory (a few MB).
+#[cfg(feature = "arrow")]
 const BATCH_ROWS: usize = 16_384;
 
+#[cfg(feature = "arrow")]
 fn arrow_schema(scenario: &Scenario) -> Schema {
     let mut fields = vec![
         Field::new("run", DataType::UInt64, false),
@@ -204,6 +217,7 @@ fn arrow_schema(scenario: &Scenario) -> Schema {
     Schema::new(fields)
 }
 
+#[cfg(feature = "arrow")]
 fn write_arrow(
     out: impl Write,
     scenario: &Scenario,
@@ -327,6 +341,7 @@ pub fn estimate_bytes(scenario: &Scenario, kept: &KeptRuns<'_>) -> u64 {
             let rows = quarters * metrics;
             header.0 + count * (per_run + rows * (mean_digits - 1))
         }
+        #[cfg(feature = "arrow")]
         RunsFormat::Arrow => {
             // Schema and footer: exactly those of a file without runs.
             let mut empty = Count(0);
@@ -342,7 +357,7 @@ pub fn estimate_bytes(scenario: &Scenario, kept: &KeptRuns<'_>) -> u64 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "arrow"))]
 mod tests {
     use super::*;
     use crate::engine::{Simulator, run_rng};

@@ -294,7 +294,11 @@ impl Checker<'_> {
                     ),
                     Some("names appear in --set paths, CSV and Arrow columns and plots".into()),
                 );
-            } else if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            } else if name.parse::<usize>().is_ok()
+                || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()))
+            {
+                // Whatever `--set suppliers.WHO.KEY` reads as an index:
+                // digits, and also a leading `+` ("+1" is supplier 1).
                 self.fail(
                     &with(&here, key("name")),
                     format!("{name:?}"),

@@ -88,6 +88,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
 
+    /// A host name or address other machines reach this server by, such as
+    /// `lab-pc.local` or `192.168.1.20` (repeatable). Requests naming any
+    /// other host are refused, so a web page elsewhere cannot drive the
+    /// server through DNS rebinding; localhost and the --bind address are
+    /// always accepted
+    #[arg(long, value_name = "HOST", value_parser = parse_allowed_host)]
+    allow_host: Vec<String>,
+
     /// Open the page in the default web browser
     #[arg(long)]
     open: bool,
@@ -96,12 +104,22 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=armsim::model::MAX_RUNS))]
     max_runs: u64,
 
-    /// Most studies running at once, across all pages (each holds about
-    /// 90 MB and its threads while it runs)
+    /// Most studies running at once, across all pages. A study counts until
+    /// its threads have stopped and its memory is freed, also after its page
+    /// has gone away. Each holds its threads and up to --max-study-mb
     #[arg(long, value_name = "K", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_studies: u64,
 
-    /// Worker threads per study; results do not depend on it [default: all cores]
+    /// Most memory one study may hold, in MB, as estimated from its
+    /// scenario's quarters and suppliers and its threads (about 100 MB per
+    /// two threads for the baseline, 270 for the history scenarios). A large
+    /// scenario runs on fewer threads to fit (results do not depend on
+    /// them); one that does not fit on one thread is refused
+    #[arg(long, value_name = "MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
+    max_study_mb: u64,
+
+    /// Worker threads per study, at most this machine's cores; results do
+    /// not depend on it [default: all cores]
     #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true)]
     threads: usize,
 
@@ -130,6 +148,10 @@ impl App {
 struct Pages {
     pages: HashMap<String, Page>,
     next_study: u64,
+    /// Studies whose threads have not returned yet, cancelled ones included:
+    /// a study holds its memory and threads until then, so this, not the
+    /// pages' cancel flags, is what --max-studies limits.
+    alive: usize,
 }
 
 #[derive(Default)]
@@ -174,21 +196,32 @@ impl Finished {
 }
 
 impl Pages {
-    /// Studies running and not cancelled.
+    /// Studies running: every study whose thread has not returned, also one
+    /// cancelled or abandoned by its page that is still winding down.
     fn running(&self) -> usize {
-        self.pages
-            .values()
-            .filter_map(|p| p.running.as_ref())
-            .filter(|(_, flag)| !flag.load(Ordering::Relaxed))
-            .count()
+        self.alive
+    }
+
+    /// Sets the cancel flag of `page`'s running study; whether it had one.
+    fn cancel(&self, page: &str) -> bool {
+        match self.pages.get(page).and_then(|p| p.running.as_ref()) {
+            Some((_, flag)) => {
+                flag.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `page` has a study whose thread has not returned.
+    fn is_running(&self, page: &str) -> bool {
+        self.pages.get(page).is_some_and(|p| p.running.is_some())
     }
 
     /// Starts a study for `page`: cancels the page's running one, refuses if
-    /// `max` others are running, forgets the oldest idle pages if too many.
+    /// `max` studies are alive, forgets the oldest idle pages if too many.
     fn begin(&mut self, page: &str, max: usize) -> Result<(u64, Arc<AtomicBool>), ApiError> {
-        if let Some((_, flag)) = self.pages.get(page).and_then(|p| p.running.as_ref()) {
-            flag.store(true, Ordering::Relaxed);
-        }
+        self.cancel(page);
         if self.running() >= max {
             return Err(ApiError::status(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -210,6 +243,7 @@ impl Pages {
             }
         }
         self.next_study += 1;
+        self.alive += 1;
         let flag = Arc::new(AtomicBool::new(false));
         let entry = self.pages.entry(page.to_string()).or_default();
         entry.running = Some((self.next_study, flag.clone()));
@@ -217,8 +251,10 @@ impl Pages {
         Ok((self.next_study, flag))
     }
 
-    /// Ends study `study` of `page`, keeping its results if it finished.
+    /// Ends study `study` of `page` (its thread has returned), keeping its
+    /// results if it finished.
     fn end(&mut self, page: &str, study: u64, finished: Option<Finished>) {
+        self.alive = self.alive.saturating_sub(1);
         if let Some(p) = self.pages.get_mut(page) {
             if p.running.as_ref().is_some_and(|(s, _)| *s == study) {
                 p.running = None;
@@ -232,7 +268,8 @@ impl Pages {
 }
 
 /// Marks a page's study as ended when dropped, keeping its results if it
-/// finished.
+/// finished. Made as the study is counted and dropped by its thread once the
+/// study's memory is freed, so every study counted is uncounted exactly once.
 struct EndStudy {
     app: Arc<App>,
     page: String,
@@ -245,6 +282,24 @@ impl Drop for EndStudy {
         let mut pages = self.app.pages();
         pages.end(&self.page, self.study, self.finished.take());
     }
+}
+
+/// How long a page's new run waits for its old study to stop before it is
+/// counted against --max-studies anyway. A cancelled study stops within one
+/// paired run, so this is rarely more than milliseconds.
+const REPLACE_WAIT: Duration = Duration::from_secs(10);
+
+/// Memory one page study may hold, in bytes, for `threads` worker threads:
+/// three summaries (the baseline, the change and their difference) and, per
+/// thread, three recorders. [`Summary::estimated_bytes`] counts one summary
+/// and two recorders, so three of it per pair of threads is an upper bound.
+fn study_bytes(scenario: &armsim::model::Scenario, threads: usize) -> u64 {
+    let one = Summary::estimated_bytes(
+        scenario.quarters() as usize,
+        scenario.suppliers().len(),
+        scenario.compare().len(),
+    );
+    3 * one * threads.div_ceil(2).max(1) as u64
 }
 
 /// Sets a study's cancel flag when dropped: held by its event stream, so a
@@ -263,12 +318,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The 413 for a body over [`MAX_BODY`]: the server stops reading at the
+/// limit, so it states the limit, never a size it did not measure.
+fn body_too_large() -> ApiError {
+    ApiError::status(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the request is over {} KiB, the most this server reads; the page accepts scenario \
+             files up to {} KiB (use `armsim run` for larger ones)",
+            MAX_BODY / 1024,
+            api::MAX_TOML_BYTES / 1024
+        ),
+    )
+}
+
 /// A malformed JSON body, wrong content type or oversized body, as a 4xx
 /// with a sentence.
 fn json_rejection(e: JsonRejection) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return api::too_large(MAX_BODY);
+        return body_too_large();
     }
     ApiError::status(
         status,
@@ -278,7 +347,7 @@ fn json_rejection(e: JsonRejection) -> ApiError {
 
 fn bytes_rejection(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return api::too_large(MAX_BODY);
+        return body_too_large();
     }
     ApiError::status(e.status(), e.body_text())
 }
@@ -377,13 +446,48 @@ async fn run(
     let page = page_id(request.page.as_deref())?;
     let max_runs = app.args.max_runs;
     let resolved = Arc::new(blocking(move || api::resolve(request, max_runs)).await?);
-    let (study, cancel) = app.pages().begin(&page, app.args.max_studies as usize)?;
-
-    let threads = if app.args.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        app.args.threads
+    // Results do not depend on the threads, so a large scenario runs on
+    // fewer of them to fit --max-study-mb; one that does not fit on one
+    // thread is refused.
+    let limit = app.args.max_study_mb << 20;
+    let scenario = &resolved.baseline.scenario;
+    let Some(threads) = (1..=study_threads(app.args.threads))
+        .rev()
+        .find(|&t| study_bytes(scenario, t) <= limit)
+    else {
+        return Err(ApiError::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "this study would hold about {} MB even on one thread ({} quarters x {} \
+                 suppliers); the server allows {} MB per study (its --max-study-mb): use fewer \
+                 quarters or suppliers, or `armsim compare`",
+                study_bytes(scenario, 1).div_ceil(1 << 20),
+                scenario.quarters(),
+                scenario.suppliers().len(),
+                app.args.max_study_mb
+            ),
+        ));
     };
+    // A new run from a page replaces its old study: stop that one and wait
+    // until its thread has returned, so the two are never counted at once
+    // and the old one's memory is free before the new one starts.
+    if app.pages().cancel(&page) {
+        let deadline = Instant::now() + REPLACE_WAIT;
+        while app.pages().is_running(&page) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let (study, cancel) = app.pages().begin(&page, app.args.max_studies as usize)?;
+    // Counted from here: ends the page's study however its thread leaves (a
+    // panic included), so it never counts against --max-studies forever nor
+    // stops counting before its memory is freed.
+    let mut end = EndStudy {
+        app: app.clone(),
+        page: page.clone(),
+        study,
+        finished: None,
+    };
+
     let first = study::start(&resolved, study, threads);
     // The page needs only the latest snapshot: a watch channel never makes
     // the study wait for a slow page, and the last snapshot is still
@@ -394,18 +498,10 @@ async fn run(
         let cancel = cancel.clone();
         let resolved = resolved.clone();
         tokio::task::spawn_blocking(move || {
-            // Ends the page's study however this thread leaves (a panic
-            // included), so it never counts against --max-studies forever.
-            let mut end = EndStudy {
-                app: app.clone(),
-                page: page.clone(),
-                study,
-                finished: None,
-            };
             let mut send = |m: Message| {
                 tx.send_replace(Some(m));
             };
-            let line = match study::run(&resolved, study, app.args.threads, &cancel, &mut send) {
+            let line = match study::run(&resolved, study, threads, &cancel, &mut send) {
                 Ok((out, last)) => {
                     let secs = out.elapsed.as_secs_f64();
                     let line = format!(
@@ -422,8 +518,11 @@ async fn run(
                         end.finished =
                             Finished::new(&resolved.baseline, &resolved.variant, &p.a, &p.b).ok();
                     }
-                    // Keep the downloads before saying `done`, so a page
-                    // that asks for them at once finds them.
+                    // Free the summaries, then uncount the study and keep
+                    // its downloads, before saying `done`: a page that asks
+                    // for them at once finds them, and a study is counted
+                    // as long as it holds its memory.
+                    drop(out);
                     drop(end);
                     send(last);
                     line
@@ -580,11 +679,75 @@ async fn not_found() -> ApiError {
     ApiError::status(StatusCode::NOT_FOUND, "no such page or API route")
 }
 
-/// Refuses requests whose Host header names another site (DNS rebinding:
-/// a web page elsewhere resolving its own name to 127.0.0.1) when the
-/// server listens on a loopback address only.
-async fn local_host_only(
-    State(port): State<u16>,
+/// The hosts a request may name (its `Host` header), with or without the
+/// port: what the server really answers as.
+#[derive(Debug, Clone)]
+struct AllowedHosts {
+    /// Lower-case host names and addresses (IPv6 in brackets).
+    names: Vec<String>,
+    port: u16,
+}
+
+impl AllowedHosts {
+    /// localhost and the loopback addresses when the server can be reached
+    /// through them (bound to loopback or to every interface), the bound
+    /// address itself, and the `--allow-host` names.
+    fn new(bound: SocketAddr, extra: &[String]) -> AllowedHosts {
+        let mut names: Vec<String> = Vec::new();
+        let ip = bound.ip();
+        if ip.is_loopback() || ip.is_unspecified() {
+            names.extend(["localhost", "127.0.0.1", "[::1]"].map(String::from));
+        }
+        if !ip.is_unspecified() {
+            names.push(match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            });
+        }
+        names.extend(extra.iter().map(|h| h.to_ascii_lowercase()));
+        names.dedup();
+        AllowedHosts {
+            names,
+            port: bound.port(),
+        }
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let port = format!(":{}", self.port);
+        let name = host.strip_suffix(port.as_str()).unwrap_or(&host);
+        self.names.iter().any(|n| n == name)
+    }
+}
+
+/// `--allow-host`: a host name or IP address as a `Host` header names it.
+fn parse_allowed_host(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if let Ok(ip) = text.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        });
+    }
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{text:?} is not a host name or IP address (letters, digits, - and . only, no port)"
+        ))
+    }
+}
+
+/// Refuses requests whose Host header names a host the server does not
+/// answer as (DNS rebinding: a web page elsewhere resolving its own name to
+/// this machine's address), whatever address it listens on.
+async fn known_host_only(
+    State(allowed): State<Arc<AllowedHosts>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -593,20 +756,30 @@ async fn local_host_only(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    let allowed = ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|name| host == *name || host == format!("{name}:{port}"));
-    if !allowed {
+    if !allowed.allows(host) {
         return Err(ApiError::status(
             StatusCode::FORBIDDEN,
-            format!("this server answers only requests to localhost, not {host:?}"),
+            format!(
+                "this server answers requests to {} only, not {host:?}; to reach it by that \
+                 name, start it with --allow-host NAME",
+                allowed.names.join(", ")
+            ),
         ));
     }
     Ok(next.run(request).await)
 }
 
+/// Worker threads per study: `--threads`, or every core for 0.
+fn study_threads(threads: usize) -> usize {
+    if threads == 0 { cores() } else { threads }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The router of the page and its API.
-fn router(app: Arc<App>, local_port: Option<u16>) -> Router {
+fn router(app: Arc<App>, allowed: AllowedHosts) -> Router {
     let router = Router::new()
         .route("/", get(index))
         .route(
@@ -630,10 +803,10 @@ fn router(app: Arc<App>, local_port: Option<u16>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::map_response(security_headers))
         .with_state(app);
-    match local_port {
-        Some(port) => router.layer(middleware::from_fn_with_state(port, local_host_only)),
-        None => router,
-    }
+    router.layer(middleware::from_fn_with_state(
+        Arc::new(allowed),
+        known_host_only,
+    ))
 }
 
 /// Everything comes from this server: the page may load nothing from the
@@ -656,6 +829,15 @@ async fn security_headers(mut response: Response) -> Response {
 
 /// Runs `armsim serve` until the process is stopped.
 pub fn main(args: ServeArgs) -> Result<ExitCode> {
+    // Each study runs its own pool of this many threads: more than the
+    // machine's cores only adds threads (thousands, with --max-studies).
+    if args.threads > cores() {
+        anyhow::bail!(
+            "--threads {}: at most {} (this machine's cores); 0 uses them all",
+            args.threads,
+            cores()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -681,14 +863,20 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         _ => format!("http://{bound}/"),
     };
     // Tests and scripts read this line for the address: print it first, flushed.
-    println!("armsim serve: the page is at {url} (Ctrl-C stops the server)");
-    let _ = std::io::stdout().flush();
-    let loopback = args.bind.is_loopback();
-    if !loopback {
+    let mut stdout = std::io::stdout();
+    writeln!(
+        stdout,
+        "armsim serve: the page is at {url} (Ctrl-C stops the server)"
+    )
+    .and_then(|()| stdout.flush())
+    .context("cannot write the page's address to standard output")?;
+    let allowed = AllowedHosts::new(bound, &args.allow_host);
+    if !args.bind.is_loopback() {
         eprintln!(
             "note: listening on {bound}: any machine that can reach it can run studies here \
-             (up to {} runs each)",
-            args.max_runs
+             (up to {} runs each), naming it as {}; add names with --allow-host",
+            args.max_runs,
+            allowed.names.join(", ")
         );
     }
     if args.open && open::that_detached(&url).is_err() {
@@ -698,9 +886,95 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         args,
         pages: Mutex::new(Pages::default()),
     });
-    let router = router(app, loopback.then_some(bound.port()));
+    let router = router(app, allowed);
     axum::serve(listener, router)
         .await
         .context("the server stopped")?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_study_is_counted_until_its_thread_ends() {
+        // A page that hung up set its study's cancel flag, and the flag
+        // alone used to uncount it while it ran on, holding its memory.
+        let mut pages = Pages::default();
+        let (study, flag) = pages.begin("a", 1).unwrap();
+        flag.store(true, Ordering::Relaxed);
+        assert_eq!(pages.running(), 1);
+        assert!(
+            pages.begin("b", 1).is_err(),
+            "a second study past --max-studies 1"
+        );
+        pages.end("a", study, None);
+        assert_eq!(pages.running(), 0);
+        assert!(!pages.is_running("a"));
+        let (_, _) = pages.begin("b", 1).unwrap();
+        assert_eq!(pages.running(), 1);
+    }
+
+    #[test]
+    fn a_page_replacing_its_study_cancels_the_old_one() {
+        let mut pages = Pages::default();
+        let (first, old) = pages.begin("a", 2).unwrap();
+        let (second, new) = pages.begin("a", 2).unwrap();
+        assert!(old.load(Ordering::Relaxed) && !new.load(Ordering::Relaxed));
+        // Both threads are alive until each ends; ending the old one does
+        // not end the page's new study.
+        assert_eq!(pages.running(), 2);
+        pages.end("a", first, None);
+        assert!(pages.is_running("a"));
+        pages.end("a", second, None);
+        assert_eq!(pages.running(), 0);
+    }
+
+    #[test]
+    fn hosts_are_those_the_server_answers_as() {
+        let any = AllowedHosts::new("0.0.0.0:8321".parse().unwrap(), &["lab.example".into()]);
+        for host in [
+            "localhost",
+            "localhost:8321",
+            "127.0.0.1:8321",
+            "[::1]:8321",
+            "LAB.example:8321",
+        ] {
+            assert!(any.allows(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8321",
+            "127.0.0.1:8322",
+            "0.0.0.0:8321",
+            "",
+        ] {
+            assert!(!any.allows(host), "{host}");
+        }
+        let second = AllowedHosts::new("127.0.0.2:80".parse().unwrap(), &[]);
+        assert!(second.allows("127.0.0.2:80") && second.allows("localhost:80"));
+        let lan = AllowedHosts::new("192.168.1.20:80".parse().unwrap(), &[]);
+        assert!(lan.allows("192.168.1.20") && !lan.allows("localhost"));
+        assert_eq!(parse_allowed_host("[::1]").unwrap(), "[::1]");
+        assert_eq!(parse_allowed_host("Lab.Example").unwrap(), "lab.example");
+        assert!(parse_allowed_host("lab.example:80").is_err());
+    }
+
+    #[test]
+    fn the_memory_estimate_fits_the_shipped_scenarios_and_refuses_the_largest() {
+        // --help's figures (about 100 MB per two threads for the baseline,
+        // 270 for the history scenarios) fit the default limit (1024 MB) on
+        // two threads, which refuses the largest scenario the page accepted
+        // (400 quarters: a study of it held 1.35 GB) even on one thread.
+        for (id, _) in armsim::scenario::SHIPPED {
+            let loaded = armsim::scenario::load_shipped(id, &[]).unwrap().unwrap();
+            let mb = study_bytes(&loaded.scenario, 2) >> 20;
+            assert!((60..300).contains(&mb), "{id}: {mb} MB");
+        }
+        let big =
+            armsim::scenario::load_baseline(&[format!("run.quarters={}", api::MAX_PAGE_QUARTERS)])
+                .unwrap();
+        assert!(study_bytes(&big.scenario, 1) > 1024 << 20);
+    }
 }

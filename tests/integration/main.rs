@@ -4,6 +4,7 @@ mod calibrate;
 mod cli;
 mod errors;
 mod experiments;
+mod fuzzing;
 mod golden;
 mod history;
 mod keep_runs;

@@ -208,3 +208,66 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_vanishing_budget_gives_shares_that_sum_to_one_or_none() {
+    // A budget of 5e-324 (the smallest float) was accepted and its orders
+    // were so small that 1 / total overflowed: the five-year shares summed
+    // to 3.59. Such amounts are no deliveries: shares are either a true
+    // split or undefined.
+    for budget in ["5e-324", "1e-310", "1e-300"] {
+        for model in [v1_fixture(), v2_fixture()] {
+            let overrides = vec![format!("buyer.budget={budget}"), "run.quarters=60".into()];
+            let s = load_str(&model, "t", "t", &overrides).unwrap().scenario;
+            for k in 0..20 {
+                Simulator::new(&s).run(&mut run_rng(7, k), &mut |v: &QuarterView<'_>| {
+                    for (defined, shares) in [
+                        (v.rolling_defined, v.rolling_share),
+                        (v.base_defined, v.base_share),
+                    ] {
+                        if defined {
+                            let sum: f64 = shares.iter().sum();
+                            assert!(
+                                (sum - 1.0).abs() < 1e-9
+                                    && shares.iter().all(|x| (0.0..=1.0).contains(x)),
+                                "budget {budget}, quarter {}: shares {shares:?}",
+                                v.quarter
+                            );
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn a_supplier_named_like_an_index_is_refused() {
+    // "+1" parses as the index 1, so `--set suppliers.+1.support=0` would
+    // have changed another supplier than the one named "+1".
+    for name in ["+1", "0", "+0", "007"] {
+        let text = v2_fixture().replacen("name = \"Beta\"", &format!("name = \"{name}\""), 1);
+        let err = load_str(&text, "t", "t", &[]).unwrap_err().to_string();
+        assert!(err.contains("a name that is not a number"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn an_unwritable_standard_error_is_an_exit_code_not_a_panic() {
+    // Writing a message to a full standard error used to panic (exit 101).
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("Linux's /dev/full");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_armsim"))
+        .args([
+            "validate",
+            &repo_path("tests/fixtures/broken/negative_budget.toml"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}

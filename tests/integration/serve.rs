@@ -614,3 +614,144 @@ fn the_downloads_are_a_scenario_armsim_runs_and_the_summary_it_writes() {
     );
     assert_eq!(status, 400, "{body}");
 }
+
+/// `GET path` at `server` with the `Host` header `host`: the status.
+fn status_as(server: &Server, path: &str, host: &str) -> u16 {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .get(&server.at(path))
+        .header("host", host)
+        .call()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn the_host_check_holds_on_every_address_and_accepts_the_hosts_it_answers_as() {
+    // --bind 0.0.0.0 used to switch the Host check off, so any web page a
+    // student visited could drive the server through DNS rebinding.
+    let exe = env!("CARGO_BIN_EXE_armsim");
+    let open = Server::start_with(exe, &["--quiet", "--bind", "0.0.0.0"]);
+    let port = open.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    assert_eq!(status_as(&open, "api/scenarios", "evil.example"), 403);
+    assert_eq!(
+        status_as(&open, "api/scenarios", &format!("evil.example:{port}")),
+        403
+    );
+    assert_eq!(status_as(&open, "api/scenarios", "lab.example"), 403);
+    for host in ["localhost", "127.0.0.1", "LOCALHOST"] {
+        assert_eq!(
+            status_as(&open, "api/scenarios", &format!("{host}:{port}")),
+            200,
+            "{host}"
+        );
+    }
+    // The name other machines use is accepted once given.
+    let named = Server::start_with(
+        exe,
+        &[
+            "--quiet",
+            "--bind",
+            "0.0.0.0",
+            "--allow-host",
+            "lab.example",
+        ],
+    );
+    let port = named.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    assert_eq!(
+        status_as(&named, "api/scenarios", &format!("lab.example:{port}")),
+        200
+    );
+    assert_eq!(status_as(&named, "api/scenarios", "evil.example"), 403);
+    // A malformed --allow-host is refused before the server starts.
+    let out = armsim(&root(), &["serve", "--allow-host", "a b:80"]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+}
+
+#[test]
+fn the_server_answers_at_the_address_it_prints() {
+    // --bind 127.0.0.2 printed that address and answered 403 there.
+    let server = Server::start_with(
+        env!("CARGO_BIN_EXE_armsim"),
+        &["--quiet", "--bind", "127.0.0.2"],
+    );
+    assert!(
+        server.url.starts_with("http://127.0.0.2:"),
+        "{}",
+        server.url
+    );
+    let (status, body) = server.get("api/scenarios");
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn threads_beyond_the_cores_are_refused() {
+    // --threads was unbounded: 3,000 threads in 6 seconds.
+    let out = armsim(&root(), &["serve", "--threads", "100000"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--threads 100000: at most"), "{stderr}");
+}
+
+#[test]
+fn an_oversized_body_is_answered_with_the_limit_not_a_made_up_size() {
+    // The 413 said "the scenario is 2112 KiB" (the limit) of a 3 MiB body.
+    let server = start();
+    let (status, body) = server.post_oversized("api/upload", 3 << 20);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("over 2112 KiB"), "{body}");
+    assert!(!body.contains("is 2112 KiB"), "{body}");
+}
+
+#[test]
+fn a_study_is_fitted_to_the_memory_limit_or_refused() {
+    let server = Server::start_with(
+        env!("CARGO_BIN_EXE_armsim"),
+        &["--quiet", "--max-study-mb", "16", "--threads", "1"],
+    );
+    let Err((status, body)) = server.run(&study("big", 100)) else {
+        panic!("a study over --max-study-mb ran")
+    };
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("--max-study-mb"),
+        "{body}"
+    );
+    assert_eq!(server.status()["studies_running"], 0);
+    // A study that fits on fewer threads runs on them (about 100 MB per two
+    // threads for the baseline), to the same results.
+    let server = Server::start_with(
+        env!("CARGO_BIN_EXE_armsim"),
+        &["--quiet", "--max-study-mb", "150"],
+    );
+    let mut events = server.run(&study("fits", 100)).unwrap();
+    let (name, start) = events.next().unwrap();
+    assert_eq!(name, "start");
+    let cores = std::thread::available_parallelism().unwrap().get() as u64;
+    assert_eq!(start["threads"], cores.min(2), "{start}");
+    assert_eq!(events.collect().last().unwrap().0, "done");
+}
+
+#[test]
+fn a_page_that_hangs_up_stops_its_study_within_moments() {
+    // The study of a page that went away kept running to its round's end
+    // (minutes for a large scenario) while no longer counted. Now it stops
+    // within a pair of runs and is counted until then.
+    let server = Server::start_with(
+        env!("CARGO_BIN_EXE_armsim"),
+        &["--quiet", "--max-studies", "1"],
+    );
+    let mut gone = server.run(&study("gone", 100_000)).unwrap();
+    first_progress(&mut gone);
+    drop(gone);
+    assert!(
+        server.wait_idle(10),
+        "a study without its page kept running"
+    );
+    // The slot is free again: another page runs.
+    let events = server.run(&study("next", 100)).unwrap().collect();
+    assert_eq!(events.last().unwrap().0, "done");
+}

@@ -384,20 +384,54 @@ fn a_window_without_deliveries() {
         "calibration.targets[1].years",
         "whole years 2015 to 2020",
     );
-    // Inside the run but empty in the data: a run to 2021 and nothing then.
-    let case = Case::new();
-    let text = format!(
-        "{FIXTURE}\n{}",
-        VALID.replacen("years = \"2015..2019\"", "years = \"2021\"", 1)
+    // Inside the run but past the data's last year (2020): a year the
+    // record does not cover is unknown, not a year without deliveries, so
+    // the window is refused even where it overlaps the data (it used to be
+    // accepted, its missing years read as zeros).
+    for window in ["2021", "2019..2021"] {
+        let case = Case::new();
+        let text = format!(
+            "{FIXTURE}\n{}",
+            VALID.replacen(
+                "years = \"2015..2019\"",
+                &format!("years = \"{window}\""),
+                1
+            )
+        );
+        let overrides = ["run.start=2015Q1".to_string(), "run.quarters=28".into()];
+        let loaded = load_str(&text, "case", "case.toml", &overrides).unwrap();
+        let err = Spec::read(&loaded, case.dir.path()).unwrap_err();
+        let issue = err
+            .issues
+            .iter()
+            .find(|i| i.problem == SpecProblem::Data)
+            .unwrap_or_else(|| panic!("{window}: {err}"));
+        assert_eq!(issue.diagnostic.field, "calibration.targets[1].years");
+        assert!(
+            issue
+                .diagnostic
+                .to_string()
+                .contains("a window within the data's years, 2015..2020"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_group() {
+    // An empty group observes no deliveries in any year: its supplier's
+    // share would be fitted to zero without a word.
+    Case::new().refuses(
+        "Alpha = [\"Alphaland\"]",
+        "Alpha = []",
+        SpecProblem::Grouping,
+        "calibration.groups.Alpha",
+        "an empty list",
     );
-    let overrides = ["run.start=2015Q1".to_string(), "run.quarters=28".into()];
-    let loaded = load_str(&text, "case", "case.toml", &overrides).unwrap();
-    let err = Spec::read(&loaded, case.dir.path()).unwrap_err();
-    assert!(err.has(SpecProblem::Data), "{err}");
-    assert!(
-        err.to_string().contains("no deliveries in 2021-2021"),
-        "{err}"
-    );
+    assert!(matches!(
+        crate::data::Grouping::new([("Alpha", Vec::<&str>::new())], Some("Beta")),
+        Err(crate::data::DataError::EmptyGroup { .. })
+    ));
 }
 
 #[test]

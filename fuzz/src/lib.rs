@@ -1,0 +1,78 @@
+//! What each fuzz target checks, as plain functions of the input bytes. The
+//! targets in `fuzz_targets/` call them on libFuzzer's inputs; `cargo test`
+//! calls them on generated inputs (`tests/integration/fuzzing.rs`), so the
+//! checks also run where there is no nightly compiler for cargo-fuzz. Each
+//! returns normally for an input handled correctly (accepted, or refused
+//! with an error) and panics on a fault.
+
+use armsim::engine::{QuarterView, Simulator, run_rng};
+use armsim::state::StudyState;
+use armsim::summary::Summary;
+
+/// Any text as a scenario file: the loader returns a scenario or located
+/// diagnostics, and a scenario it accepts runs a few quarters without
+/// panicking, hanging or producing non-finite outputs.
+pub fn scenario_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(loaded) =
+        armsim::scenario::load_str(text, "fuzz", "fuzz.toml", &["run.quarters=8".into()])
+    else {
+        return;
+    };
+    Simulator::new(&loaded.scenario).run(&mut run_rng(1, 0), &mut |v: &QuarterView<'_>| {
+        assert!(v.budget.is_finite() && v.orders.iter().all(|x| x.is_finite()));
+    });
+}
+
+/// Any `--set PATH=VALUE` arguments (a line each, up to 8) on the built-in
+/// baseline: an error that names the argument, or a valid scenario.
+pub fn set_override(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let args: Vec<String> = text.lines().take(8).map(String::from).collect();
+    let _ = armsim::scenario::load_baseline(&args);
+}
+
+/// Any bytes as an encoded summary (the payload of checkpoints and shard
+/// states): a summary that is internally consistent and survives encoding
+/// and decoding unchanged, or an error. Never a panic, and never an
+/// allocation out of proportion to the input (the decoder checks that the
+/// input holds every cell before it allocates the histogram).
+pub fn summary_bytes(data: &[u8]) {
+    if let Ok(summary) = Summary::decode(&mut &data[..]) {
+        summary
+            .check_consistency()
+            .expect("decode checks consistency");
+        let mut again = Vec::new();
+        summary.encode(&mut again);
+        let back = Summary::decode(&mut &again[..]).expect("an encoded summary decodes");
+        // Compared as bytes: a float field may be NaN, which is not equal
+        // to itself.
+        let mut third = Vec::new();
+        back.encode(&mut third);
+        assert_eq!(third, again, "encode then decode");
+    }
+}
+
+/// Any bytes as a state file's payload, framed with a valid checksum, so
+/// that the fuzzer reaches the payload's decoder (a fuzzer cannot forge a
+/// SHA-256 checksum, so raw bytes would only ever test the header): a
+/// state whose sizes, scenario and counts all check out, or an error.
+pub fn state_bytes(data: &[u8]) {
+    state_file(&StudyState::frame(data));
+}
+
+/// Any bytes as a whole state file (header and checksum included).
+pub fn state_file(data: &[u8]) {
+    if let Ok(state) = StudyState::decode(data) {
+        assert!(state.range.start <= state.done && state.done <= state.range.end);
+        assert!(state.range.end <= state.total_runs);
+        assert_eq!(state.summary.runs(), state.done - state.range.start);
+        let bytes = state.encode();
+        let back = StudyState::decode(&bytes).expect("an encoded state decodes");
+        assert_eq!(back.encode(), bytes, "encode then decode");
+    }
+}
