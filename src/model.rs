@@ -692,12 +692,20 @@ impl<P: Param> IndexMut<P> for Params<P> {
 pub struct Supplier {
     pub(crate) name: String,
     pub(crate) params: Params<SupplierParam>,
+    pub(crate) profile: Option<String>,
 }
 
 impl Supplier {
     /// Unique name, used in outputs and events.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The shared profile its traits came from, if it named one
+    /// ([`crate::scenario::profiles`]): calibration across cases sets a
+    /// profile's trait in every supplier that names it.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
     }
 
     /// Parameters, including the starting stance and discount.
