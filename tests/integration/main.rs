@@ -1,6 +1,7 @@
 //! Integration tests, one binary with a module per concern; shared helpers here.
 
 mod calibrate;
+mod cases;
 mod cli;
 mod errors;
 mod experiments;
