@@ -42,6 +42,7 @@ pub(crate) fn emit(args: fmt::Arguments<'_>) {
     }
 }
 
+mod evaluate;
 mod experiment;
 
 #[derive(Parser)]
@@ -100,7 +101,21 @@ enum Command {
     /// Fit a scenario's [calibration] parameters to SIPRI's record (ABC-SMC)
     #[command(long_about = CALIBRATE_ABOUT, after_help = CALIBRATE_EXAMPLES)]
     Calibrate(CalibrateArgs),
+    /// Score the forecasts on past coups and embargoes against naive baselines
+    #[command(long_about = EVALUATE_ABOUT)]
+    Evaluate(evaluate::EvaluateArgs),
 }
+
+const EVALUATE_ABOUT: &str = "Score armsim's forecasts on a library of past shocks (coups, \
+embargoes, patron switches: scenarios/cases/) against what SIPRI recorded after them, and \
+against naive baselines: persistence (the five years before carried forward), the last year \
+before the shock, and the installed base. Scores are the CRPS of each supplier group's share \
+and the error of its median over the five years after the shock year and the five from its \
+third; skill is 1 - model / baseline. Without --loo each case runs at its scenario's values; \
+with --loo each case is forecast from the buyer's preferences fitted on all the other cases \
+(leave one case out, ABC-SMC), which is the honest, out-of-sample test. Writes scores.csv, \
+cases.csv, skill.csv, summary.txt, a picture per case and skill overviews. \
+docs/validation.md reads the results.";
 
 #[derive(Args)]
 struct ScenarioArgs {
@@ -364,6 +379,7 @@ pub fn main() -> Result<ExitCode> {
         #[cfg(feature = "serve")]
         Command::Serve(args) => crate::serve::main(args),
         Command::Calibrate(args) => calibrate(args),
+        Command::Evaluate(args) => evaluate::evaluate(args),
     }
 }
 

@@ -1142,6 +1142,15 @@ impl Scenario {
         Ok(s)
     }
 
+    /// The same scenario without the events after quarter `last` (0-based):
+    /// what was known at that quarter. The case library's ex-ante forecasts
+    /// drop the timeline after the shock this way.
+    pub fn known_at(&self, last: u32) -> Scenario {
+        let mut s = self.clone();
+        s.events.retain(|e| e.quarter <= last);
+        s
+    }
+
     /// Sets the number of runs (at least 1, at most [`MAX_RUNS`]).
     ///
     /// # Errors

@@ -4,6 +4,7 @@ mod calibrate;
 mod cases;
 mod cli;
 mod errors;
+mod evaluate;
 mod experiments;
 mod golden;
 mod history;
