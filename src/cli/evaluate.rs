@@ -298,3 +298,99 @@ fn checkpoint_dir(dir: &Path) -> PathBuf {
         .map_or_else(|| "evaluate".into(), |n| n.to_string_lossy().into_owned());
     dir.with_file_name(format!(".{name}.folds"))
 }
+
+/// `armsim calibrate DIR`: the shared parameters fitted on every case of a
+/// directory at once, written to `out` (default
+/// `output/<dir>_calibration/`).
+pub(super) fn calibrate_cases(
+    dir: &Path,
+    fit_paths: &[String],
+    threads: usize,
+    out: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let files = case_files(&[dir.to_path_buf()])?;
+    let cases = files
+        .iter()
+        .map(|f| Case::load(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let paths: Vec<String> = if fit_paths.is_empty() {
+        fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
+    } else {
+        fit_paths.to_vec()
+    };
+    let shared = paths
+        .iter()
+        .map(|p| SharedParam::over_range(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "cases".into(), |n| n.to_string_lossy().into_owned());
+    let out = out.map_or_else(
+        || {
+            PathBuf::from("output").join(armsim::files::path_component(&format!(
+                "{name}_calibration"
+            )))
+        },
+        Path::to_path_buf,
+    );
+    armsim::files::check_destination(&out)?;
+    let interrupts = Interrupts::listen(quiet);
+    let threads = armsim::study::resolve_threads(threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let started = Instant::now();
+    let refs: Vec<&Case> = cases.iter().collect();
+    let settings = FitSettings::standard(20_260_101);
+    let mut progress = |p: &Population| {
+        if !quiet {
+            eprintln!(
+                "generation {} done, tolerance {:.3}, {} simulations",
+                p.generation(),
+                p.epsilon(),
+                p.total_simulations()
+            );
+        }
+        Ok(())
+    };
+    let fitted = pool.install(|| {
+        fit::fit(
+            &refs,
+            &shared,
+            settings,
+            Some(&interrupts.flag),
+            None,
+            &mut progress,
+        )
+    });
+    let fitted = match fitted {
+        Ok(f) if f.stop != armsim::calibrate::abc::Stop::Cancelled => f,
+        Ok(_) => {
+            eprintln!("interrupted; nothing was written");
+            return Ok(interrupts.exit_code());
+        }
+        Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
+            eprintln!("interrupted; nothing was written");
+            return Ok(interrupts.exit_code());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let line = command_line();
+    let text = armsim::output::evaluate::write_joint_fit(
+        &out,
+        &armsim::output::evaluate::JointFitReport {
+            fit: &fitted,
+            cases: &cases,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            threads,
+            command_line: &line,
+        },
+    )?;
+    if !quiet {
+        say!("{text}");
+        say!("wrote {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -519,3 +519,132 @@ fn skill_figure(
     .caption(caption.clone());
     ranked_bars(&meta, &chart)
 }
+
+/// What a joint calibration's directory records.
+#[derive(Debug, Clone)]
+pub struct JointFitReport<'a> {
+    /// The fit.
+    pub fit: &'a crate::evaluate::fit::Fit,
+    /// The cases it was fitted on.
+    pub cases: &'a [crate::evaluate::case::Case],
+    /// Wall time, seconds.
+    pub elapsed_seconds: f64,
+    /// Threads used.
+    pub threads: usize,
+    /// The command line.
+    pub command_line: &'a [String],
+}
+
+/// The joint fit in words: each shared parameter's prior range and
+/// posterior, and how the calibration went.
+pub fn joint_fit_text(report: &JointFitReport<'_>) -> String {
+    let fit = report.fit;
+    let pop = &fit.population;
+    let post = pop.posterior();
+    let mut out = format!(
+        "Shared parameters fitted on {} cases at once (ABC-SMC: {} particles, generation {}, \
+         tolerance {:.3}, {} simulations; stopped: {:?}).\n\n{:<32} {:>15} {:>9} {:>9} {:>20}\n",
+        report.cases.len(),
+        pop.len(),
+        pop.generation(),
+        pop.epsilon(),
+        pop.total_simulations(),
+        fit.stop,
+        "parameter",
+        "prior",
+        "median",
+        "sd",
+        "90% interval"
+    );
+    for (k, p) in fit.shared.iter().enumerate() {
+        let (lo, hi) = p.prior.support();
+        out.push_str(&format!(
+            "{:<32} {:>15} {:>9.3} {:>9.3} {:>20}\n",
+            p.path,
+            format!("[{lo}, {hi}]"),
+            post.q50[k],
+            post.sd[k],
+            format!("[{:.3}, {:.3}]", post.q05[k], post.q95[k])
+        ));
+    }
+    out
+}
+
+/// Writes a joint calibration's directory (`posterior.csv`,
+/// `posterior_summary.csv`, `summary.txt`, `manifest.json`) and returns its
+/// summary text.
+///
+/// # Errors
+/// [`OutputError`]; `dir` is left as it was on error.
+pub fn write_joint_fit(dir: &Path, report: &JointFitReport<'_>) -> Result<String, OutputError> {
+    let fit = report.fit;
+    let pop = &fit.population;
+    let post = pop.posterior();
+    let text = joint_fit_text(report);
+    let files = [
+        "posterior.csv",
+        "posterior_summary.csv",
+        "summary.txt",
+        crate::files::MANIFEST,
+    ];
+    crate::files::write_dir_atomically(dir, |tmp| -> Result<(), OutputError> {
+        write_file(&tmp.join("posterior.csv"), |w| {
+            let names: Vec<String> = fit.shared.iter().map(|p| csv_text(&p.path)).collect();
+            writeln!(w, "particle,weight,distance,{}", names.join(","))?;
+            let d = pop.dim();
+            for i in 0..pop.len() {
+                let values: Vec<String> = pop.particles()[i * d..(i + 1) * d]
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
+                writeln!(
+                    w,
+                    "{i},{},{},{}",
+                    pop.weights()[i],
+                    pop.distances()[i],
+                    values.join(",")
+                )?;
+            }
+            Ok(())
+        })?;
+        write_file(&tmp.join("posterior_summary.csv"), |w| {
+            writeln!(w, "parameter,prior_low,prior_high,mean,sd,q05,median,q95")?;
+            for (k, p) in fit.shared.iter().enumerate() {
+                let (lo, hi) = p.prior.support();
+                writeln!(
+                    w,
+                    "{},{lo},{hi},{},{},{},{},{}",
+                    csv_text(&p.path),
+                    post.mean[k],
+                    post.sd[k],
+                    post.q05[k],
+                    post.q50[k],
+                    post.q95[k]
+                )?;
+            }
+            Ok(())
+        })?;
+        write_file(&tmp.join("summary.txt"), |w| w.write_all(text.as_bytes()))?;
+        let manifest = serde_json::json!({
+            "written_by": crate::files::WRITTEN_BY,
+            "kind": "joint calibration",
+            "armsim_version": env!("CARGO_PKG_VERSION"),
+            "build": super::build(),
+            "created_utc": super::utc_now(),
+            "command_line": report.command_line,
+            "threads": report.threads,
+            "elapsed_seconds": report.elapsed_seconds,
+            "cases": report.cases.iter().map(|c| serde_json::json!({
+                "id": c.id(),
+                "source": c.path.display().to_string(),
+                "sha256": c.loaded.hash,
+            })).collect::<Vec<_>>(),
+            "files": files,
+        });
+        write_file(&tmp.join(crate::files::MANIFEST), |w| {
+            serde_json::to_writer_pretty(&mut *w, &manifest)?;
+            writeln!(w)
+        })
+    })?;
+    Ok(text)
+}

@@ -252,3 +252,70 @@ fn bad_cases_are_refused_with_where_and_nothing_is_written() {
     assert!(!ok, "{stderr}");
     assert_eq!(fs::read_to_string(out.join("thesis.tex")).unwrap(), "mine");
 }
+
+#[test]
+fn calibrate_fits_the_shared_parameters_on_a_directory_of_cases() {
+    // Three cases laid out as in the repository: they name their data as
+    // ../../data/sipri_imports_cases.csv.
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("scenarios/cases");
+    fs::create_dir_all(&deep).unwrap();
+    for f in [
+        "profiles.toml",
+        "pakistan_1990.toml",
+        "thailand_2014.toml",
+        "ethiopia_1977.toml",
+    ] {
+        fs::copy(root().join("scenarios/cases").join(f), deep.join(f)).unwrap();
+    }
+    fs::create_dir(dir.path().join("data")).unwrap();
+    fs::copy(
+        root().join("data/sipri_imports_cases.csv"),
+        dir.path().join("data/sipri_imports_cases.csv"),
+    )
+    .unwrap();
+    let out = dir.path().join("fit");
+    let (ok, stdout, stderr) = run(&[
+        "calibrate",
+        deep.to_str().unwrap(),
+        "--fit",
+        "buyer.support_weight",
+        "--fit",
+        "profile.China.quality",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.is_empty());
+    let summary = fs::read_to_string(out.join("posterior_summary.csv")).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines.len(), 3, "{summary}");
+    assert!(
+        lines[2].starts_with("profile.China.quality,0.3,1.2,"),
+        "{summary}"
+    );
+    // Every median lies in its prior's range.
+    for l in &lines[1..] {
+        let f: Vec<f64> = l.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+        assert!(f[0] <= f[5] && f[5] <= f[1], "{l}");
+    }
+    // A profile no case names is refused, before anything runs.
+    let (ok, _, stderr) = run(&[
+        "calibrate",
+        deep.to_str().unwrap(),
+        "--fit",
+        "profile.Atlantis.quality",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("profile.Atlantis.quality"), "{stderr}");
+    // --fit belongs to a directory of cases.
+    let (ok, _, stderr) = run(&[
+        "calibrate",
+        "scenarios/myanmar_history.toml",
+        "--fit",
+        "buyer.support_weight",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("--fit"), "{stderr}");
+}
