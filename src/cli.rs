@@ -42,6 +42,7 @@ pub(crate) fn emit(args: fmt::Arguments<'_>) {
     }
 }
 
+mod evaluate;
 mod experiment;
 
 #[derive(Parser)]
@@ -100,7 +101,21 @@ enum Command {
     /// Fit a scenario's [calibration] parameters to SIPRI's record (ABC-SMC)
     #[command(long_about = CALIBRATE_ABOUT, after_help = CALIBRATE_EXAMPLES)]
     Calibrate(CalibrateArgs),
+    /// Score the forecasts on past coups and embargoes against naive baselines
+    #[command(long_about = EVALUATE_ABOUT)]
+    Evaluate(evaluate::EvaluateArgs),
 }
+
+const EVALUATE_ABOUT: &str = "Score armsim's forecasts on a library of past shocks (coups, \
+embargoes, patron switches: scenarios/cases/) against what SIPRI recorded after them, and \
+against naive baselines: persistence (the five years before carried forward), the last year \
+before the shock, and the installed base. Scores are the CRPS of each supplier group's share \
+and the error of its median over the five years after the shock year and the five from its \
+third; skill is 1 - model / baseline. Without --loo each case runs at its scenario's values; \
+with --loo each case is forecast from the buyer's preferences fitted on all the other cases \
+(leave one case out, ABC-SMC), which is the honest, out-of-sample test. Writes scores.csv, \
+cases.csv, skill.csv, summary.txt, a picture per case and skill overviews. \
+docs/validation.md reads the results.";
 
 #[derive(Args)]
 struct ScenarioArgs {
@@ -231,19 +246,33 @@ const CALIBRATE_ABOUT: &str = "Fit a scenario's [calibration] parameters to SIPR
     The same scenario and seed give the same bits whatever --threads. Each complete \
     generation is checkpointed in .<DIR>.checkpoint beside the output directory; Ctrl-C \
     keeps them (nothing is written to DIR) and the same command with --resume continues. \
-    docs/calibration.md explains every setting, output and result.";
+    docs/calibration.md explains every setting, output and result.\n\n\
+    Given a directory of case scenarios (scenarios/cases) instead, it fits the parameters \
+    the cases share (the buyer's preferences, or --fit paths such as \
+    profile.China.quality) to every case's post-shock supplier shares at once, with the \
+    same ABC-SMC, and writes posterior.csv, posterior_summary.csv and summary.txt; \
+    `armsim evaluate --loo` runs the same fit leaving one case out at a time.";
 
 const CALIBRATE_EXAMPLES: &str = "Examples:\n  \
     armsim calibrate scenarios/myanmar_history.toml            about a minute on 2 cores\n  \
     armsim calibrate scenarios/myanmar_history.toml --resume   continue after Ctrl-C\n  \
     armsim calibrate scenarios/thailand_history.toml --out cal/thailand\n  \
+    armsim calibrate scenarios/cases                           the case library, jointly\n  \
     armsim run output/myanmar_history_calibration/calibrated.toml";
 
 #[derive(Args)]
 struct CalibrateArgs {
     /// Scenario file with a [calibration] section, such as
-    /// scenarios/myanmar_history.toml
+    /// scenarios/myanmar_history.toml; or a directory of case scenarios
+    /// (scenarios/cases), whose shared parameters are fitted on every case
+    /// at once
     scenario: PathBuf,
+
+    /// With a directory of cases: a shared parameter to fit (buyer.KEY,
+    /// world.KEY or profile.NAME.KEY), uniform over its documented range.
+    /// Repeatable [default: the parameters `armsim evaluate --loo` fits]
+    #[arg(long = "fit", value_name = "PATH")]
+    fit: Vec<String>,
 
     /// Change one value of the scenario, checked like the file. Repeatable
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -364,6 +393,7 @@ pub fn main() -> Result<ExitCode> {
         #[cfg(feature = "serve")]
         Command::Serve(args) => crate::serve::main(args),
         Command::Calibrate(args) => calibrate(args),
+        Command::Evaluate(args) => evaluate::evaluate(args),
     }
 }
 
@@ -958,6 +988,21 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
 
 fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
     use armsim::calibrate::run::{self as cal, Calibration, CalibrationError, Progress};
+    if args.scenario.is_dir() {
+        return evaluate::calibrate_cases(
+            &args.scenario,
+            &args.fit,
+            args.threads,
+            args.out.as_deref(),
+            args.quiet,
+        );
+    }
+    if !args.fit.is_empty() {
+        anyhow::bail!(
+            "--fit is for a directory of case scenarios; a scenario's [calibration] section \
+             names the parameters it fits"
+        );
+    }
     let loaded = scenario::load_file(&args.scenario, &args.set)?;
     let base = match args.scenario.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -222,6 +222,8 @@ pub struct Imports {
     source: PathBuf,
     recipient: Option<String>,
     rows: Vec<Row>,
+    /// First and last year of any row of the file, any recipient's.
+    file_years: Option<(i32, i32)>,
 }
 
 /// The columns of the two layouts, by position in the header.
@@ -304,9 +306,13 @@ impl Imports {
         let mut recipients = BTreeSet::new();
         // (year, supplier) -> line of its first row, to refuse duplicates.
         let mut seen: HashMap<(i32, String), u64> = HashMap::new();
+        let mut file_years: Option<(i32, i32)> = None;
         for record in csv.records() {
             let record = record.map_err(csv_error)?;
             let line = record.position().map_or(0, |p| p.line());
+            if let Some(y) = record.get(columns.year).and_then(|y| y.parse::<i32>().ok()) {
+                file_years = Some(file_years.map_or((y, y), |(a, b)| (a.min(y), b.max(y))));
+            }
             let field = |column: &'static str, i: usize| -> Result<&str, DataError> {
                 let value = record.get(i).unwrap_or("");
                 if value.is_empty() {
@@ -391,6 +397,7 @@ impl Imports {
             source: source.to_path_buf(),
             recipient: recipient.map(str::to_string),
             rows,
+            file_years,
         })
     }
 
@@ -421,6 +428,13 @@ impl Imports {
         let first = self.rows.iter().map(|r| r.year).min()?;
         let last = self.rows.iter().map(|r| r.year).max()?;
         Some((first, last))
+    }
+
+    /// The first and last year of any row in the file, whichever recipient's:
+    /// the period the extract covers, where one recipient's rows may stop
+    /// earlier (a year without deliveries has no row).
+    pub fn file_year_range(&self) -> Option<(i32, i32)> {
+        self.file_years
     }
 
     /// Sums the rows into `grouping`'s groups, year by year.

@@ -28,6 +28,7 @@
 pub mod calibrate;
 pub mod data;
 pub mod engine;
+pub mod evaluate;
 pub mod experiment;
 pub mod files;
 pub mod metrics;

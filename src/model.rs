@@ -692,12 +692,20 @@ impl<P: Param> IndexMut<P> for Params<P> {
 pub struct Supplier {
     pub(crate) name: String,
     pub(crate) params: Params<SupplierParam>,
+    pub(crate) profile: Option<String>,
 }
 
 impl Supplier {
     /// Unique name, used in outputs and events.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The shared profile its traits came from, if it named one
+    /// ([`crate::scenario::profiles`]): calibration across cases sets a
+    /// profile's trait in every supplier that names it.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
     }
 
     /// Parameters, including the starting stance and discount.
@@ -1132,6 +1140,15 @@ impl Scenario {
         s.quarters = quarters;
         s.events.retain(|e| e.quarter < quarters);
         Ok(s)
+    }
+
+    /// The same scenario without the events after quarter `last` (0-based):
+    /// what was known at that quarter. The case library's ex-ante forecasts
+    /// drop the timeline after the shock this way.
+    pub fn known_at(&self, last: u32) -> Scenario {
+        let mut s = self.clone();
+        s.events.retain(|e| e.quarter <= last);
+        s
     }
 
     /// Sets the number of runs (at least 1, at most [`MAX_RUNS`]).

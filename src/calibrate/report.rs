@@ -467,6 +467,7 @@ fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), Out
                                 .and_then(|b| b.predictive.percentiles)
                                 .map(Quantiles::new),
                             observed: band.map(|b| b.observed),
+                            reference: None,
                         }
                     })
                     .collect(),
@@ -479,6 +480,7 @@ fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), Out
             y: axis,
             observed_label: "observed (SIPRI)".into(),
             across: "single runs at posterior particles".into(),
+            reference_label: None,
         };
         let meta = PlotMeta::new(titled(&fit.id, &format!("{what}, observed and simulated")))
             .subtitle(

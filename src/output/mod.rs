@@ -7,6 +7,7 @@
 //! policy lives in [`crate::files`]). The formatting helpers
 //! ([`format_number`], [`headline`]) return strings; the library never prints.
 
+pub mod evaluate;
 pub mod experiment;
 #[cfg(feature = "plots")]
 pub mod plot;

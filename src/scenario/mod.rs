@@ -10,6 +10,7 @@
 pub mod error;
 pub mod locate;
 pub mod overrides;
+pub mod profiles;
 pub mod raw;
 pub mod validate;
 
@@ -116,6 +117,8 @@ pub struct Sections {
     pub sensitivity: Option<toml::Table>,
     /// `[calibration]`.
     pub calibration: Option<toml::Table>,
+    /// `[case]`.
+    pub case: Option<toml::Table>,
 }
 
 impl Loaded {
@@ -222,7 +225,14 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, ScenarioEr
     let id = path
         .file_stem()
         .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
-    load_str(&text, &id, &path.display().to_string(), overrides)
+    let dir = path.parent().map(|d| {
+        if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        }
+    });
+    load(&text, &id, &path.display().to_string(), overrides, dir)
 }
 
 /// The built-in baseline with `overrides` applied.
@@ -249,6 +259,18 @@ pub fn load_str(
     origin: &str,
     overrides: &[String],
 ) -> Result<Loaded, ScenarioError> {
+    load(text, id, origin, overrides, None)
+}
+
+/// [`load_str`] for a text read from a file in `dir`, where its profiles
+/// ([`profiles`]) are looked up.
+fn load(
+    text: &str,
+    id: &str,
+    origin: &str,
+    overrides: &[String],
+    dir: Option<&Path>,
+) -> Result<Loaded, ScenarioError> {
     let (text, applied) = overrides::apply(text, overrides)?;
     let locator = Locator::new(&text);
     let annotate = |mut diagnostics: Vec<Diagnostic>| {
@@ -262,14 +284,19 @@ pub fn load_str(
         }
         ScenarioError::Invalid(diagnostics)
     };
-    let raw: RawScenario =
+    let mut raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
-    let scenario = validate::validate(&raw, id, origin, &locator).map_err(annotate)?;
+    let fill = profiles::fill(&mut raw, dir, origin, &locator).map_err(annotate)?;
+    let scenario = validate::validate(&raw, id, origin, &locator).map_err(|mut d| {
+        d.iter_mut().for_each(|d| fill.relocate(d));
+        annotate(d)
+    })?;
     let model_defaulted = raw.run.model.is_none();
     let sections = Sections {
         experiment: raw.experiment.clone(),
         sensitivity: raw.sensitivity.clone(),
         calibration: raw.calibration.clone(),
+        case: raw.case.clone(),
     };
     let raw = validate::canonical(&raw, &scenario);
     let resolved_toml = toml::to_string(&raw).expect("a parsed scenario serialises");

@@ -9,7 +9,9 @@ use toml_edit::{DocumentMut, Item, Value};
 use super::error::ScenarioError;
 use super::locate::{Seg, render};
 use super::raw::{BACKLOG_KEYS, EVENT_KEYS, RUN_KEYS};
-use super::validate::{BUYER_EXTRA_KEYS, SUPPLIER_EXTRA_KEYS, did_you_mean, table_keys};
+use super::validate::{
+    BUYER_EXTRA_KEYS, SUPPLIER_EXTRA_KEYS, WORLD_EXTRA_KEYS, did_you_mean, table_keys,
+};
 use crate::model::{BuyerParam, ModelVersion, SupplierParam, WorldParam};
 
 /// One parsed `--set` argument.
@@ -184,7 +186,7 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
                 [section @ ("run" | "world" | "buyer"), key] => {
                     let valid: Vec<&str> = match *section {
                         "run" => RUN_KEYS.to_vec(),
-                        "world" => table_keys::<WorldParam>(&[], model),
+                        "world" => table_keys::<WorldParam>(WORLD_EXTRA_KEYS, model),
                         _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS, model),
                     };
                     if !valid.contains(key) {

@@ -37,6 +37,11 @@ pub struct RawScenario {
     /// Priors, data and targets of a calibration ([`crate::calibrate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<toml::Table>,
+    /// What makes the scenario a case of the library: its shock, its SIPRI
+    /// record and the supplier groups ([`crate::evaluate`]); not part of the
+    /// model, so not of the canonical form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<toml::Table>,
 }
 
 /// The `[run]` section.
@@ -103,7 +108,9 @@ pub struct RawBacklog {
 }
 
 /// Keys of `[[events]]`.
-pub const EVENT_KEYS: &[&str] = &["quarter", "entity", "param", "set", "scale", "add", "note"];
+pub const EVENT_KEYS: &[&str] = &[
+    "quarter", "entity", "param", "set", "scale", "add", "note", "date", "source",
+];
 
 /// One `[[events]]` entry: at `quarter`, change `param` of `entity`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +138,14 @@ pub struct RawEvent {
     /// What the event stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When it happened, `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, within `quarter`:
+    /// documentation of a timeline, checked but not simulated (so not part
+    /// of the canonical form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// The document that says it happened (a law, a resolution, a report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A number, or `true`/`false` read as 1/0 (an event's `set` on a flag).

@@ -20,9 +20,11 @@ pub const FORBIDDEN_IN_NAMES: &[char] = &['.', '=', ',', '"', '>', '<', '&'];
 /// Longest supplier name, in characters.
 pub const MAX_NAME: usize = 40;
 /// Keys of a `[[suppliers]]` table that are not parameters.
-pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name"];
+pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name", "profile"];
 /// Keys of `[buyer]` that are not parameters.
-pub const BUYER_EXTRA_KEYS: &[&str] = &["name"];
+pub const BUYER_EXTRA_KEYS: &[&str] = &["name", "profile"];
+/// Keys of `[world]` that are not parameters.
+pub const WORLD_EXTRA_KEYS: &[&str] = &["profile"];
 /// Most memory a study's summary may need; a scenario needing more is
 /// refused before anything runs (with the figure).
 pub const MAX_SUMMARY_BYTES: u64 = 8 << 30;
@@ -335,7 +337,15 @@ impl Checker<'_> {
                     None,
                 );
             }
-            suppliers.push(Supplier { name, params });
+            let profile = table
+                .get(super::profiles::PROFILE_KEY)
+                .and_then(toml::Value::as_str)
+                .map(str::to_string);
+            suppliers.push(Supplier {
+                name,
+                params,
+                profile,
+            });
         }
         if self.model == ModelVersion::V1 && !suppliers.is_empty() {
             let total: f64 = suppliers
@@ -487,6 +497,20 @@ impl Checker<'_> {
             ),
             None => None,
         };
+        if let (Some(date), Some(q)) = (&raw.date, quarter) {
+            let label = horizon.and_then(|(start, _)| start).map(|s| s.plus(q));
+            self.date(date, label, &with(&at, key("date")));
+        }
+        if let Some(source) = &raw.source
+            && (source.trim().is_empty() || source.chars().any(char::is_control))
+        {
+            self.fail(
+                &with(&at, key("source")),
+                format!("{source:?}"),
+                "a document, named in one line",
+                None,
+            );
+        }
         let ops: Vec<(Op, f64)> = [
             (Op::Set, raw.set),
             (Op::Scale, raw.scale),
@@ -573,6 +597,47 @@ impl Checker<'_> {
             note: raw.note.clone().unwrap_or_default(),
             index: i,
         })
+    }
+
+    /// Checks an event's `date` (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`) and that
+    /// it can fall within its quarter `within`.
+    fn date(&mut self, date: &str, within: Option<Quarter>, path: &[Seg]) {
+        let parts: Vec<&str> = date.split('-').collect();
+        let number = |s: &str, len: usize| {
+            (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u32>().ok())
+                .flatten()
+        };
+        let parsed = match parts.as_slice() {
+            [y] => number(y, 4).map(|y| (y, None)),
+            [y, m] => number(y, 4)
+                .zip(number(m, 2).filter(|m| (1..=12).contains(m)))
+                .map(|(y, m)| (y, Some(m))),
+            [y, m, d] => number(y, 4)
+                .zip(number(m, 2).filter(|m| (1..=12).contains(m)))
+                .filter(|_| number(d, 2).is_some_and(|d| (1..=31).contains(&d)))
+                .map(|(y, m)| (y, Some(m))),
+            _ => None,
+        };
+        let Some((year, month)) = parsed else {
+            self.fail(
+                path,
+                format!("{date:?}"),
+                "a date such as \"2021-02-01\", \"2021-02\" or \"2021\"",
+                None,
+            );
+            return;
+        };
+        let Some(q) = within else { return };
+        let fits = year as i32 == q.year && month.is_none_or(|m| (m - 1) / 3 + 1 == u32::from(q.q));
+        if !fits {
+            self.fail(
+                path,
+                format!("{date:?}"),
+                format!("a date within the event's quarter, {q}"),
+                None,
+            );
+        }
     }
 
     fn lookup<P: Param>(&mut self, name: &str, path: &[Seg]) -> Option<P> {
@@ -680,7 +745,7 @@ pub fn validate(
     };
     let (start, horizon_ok, procurement) = check.run(&raw.run);
     let horizon = horizon_ok.then_some((start, raw.run.quarters));
-    let world: Params<WorldParam> = check.params(&raw.world, &[key("world")], &[]);
+    let world: Params<WorldParam> = check.params(&raw.world, &[key("world")], WORLD_EXTRA_KEYS);
     let buyer_name = check.string(&raw.buyer, &[key("buyer")], "name");
     let buyer: Params<BuyerParam> = check.params(&raw.buyer, &[key("buyer")], BUYER_EXTRA_KEYS);
     let suppliers = check.suppliers(&raw.suppliers);
@@ -813,7 +878,14 @@ pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
         suppliers: scenario
             .suppliers
             .iter()
-            .map(|s| table(&s.params, model, &[("name", &s.name)]))
+            .map(|s| match &s.profile {
+                Some(profile) => table(
+                    &s.params,
+                    model,
+                    &[("name", &s.name), (super::profiles::PROFILE_KEY, profile)],
+                ),
+                None => table(&s.params, model, &[("name", &s.name)]),
+            })
             .collect(),
         backlog: scenario
             .backlog
@@ -847,6 +919,8 @@ pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
                         scale: value.filter(|_| e.op == Op::Scale),
                         add: value.filter(|_| e.op == Op::Add),
                         note: Some(e.note.clone()).filter(|n| !n.is_empty()),
+                        date: None,
+                        source: None,
                     }
                 })
                 .collect()
@@ -854,5 +928,6 @@ pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
         experiment: None,
         sensitivity: None,
         calibration: None,
+        case: None,
     }
 }

@@ -1,8 +1,10 @@
 //! Integration tests, one binary with a module per concern; shared helpers here.
 
 mod calibrate;
+mod cases;
 mod cli;
 mod errors;
+mod evaluate;
 mod experiments;
 mod fuzzing;
 mod golden;

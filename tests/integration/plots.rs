@@ -353,6 +353,7 @@ fn gallery() -> Vec<(&'static str, Figure, Vec<&'static str>)> {
                             c(m + 0.2),
                         ])),
                         observed: Some(row[s]),
+                        reference: (w > 0).then(|| observed[0][s]),
                     }
                 })
                 .collect(),
@@ -374,6 +375,7 @@ fn gallery() -> Vec<(&'static str, Figure, Vec<&'static str>)> {
                 y: Axis::new("share of arms imports in the window").format(Format::Percent),
                 observed_label: "diamond: observed (SIPRI TIV)".into(),
                 across: "runs".into(),
+                reference_label: Some("bar: persistence (2001-05 carried forward)".into()),
             },
         )
         .unwrap(),

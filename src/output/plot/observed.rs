@@ -18,6 +18,9 @@ pub struct ObservedCell {
     pub simulated: Option<Quantiles>,
     /// The observation, if observed.
     pub observed: Option<f64>,
+    /// A reference forecast to compare with (a naive baseline), drawn as a
+    /// black bar across the box.
+    pub reference: Option<f64>,
 }
 
 /// One series (a supplier) across the categories.
@@ -46,6 +49,8 @@ pub struct ObservedChart {
     pub observed_label: String,
     /// What the boxes are quantiles of ("runs").
     pub across: String,
+    /// What the reference bars are, for the legend (none without references).
+    pub reference_label: Option<String>,
 }
 
 /// Draws an observed-versus-simulated chart.
@@ -64,7 +69,7 @@ pub fn observed_vs_simulated(meta: &PlotMeta, chart: &ObservedChart) -> Result<F
     }
     let values = chart.series.iter().flat_map(|s| &s.cells).flat_map(|c| {
         let q = c.simulated.filter(Quantiles::is_finite);
-        [q.map(|q| q.p05), q.map(|q| q.p95), c.observed]
+        [q.map(|q| q.p05), q.map(|q| q.p95), c.observed, c.reference]
             .into_iter()
             .flatten()
     });
@@ -92,6 +97,9 @@ pub fn observed_vs_simulated(meta: &PlotMeta, chart: &ObservedChart) -> Result<F
             Key::Patch(GREY, LIGHT),
             format!("light box: middle 90% of {}", chart.across),
         );
+    if let Some(label) = &chart.reference_label {
+        legend.note(Key::Line(INK, 2), label.as_str());
+    }
     let x_axis = Axis::new(chart.x_label.as_str());
     let m = chart.series.len().max(1);
     frame::figure(meta, &legend, |area| {
@@ -141,6 +149,20 @@ pub fn observed_vs_simulated(meta: &PlotMeta, chart: &ObservedChart) -> Result<F
                     vec![(x - half, q.p50), (x + half, q.p50)],
                     colour.stroke_width(3),
                 )))?;
+            }
+        }
+        for (s, series) in chart.series.iter().enumerate() {
+            for (c, cell) in series.cells.iter().enumerate() {
+                if let Some(v) = cell
+                    .reference
+                    .filter(|v| v.is_finite() && *v >= y.0 && *v <= y.1)
+                {
+                    let x = centre(c, s);
+                    plot.draw_series(std::iter::once(PathElement::new(
+                        vec![(x - 1.4 * half, v), (x + 1.4 * half, v)],
+                        INK.stroke_width(2),
+                    )))?;
+                }
             }
         }
         let base = area.get_base_pixel();

@@ -1,0 +1,396 @@
+//! `armsim evaluate`: score the model's forecasts on the case library
+//! against naive baselines. Parses arguments, finds the cases, runs
+//! [`armsim::evaluate`] and prints its summary; the library does the work.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use armsim::calibrate::population::Population;
+use armsim::evaluate::case::Case;
+use armsim::evaluate::fit::{self, FitSettings, SharedParam};
+use armsim::evaluate::{self, Mode, Timeline};
+use armsim::output::evaluate::{EvaluationReport, summary_text, write_evaluation};
+
+use super::{Interrupts, command_line, parse_threads};
+
+/// Where the case library lives, from the repository's root.
+const LIBRARY: &str = "scenarios/cases";
+
+#[derive(Args)]
+pub(super) struct EvaluateArgs {
+    /// Case scenarios (TOML files with a [case] section), or directories of
+    /// them [default: scenarios/cases]
+    cases: Vec<PathBuf>,
+
+    /// Leave one case out: forecast each case from the buyer's preferences
+    /// fitted on every other case (ABC-SMC), not from its scenario's values
+    #[arg(long)]
+    loo: bool,
+
+    /// With --loo, a small fit (40 particles, 2 generations): minutes become
+    /// seconds, for a first look and for tests
+    #[arg(long, requires = "loo")]
+    quick_fit: bool,
+
+    /// A shared parameter to fit with --loo (buyer.KEY, world.KEY or
+    /// profile.NAME.KEY), uniform over its documented range. Repeatable
+    /// [default: the buyer's support, lock-in, dependence and quality
+    /// weights and contracts per quarter]
+    #[arg(long = "fit", value_name = "PATH", requires = "loo")]
+    fit: Vec<String>,
+
+    /// Forecast from what was known at the shock: drop each case's events
+    /// after its shock's quarter (a sanction's lifting, a later war), rather
+    /// than forecasting the market's answer to the whole sourced timeline
+    #[arg(long)]
+    ex_ante: bool,
+
+    /// Monte Carlo runs per case
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    runs: u64,
+
+    /// Seed of the leave-one-case-out fits (each case's runs use its own
+    /// scenario's seed)
+    #[arg(long, value_name = "S", default_value_t = 20_260_101)]
+    seed: u64,
+
+    /// Output directory [default: output/evaluate-defaults, or
+    /// output/evaluate-loo with --loo; -ex-ante added with --ex-ante]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Continue an interrupted --loo evaluation from its saved folds
+    #[arg(long, requires = "loo")]
+    resume: bool,
+
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "T", default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
+    threads: usize,
+
+    /// Write the tables only, no pictures
+    #[arg(long)]
+    no_plots: bool,
+
+    /// Print nothing but errors
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The case files named by `paths` (directories: their `*.toml` but
+/// `profiles.toml`, by name).
+fn case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let default = [PathBuf::from(LIBRARY)];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.extension().is_some_and(|x| x == "toml")
+                        && f.file_name()
+                            .is_some_and(|n| n != armsim::scenario::profiles::PROFILES_FILE)
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{}: no case scenarios (*.toml) in it", p.display());
+            }
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else if paths == default {
+            bail!(
+                "no case library at {LIBRARY}: run armsim evaluate from the repository's root, or \
+                 name the case files or their directory"
+            );
+        } else {
+            bail!("{}: no such file or directory", p.display());
+        }
+    }
+    Ok(files)
+}
+
+/// Where fold `case`'s population is saved during a --loo evaluation.
+fn fold_path(checkpoints: &Path, case: &str) -> PathBuf {
+    checkpoints.join(format!("fold-{}.pop", armsim::files::path_component(case)))
+}
+
+pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
+    evaluate::check_runs(args.runs)?;
+    let files = case_files(&args.cases)?;
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    for f in &files {
+        match Case::load(f) {
+            Ok(c) => cases.push(c),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    let mode = if args.loo {
+        Mode::LeaveOneOut
+    } else {
+        Mode::Defaults
+    };
+    let timeline = if args.ex_ante {
+        Timeline::AtShock
+    } else {
+        Timeline::Full
+    };
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let mode = match mode {
+            Mode::Defaults => "defaults",
+            Mode::LeaveOneOut => "loo",
+        };
+        let ex_ante = if args.ex_ante { "-ex-ante" } else { "" };
+        PathBuf::from("output").join(format!("evaluate-{mode}{ex_ante}"))
+    });
+    armsim::files::check_destination(&dir)?;
+    let interrupts = Interrupts::listen(args.quiet);
+    let threads = armsim::study::resolve_threads(args.threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let started = Instant::now();
+    let forecasters = match mode {
+        Mode::Defaults => evaluate::at_defaults(&cases, timeline),
+        Mode::LeaveOneOut => {
+            let paths: Vec<String> = if args.fit.is_empty() {
+                fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
+            } else {
+                args.fit.clone()
+            };
+            let shared = paths
+                .iter()
+                .map(|p| SharedParam::over_range(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let settings = if args.quick_fit {
+                FitSettings::quick(args.seed)
+            } else {
+                FitSettings::standard(args.seed)
+            };
+            let checkpoints = checkpoint_dir(&dir);
+            if !args.resume && checkpoints.exists() {
+                bail!(
+                    "{} holds the folds of an interrupted evaluation: continue it with --resume, \
+                     or remove the directory",
+                    checkpoints.display()
+                );
+            }
+            std::fs::create_dir_all(&checkpoints)
+                .with_context(|| format!("cannot create {}", checkpoints.display()))?;
+            let quiet = args.quiet;
+            let n = cases.len();
+            let ids: Vec<String> = cases.iter().map(|c| c.id().to_string()).collect();
+            let mut load = |k: usize| Population::load(&fold_path(&checkpoints, &ids[k])).ok();
+            let mut save = |k: usize, p: &Population| {
+                if !quiet {
+                    eprintln!(
+                        "fold {}/{n} ({}): generation {} done, tolerance {:.3}, {} simulations",
+                        k + 1,
+                        ids[k],
+                        p.generation(),
+                        p.epsilon(),
+                        p.total_simulations()
+                    );
+                }
+                p.save(&fold_path(&checkpoints, &ids[k]))
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            };
+            let result = pool.install(|| {
+                evaluate::leave_one_out(
+                    &cases,
+                    &evaluate::LeaveOneOut {
+                        shared: shared.clone(),
+                        settings,
+                        timeline,
+                        runs: args.runs,
+                    },
+                    Some(&interrupts.flag),
+                    &mut load,
+                    &mut save,
+                )
+            });
+            match result {
+                Ok(f) => f,
+                Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
+                    eprintln!(
+                        "interrupted; the finished folds are saved in {}: continue with --resume",
+                        checkpoints.display()
+                    );
+                    return Ok(interrupts.exit_code());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let result = pool.install(|| {
+        evaluate::evaluate(
+            &cases,
+            &forecasters,
+            mode,
+            timeline,
+            args.runs,
+            Some(&interrupts.flag),
+        )
+    });
+    let evaluation = match result {
+        Ok(e) => e,
+        Err(evaluate::EvaluateError::Cancelled) => {
+            eprintln!("interrupted; nothing was written");
+            return Ok(interrupts.exit_code());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let line = command_line();
+    let written = write_evaluation(
+        &dir,
+        &EvaluationReport {
+            evaluation: &evaluation,
+            sources: cases
+                .iter()
+                .map(|c| (c.path.display().to_string(), c.loaded.hash.clone()))
+                .collect(),
+            threads,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            plots: !args.no_plots,
+            command_line: &line,
+        },
+    )?;
+    if mode == Mode::LeaveOneOut {
+        let checkpoints = checkpoint_dir(&dir);
+        for c in &cases {
+            let _ = std::fs::remove_file(fold_path(&checkpoints, c.id()));
+        }
+        let _ = std::fs::remove_dir(&checkpoints);
+    }
+    if !args.quiet {
+        say!("{}", summary_text(&evaluation));
+        say!(
+            "wrote {} files to {} in {:.1} s",
+            written.len(),
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The directory of a --loo evaluation's saved folds: beside the output,
+/// hidden.
+fn checkpoint_dir(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "evaluate".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!(".{name}.folds"))
+}
+
+/// `armsim calibrate DIR`: the shared parameters fitted on every case of a
+/// directory at once, written to `out` (default
+/// `output/<dir>_calibration/`).
+pub(super) fn calibrate_cases(
+    dir: &Path,
+    fit_paths: &[String],
+    threads: usize,
+    out: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let files = case_files(&[dir.to_path_buf()])?;
+    let cases = files
+        .iter()
+        .map(|f| Case::load(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let paths: Vec<String> = if fit_paths.is_empty() {
+        fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
+    } else {
+        fit_paths.to_vec()
+    };
+    let shared = paths
+        .iter()
+        .map(|p| SharedParam::over_range(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "cases".into(), |n| n.to_string_lossy().into_owned());
+    let out = out.map_or_else(
+        || {
+            PathBuf::from("output").join(armsim::files::path_component(&format!(
+                "{name}_calibration"
+            )))
+        },
+        Path::to_path_buf,
+    );
+    armsim::files::check_destination(&out)?;
+    let interrupts = Interrupts::listen(quiet);
+    let threads = armsim::study::resolve_threads(threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let started = Instant::now();
+    let refs: Vec<&Case> = cases.iter().collect();
+    let settings = FitSettings::standard(20_260_101);
+    let mut progress = |p: &Population| {
+        if !quiet {
+            eprintln!(
+                "generation {} done, tolerance {:.3}, {} simulations",
+                p.generation(),
+                p.epsilon(),
+                p.total_simulations()
+            );
+        }
+        Ok(())
+    };
+    let fitted = pool.install(|| {
+        fit::fit(
+            &refs,
+            &shared,
+            settings,
+            Some(&interrupts.flag),
+            None,
+            &mut progress,
+        )
+    });
+    let fitted = match fitted {
+        Ok(f) if f.stop != armsim::calibrate::abc::Stop::Cancelled => f,
+        Ok(_) => {
+            eprintln!("interrupted; nothing was written");
+            return Ok(interrupts.exit_code());
+        }
+        Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
+            eprintln!("interrupted; nothing was written");
+            return Ok(interrupts.exit_code());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let line = command_line();
+    let text = armsim::output::evaluate::write_joint_fit(
+        &out,
+        &armsim::output::evaluate::JointFitReport {
+            fit: &fitted,
+            cases: &cases,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            threads,
+            command_line: &line,
+        },
+    )?;
+    if !quiet {
+        say!("{text}");
+        say!("wrote {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,246 @@
+//! Shared profiles: one table of parameter values that scenarios name
+//! instead of repeating.
+//!
+//! A `[world]`, `[buyer]` or `[[suppliers]]` table that says
+//! `profile = "NAME"` takes every key it does not set itself from the file
+//! [`PROFILES_FILE`] beside the scenario: its `[world.NAME]`, `[buyer.NAME]`
+//! or `[suppliers.NAME]` table. The case library (`scenarios/cases/`) is
+//! built this way, so that a supplier's traits are one row shared by every
+//! case and never set per case by looking at its outcome.
+//!
+//! Filling happens on the raw tables, before validation, so a profile's
+//! values are checked exactly as if the scenario had written them; a problem
+//! with one is reported at its line in the profiles file. The canonical form
+//! of a scenario writes every value out, so a resolved scenario (in a state
+//! file or a manifest) no longer needs the profiles file.
+
+use std::path::{Path, PathBuf};
+
+use super::error::Diagnostic;
+use super::locate::{Locator, Seg, render};
+use super::raw::RawScenario;
+use super::validate::did_you_mean;
+
+/// The profiles file's name, looked up in the scenario file's directory.
+pub const PROFILES_FILE: &str = "profiles.toml";
+/// The key of a table that names its profile.
+pub const PROFILE_KEY: &str = "profile";
+
+/// The three kinds of table a profile can fill, as the profiles file names
+/// its sections.
+const SECTIONS: [&str; 3] = ["world", "buyer", "suppliers"];
+
+/// A key a profile filled in: where it now is in the scenario, and where its
+/// value came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Filled {
+    /// The key's place in the scenario, as diagnostics render it
+    /// (`suppliers[0].price`).
+    pub scenario_field: String,
+    /// Its place in the profiles file (`suppliers`, `China`, `price`).
+    pub profile_path: Vec<Seg>,
+}
+
+/// What [`fill`] did: the keys it filled, and the profiles file's text (for
+/// locating them), if one was read.
+#[derive(Debug, Default)]
+pub(crate) struct Fill {
+    pub filled: Vec<Filled>,
+    pub file: Option<(PathBuf, String)>,
+}
+
+impl Fill {
+    /// Points a validation diagnostic about a filled key at the profiles
+    /// file, where the value is written; leaves others as they are.
+    pub fn relocate(&self, d: &mut Diagnostic) {
+        let Some((path, text)) = &self.file else {
+            return;
+        };
+        let Some(f) = self.filled.iter().find(|f| f.scenario_field == d.field) else {
+            return;
+        };
+        let (line, column) = Locator::new(text).position(&f.profile_path).unzip();
+        let note = format!("the value of {} comes from this profile", d.field);
+        d.note = Some(match d.note.take() {
+            Some(n) => format!("{n}; {note}"),
+            None => note,
+        });
+        d.file = path.display().to_string();
+        d.line = line;
+        d.column = column;
+        d.field = render(&f.profile_path);
+    }
+}
+
+/// Fills the keys that `raw`'s profiled tables leave out from the profiles
+/// file in `dir` (the scenario file's directory; `None` for a scenario with
+/// no file, which can only use profiles if it sets every key itself).
+///
+/// # Errors
+/// Located diagnostics: a profile name that is not a string or not in the
+/// profiles file, a profiles file that cannot be read or parsed.
+pub(crate) fn fill(
+    raw: &mut RawScenario,
+    dir: Option<&Path>,
+    origin: &str,
+    locator: &Locator<'_>,
+) -> Result<Fill, Vec<Diagnostic>> {
+    let mut wanted: Vec<(Vec<Seg>, &'static str)> = Vec::new();
+    if raw.world.contains_key(PROFILE_KEY) {
+        wanted.push((vec![Seg::Key("world".into())], "world"));
+    }
+    if raw.buyer.contains_key(PROFILE_KEY) {
+        wanted.push((vec![Seg::Key("buyer".into())], "buyer"));
+    }
+    for (i, s) in raw.suppliers.iter().enumerate() {
+        if s.contains_key(PROFILE_KEY) {
+            wanted.push((
+                vec![Seg::Key("suppliers".into()), Seg::Index(i)],
+                "suppliers",
+            ));
+        }
+    }
+    let mut out = Fill::default();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let fail = |at: &[Seg], found: String, expected: String, note: Option<String>| {
+        let (line, column) = locator.position(at).unzip();
+        Diagnostic {
+            file: origin.to_string(),
+            line,
+            column,
+            field: render(at),
+            found,
+            expected,
+            note,
+        }
+    };
+    let mut diagnostics = Vec::new();
+    let profiles: Option<(PathBuf, String, toml::Table)> = match dir {
+        None => None,
+        Some(dir) => {
+            let path = dir.join(PROFILES_FILE);
+            match std::fs::read_to_string(&path) {
+                Err(e) => {
+                    let mut at = wanted[0].0.clone();
+                    at.push(Seg::Key(PROFILE_KEY.into()));
+                    return Err(vec![fail(
+                        &at,
+                        format!("a profile, but {} cannot be read ({e})", path.display()),
+                        format!("a file {PROFILES_FILE} beside the scenario"),
+                        None,
+                    )]);
+                }
+                Ok(text) => match toml::from_str::<toml::Table>(&text) {
+                    Ok(table) => Some((path, text, table)),
+                    Err(e) => {
+                        let locator = Locator::new(&text);
+                        let (line, column) = e.span().map(|s| locator.line_col(s.start)).unzip();
+                        return Err(vec![Diagnostic {
+                            file: path.display().to_string(),
+                            line,
+                            column,
+                            field: String::new(),
+                            found: e.message().to_string(),
+                            expected: "a TOML file of [world.NAME], [buyer.NAME] and \
+                                       [suppliers.NAME] tables"
+                                .into(),
+                            note: None,
+                        }]);
+                    }
+                },
+            }
+        }
+    };
+    for (at, section) in &wanted {
+        let table = match at.as_slice() {
+            [_, Seg::Index(i)] => &mut raw.suppliers[*i],
+            _ if *section == "world" => &mut raw.world,
+            _ => &mut raw.buyer,
+        };
+        let mut name_at = at.clone();
+        name_at.push(Seg::Key(PROFILE_KEY.into()));
+        let name = match table.get(PROFILE_KEY) {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(other) => {
+                diagnostics.push(fail(
+                    &name_at,
+                    other.to_string(),
+                    "a profile's name (a string)".into(),
+                    None,
+                ));
+                continue;
+            }
+            None => continue,
+        };
+        let Some((path, _, profiles)) = &profiles else {
+            // No file to read profiles from: only a table that sets every
+            // key itself can name one (a resolved scenario does); what is
+            // missing is reported by validation, with this note.
+            continue;
+        };
+        let listed = profiles
+            .get(*section)
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default();
+        match listed.get(&name) {
+            Some(toml::Value::Table(values)) => {
+                for (k, v) in values {
+                    if k == PROFILE_KEY || table.contains_key(k) {
+                        continue;
+                    }
+                    table.insert(k.clone(), v.clone());
+                    let mut field = at.clone();
+                    field.push(Seg::Key(k.clone()));
+                    out.filled.push(Filled {
+                        scenario_field: render(&field),
+                        profile_path: vec![
+                            Seg::Key((*section).into()),
+                            Seg::Key(name.clone()),
+                            Seg::Key(k.clone()),
+                        ],
+                    });
+                }
+            }
+            _ => {
+                let names: Vec<&str> = listed.keys().map(String::as_str).collect();
+                diagnostics.push(fail(
+                    &name_at,
+                    format!("{name:?}"),
+                    if names.is_empty() {
+                        format!("a [{section}.NAME] table in {}", path.display())
+                    } else {
+                        format!("a profile of {}: {}", path.display(), names.join(", "))
+                    },
+                    did_you_mean(&name, &names),
+                ));
+            }
+        }
+    }
+    if let Some((path, text, table)) = profiles {
+        for k in table.keys() {
+            if !SECTIONS.contains(&k.as_str()) {
+                let locator = Locator::new(&text);
+                let at = [Seg::Key(k.clone())];
+                let (line, column) = locator.position(&at).unzip();
+                diagnostics.push(Diagnostic {
+                    file: path.display().to_string(),
+                    line,
+                    column,
+                    field: k.clone(),
+                    found: format!("a section `{k}`"),
+                    expected: "[world.NAME], [buyer.NAME] or [suppliers.NAME] tables".into(),
+                    note: did_you_mean(k, &SECTIONS),
+                });
+            }
+        }
+        out.file = Some((path, text));
+    }
+    if diagnostics.is_empty() {
+        Ok(out)
+    } else {
+        Err(diagnostics)
+    }
+}

@@ -1,0 +1,321 @@
+//! `armsim evaluate` as a user runs it: on the case library, at the cases'
+//! values and leave one case out, with the same bits whatever the threads,
+//! and refusing bad input without writing anything.
+
+use std::fs;
+
+use super::{armsim, root, text};
+
+/// A few cases of the library (small and quick, different shock kinds).
+const CASES: [&str; 3] = [
+    "scenarios/cases/pakistan_1990.toml",
+    "scenarios/cases/thailand_2014.toml",
+    "scenarios/cases/myanmar_2021.toml",
+];
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = armsim(&root(), args);
+    let (o, e) = text(&out);
+    (out.status.success(), o, e)
+}
+
+fn rows(csv: &str) -> Vec<Vec<String>> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn the_library_is_scored_against_the_baselines_with_every_file_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ev");
+    let out_s = out.to_str().unwrap();
+    let mut args = vec!["evaluate", "--runs", "200", "--out", out_s];
+    args.extend(CASES);
+    let (ok, stdout, stderr) = run(&args);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("skill CRPS"), "{stdout}");
+    for f in [
+        "scores.csv",
+        "cases.csv",
+        "skill.csv",
+        "summary.txt",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for c in ["pakistan_1990", "thailand_2014", "myanmar_2021"] {
+        assert!(out.join(format!("case-{c}.png")).is_file());
+    }
+    assert!(out.join("skill-early.png").is_file());
+    let scores = fs::read_to_string(out.join("scores.csv")).unwrap();
+    let header: Vec<&str> = scores.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let table = rows(&scores);
+    // Pakistan: 4 groups x 2 windows; Thailand: 4 x 2; Myanmar 2021: 4 x
+    // the shock year only (nothing later is recorded).
+    assert_eq!(table.len(), 8 + 8 + 4, "{scores}");
+    let myanmar: Vec<_> = table.iter().filter(|r| r[0] == "myanmar_2021").collect();
+    assert!(myanmar.iter().all(|r| r[1] == "+0" && r[2] == "2021"));
+    // The record's 2021: China 50, Russia 0, Others 10 TIV.
+    let tiv = |name: &str| {
+        myanmar.iter().find(|r| r[4] == name).unwrap()[col("observed_tiv")]
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert_eq!((tiv("China"), tiv("Russia")), (50.0, 0.0));
+    for r in &table {
+        let get = |name: &str| r[col(name)].parse::<f64>().unwrap();
+        // Quantiles in order, shares in [0, 1].
+        let q: Vec<f64> = [
+            "model_p05",
+            "model_p25",
+            "model_median",
+            "model_p75",
+            "model_p95",
+        ]
+        .iter()
+        .map(|n| get(n))
+        .collect();
+        assert!(
+            q.windows(2).all(|w| w[0] <= w[1]) && q[0] >= 0.0 && q[4] <= 1.0,
+            "{r:?}"
+        );
+        // Absolute error of the median, and the baselines' CRPS is theirs.
+        let y = get("observed_share");
+        assert!((get("abs_error") - (q[2] - y).abs()).abs() < 2e-6);
+        assert!((get("crps_persistence") - (get("persistence") - y).abs()).abs() < 2e-6);
+        // An ensemble's CRPS is at most its mean absolute error, which is
+        // at most the distance to its farthest member.
+        let farthest = (q[0] - y).abs().max((q[4] - y).abs());
+        assert!(
+            get("crps") >= 0.0 && get("crps") <= farthest.max(1.0),
+            "{r:?}"
+        );
+    }
+    // Persistence is the five years before: Pakistan 1985-89 (US 49%).
+    let us = table
+        .iter()
+        .find(|r| r[0] == "pakistan_1990" && r[4] == "United States")
+        .unwrap();
+    let persistence: f64 = us[col("persistence")].parse().unwrap();
+    assert!((persistence - 293.0 / 603.8).abs() < 0.01, "{persistence}");
+    let skill = fs::read_to_string(out.join("skill.csv")).unwrap();
+    assert!(skill.contains("+1..+5,persistence,"), "{skill}");
+    let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"written_by\": \"armsim\""));
+}
+
+#[test]
+fn the_same_bits_whatever_the_threads_and_leave_one_out_fits_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("loo{threads}"));
+        let mut args = vec![
+            "evaluate",
+            "--loo",
+            "--quick-fit",
+            "--runs",
+            "100",
+            "--no-plots",
+            "--quiet",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(CASES);
+        let (ok, _, stderr) = run(&args);
+        assert!(ok, "{stderr}");
+        outputs.push(fs::read_to_string(out.join("scores.csv")).unwrap());
+        // The folds' checkpoints are gone once the results are written.
+        assert!(!dir.path().join(format!(".loo{threads}.folds")).exists());
+        let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+        assert!(manifest.contains("leave-one-case-out"));
+        assert!(
+            manifest.contains("buyer.support_weight"),
+            "fitted medians recorded"
+        );
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn forecasts_ex_ante_drop_the_events_after_the_shock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut scores = Vec::new();
+    for ex_ante in [false, true] {
+        let out = dir.path().join(format!("e{ex_ante}"));
+        let mut args = vec![
+            "evaluate",
+            "--runs",
+            "300",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            // Its US hold is lifted in 1996, after the shock.
+            "scenarios/cases/pakistan_1990.toml",
+        ];
+        if ex_ante {
+            args.push("--ex-ante");
+        }
+        let (ok, _, stderr) = run(&args);
+        assert!(ok, "{stderr}");
+        scores.push(fs::read_to_string(out.join("scores.csv")).unwrap());
+    }
+    // Without the 1996 release the United States delivers less in 1993-97.
+    let us_late = |csv: &str| -> f64 {
+        csv.lines()
+            .find(|l| l.contains(",+3..+7,") && l.contains(",United States,"))
+            .unwrap()
+            .split(',')
+            .nth(14)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(us_late(&scores[1]) < us_late(&scores[0]), "{:?}", scores);
+}
+
+#[test]
+fn bad_cases_are_refused_with_where_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases");
+    fs::create_dir(&cases).unwrap();
+    fs::copy(
+        root().join("scenarios/cases/profiles.toml"),
+        cases.join("profiles.toml"),
+    )
+    .unwrap();
+    let text = fs::read_to_string(root().join("scenarios/cases/pakistan_1990.toml")).unwrap();
+    // A shock outside the scenario's first year.
+    let bad = text.replace("shock = \"1990Q4\"", "shock = \"1993Q1\"");
+    fs::write(cases.join("bad.toml"), bad).unwrap();
+    let out = dir.path().join("out");
+    let (ok, _, stderr) = run(&[
+        "evaluate",
+        cases.join("bad.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("bad.toml:") && stderr.contains("case.shock"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    // A scenario that is no case.
+    let (ok, _, stderr) = run(&[
+        "evaluate",
+        "scenarios/myanmar_2021_no_coup.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("[case]"), "{stderr}");
+    // An unknown profile names the profiles it could have been.
+    let bad = text.replace("profile = \"China\"", "profile = \"Chna\"");
+    fs::write(cases.join("typo.toml"), bad).unwrap();
+    let (ok, _, stderr) = run(&["evaluate", cases.join("typo.toml").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("suppliers[1].profile") && stderr.contains("China"),
+        "{stderr}"
+    );
+    // A bad value in the profiles is reported where it is written.
+    let profiles = fs::read_to_string(cases.join("profiles.toml")).unwrap();
+    let at = profiles.find("[suppliers.China]").unwrap();
+    let (head, tail) = profiles.split_at(at);
+    let tail = tail.replacen("\nprice = ", "\nprice = -", 1);
+    fs::write(cases.join("profiles.toml"), format!("{head}{tail}")).unwrap();
+    fs::write(cases.join("good.toml"), &text).unwrap();
+    let (ok, _, stderr) = run(&["evaluate", cases.join("good.toml").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("profiles.toml:") && stderr.contains("suppliers.China.price"),
+        "{stderr}"
+    );
+    // A destination armsim did not write is left alone.
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("thesis.tex"), "mine").unwrap();
+    let (ok, _, stderr) = run(&[
+        "evaluate",
+        "scenarios/cases/pakistan_1990.toml",
+        "--runs",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{stderr}");
+    assert_eq!(fs::read_to_string(out.join("thesis.tex")).unwrap(), "mine");
+}
+
+#[test]
+fn calibrate_fits_the_shared_parameters_on_a_directory_of_cases() {
+    // Three cases laid out as in the repository: they name their data as
+    // ../../data/sipri_imports_cases.csv.
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("scenarios/cases");
+    fs::create_dir_all(&deep).unwrap();
+    for f in [
+        "profiles.toml",
+        "pakistan_1990.toml",
+        "thailand_2014.toml",
+        "ethiopia_1977.toml",
+    ] {
+        fs::copy(root().join("scenarios/cases").join(f), deep.join(f)).unwrap();
+    }
+    fs::create_dir(dir.path().join("data")).unwrap();
+    fs::copy(
+        root().join("data/sipri_imports_cases.csv"),
+        dir.path().join("data/sipri_imports_cases.csv"),
+    )
+    .unwrap();
+    let out = dir.path().join("fit");
+    let (ok, stdout, stderr) = run(&[
+        "calibrate",
+        deep.to_str().unwrap(),
+        "--fit",
+        "buyer.support_weight",
+        "--fit",
+        "profile.China.quality",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.is_empty());
+    let summary = fs::read_to_string(out.join("posterior_summary.csv")).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines.len(), 3, "{summary}");
+    assert!(
+        lines[2].starts_with("profile.China.quality,0.3,1.2,"),
+        "{summary}"
+    );
+    // Every median lies in its prior's range.
+    for l in &lines[1..] {
+        let f: Vec<f64> = l.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+        assert!(f[0] <= f[5] && f[5] <= f[1], "{l}");
+    }
+    // A profile no case names is refused, before anything runs.
+    let (ok, _, stderr) = run(&[
+        "calibrate",
+        deep.to_str().unwrap(),
+        "--fit",
+        "profile.Atlantis.quality",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("profile.Atlantis.quality"), "{stderr}");
+    // --fit belongs to a directory of cases.
+    let (ok, _, stderr) = run(&[
+        "calibrate",
+        "scenarios/myanmar_history.toml",
+        "--fit",
+        "buyer.support_weight",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("--fit"), "{stderr}");
+}
