@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "plots")]
 use super::plot::{
     self, Axis, Bar, BarGroup, Caption, Format, ObservedCell, ObservedChart, ObservedSeries,
     PlotMeta, Quantiles, RankedBars, observed_vs_simulated, ranked_bars,
@@ -309,6 +310,9 @@ pub fn write_evaluation(
     report: &EvaluationReport<'_>,
 ) -> Result<Vec<PathBuf>, OutputError> {
     let e = report.evaluation;
+    if report.plots && cfg!(not(feature = "plots")) {
+        return Err(OutputError::PlotsNotBuilt);
+    }
     let mut files: Vec<String> = ["scores.csv", "cases.csv", "skill.csv", "summary.txt"]
         .iter()
         .map(|s| s.to_string())
@@ -331,6 +335,7 @@ pub fn write_evaluation(
         write_file(&tmp.join("summary.txt"), |w| {
             w.write_all(summary_text(e).as_bytes())
         })?;
+        #[cfg(feature = "plots")]
         if report.plots {
             let caption = Caption {
                 seed: None,
@@ -413,6 +418,7 @@ fn stem_suffix(kind: WindowKind) -> &'static str {
 
 /// One case: the five years before (observed), then each window's
 /// forecast box, observed diamond and persistence bar.
+#[cfg(feature = "plots")]
 fn case_figure(
     e: &Evaluation,
     c: &crate::evaluate::CaseInfo,
@@ -478,6 +484,7 @@ fn case_figure(
 }
 
 /// Skill against each baseline per case, for one window kind.
+#[cfg(feature = "plots")]
 fn skill_figure(
     e: &Evaluation,
     kind: WindowKind,
