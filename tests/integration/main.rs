@@ -7,6 +7,7 @@ mod experiments;
 mod golden;
 mod history;
 mod keep_runs;
+mod keeping;
 mod mechanisms;
 mod messages;
 mod naming;
