@@ -316,11 +316,11 @@ impl Placement {
     }
 }
 
-/// The output rule for a directory a command names itself: `parent/STEM`
-/// + `tail` (`tail` is kept last, as in `.shard-0-of-4`), unless that holds
-/// an earlier armsim result of other settings, which is kept: then the
-/// first of `STEM-2`, `STEM-3`, ... (with `tail`) that is free or holds a
-/// result of the same `settings`. An earlier result of the same settings is
+/// The output rule for a directory a command names itself: `parent/STEMTAIL`
+/// (`tail` is kept last, as in `.shard-0-of-4`), unless that holds an
+/// earlier armsim result of other settings, which is kept: then the first
+/// of `STEM-2`, `STEM-3`, ... (with `tail`) that is free or holds a result
+/// of the same `settings`. An earlier result of the same settings is
 /// replaced (the same settings give the same bits); a manifest without
 /// settings (armsim before this rule) counts as other settings.
 ///

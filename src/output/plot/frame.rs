@@ -473,6 +473,19 @@ fn draw_colour_bar(
     Ok(())
 }
 
+/// The legend notes of a chart of probabilities: the line is the share of
+/// `what` in which the outcome holds, the band `interval`.
+fn probability_legend<'l>(legend: &'l mut Legend, what: &str, interval: &str) -> &'l mut Legend {
+    let grey = super::GREY;
+    legend
+        .gap()
+        .note(
+            Key::Line(grey, 3),
+            format!("line: probability (share of {what} where it holds)"),
+        )
+        .note(Key::Patch(grey, LIGHT), format!("band: {interval}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,17 +514,4 @@ mod tests {
             "<text font-size=\"12.5\">"
         );
     }
-}
-
-/// The legend notes of a chart of probabilities: the line is the share of
-/// `what` in which the outcome holds, the band `interval`.
-fn probability_legend<'l>(legend: &'l mut Legend, what: &str, interval: &str) -> &'l mut Legend {
-    let grey = super::GREY;
-    legend
-        .gap()
-        .note(
-            Key::Line(grey, 3),
-            format!("line: probability (share of {what} where it holds)"),
-        )
-        .note(Key::Patch(grey, LIGHT), format!("band: {interval}"))
 }
