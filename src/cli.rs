@@ -552,6 +552,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         Notice::StaleCheckpoint { error, .. } => {
             eprintln!("warning: {}", armsim_error_text(error));
         }
+        Notice::Placed { placement } if !quiet => say_placement(placement),
         _ => {}
     };
     let mut runner = Runner::new(&loaded)
@@ -636,6 +637,30 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Says where the output rule put a result, when it matters: beside
+/// earlier results of other settings (kept), or over one in the directory
+/// the user named. Silent when nothing earlier was there or the earlier
+/// result had the same settings (the same bits).
+pub(crate) fn say_placement(placement: &armsim::files::Placement) {
+    if let Some(first) = placement.kept.first() {
+        let others = match placement.kept.len() {
+            1 => String::new(),
+            n => format!(" (as do {} numbered beside it)", n - 1),
+        };
+        eprintln!(
+            "note: {} holds an earlier result of other settings{others}; keeping it, and \
+             writing this one to {}",
+            first.display(),
+            placement.dir.display()
+        );
+    } else if placement.replaced_other() {
+        eprintln!(
+            "note: {} holds an earlier result of other settings; replacing it, as --out names it",
+            placement.dir.display()
+        );
     }
 }
 
@@ -795,9 +820,11 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
     say!(
         "Parameters of {} (model {model}); change any with --set PATH=VALUE.\n\
          Each is listed in words, with its symbol in docs/model.md, then its path, value,\n\
-         role and allowed values. Roles: \"start\" is a starting value the model then\n\
-         changes (hold a stance or discount with hold_support / hold_discount = true);\n\
-         \"fixed\" stays as set unless an event changes it; \"initial\" only sets up the start.\n",
+         role, allowed values and the documented range that `--vary PATH` and `--param PATH`\n\
+         sweep when given no range (the page's sliders span it too). Roles: \"start\" is a\n\
+         starting value the model then changes (hold a stance or discount with\n\
+         hold_support / hold_discount = true); \"fixed\" stays as set unless an event\n\
+         changes it; \"initial\" only sets up the start.\n",
         loaded.origin
     );
     say!("run");
@@ -815,8 +842,17 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
         say!("  {meaning}\n      run.{key} = {value}");
     }
     fn entry<P: Param>(p: P, path: String, value: String) {
+        // The allowed values bound what --set accepts; the documented range
+        // is what `--vary PATH` and `--param PATH` explore when given no
+        // range, and the page's slider: much narrower.
+        let (lo, hi) = p.range();
+        let sweep = if p.domain().is_flag() {
+            String::new()
+        } else {
+            format!("; sweeps {lo} to {hi}")
+        };
         say!(
-            "  {} ({})\n      {path} = {value}   [{}; {}]\n      {}",
+            "  {} ({})\n      {path} = {value}   [{}; allowed {}{sweep}]\n      {}",
             p.label(),
             p.symbol(),
             p.role().word(),
@@ -945,7 +981,18 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
             .iter()
             .map(|p| campaign::load_shard(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let written = campaign::merge(&states, args.out.clone(), !args.no_plots, &command_line())?;
+        let quiet = args.quiet;
+        let written = campaign::merge_placed(
+            &states,
+            args.out.clone(),
+            !args.no_plots,
+            &command_line(),
+            &mut |p| {
+                if !quiet {
+                    say_placement(p);
+                }
+            },
+        )?;
         if !args.quiet {
             let campaign = states[0].campaign()?;
             say!("merged {} shards of a campaign\n", states.len());
@@ -959,7 +1006,12 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.out {
         merge = merge.out(dir);
     }
-    let merged = merge.run()?;
+    let quiet = args.quiet;
+    let merged = merge.run_placed(&mut |p| {
+        if !quiet {
+            say_placement(p);
+        }
+    })?;
     if !args.quiet {
         let longest = merged
             .shards

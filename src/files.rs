@@ -13,6 +13,16 @@
 //!   symbolic link) is refused with a [`Refusal`] and left untouched; no
 //!   option overrides this, because no option may make armsim delete a file
 //!   it did not write. [`inspect`] says what is at a path.
+//! - **Earlier results are kept.** A command that picks its own directory
+//!   ([`place`]) replaces an earlier result there only if it was made with
+//!   the same settings (the manifest's [`SETTINGS_KEY`], a fingerprint of
+//!   everything that decides the results and files: scenario, seed, runs,
+//!   design, outcomes, plots); a result of other settings is kept, and the
+//!   new one goes beside it as `NAME-2`, `NAME-3`, ... ([`Placement`] says
+//!   which, for the command to print). A directory given by the user
+//!   ([`claim`]) is theirs to reuse: an earlier armsim result there is
+//!   replaced, and [`Placement::replaced_other`] says so for the command to
+//!   print.
 //! - **All or nothing.** Files are written into a temporary sibling that is
 //!   exchanged with the destination in one step, so a failed or interrupted
 //!   write never leaves half a study and readers never see one.
@@ -41,6 +51,11 @@ pub const MANIFEST: &str = "manifest.json";
 pub const WRITTEN_BY_KEY: &str = "written_by";
 /// Its value in every manifest armsim writes.
 pub const WRITTEN_BY: &str = "armsim";
+/// The manifest field holding a fingerprint of the settings a directory's
+/// results and files depend on (see [`place`]).
+pub const SETTINGS_KEY: &str = "settings_sha256";
+/// How many numbered siblings (`NAME-2` ... ) [`place`] tries.
+const MAX_SIBLINGS: u32 = 999;
 /// Largest manifest read when recognising a study (a manifest holds the
 /// resolved scenario, a few kilobytes).
 const MANIFEST_LIMIT: u64 = 16 << 20;
@@ -67,6 +82,8 @@ pub enum Refusal {
     NotOurFile,
     /// Where armsim keeps a file is something other than a file (named).
     NotAFile(&'static str),
+    /// Every numbered sibling of a default directory holds an earlier result.
+    NoFreeName,
 }
 
 impl fmt::Display for Refusal {
@@ -95,6 +112,11 @@ impl fmt::Display for Refusal {
             }
             Refusal::NotOurFile => write!(f, "it is not a file armsim wrote"),
             Refusal::NotAFile(what) => write!(f, "it is {what}, not a file armsim wrote"),
+            Refusal::NoFreeName => write!(
+                f,
+                "it and its numbered siblings up to -{MAX_SIBLINGS} all hold earlier results \
+                 of other settings; give --out, or move some away"
+            ),
         }
     }
 }
@@ -233,6 +255,142 @@ fn manifest_files(path: &Path) -> Option<Vec<String>> {
                 .map(String::from)
         })
         .collect()
+}
+
+/// The settings fingerprint an armsim manifest at `path` records, if any.
+fn manifest_settings(path: &Path) -> Option<String> {
+    if !is_regular_file(path) {
+        return None;
+    }
+    let mut text = String::new();
+    fs::File::open(path)
+        .ok()?
+        .take(MANIFEST_LIMIT)
+        .read_to_string(&mut text)
+        .ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get(SETTINGS_KEY)?.as_str().map(String::from)
+}
+
+/// A fingerprint of settings, for [`SETTINGS_KEY`]: SHA-256 of `parts`
+/// (each a value that decides the results or the files), in hex.
+pub fn settings_fingerprint(parts: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(parts.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Where a result will be written under the output rule, and what was
+/// found there; see [`place`] and [`claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The directory to write.
+    pub dir: PathBuf,
+    /// What `dir` holds now.
+    pub found: Found,
+    /// Earlier results of other settings that [`place`] kept and wrote
+    /// beside (the default directory first); empty for [`claim`].
+    pub kept: Vec<PathBuf>,
+}
+
+/// What a destination holds before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing, or an empty directory.
+    Nothing,
+    /// An earlier result of the same settings (replacing it loses nothing:
+    /// the same settings give the same bits).
+    Same,
+    /// An earlier armsim result of other settings (only in a directory the
+    /// user named: [`claim`]).
+    Other,
+}
+
+impl Placement {
+    /// Whether writing replaces an earlier result of other settings (in a
+    /// directory the user named), which the command should say.
+    pub fn replaced_other(&self) -> bool {
+        self.found == Found::Other
+    }
+}
+
+/// The output rule for a directory a command names itself: `parent/STEMTAIL`
+/// (`tail` is kept last, as in `.shard-0-of-4`), unless that holds an
+/// earlier armsim result of other settings, which is kept: then the first
+/// of `STEM-2`, `STEM-3`, ... (with `tail`) that is free or holds a result
+/// of the same `settings`. An earlier result of the same settings is
+/// replaced (the same settings give the same bits); a manifest without
+/// settings (armsim before this rule) counts as other settings.
+///
+/// # Errors
+/// As [`inspect`]: a path holding what armsim did not write is refused, not
+/// stepped over, so a person sees it; [`Refusal::NoFreeName`] if every
+/// sibling is taken.
+pub fn place(
+    parent: &Path,
+    stem: &str,
+    tail: &str,
+    settings: &str,
+) -> Result<Placement, FileError> {
+    let mut kept = Vec::new();
+    for n in 1..=MAX_SIBLINGS {
+        let name = if n == 1 {
+            format!("{stem}{tail}")
+        } else {
+            format!("{stem}-{n}{tail}")
+        };
+        let dir = parent.join(name);
+        match inspect(&dir)? {
+            Existing::Nothing | Existing::EmptyDir => {
+                return Ok(Placement {
+                    dir,
+                    found: Found::Nothing,
+                    kept,
+                });
+            }
+            Existing::Study { .. } => {
+                if manifest_settings(&dir.join(MANIFEST)).as_deref() == Some(settings) {
+                    return Ok(Placement {
+                        dir,
+                        found: Found::Same,
+                        kept,
+                    });
+                }
+                kept.push(dir);
+            }
+        }
+    }
+    Err(FileError::Refused {
+        path: parent.join(format!("{stem}{tail}")),
+        reason: Refusal::NoFreeName,
+    })
+}
+
+/// The output rule for a directory the user named (`--out`): it is written
+/// there, replacing only nothing, an empty directory or an earlier armsim
+/// result; [`Placement::found`] says which, so a command can say it
+/// replaced a result of other settings.
+///
+/// # Errors
+/// As [`inspect`].
+pub fn claim(dir: &Path, settings: &str) -> Result<Placement, FileError> {
+    let found = match inspect(dir)? {
+        Existing::Nothing | Existing::EmptyDir => Found::Nothing,
+        Existing::Study { .. } => {
+            if manifest_settings(&dir.join(MANIFEST)).as_deref() == Some(settings) {
+                Found::Same
+            } else {
+                Found::Other
+            }
+        }
+    };
+    Ok(Placement {
+        dir: dir.to_path_buf(),
+        found,
+        kept: Vec::new(),
+    })
 }
 
 /// Checks, before any work is done, that a study may be written to `dir`.

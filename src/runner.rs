@@ -6,9 +6,12 @@
 //! a checkpoint period, a cancel flag, callbacks for progress and notices,
 //! the runs to keep; then [`Runner::run`] does the rest:
 //!
-//! - the destination is checked first (only nothing, an empty directory or
-//!   an earlier armsim study may be replaced: [`crate::files`]), so a refused
-//!   `--out` costs no work;
+//! - the destination is chosen and checked first, so a refused `--out`
+//!   costs no work: the output rule ([`files::place`]) replaces an earlier
+//!   study in the default directory only if it has the same settings, and
+//!   otherwise writes beside it (`NAME-2`), saying so ([`Notice::Placed`]);
+//!   `--out` may replace an earlier armsim study ([`files::claim`]);
+//!   nothing else is ever replaced ([`crate::files`]);
 //! - with `resume`, the checkpoint beside the destination (`.NAME.checkpoint`)
 //!   is loaded if it belongs to this study, and the study continues from it;
 //! - checkpoints are saved every period; one that cannot be saved is
@@ -59,11 +62,20 @@ impl Shard {
 /// `root/SLUG.shard-I-of-N` for a shard. Nothing a file says can make it
 /// leave `root`: the slug is made a single path component.
 pub fn default_dir(root: &Path, loaded: &Loaded, shard: Option<Shard>) -> PathBuf {
-    let name = files::path_component(&loaded.slug());
-    root.join(match shard {
-        Some(s) => format!("{name}.shard-{}-of-{}", s.index, s.count),
-        None => name,
-    })
+    let (stem, tail) = default_name(loaded, shard);
+    root.join(stem + &tail)
+}
+
+/// The default directory's name as [`files::place`] takes it: the stem
+/// (numbered `-2`, `-3`, ... beside earlier results of other settings) and
+/// the shard's tail, kept last so `NAME.shard-*-of-N` still globs a study's
+/// shards.
+fn default_name(loaded: &Loaded, shard: Option<Shard>) -> (String, String) {
+    let stem = files::path_component(&loaded.slug());
+    let tail = shard.map_or_else(String::new, |s| {
+        format!(".shard-{}-of-{}", s.index, s.count)
+    });
+    (stem, tail)
 }
 
 /// Where a study directory's checkpoint lives: hidden, beside it.
@@ -217,6 +229,14 @@ pub enum Notice<'a> {
         file: &'static str,
         /// Its estimated size in bytes.
         estimated: u64,
+    },
+    /// Where the output rule put the study, said when it matters: earlier
+    /// results of other settings were kept and the study goes beside them,
+    /// or the directory the user named held one, which is replaced.
+    Placed {
+        /// The placement ([`files::Placement::kept`] and
+        /// [`files::Placement::replaced_other`] say what happened).
+        placement: &'a files::Placement,
     },
     /// A completed study's checkpoint could not be removed (it is stale).
     StaleCheckpoint {
@@ -460,6 +480,35 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// The settings fingerprint this study's manifest records
+    /// ([`files::SETTINGS_KEY`]).
+    pub fn settings(&self) -> String {
+        let range = self.range();
+        match self.shard {
+            Some(_) => output::shard_settings(self.loaded, &range),
+            None => output::study_settings(self.loaded, &range, self.plots, self.keep),
+        }
+    }
+
+    /// Where the study will be written under the output rule
+    /// ([`files::place`] for the default directory, [`files::claim`] for
+    /// [`Runner::out`]): [`Runner::plan`]'s directory, or a numbered sibling
+    /// of it when that holds a result of other settings.
+    ///
+    /// # Errors
+    /// A refused destination.
+    pub fn placement(&self) -> Result<files::Placement, RunError> {
+        let settings = self.settings();
+        let placed = match &self.out {
+            Some(dir) => files::claim(dir, &settings),
+            None => {
+                let (stem, tail) = default_name(self.loaded, self.shard);
+                files::place(&self.root, &stem, &tail, &settings)
+            }
+        };
+        Ok(placed.map_err(OutputError::from)?)
+    }
+
     /// Runs the study; see the module documentation.
     ///
     /// # Errors
@@ -467,7 +516,10 @@ impl<'a> Runner<'a> {
     /// run), a checkpoint of another study, a failure of the runs, or of
     /// writing the outputs.
     pub fn run(self) -> Result<Finished, RunError> {
-        let plan = self.plan();
+        let placement = self.placement()?;
+        let mut plan = self.plan();
+        plan.checkpoint = checkpoint_path(&placement.dir);
+        plan.dir = placement.dir.clone();
         let Runner {
             loaded,
             shard,
@@ -494,7 +546,11 @@ impl<'a> Runner<'a> {
             range,
             kept_runs,
         } = plan;
-        files::check_destination(&dir).map_err(OutputError::from)?;
+        if !placement.kept.is_empty() || placement.replaced_other() {
+            tell(Notice::Placed {
+                placement: &placement,
+            });
+        }
         if let Some((file, estimated)) = kept_runs {
             if let Some(limit) = runs_limit
                 && estimated > limit
@@ -724,6 +780,16 @@ impl<'a> Merge<'a> {
     /// [`RunError::NotAShard`], a state file's error, [`RunError::Merge`]
     /// naming the shards by path, or an output error.
     pub fn run(self) -> Result<Merged, RunError> {
+        self.run_placed(&mut |_| {})
+    }
+
+    /// As [`Merge::run`], telling `placed` where the output rule put the
+    /// study when earlier results were kept or replaced (see
+    /// [`Notice::Placed`]).
+    ///
+    /// # Errors
+    /// As [`Merge::run`].
+    pub fn run_placed(self, placed: &mut dyn FnMut(&files::Placement)) -> Result<Merged, RunError> {
         if let Some(out) = &self.out {
             files::check_destination(out).map_err(OutputError::from)?;
         }
@@ -777,16 +843,26 @@ impl<'a> Merge<'a> {
             RunError::Merge { message, source }
         })?;
         let loaded = merged.loaded("merged shards")?;
-        let dir = self
-            .out
-            .clone()
-            .unwrap_or_else(|| default_dir(&self.root, &loaded, None));
+        let range = 0..merged.total_runs;
+        let settings = output::study_settings(&loaded, &range, self.plots, None);
+        let placement = match &self.out {
+            Some(dir) => files::claim(dir, &settings),
+            None => {
+                let (stem, tail) = default_name(&loaded, None);
+                files::place(&self.root, &stem, &tail, &settings)
+            }
+        }
+        .map_err(OutputError::from)?;
+        if !placement.kept.is_empty() || placement.replaced_other() {
+            placed(&placement);
+        }
+        let dir = placement.dir;
         let shards: Vec<ShardRecord> = states.iter().map(ShardRecord::of).collect();
         let threads: u64 = states.iter().map(|s| u64::from(s.threads)).sum();
         let report = output::StudyReport {
             loaded: &loaded,
             summary: &merged.summary,
-            run_range: 0..merged.total_runs,
+            run_range: range,
             threads,
             elapsed_seconds: merged.elapsed_seconds,
             shards: shards.clone(),

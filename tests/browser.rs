@@ -7,7 +7,9 @@
 //! the summary CSV and checks them with `armsim validate` and `armsim run`,
 //! types an out-of-range value and a value only the server can refuse, and
 //! cancels a run. A second test makes the tutorial's first change (the buyer's
-//! weight on support to 0) and checks its headline. Screenshots go to
+//! weight on support to 0) and checks its headline; a third opens a shared
+//! link (changes, runs and a seed past 2^53 in the address), reloads it,
+//! and checks the seed end to end and the baselines' colours. Screenshots go to
 //! target/browser/ (and $ARMSIM_SCREENSHOTS).
 //!
 //! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver),
@@ -297,6 +299,146 @@ fn a_student_sets_the_buyers_weight_on_support_to_zero() {
         // Tab left the focus ring on the next slider: not part of the change.
         eval(c, "(document.activeElement.blur(), true)").await;
         screenshot(c, &shot_dirs(), "page-support-weight.png").await;
+    });
+}
+
+/// A student shares a link: the address keeps the scenario, the change, the
+/// runs and a seed past 2^53 (which a JavaScript number would round), a
+/// reload keeps them, the study and the downloaded file use that exact
+/// seed, and the largest seed is accepted while a 20-digit one is named as
+/// out of range. Each supplier's baseline is its own colour, dashed, in the
+/// command line's palette.
+#[test]
+#[ignore = "needs chromium and chromedriver; see README"]
+fn a_student_shares_a_link_with_a_large_seed_and_reloads() {
+    let runs = browser_runs();
+    in_browser(runs, async |c, server, _tmp, downloads| {
+        // 2^53 + 1: the first whole number a JavaScript number cannot hold.
+        let seed = "9007199254740993";
+        let link = format!(
+            "{}#scenario=myanmar_2021&set=suppliers.Russia.support%3D0.2&runs={runs}&seed={seed}",
+            server.url
+        );
+        c.goto(&link).await.unwrap();
+        wait_until(c, "window.armsim.phase === 'done'", 300).await;
+        let restored = async |c: &Client| {
+            assert_eq!(
+                eval(c, "document.getElementById('seed').value").await,
+                json!(seed)
+            );
+            assert_eq!(
+                eval(c, "document.getElementById('runs').value").await,
+                json!(runs.to_string())
+            );
+            let russia = control("suppliers.Russia.support", "input[type=number]");
+            assert_eq!(
+                eval(c, &format!("document.querySelector('{russia}').value")).await,
+                json!("0.2")
+            );
+            assert_eq!(
+                eval(
+                    c,
+                    "document.querySelector('div[data-path=\"suppliers.Russia.support\"]').classList.contains('changed')"
+                )
+                .await,
+                json!(true)
+            );
+        };
+        restored(c).await;
+        // The study ran with the exact seed: the server's answer for it.
+        let request = json!({
+            "page": "check", "scenario": "myanmar_2021", "runs": runs, "seed": seed,
+            "changes": [{"path": "suppliers.Russia.support", "value": 0.2}],
+        });
+        let events = server.run(&request).unwrap().collect();
+        let (last, data) = events.last().unwrap();
+        assert_eq!(last, "done");
+        assert_eq!(
+            data["headline"]["text"],
+            eval(c, "window.armsim.headline").await
+        );
+        assert_eq!(events[0].1["seed"], json!(seed));
+
+        // Each supplier's baseline median is dashed in its own colour, the
+        // colour of `armsim run`'s plots (Okabe-Ito: Russia vermillion,
+        // China blue), so crossing baselines can be told apart.
+        let strokes = eval(
+            c,
+            "Array.from(document.querySelectorAll('.chart-row[data-metric=rolling_share] polyline.median.baseline')).map(p => [p.getAttribute('stroke'), p.getAttribute('stroke-dasharray')])",
+        )
+        .await;
+        let expected: Vec<Value> = armsim::output::plot::PALETTE[..4]
+            .iter()
+            .map(|(r, g, b)| json!([format!("#{r:02x}{g:02x}{b:02x}"), "4 3"]))
+            .collect();
+        assert_eq!(strokes, json!(expected));
+        let changes = eval(
+            c,
+            "Array.from(document.querySelectorAll('.chart-row[data-metric=rolling_share] polyline.median.change')).map(p => p.getAttribute('stroke'))",
+        )
+        .await;
+        assert_eq!(changes[0], expected[0][0]);
+        screenshot(c, &shot_dirs(), "page-link.png").await;
+
+        // A reload keeps everything in the address.
+        eval(c, "(window.armsim.phase = 'waiting', true)").await;
+        c.refresh().await.unwrap();
+        wait_until(c, "window.armsim && window.armsim.phase === 'done'", 300).await;
+        restored(c).await;
+        assert_eq!(
+            data["headline"]["text"],
+            eval(c, "window.armsim.headline").await
+        );
+
+        // The downloaded scenario records the seed exactly.
+        c.find(Locator::Id("download-toml"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let toml = downloaded(downloads, "myanmar_2021_changed.toml").await;
+        let loaded = armsim::scenario::load_file(&toml, &[]).unwrap().scenario;
+        assert_eq!(loaded.seed(), 9_007_199_254_740_993);
+
+        // The largest seed --seed accepts runs; 20 digits are named as too large.
+        let field = c.find(Locator::Id("seed")).await.unwrap();
+        field.clear().await.unwrap();
+        field
+            .send_keys(&format!("9223372036854775807{}", Key::Tab))
+            .await
+            .unwrap();
+        eval(c, "(window.armsim.phase = 'waiting', true)").await;
+        c.find(Locator::Id("run"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_until(c, "window.armsim.phase === 'done'", 300).await;
+        assert!(
+            eval(c, "location.hash")
+                .await
+                .as_str()
+                .unwrap()
+                .contains("seed=9223372036854775807")
+        );
+        field.clear().await.unwrap();
+        field
+            .send_keys(&format!("12345678901234567890{}", Key::Tab))
+            .await
+            .unwrap();
+        let status = c
+            .find(Locator::Id("status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            status,
+            "seed: found 12345678901234567890, expected a whole number from 0 to 9223372036854775807 (2^63-1)"
+        );
     });
 }
 

@@ -306,6 +306,18 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
     };
     let outcomes = outcomes_of(&a, &args.outcomes)?;
+    let placement = output::experiment::comparison_placement(
+        args.out.as_deref(),
+        std::path::Path::new("output"),
+        &a,
+        &b,
+        &outcomes,
+        args.level,
+        !args.no_plots,
+    )?;
+    if !args.quiet {
+        super::say_placement(&placement);
+    }
     let interrupts = Interrupts::listen(args.quiet);
     let runs = a.scenario.runs();
     let bar = progress_bar(runs, args.quiet);
@@ -326,13 +338,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         );
         return Ok(interrupts.exit_code());
     }
-    let dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("output").join(armsim::files::path_component(&format!(
-            "compare-{}-vs-{}",
-            a.slug(),
-            b.slug()
-        )))
-    });
+    let dir = placement.dir;
     let line = command_line();
     let files = output::experiment::write_comparison(
         &dir,
@@ -374,11 +380,18 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         let o = &m.outcome;
         let scale = if o.is_share() { 100.0 } else { 1.0 };
         let unit = if o.is_share() { " pts" } else { "" };
+        // Points of a percentage to 2 decimals; a 0-1 stance or index, as
+        // the scenario writes it, to 3 (2 would round most intervals shut).
+        let places = if o.is_share() || o.is_quarter() { 2 } else { 3 };
         let diff = c
             .difference
-            .map_or("n/a".into(), |d| format!("{:+.2}{unit}", scale * d));
+            .map_or("n/a".into(), |d| format!("{:+.places$}{unit}", scale * d));
         let ci = match (c.difference, c.paired_half_width) {
-            (Some(d), Some(h)) => format!("[{:+.2}, {:+.2}]", scale * (d - h), scale * (d + h)),
+            (Some(d), Some(h)) => format!(
+                "[{:+.places$}, {:+.places$}]",
+                scale * (d - h),
+                scale * (d + h)
+            ),
             _ => "n/a".into(),
         };
         let ratio = match (c.paired_half_width, c.independent_half_width) {
@@ -447,17 +460,19 @@ fn run_campaign(args: CampaignArgs, loaded: Loaded, spec: CampaignSpec) -> Resul
     }
     let bar = progress_bar(points as u64, args.quiet);
     let mut progress = |done: usize, _total: usize| bar.set_position(done as u64);
-    let finished = CampaignRunner::new(&campaign)
+    let runner = CampaignRunner::new(&campaign)
         .out(args.out.clone())
         .shard(args.shard)
         .resume(args.resume)
         .checkpoint_every(args.checkpoint_every)
         .threads(args.threads)
         .cancel(&interrupts.flag)
-        .on_progress(&mut progress)
         .plots(!args.no_plots)
-        .command_line(command_line())
-        .run();
+        .command_line(command_line());
+    if !args.quiet {
+        super::say_placement(&runner.placement()?);
+    }
+    let finished = runner.on_progress(&mut progress).run();
     bar.finish_and_clear();
     match finished? {
         CampaignFinished::Interrupted {
@@ -565,19 +580,35 @@ pub(super) fn print_campaign(campaign: &Campaign, w: &Written) {
                 .iter()
                 .map(|v| v.path.as_str())
                 .collect();
-            say!("\n{}   {first}: median [90% band]", names.join("  "));
+            let level = campaign.spec().level;
+            let reading = if first.is_probability() {
+                format!("probability [{:.0}% interval]", 100.0 * level)
+            } else {
+                "median [90% band]".into()
+            };
+            say!("\n{}   {first}: {reading}", names.join("  "));
             for r in w.results.iter().take(40) {
                 let values = campaign.plan().design().point(r.point).unwrap_or_default();
                 let xs: Vec<String> = values.iter().map(|x| format!("{x:.4}")).collect();
                 let stat = &r.outcomes[0];
-                let band = match stat.percentiles {
-                    Some(p) => format!(
+                // A yes/no outcome's median is 0 or 1: say its probability.
+                let interval = stat
+                    .mean
+                    .and_then(|p| Some((p, output::plot::wilson_interval(p, stat.n, level)?)));
+                let band = match (stat.percentiles, interval) {
+                    (_, Some((p, (lo, hi)))) if first.is_probability() => format!(
+                        "{} [{}, {}]",
+                        percent_or_value(first, Some(p)),
+                        percent_or_value(first, Some(lo)),
+                        percent_or_value(first, Some(hi))
+                    ),
+                    (Some(p), _) => format!(
                         "{} [{}, {}]",
                         percent_or_value(first, Some(p[2])),
                         percent_or_value(first, Some(p[0])),
                         percent_or_value(first, Some(p[4]))
                     ),
-                    None => "n/a".into(),
+                    (None, _) => "n/a".into(),
                 };
                 say!("{}   {band}", xs.join("  "));
             }

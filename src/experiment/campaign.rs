@@ -229,12 +229,23 @@ impl Campaign {
     }
 
     /// The default output directory under `root`: the study's slug, the kind
-    /// and the varied parameters' names (`myanmar_2021.sweep-support_weight`),
-    /// or `...-of-N` suffixed for a shard.
+    /// (and a sensitivity analysis's method) and the varied parameters' names
+    /// (`myanmar_2021.sweep-support_weight`,
+    /// `myanmar_2021.sensitivity-morris-support_weight-isolation_weight-and-7-more`),
+    /// or `...-of-N` suffixed for a shard. [`CampaignRunner::placement`]
+    /// numbers it (`-2`, ...) beside an earlier campaign of other settings.
     pub fn default_dir(&self, root: &Path, shard: Option<Shard>) -> PathBuf {
-        let kind = match self.spec.kind {
-            Kind::Sweep => "sweep",
-            Kind::Sensitivity => "sensitivity",
+        let (stem, tail) = self.default_name(shard);
+        root.join(stem + &tail)
+    }
+
+    /// The default directory's name as [`files::place`] takes it: a
+    /// readable stem, and the shard's tail.
+    fn default_name(&self, shard: Option<Shard>) -> (String, String) {
+        let kind = match (self.spec.kind, &self.plan.layout()) {
+            (Kind::Sweep, _) => "sweep",
+            (Kind::Sensitivity, Layout::Morris { .. }) => "sensitivity-morris",
+            (Kind::Sensitivity, _) => "sensitivity-sobol",
         };
         let names: Vec<&str> = self
             .plan
@@ -242,15 +253,40 @@ impl Campaign {
             .iter()
             .map(|v| v.path.rsplit('.').next().unwrap_or(&v.path))
             .collect();
-        let mut name = format!("{}.{kind}-{}", self.loaded.slug(), names.join("-"));
-        if name.len() > 100 {
-            name = format!("{}.{kind}-{}", self.loaded.slug(), self.fingerprint());
+        let head = format!("{}.{kind}", self.loaded.slug());
+        // Parameters' names while they fit; the rest counted, never hashed.
+        let mut name = head.clone();
+        for (i, n) in names.iter().enumerate() {
+            let rest = names.len() - i - 1;
+            let more = if rest > 0 {
+                format!("-and-{rest}-more")
+            } else {
+                String::new()
+            };
+            if name.len() + 1 + n.len() + more.len() > 100 && i > 0 {
+                name += &format!("-and-{}-more", names.len() - i);
+                break;
+            }
+            name += "-";
+            name += n;
         }
-        let name = files::path_component(&name);
-        root.join(match shard {
-            Some(s) => format!("{name}.shard-{}-of-{}", s.index, s.count),
-            None => name,
-        })
+        let tail = shard.map_or_else(String::new, |s| {
+            format!(".shard-{}-of-{}", s.index, s.count)
+        });
+        (files::path_component(&name), tail)
+    }
+
+    /// The settings fingerprint of the campaign's directory
+    /// ([`files::SETTINGS_KEY`]): [`Campaign::fingerprint`] (scenario,
+    /// design, runs, seed, outcomes), whether it has plots, and a shard's
+    /// points.
+    pub fn settings(&self, plots: bool, shard: Option<&Range<usize>>) -> String {
+        files::settings_fingerprint(&serde_json::json!({
+            "kind": if shard.is_some() { "campaign shard" } else { "campaign" },
+            "fingerprint": self.fingerprint(),
+            "plots": plots && shard.is_none(),
+            "points": shard.map(|r| [r.start, r.end]),
+        }))
     }
 
     /// Sensitivity indices of every outcome from complete results (None for a sweep).
@@ -586,11 +622,50 @@ impl<'a> CampaignRunner<'a> {
         self
     }
 
-    /// The directory this runner writes.
+    /// The design points this runner runs (a shard's, or all).
+    fn range(&self) -> Range<usize> {
+        let points = self.campaign.points();
+        match self.shard {
+            Some(s) => {
+                let r = crate::study::shard_range(points as u64, s.index, s.count);
+                r.start as usize..r.end as usize
+            }
+            None => 0..points,
+        }
+    }
+
+    /// Where this runner writes under the output rule: the directory given
+    /// ([`files::claim`]) or the default one, numbered beside an earlier
+    /// campaign of other settings ([`files::place`]). A command prints
+    /// [`files::Placement::kept`] and [`files::Placement::replaced_other`].
+    ///
+    /// # Errors
+    /// A refused destination.
+    pub fn placement(&self) -> Result<files::Placement, CampaignError> {
+        let range = self.range();
+        let settings = self
+            .campaign
+            .settings(self.plots, self.shard.map(|_| &range));
+        Ok(match &self.out {
+            Some(dir) => files::claim(dir, &settings)?,
+            None => {
+                let (stem, tail) = self.campaign.default_name(self.shard);
+                files::place(&self.root, &stem, &tail, &settings)?
+            }
+        })
+    }
+
+    /// The directory this runner writes (see [`CampaignRunner::placement`];
+    /// the default directory if the destination is refused).
     pub fn dir(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| self.campaign.default_dir(&self.root, self.shard))
+        self.placement().map_or_else(
+            |_| {
+                self.out
+                    .clone()
+                    .unwrap_or_else(|| self.campaign.default_dir(&self.root, self.shard))
+            },
+            |p| p.dir,
+        )
     }
 
     /// Runs the campaign (or its shard) and writes its outputs.
@@ -600,17 +675,9 @@ impl<'a> CampaignRunner<'a> {
     pub fn run(self) -> Result<CampaignFinished, CampaignError> {
         let started = Instant::now();
         let campaign = self.campaign;
-        let dir = self.dir();
-        files::check_destination(&dir)?;
+        let dir = self.placement()?.dir;
         let checkpoint = checkpoint_path(&dir);
-        let points = campaign.points();
-        let range = match self.shard {
-            Some(s) => {
-                let r = crate::study::shard_range(points as u64, s.index, s.count);
-                r.start as usize..r.end as usize
-            }
-            None => 0..points,
-        };
+        let range = self.range();
         let mut results: Vec<PointResult> = Vec::new();
         let mut resumed_seconds = 0.0;
         if self.resume && CampaignState::is_state_file(&checkpoint) {
@@ -655,7 +722,7 @@ impl<'a> CampaignRunner<'a> {
             Ok(())
         };
         let mut runner = PointRunner::new(
-            points,
+            campaign.points(),
             &build,
             campaign.outcomes.clone(),
             campaign.spec.runs,
@@ -684,7 +751,8 @@ impl<'a> CampaignRunner<'a> {
         }
         if let Some(shard) = self.shard {
             let state = CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
-            write_shard(&dir, &state, shard, &self.command_line)?;
+            let settings = campaign.settings(false, Some(&range));
+            write_shard(&dir, &state, shard, &settings, &self.command_line)?;
             files::remove_file_if_ours(&checkpoint, CampaignState::is_state_file)?;
             return Ok(CampaignFinished::Shard {
                 dir,
@@ -746,6 +814,7 @@ pub struct ShardRecord {
 #[derive(Serialize)]
 struct Manifest<'a> {
     written_by: &'static str,
+    settings_sha256: String,
     kind: Kind,
     armsim_version: &'static str,
     build: output::Build,
@@ -774,12 +843,14 @@ fn write_shard(
     dir: &Path,
     state: &CampaignState,
     shard: Shard,
+    settings: &str,
     command_line: &[String],
 ) -> Result<(), CampaignError> {
     files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
         state.save(&tmp.join(CAMPAIGN_STATE))?;
         let manifest = serde_json::json!({
             "written_by": files::WRITTEN_BY,
+            "settings_sha256": settings,
             "kind": "campaign shard",
             "shard": [shard.index, shard.count],
             "points": [state.range.start, state.range.end],
@@ -881,6 +952,7 @@ pub fn write_campaign(
         let loaded = &campaign.loaded;
         let manifest = Manifest {
             written_by: files::WRITTEN_BY,
+            settings_sha256: campaign.settings(plots, None),
             kind: campaign.spec.kind,
             armsim_version: env!("CARGO_PKG_VERSION"),
             build: output::build(),
@@ -941,6 +1013,21 @@ pub fn merge(
     plots: bool,
     command_line: &[String],
 ) -> Result<Written, CampaignError> {
+    merge_placed(states, out, plots, command_line, &mut |_| {})
+}
+
+/// As [`merge`], telling `placed` where the output rule put the campaign
+/// when earlier results were kept beside it or replaced.
+///
+/// # Errors
+/// As [`merge`].
+pub fn merge_placed(
+    states: &[CampaignState],
+    out: Option<PathBuf>,
+    plots: bool,
+    command_line: &[String],
+    placed: &mut dyn FnMut(&files::Placement),
+) -> Result<Written, CampaignError> {
     let first = states
         .first()
         .ok_or_else(|| CampaignError::Merge("no shards to merge".into()))?;
@@ -989,7 +1076,18 @@ pub fn merge(
             elapsed_seconds: s.elapsed_seconds,
         })
         .collect();
-    let dir = out.unwrap_or_else(|| campaign.default_dir(Path::new("output"), None));
+    let settings = campaign.settings(plots, None);
+    let placement = match &out {
+        Some(dir) => files::claim(dir, &settings)?,
+        None => {
+            let (stem, tail) = campaign.default_name(None);
+            files::place(Path::new("output"), &stem, &tail, &settings)?
+        }
+    };
+    if !placement.kept.is_empty() || placement.replaced_other() {
+        placed(&placement);
+    }
+    let dir = placement.dir;
     write_campaign(
         &dir,
         &campaign,

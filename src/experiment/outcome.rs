@@ -285,9 +285,45 @@ impl Outcome {
         matches!(self.measure, Measure::FirstAhead { .. })
     }
 
-    /// Whether values are shares or probabilities, best shown in percent.
+    /// Whether values are shares or probabilities, best shown in percent. A
+    /// 0-1 stance or index (`support`, `unrest`, `influence`) is not: it is
+    /// written as a number between 0 and 1, as the scenario writes it.
     pub fn is_share(&self) -> bool {
-        matches!(self.measure, Measure::Metric { id, .. } if id.kind() != Kind::Positive && self.binning() == Binning::Unit)
+        match self.measure {
+            Measure::FirstAhead { .. } => false,
+            Measure::Metric { id, aggregate, .. } => match aggregate {
+                Aggregate::Share => true,
+                Aggregate::Sum | Aggregate::Cv => false,
+                Aggregate::Mean | Aggregate::Max | Aggregate::Min => {
+                    id.kind() == Kind::Event || id.unit().starts_with("share")
+                }
+            },
+        }
+    }
+
+    /// Whether each run's value is 0 or 1 (an event at one quarter, or
+    /// whether it ever or always held over a span: `max:embargo:world@...`),
+    /// so that across runs only its mean, a probability, says anything: its
+    /// median is 0 or 1. Plots draw such an outcome as the probability with
+    /// its interval, never as percentiles.
+    pub fn is_probability(&self) -> bool {
+        match self.measure {
+            Measure::FirstAhead { .. } => false,
+            Measure::Metric {
+                id,
+                aggregate,
+                from,
+                to,
+                ..
+            } => {
+                id.kind() == Kind::Event
+                    && match aggregate {
+                        Aggregate::Max | Aggregate::Min => true,
+                        Aggregate::Mean => from == to,
+                        Aggregate::Sum | Aggregate::Share | Aggregate::Cv => false,
+                    }
+            }
+        }
     }
 
     /// The outcomes a scenario is most often asked about: each supplier's
@@ -570,6 +606,41 @@ mod tests {
             }
         ));
         assert!(o.is_share());
+        // Yes/no per run: their medians are 0 or 1, their means probabilities.
+        let parse = |t: &str| Outcome::parse(t, &s).unwrap();
+        for yes_no in [
+            "max:embargo:world@start..end",
+            "min:embargo:world@2025..2026",
+            "embargo:world@2030Q4",
+            "ahead:Russia>China@end",
+            "ever_ahead:Russia>China@2026Q4",
+        ] {
+            let o = parse(yes_no);
+            assert!(o.is_probability() && o.is_share(), "{yes_no}");
+        }
+        for not in [
+            "mean:embargo:world@2021..2030",
+            "sum:embargo:world@2021..2030",
+            "rolling_share:Russia@end",
+            "support:Russia@end",
+            "first_ahead:Russia>China",
+        ] {
+            assert!(!parse(not).is_probability(), "{not}");
+        }
+        // Shares and probabilities read in percent; a 0-1 stance or index
+        // reads as the scenario writes it.
+        for (text, share) in [
+            ("rolling_share:Russia@end", true),
+            ("share:deliveries:China@2021..2025", true),
+            ("discount:Russia@end", true),
+            ("mean:embargo:world@2021..2030", true),
+            ("support:Russia@end", false),
+            ("influence:Russia@end", false),
+            ("unrest:world@end", false),
+            ("deliveries:Russia@end", false),
+        ] {
+            assert_eq!(parse(text).is_share(), share, "{text}");
+        }
         assert!(
             Outcome::parse("first_ahead:Russia>China", &s)
                 .unwrap()

@@ -317,7 +317,12 @@ pub fn campaign_plots(
                     None => families.push((fam, vec![o])),
                 }
             }
+            let level = campaign.spec().level;
             for (fam, members) in families {
+                // A yes/no outcome (an embargo ever in force) is 0 or 1 in
+                // each run: its median is 0 or 1, so draw its probability
+                // (the mean) with the Wilson interval at the campaign's level.
+                let probability = outcomes[members[0]].is_probability();
                 let series: Vec<Series> = members
                     .iter()
                     .enumerate()
@@ -325,7 +330,14 @@ pub fn campaign_plots(
                         let points = order
                             .iter()
                             .filter_map(|r| {
-                                r.outcomes[o].percentiles.map(|p| Band::new(x_of(r), p))
+                                let stats = &r.outcomes[o];
+                                if probability {
+                                    let p = stats.mean?;
+                                    let interval = super::plot::wilson_interval(p, stats.n, level)?;
+                                    Some(Band::probability(x_of(r), p, interval))
+                                } else {
+                                    stats.percentiles.map(|p| Band::new(x_of(r), p))
+                                }
                             })
                             .collect();
                         let (_, entity) = family(&outcomes[o]);
@@ -341,7 +353,7 @@ pub fn campaign_plots(
                     })
                     .collect();
                 let first = &outcomes[members[0]];
-                let chart = SweepChart::new(
+                let mut chart = SweepChart::new(
                     series,
                     Axis::new(vary[0].path.clone()),
                     axis_for(first, fam.replace('*', "supplier")),
@@ -350,9 +362,20 @@ pub fn campaign_plots(
                     "sweep-{}",
                     crate::files::path_component(&fam.replace(":*", ""))
                 );
+                let subtitle = if probability {
+                    let interval = format!("{:.0}% interval (Wilson)", 100.0 * level);
+                    let text = format!(
+                        "probability (share of runs where it holds) at each point, with its {interval}"
+                    );
+                    chart.probability = Some(interval);
+                    chart.y = chart.y.clone().format(Format::Percent);
+                    text
+                } else {
+                    "median and the middle 50% and 90% of runs at each point".to_string()
+                };
                 let meta =
                     PlotMeta::new(titled(&title, &format!("{fam} against {}", vary[0].path)))
-                        .subtitle("median and the middle 50% and 90% of runs at each point")
+                        .subtitle(subtitle)
                         .caption(caption.clone());
                 save(sweep_chart(&meta, &chart).map_err(fail(&stem))?, stem)?;
             }
@@ -394,7 +417,14 @@ pub fn campaign_plots(
                     x_values: xs.clone(),
                     y_values: ys.clone(),
                     z,
-                    z_axis: axis_for(outcome, format!("mean of {outcome}")),
+                    z_axis: axis_for(
+                        outcome,
+                        if outcome.is_probability() {
+                            format!("probability of {outcome} (share of runs)")
+                        } else {
+                            format!("mean of {outcome}")
+                        },
+                    ),
                     highlight: highlight.clone(),
                 };
                 let stem = format!(
@@ -432,6 +462,56 @@ pub struct ComparisonReport<'a> {
     pub plots: bool,
     /// The command line, for the manifest.
     pub command_line: &'a [String],
+}
+
+/// The settings fingerprint of a comparison ([`crate::files::SETTINGS_KEY`]):
+/// both resolved scenarios (runs and seed included), the outcomes, the
+/// interval's level and whether it has plots.
+pub fn comparison_settings(
+    a: &crate::scenario::Loaded,
+    b: &crate::scenario::Loaded,
+    outcomes: &[Outcome],
+    level: f64,
+    plots: bool,
+) -> String {
+    crate::files::settings_fingerprint(&serde_json::json!({
+        "kind": "comparison",
+        "a": a.hash,
+        "b": b.hash,
+        "seed": a.scenario.seed(),
+        "runs": a.scenario.runs(),
+        "outcomes": outcomes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "level": level,
+        "plots": plots,
+        "catalogue": crate::metrics::fingerprint(),
+    }))
+}
+
+/// Where a comparison goes under the output rule ([`crate::files::place`]):
+/// `out` if given ([`crate::files::claim`]), otherwise
+/// `root/compare-A-vs-B`, numbered beside an earlier comparison of other
+/// settings. Known before any run, so a refused destination costs none.
+///
+/// # Errors
+/// A refused destination.
+pub fn comparison_placement(
+    out: Option<&std::path::Path>,
+    root: &std::path::Path,
+    a: &crate::scenario::Loaded,
+    b: &crate::scenario::Loaded,
+    outcomes: &[Outcome],
+    level: f64,
+    plots: bool,
+) -> Result<crate::files::Placement, crate::files::FileError> {
+    let settings = comparison_settings(a, b, outcomes, level, plots);
+    match out {
+        Some(dir) => crate::files::claim(dir, &settings),
+        None => {
+            let stem =
+                crate::files::path_component(&format!("compare-{}-vs-{}", a.slug(), b.slug()));
+            crate::files::place(root, &stem, "", &settings)
+        }
+    }
 }
 
 /// The files of a comparison directory (plots included when drawn).
@@ -511,7 +591,7 @@ pub fn write_comparison(
                 chart.reference_label = format!("A: {title_a}");
                 let meta = PlotMeta::new(titled(&title_b, &format!("{} against A", spec.title)))
                     .subtitle(format!(
-                        "B in colour, A in grey: medians with the middle 50% and 90% of {} runs each",
+                        "B in colour, A in grey with its medians dashed: medians with the middle 50% and 90% of {} runs each",
                         super::thousands(report.paired.runs)
                     ))
                     .caption(caption.clone());
@@ -538,8 +618,15 @@ pub fn write_comparison(
                     .map_err(fail(stem.clone()))?;
             }
         }
+        let outcomes: Vec<Outcome> = report
+            .paired
+            .outcomes
+            .iter()
+            .map(|o| o.outcome.clone())
+            .collect();
         let manifest = serde_json::json!({
             "written_by": crate::files::WRITTEN_BY,
+            "settings_sha256": comparison_settings(report.a, report.b, &outcomes, report.level, report.plots),
             "kind": "comparison",
             "armsim_version": env!("CARGO_PKG_VERSION"),
             "build": super::build(),

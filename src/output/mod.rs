@@ -218,6 +218,10 @@ pub struct Manifest<'a> {
     /// Always `"armsim"`: marks the directory as armsim's, so a later study
     /// may replace it (see [`crate::files`]).
     pub written_by: &'static str,
+    /// Fingerprint of the settings the results and files depend on
+    /// ([`study_settings`]): a later study replaces this one in its default
+    /// directory only if they match ([`files::place`]).
+    pub settings_sha256: String,
     /// armsim's version.
     pub armsim_version: &'static str,
     /// The model version the scenario runs (`v1` or `v2`).
@@ -381,6 +385,12 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
         }
         let manifest = Manifest {
             written_by: files::WRITTEN_BY,
+            settings_sha256: study_settings(
+                report.loaded,
+                &report.run_range,
+                report.plots,
+                report.kept.as_ref().map(|k| (k.count, k.format)),
+            ),
             armsim_version: env!("CARGO_PKG_VERSION"),
             model: scenario.model().name(),
             catalogue: metrics::fingerprint(),
@@ -417,6 +427,41 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
     Ok(files.iter().map(|f| dir.join(f)).collect())
 }
 
+/// The settings fingerprint of a study ([`files::SETTINGS_KEY`]): the
+/// resolved scenario, seed, runs and catalogue decide its summary; plots
+/// and kept runs decide its files. Threads and time do not count: they
+/// change no bit. A study of the same settings replaces its predecessor in
+/// its default directory; one of other settings goes beside it.
+pub fn study_settings(
+    loaded: &Loaded,
+    run_range: &std::ops::Range<u64>,
+    plots: bool,
+    kept: Option<(u64, RunsFormat)>,
+) -> String {
+    files::settings_fingerprint(&serde_json::json!({
+        "kind": "study",
+        "scenario_sha256": loaded.hash,
+        "seed": loaded.scenario.seed(),
+        "run_range": [run_range.start, run_range.end],
+        "catalogue": metrics::fingerprint(),
+        "plots": plots,
+        "kept_runs": kept.map(|(count, format)| (count, format.file_name())),
+    }))
+}
+
+/// The settings fingerprint of a shard of a study: as [`study_settings`],
+/// for its run range.
+pub fn shard_settings(loaded: &Loaded, run_range: &std::ops::Range<u64>) -> String {
+    files::settings_fingerprint(&serde_json::json!({
+        "kind": "shard",
+        "scenario_sha256": loaded.hash,
+        "seed": loaded.scenario.seed(),
+        "run_range": [run_range.start, run_range.end],
+        "total_runs": loaded.scenario.runs(),
+        "catalogue": metrics::fingerprint(),
+    }))
+}
+
 fn write_manifest(dir: &Path, manifest: &impl Serialize) -> Result<(), OutputError> {
     write_file(&dir.join(files::MANIFEST), |w| {
         serde_json::to_writer_pretty(&mut *w, manifest)?;
@@ -431,6 +476,7 @@ pub const SHARD_STATE: &str = "state.armsim";
 #[derive(Debug, Serialize)]
 struct ShardManifest<'a> {
     written_by: &'static str,
+    settings_sha256: String,
     armsim_version: &'static str,
     build: Build,
     created_utc: String,
@@ -466,6 +512,7 @@ pub fn write_shard(
             tmp,
             &ShardManifest {
                 written_by: files::WRITTEN_BY,
+                settings_sha256: shard_settings(loaded, &state.range),
                 armsim_version: env!("CARGO_PKG_VERSION"),
                 build: build(),
                 created_utc: utc_now(),
@@ -554,21 +601,35 @@ pub fn headline(title: &str, scenario: &Scenario, summary: &Summary) -> String {
         );
     }
     out.push('\n');
+    // Both readings of "ahead": at the horizon, and ever by then. The second
+    // counts a run that was ahead for one quarter, so it is never smaller and
+    // often far larger; printing it alone invites reading it as the first.
+    let mut pairs = 0;
     for &(a, b) in scenario.compare() {
-        if let Some(ever) = stat(Entity::Pair(a, b), MetricId::EverAhead) {
-            out += &format!(
-                "P({} ahead of {} at some quarter by {label}): {:.3}\n",
-                scenario.suppliers()[a].name(),
-                scenario.suppliers()[b].name(),
-                ever.mean
-            );
+        let at = stat(Entity::Pair(a, b), MetricId::Ahead);
+        let ever = stat(Entity::Pair(a, b), MetricId::EverAhead);
+        if at.is_none() && ever.is_none() {
+            continue;
         }
+        let p = |s: Option<Stat>| s.map_or_else(|| "n/a".to_string(), |s| format!("{:.3}", s.mean));
+        out += &format!(
+            "P({} ahead of {} at {label}): {}   at some quarter by {label}: {}\n",
+            scenario.suppliers()[a].name(),
+            scenario.suppliers()[b].name(),
+            p(at),
+            p(ever)
+        );
+        pairs += 1;
     }
     if let Some(embargo) = stat(Entity::World, MetricId::Embargo) {
         out += &format!(
             "P(UN arms embargo in force at {label}): {:.4}\n",
             embargo.mean
         );
+    }
+    if pairs > 0 {
+        out += "(ahead: a higher five-year rolling share; \"at some quarter\" counts every run \
+                in which it happened at least once, however briefly)\n";
     }
     out
 }
@@ -595,6 +656,36 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn the_headline_gives_both_readings_of_ahead_and_says_what_they_mean() {
+        let loaded = crate::scenario::load_baseline(&["run.runs=300".into()]).unwrap();
+        let summary = crate::study::Study::new(&loaded.scenario)
+            .threads(1)
+            .run()
+            .unwrap()
+            .summary;
+        let text = headline("Baseline", &loaded.scenario, &summary);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("P(Russia ahead of China at 2030Q4): "))
+            .unwrap_or_else(|| panic!("{text}"));
+        let (at, ever) = line
+            .strip_prefix("P(Russia ahead of China at 2030Q4): ")
+            .and_then(|rest| rest.split_once("   at some quarter by 2030Q4: "))
+            .unwrap_or_else(|| panic!("{line}"));
+        let (at, ever): (f64, f64) = (at.parse().unwrap(), ever.parse().unwrap());
+        // Ahead at the end implies ahead at some quarter: never the other way.
+        assert!(at <= ever && (0.0..=1.0).contains(&at), "{line}");
+        assert!(
+            ever - at > 0.2,
+            "the two readings differ a lot here: {line}"
+        );
+        assert!(
+            text.contains("\"at some quarter\" counts every run"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -91,6 +91,39 @@ fn parse_value(text: &str) -> Value {
 /// nothing, listing the valid choices at that point; [`ScenarioError::Invalid`]
 /// can follow later, from validation, for a bad value.
 pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), ScenarioError> {
+    edit(text, args, None)
+}
+
+/// As [`apply`], for a file a person will read: each value that changes
+/// gets its comment rewritten to say so, `# NOTE (was OLD); the original's
+/// note: ...`, so the file's notes (`support = 0  # openly supports the
+/// junta`) never seem to describe the new value.
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_marked(
+    text: &str,
+    args: &[String],
+    note: &str,
+) -> Result<(String, Vec<Override>), ScenarioError> {
+    edit(text, args, Some(note))
+}
+
+/// The comment of a value's decoration (its suffix), without `#`.
+fn comment_of(value: &Value) -> String {
+    value
+        .decor()
+        .suffix()
+        .and_then(|s| s.as_str())
+        .map(|s| s.trim().trim_start_matches('#').trim().to_string())
+        .unwrap_or_default()
+}
+
+fn edit(
+    text: &str,
+    args: &[String],
+    mark: Option<&str>,
+) -> Result<(String, Vec<Override>), ScenarioError> {
     if args.is_empty() {
         return Ok((text.to_string(), Vec::new()));
     }
@@ -222,10 +255,27 @@ pub fn apply(text: &str, args: &[String]) -> Result<(String, Vec<Override>), Sce
         match table.get_mut(key) {
             Some(Item::Value(old)) => {
                 // Keep the comment and layout around the value, so lines stay put.
+                let mut was = old.clone();
+                was.decor_mut().clear();
+                let comment = comment_of(old);
                 *new.decor_mut() = old.decor().clone();
+                if let Some(note) = mark
+                    && was.to_string() != bare.to_string()
+                {
+                    let kept = if comment.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; the original's note: {comment}")
+                    };
+                    new.decor_mut()
+                        .set_suffix(format!("  # {note} (was {}){kept}", was.to_string().trim()));
+                }
                 *old = new;
             }
             _ => {
+                if let Some(note) = mark {
+                    new.decor_mut().set_suffix(format!("  # {note}"));
+                }
                 table.insert(key, Item::Value(new));
             }
         }

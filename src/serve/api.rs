@@ -109,9 +109,11 @@ pub struct StudyRequest {
     /// Runs (default: the scenario's, at most [`PAGE_DEFAULT_RUNS`] and `--max-runs`).
     #[serde(default)]
     pub runs: Option<u64>,
-    /// Master seed (default: the scenario's).
+    /// Master seed (default: the scenario's): a string of digits, as the
+    /// page sends it (JavaScript's numbers lose digits past 2^53), or an
+    /// exact JSON integer; see [`seed_of`].
     #[serde(default)]
-    pub seed: Option<u64>,
+    pub seed: Option<Value>,
 }
 
 /// One change: a `--set` path and its new value.
@@ -347,13 +349,8 @@ pub fn resolve(request: StudyRequest, max_runs: u64) -> Result<Resolved, ApiErro
         )));
     }
     let mut run_sets = vec![format!("run.runs={runs}")];
-    if let Some(seed) = request.seed {
-        if seed > i64::MAX as u64 {
-            return Err(ApiError::bad(format!(
-                "seed: found {seed}, expected a whole number from 0 to 2^63-1"
-            )));
-        }
-        run_sets.push(format!("run.seed={seed}"));
+    if let Some(seed) = &request.seed {
+        run_sets.push(format!("run.seed={}", seed_of(seed)?));
     }
 
     let mut sets = Vec::with_capacity(request.changes.len() + run_sets.len());
@@ -407,6 +404,38 @@ pub fn resolve(request: StudyRequest, max_runs: u64) -> Result<Resolved, ApiErro
     })
 }
 
+/// The largest master seed, as `--seed` and `run.seed` accept it.
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
+/// A request's seed, exactly: a string of decimal digits or a JSON integer,
+/// from 0 to [`MAX_SEED`]. Seeds travel as strings between the page and the
+/// server because a JavaScript number holds integers exactly only up to
+/// 2^53: 2^53 + 1 would silently become 2^53, another study.
+///
+/// # Errors
+/// 400 naming the value found and the range expected: a number with a
+/// fraction or beyond 64 bits, a string that is not digits, or a seed
+/// above [`MAX_SEED`].
+pub fn seed_of(value: &Value) -> Result<u64, ApiError> {
+    let expected = format!("expected a whole number from 0 to {MAX_SEED} (2^63-1)");
+    let (text, parsed) = match value {
+        Value::String(s) => {
+            let t = s.trim();
+            let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            (
+                truncate(t, 40),
+                digits.then(|| t.parse::<u64>().ok()).flatten(),
+            )
+        }
+        Value::Number(n) => (n.to_string(), n.as_u64()),
+        other => (truncate(&other.to_string(), 40), None),
+    };
+    match parsed {
+        Some(seed) if seed <= MAX_SEED => Ok(seed),
+        _ => Err(ApiError::bad(format!("seed: found {text}, {expected}"))),
+    }
+}
+
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
@@ -418,8 +447,9 @@ fn truncate(s: &str, n: usize) -> String {
 /// # Errors
 /// Only if the edit fails, which validation has already ruled out.
 pub fn changed_toml(resolved: &Resolved) -> Result<String, ApiError> {
-    let (text, _) = scenario::overrides::apply(&resolved.text, &resolved.sets)
-        .map_err(|e| ApiError::scenario(e, "your change"))?;
+    let (text, _) =
+        scenario::overrides::apply_marked(&resolved.text, &resolved.sets, "changed on the page")
+            .map_err(|e| ApiError::scenario(e, "your change"))?;
     let mut header = String::from("# Saved from the armsim page (`armsim serve`).\n");
     if resolved.applied.is_empty() {
         header.push_str("# No parameter changed from the original.\n");
@@ -754,7 +784,14 @@ pub fn describe(loaded: &Loaded, max_runs: u64) -> Value {
         "suppliers": s.suppliers().iter().map(|x| x.name()).collect::<Vec<_>>(),
         "runs": default_runs(s, max_runs),
         "max_runs": max_runs,
-        "seed": s.seed(),
+        // A string: the page keeps every digit (see `seed_of`).
+        "seed": s.seed().to_string(),
+        // The plots' palette, so a supplier has one colour on the page and
+        // in `armsim run`'s pictures.
+        "colours": armsim::output::plot::PALETTE
+            .iter()
+            .map(|(r, g, b)| format!("#{r:02x}{g:02x}{b:02x}"))
+            .collect::<Vec<_>>(),
         "groups": groups,
     })
 }
@@ -831,6 +868,83 @@ mod tests {
         let again = scenario::load_str(&text, "x", "x", &[]).unwrap();
         assert_eq!(again.hash, r.variant.hash);
         assert!(text.contains("#   suppliers.Russia.support = 0.2 (was 0.9)"));
+        // A changed value's comment says it changed and keeps the original
+        // note as the old value's, never as the new one's; unchanged values
+        // keep their comments as they were.
+        let original = scenario::SHIPPED
+            .iter()
+            .find(|(id, _)| *id == "myanmar_2021")
+            .unwrap()
+            .1;
+        let line_of = |text: &str, key: &str, nth: usize| {
+            text.lines()
+                .filter(|l| l.trim_start().starts_with(&format!("{key} ")))
+                .nth(nth)
+                .unwrap()
+                .to_string()
+        };
+        let old_support = line_of(original, "support", 0);
+        let new_support = line_of(&text, "support", 0);
+        let note = old_support.split_once('#').unwrap().1.trim();
+        assert!(!note.is_empty(), "{old_support}");
+        assert!(new_support.starts_with("support = 0.2"), "{new_support}");
+        assert!(
+            new_support.ends_with(&format!(
+                "# changed on the page (was 0.9); the original's note: {note}"
+            )),
+            "{new_support}"
+        );
+        assert_eq!(
+            line_of(&text, "support", 1),
+            line_of(original, "support", 1)
+        );
+    }
+
+    #[test]
+    fn seeds_travel_exactly_and_bad_ones_are_named() {
+        // 2^53 + 1 is the first whole number a JavaScript number cannot hold.
+        for (value, seed) in [
+            (json!("9007199254740993"), 9_007_199_254_740_993u64),
+            (json!(9_007_199_254_740_993u64), 9_007_199_254_740_993),
+            (json!("9223372036854775807"), MAX_SEED),
+            (json!(" 0 "), 0),
+        ] {
+            assert_eq!(seed_of(&value).unwrap(), seed, "{value}");
+        }
+        for (value, found) in [
+            (json!("9223372036854775808"), "9223372036854775808"),
+            (json!("12345678901234567890"), "12345678901234567890"),
+            (json!("123456789012345678901"), "123456789012345678901"),
+            (json!(9_223_372_036_854_775_808u64), "9223372036854775808"),
+            (json!(1.5), "1.5"),
+            (json!(-1), "-1"),
+            (json!("-1"), "-1"),
+            (json!("12a"), "12a"),
+            (json!(""), ""),
+            (json!(true), "true"),
+        ] {
+            let e = seed_of(&value).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                e.error,
+                format!(
+                    "seed: found {found}, expected a whole number from 0 to 9223372036854775807 (2^63-1)"
+                )
+            );
+        }
+        // The study and the downloaded file carry the seed as sent.
+        let mut req = request(json!([]));
+        req.seed = Some(json!("9007199254740993"));
+        let r = resolve(req, 1000).unwrap();
+        assert_eq!(r.variant.scenario.seed(), 9_007_199_254_740_993);
+        assert_eq!(r.baseline.scenario.seed(), 9_007_199_254_740_993);
+        let text = changed_toml(&r).unwrap();
+        assert!(
+            text.contains("seed 9007199254740993 as on the page"),
+            "{text}"
+        );
+        let again = scenario::load_str(&text, "x", "x", &[]).unwrap();
+        assert_eq!(again.scenario.seed(), 9_007_199_254_740_993);
     }
 
     #[test]

@@ -114,6 +114,16 @@ fn points(x: f64) -> String {
     }
 }
 
+/// "point" for a difference that rounds to one point either way (`+1
+/// point`), "points" otherwise (`-23 points`, `0 points`).
+fn point_word(x: f64) -> &'static str {
+    if (x * 100.0).round().abs() == 1.0 {
+        "point"
+    } else {
+        "points"
+    }
+}
+
 /// Whole percents, halves rounded away from zero as the page's table rounds
 /// them (`{:.0}` would round 24.5 to even, 24, beside the page's 25).
 fn percent(x: f64) -> String {
@@ -157,11 +167,12 @@ pub fn headline(scenario: &Scenario, paired: &Paired, changed: bool) -> Option<H
         (
             pick,
             format!(
-                "{}'s five-year share at {quarter}: {} → {}, {} points [90%: {}, {}]",
+                "{}'s five-year share at {quarter}: {} → {}, {} {} [90%: {}, {}]",
                 r.supplier,
                 percent(r.baseline),
                 percent(r.change),
                 points(r.difference[1]),
+                point_word(r.difference[1]),
                 points(r.difference[0]),
                 points(r.difference[2]),
             ),
@@ -261,7 +272,7 @@ pub fn start(resolved: &Resolved, study: u64, threads: usize) -> Message {
         "scenario": s.id(),
         "name": s.name(),
         "runs": s.runs(),
-        "seed": s.seed(),
+        "seed": s.seed().to_string(),
         "threads": threads,
         "labels": (0..s.quarters()).map(|q| s.label(q).to_string()).collect::<Vec<_>>(),
         "suppliers": s.suppliers().iter().map(|x| x.name()).collect::<Vec<_>>(),
@@ -327,11 +338,24 @@ pub fn run(
 mod tests {
     use super::*;
 
+    /// The page draws fans of medians; a yes/no metric's median is 0 or 1,
+    /// so it must never be one of the page's charts (draw its probability).
+    #[test]
+    fn the_page_charts_no_yes_no_metric_as_a_fan() {
+        for (metric, _) in CHARTS {
+            assert_ne!(metric.kind(), armsim::metrics::Kind::Event, "{metric:?}");
+        }
+    }
+
     #[test]
     fn points_and_percents_read_as_a_student_expects() {
         assert_eq!(points(-0.2349), "-23");
         assert_eq!(points(0.051), "+5");
         assert_eq!(points(-0.004), "0");
+        assert_eq!(point_word(0.012), "point");
+        assert_eq!(point_word(-0.009), "point");
+        assert_eq!(point_word(0.004), "points");
+        assert_eq!(point_word(-0.23), "points");
         assert_eq!(percent(0.714), "71%");
         // Halves round away from zero, as the page's table rounds the same median.
         assert_eq!(percent(0.245), "25%");

@@ -353,3 +353,26 @@ fn the_manifest_records_when_how_and_by_which_build() {
         None => assert!(m["build"]["git_commit"].is_null()),
     }
 }
+
+/// `params` shows, beside the values `--set` allows, the documented range a
+/// sweep or sensitivity analysis explores when given none: the sweep docs
+/// send readers here for it. Checked against the model's table.
+#[test]
+fn params_shows_the_range_a_sweep_explores_by_default() {
+    use armsim::model::{BuyerParam, Param};
+    let (stdout, _) = text(&ok(armsim(&root(), &["params"])));
+    let (lo, hi) = BuyerParam::SupportWeight.range();
+    assert_eq!((lo, hi), (0.0, 4.0));
+    assert!(
+        stdout.contains(&format!(
+            "buyer.support_weight = 0.7136   [fixed; allowed [-100, 100]; sweeps {lo} to {hi}]"
+        )),
+        "{stdout}"
+    );
+    // A yes/no flag has no range to sweep.
+    let flag = stdout
+        .lines()
+        .find(|l| l.contains("suppliers.NAME.hold_support = "))
+        .unwrap();
+    assert!(!flag.contains("sweeps"), "{flag}");
+}

@@ -315,3 +315,58 @@ fn the_baselines_starting_values_are_what_armsim_data_computes_from_sipri() {
         );
     }
 }
+
+/// A yes/no outcome (Russia ahead of China at the end: 0 or 1 in each run)
+/// is swept as a probability with its interval, in the table printed and in
+/// the plot; a median of 0/1 values would read 0% or 100%.
+#[test]
+fn a_yes_no_outcome_is_swept_as_a_probability() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sw");
+    let (stdout, _) = text(&ok(armsim(
+        tmp.path(),
+        &[
+            "sweep",
+            "--vary",
+            "buyer.support_weight=0:2:3",
+            "--runs-per-point",
+            "200",
+            "--set",
+            "run.quarters=16",
+            "--outcome",
+            "ahead:Russia>China@end",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    )));
+    assert!(
+        stdout.contains("ahead:Russia>China@end: probability [95% interval]"),
+        "{stdout}"
+    );
+    let rows = csv_rows(&dir.join("sweep.csv"));
+    assert_eq!(rows.len(), 3);
+    let mut between = 0;
+    for row in &rows {
+        let mean: f64 = row[4].parse().unwrap();
+        let x: f64 = row[1].parse().unwrap();
+        // The printed value is the share of runs (sweep.csv's mean).
+        let line = format!("{x:.4}   {:.1}% [", 100.0 * mean);
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+        if mean > 0.0 && mean < 1.0 {
+            between += 1;
+        }
+    }
+    assert!(
+        between > 0,
+        "no probability strictly between 0 and 1: {rows:?}"
+    );
+    let plot = names(&dir)
+        .into_iter()
+        .find(|n| n.starts_with("sweep-ahead") && n.ends_with(".svg"))
+        .expect("a sweep plot of the outcome");
+    let svg = read(&dir.join(plot));
+    // (The legend wraps its lines; the start of each is on one line.)
+    assert!(svg.contains("line: probability (share of runs"), "{svg}");
+    assert!(svg.contains("band: 95% interval (Wilson)"));
+    assert!(!svg.contains("line: median"));
+}

@@ -10,6 +10,7 @@ mod fuzzing;
 mod golden;
 mod history;
 mod keep_runs;
+mod keeping;
 mod mechanisms;
 mod messages;
 mod naming;

@@ -128,7 +128,11 @@ fn gallery() -> Vec<(&'static str, Figure, Vec<&'static str>)> {
         fan_chart(&meta("Russia's share if it condemned the coup"), &cf).unwrap(),
         [
             bands.clone(),
-            vec!["grey: baseline (support 0.9)", "Russia, support 0.2"],
+            vec![
+                "grey, dashed: baseline (support 0.9)",
+                "Russia, support 0.2",
+                "Russia",
+            ],
         ]
         .concat(),
     ));
@@ -202,6 +206,37 @@ fn gallery() -> Vec<(&'static str, Figure, Vec<&'static str>)> {
             vec!["dots: values simulated", "baseline 0.9"],
         ]
         .concat(),
+    ));
+
+    // A yes/no outcome against a parameter: its probability in its interval.
+    let probability_points = |p: &dyn Fn(f64) -> f64| {
+        (0..=8)
+            .map(|i| {
+                let x = i as f64 * 0.5;
+                let n = 2000;
+                let interval = armsim::output::plot::wilson_interval(p(x), n, 0.9).unwrap();
+                Band::probability(x, p(x), interval)
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut embargo = SweepChart::new(
+        vec![Series::new(
+            "world",
+            0,
+            probability_points(&|x| 0.007 + 0.0035 * x),
+        )],
+        Axis::new("buyer.support_weight"),
+        Axis::new("max:embargo:world@2021Q1..2030Q4").format(Format::Percent),
+    );
+    embargo.probability = Some("90% interval (Wilson)".into());
+    out.push((
+        "sweep_probability",
+        sweep_chart(&meta("An embargo ever in force"), &embargo).unwrap(),
+        vec![
+            "line: probability (share of runs where it holds)",
+            "band: 90% interval (Wilson)",
+            "dots: values simulated",
+        ],
     ));
 
     // A heat map over two parameters.
@@ -496,6 +531,43 @@ fn every_band_is_drawn_before_any_median_line() {
         };
         assert_eq!(polygons, expected, "{stem}");
     }
+}
+
+#[test]
+fn a_probability_is_one_line_in_one_band_and_never_a_median() {
+    let (_, figure, _) = gallery()
+        .into_iter()
+        .find(|(s, _, _)| *s == "sweep_probability")
+        .unwrap();
+    let svg = figure.svg();
+    assert_eq!(svg.matches("<polygon").count(), 1, "one band: the interval");
+    let texts = svg_texts(svg).join(" ");
+    assert!(!texts.contains("line: median"), "{texts}");
+    // The axis spans the probabilities (about 1-2%), in percent, up to just
+    // above the highest interval: not 0-100%, not 0-10%.
+    assert!(texts.contains('%'), "{texts}");
+    assert!(!texts.contains("10%") && !texts.contains("100%"), "{texts}");
+}
+
+#[test]
+fn a_reference_has_its_own_colour_dashed_and_is_labelled() {
+    let (_, figure, texts) = gallery()
+        .into_iter()
+        .find(|(s, _, _)| *s == "fan_reference")
+        .unwrap();
+    let svg = figure.svg().to_lowercase();
+    // Russia's colour (Okabe-Ito vermillion): its change's median is one
+    // polyline; the baseline's dashed median is many short segments.
+    let (r, g, b) = armsim::output::plot::PALETTE[0];
+    let russia = format!("stroke=\"#{r:02x}{g:02x}{b:02x}\"");
+    assert!(
+        svg.matches(&russia).count() > 20,
+        "{russia}: dashes expected"
+    );
+    // The legend names the reference's supplier beside its dashed key.
+    let legend = svg_texts(figure.svg());
+    assert!(legend.iter().any(|t| t == "Russia"), "{legend:?}");
+    assert!(texts.contains(&"grey, dashed: baseline (support 0.9)"));
 }
 
 #[test]

@@ -355,6 +355,22 @@ fn bad_requests_get_4xx_with_the_clis_messages_and_the_server_stays_up() {
         assert!(status == 400 || status == 422, "{request}: {status} {body}");
         assert!(!body["error"].as_str().unwrap().is_empty());
     }
+    // Seeds: past 64 bits, as a number or a string, the message names the
+    // seed and the range (not a JSON decoder's complaint).
+    for seed in [
+        json!(123_456_789_012_345_678_901.0),
+        json!("12345678901234567890"),
+    ] {
+        let (status, body) = refuse(json!({"page": "p", "scenario": "myanmar_2021", "seed": seed}));
+        assert_eq!(status, 400, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("seed: found ")
+                && error
+                    .ends_with("expected a whole number from 0 to 9223372036854775807 (2^63-1)"),
+            "{error}"
+        );
+    }
     let (status, body) = refuse(json!({"page": "p", "scenario": "atlantis"}));
     assert_eq!(status, 404, "{body}");
     let (status, body) = refuse(json!({"page": "p", "scenario": "myanmar_2021", "runs": 5001}));

@@ -19,8 +19,10 @@ use super::{
 pub struct FanChart {
     /// The series, drawn in colour.
     pub series: Vec<Series>,
-    /// Reference series drawn in grey behind the others (their colours are
-    /// ignored); empty for none.
+    /// Reference series drawn behind the others: their bands in grey, their
+    /// medians dashed in their own colour (a supplier's baseline in the
+    /// supplier's colour, so crossing baselines can be told apart); empty
+    /// for none.
     pub reference: Vec<Series>,
     /// What the reference is, for the legend ("baseline").
     pub reference_label: String,
@@ -32,6 +34,10 @@ pub struct FanChart {
     pub y: Axis,
     /// What the bands are quantiles of, for the legend ("runs").
     pub across: String,
+    /// For a yes/no metric, what its one band is ("90% interval"): each
+    /// [`Band`] is then a [`Band::probability`], drawn as the probability's
+    /// line in its interval. `None`: medians in 50% and 90% bands.
+    pub probability: Option<String>,
 }
 
 impl FanChart {
@@ -46,6 +52,7 @@ impl FanChart {
             x: Axis::new("year").format(Format::Year),
             y,
             across: "runs".into(),
+            probability: None,
         }
     }
 }
@@ -131,11 +138,15 @@ fn legend(chart: &FanChart, difference: bool) -> Legend {
         legend.item(Key::Fan(palette(s.colour)), s.name.as_str());
     }
     if !chart.reference.is_empty() {
-        legend
-            .gap()
-            .item(Key::Fan(GREY), format!("grey: {}", chart.reference_label));
+        legend.gap().item(
+            Key::Fan(GREY),
+            format!("grey, dashed: {}", chart.reference_label),
+        );
+        for s in &chart.reference {
+            legend.item(Key::Dashed(palette(s.colour)), s.name.as_str());
+        }
     }
-    legend.bands(&chart.across);
+    legend.bands_or_probability(&chart.across, chart.probability.as_deref());
     if difference {
         legend.note(Key::Line(INK, 1), "zero: no difference");
     }
@@ -174,7 +185,8 @@ fn draw(meta: &PlotMeta, chart: &FanChart, difference: bool) -> Result<Figure, P
         for (series, colour) in &layers {
             band(&mut plot, series, *colour, LIGHT, |b| (b.q.p05, b.q.p95))?;
         }
-        for (series, colour) in &layers {
+        // A probability's interval is one band; quantiles have two.
+        for (series, colour) in layers.iter().filter(|_| chart.probability.is_none()) {
             band(&mut plot, series, *colour, DARK, |b| (b.q.p25, b.q.p75))?;
         }
         if difference && y.0 < 0.0 && y.1 > 0.0 {
@@ -183,7 +195,10 @@ fn draw(meta: &PlotMeta, chart: &FanChart, difference: bool) -> Result<Figure, P
                 INK.stroke_width(1),
             ))?;
         }
-        for (series, colour) in &layers {
+        for series in &chart.reference {
+            dashed_median(&mut plot, series, palette(series.colour))?;
+        }
+        for (series, colour) in layers.iter().skip(chart.reference.len()) {
             median(&mut plot, series, *colour)?;
         }
         Ok(())
@@ -232,6 +247,24 @@ pub(crate) fn median(
         plot.draw_series(LineSeries::new(
             run.iter().map(|b| (b.x, b.q.p50)),
             colour.stroke_width(3),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Draws a reference series' median as a dashed line in its own colour
+/// (2 px: under the coloured series' 3 px medians, but still readable).
+fn dashed_median(
+    plot: &mut Chart<'_, '_>,
+    series: &Series,
+    colour: RGBColor,
+) -> Result<(), PlotError> {
+    for run in runs(&series.points) {
+        plot.draw_series(DashedLineSeries::new(
+            run.iter().map(|b| (b.x, b.q.p50)),
+            7,
+            4,
+            colour.stroke_width(2),
         ))?;
     }
     Ok(())

@@ -115,8 +115,14 @@ impl Legend {
         self
     }
 
-    /// The three lines that say what a fan's marks mean.
-    pub fn bands(&mut self, what: &str) -> &mut Self {
+    /// The three lines that say what a fan's marks mean (median, middle
+    /// 50% and 90% of `what`), or for a chart of probabilities (`interval`
+    /// says what its one band is) the two that say how to read the line and
+    /// that band.
+    pub fn bands_or_probability(&mut self, what: &str, interval: Option<&str>) -> &mut Self {
+        if let Some(interval) = interval {
+            return probability_legend(self, what, interval);
+        }
         let grey = super::GREY;
         self.gap()
             .note(Key::Line(grey, 3), "line: median")
@@ -352,7 +358,7 @@ fn draw_key(root: &Area<'_>, key: Key, (x, y): (i32, i32)) -> Result<(), PlotErr
         Key::Dashed(c) => {
             for i in 0..4 {
                 let x0 = x + i * 8;
-                root.draw(&Rectangle::new([(x0, y), (x0 + 5, y + 1)], c.filled()))?;
+                root.draw(&Rectangle::new([(x0, y - 1), (x0 + 5, y + 1)], c.filled()))?;
             }
         }
         Key::Patch(c, alpha) => {
@@ -465,6 +471,19 @@ fn draw_colour_bar(
         ))?;
     }
     Ok(())
+}
+
+/// The legend notes of a chart of probabilities: the line is the share of
+/// `what` in which the outcome holds, the band `interval`.
+fn probability_legend<'l>(legend: &'l mut Legend, what: &str, interval: &str) -> &'l mut Legend {
+    let grey = super::GREY;
+    legend
+        .gap()
+        .note(
+            Key::Line(grey, 3),
+            format!("line: probability (share of {what} where it holds)"),
+        )
+        .note(Key::Patch(grey, LIGHT), format!("band: {interval}"))
 }
 
 #[cfg(test)]

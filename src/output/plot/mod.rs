@@ -192,6 +192,39 @@ impl Band {
     pub fn new(x: f64, q: impl Into<Quantiles>) -> Band {
         Band { x, q: q.into() }
     }
+
+    /// A probability at `x` with its interval `(low, high)`, for a yes/no
+    /// outcome: a median of 0/1 values is 0 or 1 and hides the probability,
+    /// so its line is the probability and its one band the interval (the
+    /// median slot holds `p`, both band edges the interval). Draw it in a
+    /// chart whose `probability` says what the interval is.
+    pub fn probability(x: f64, p: f64, (low, high): (f64, f64)) -> Band {
+        Band {
+            x,
+            q: Quantiles {
+                p05: low,
+                p25: low,
+                p50: p,
+                p75: high,
+                p95: high,
+            },
+        }
+    }
+}
+
+/// The Wilson score interval of a probability estimated as the share `p` of
+/// `n` runs, at confidence `level` (0.9 for 90%); `None` without runs.
+/// Unlike `p ± z·sd` it stays inside [0, 1] and is not zero-width at 0 or 1,
+/// which matters for rare events such as an embargo in 2% of runs.
+pub fn wilson_interval(p: f64, n: u64, level: f64) -> Option<(f64, f64)> {
+    if n == 0 || !p.is_finite() {
+        return None;
+    }
+    let z = crate::experiment::compare::normal_quantile(0.5 + level.clamp(0.0, 0.999_999) / 2.0);
+    let (n, z2) = (n as f64, z * z);
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
 }
 
 /// One named outcome drawn as a median line in 50% and 90% bands.
@@ -444,6 +477,27 @@ impl Figure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_intervals_match_the_textbook() {
+        // 50 of 100 at 95%: (0.4038, 0.5962); 0 of 100: (0, z²/(n + z²)).
+        let (lo, hi) = wilson_interval(0.5, 100, 0.95).unwrap();
+        assert!(
+            (lo - 0.4038).abs() < 1e-4 && (hi - 0.5962).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson_interval(0.0, 100, 0.95).unwrap();
+        let z2 = 1.959964f64.powi(2);
+        assert_eq!(lo, 0.0);
+        assert!((hi - z2 / (100.0 + z2)).abs() < 1e-6, "{hi}");
+        // 2% of 2,000 runs at 90%: a narrow interval around it, inside [0, 1].
+        let (lo, hi) = wilson_interval(0.02, 2000, 0.9).unwrap();
+        assert!(
+            lo > 0.014 && lo < 0.02 && hi > 0.02 && hi < 0.026,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson_interval(0.5, 0, 0.9), None);
+    }
 
     #[test]
     fn titles_never_double_a_colon() {

@@ -177,3 +177,20 @@ pub fn study_chart(scenario: &Scenario, summary: &Summary, spec: &PlotSpec) -> F
     chart.x = chart.x.range(decimal_year(scenario, 0), x_end);
     chart
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Kind;
+
+    /// Study and comparison plots draw medians in bands, which say nothing
+    /// for a yes/no metric (its median is 0 or 1): such a metric is drawn
+    /// as a probability with its interval (`Band::probability`, as sweeps
+    /// draw yes/no outcomes), never added here as a fan.
+    #[test]
+    fn study_plots_draw_no_yes_no_metric_as_a_fan() {
+        for spec in &PLOTS {
+            assert_ne!(spec.metric.kind(), Kind::Event, "{}", spec.stem);
+        }
+    }
+}

@@ -22,6 +22,11 @@ pub struct SweepChart {
     pub y: Axis,
     /// What the bands are quantiles of, for the legend ("runs").
     pub across: String,
+    /// For a yes/no outcome, what its one band is ("90% interval"): each
+    /// [`Band`](super::Band) is then a [`Band::probability`](super::Band::probability),
+    /// drawn as the probability's line in its interval. `None`: medians in
+    /// 50% and 90% bands.
+    pub probability: Option<String>,
 }
 
 impl SweepChart {
@@ -33,6 +38,7 @@ impl SweepChart {
             x,
             y,
             across: "runs".into(),
+            probability: None,
         }
     }
 }
@@ -56,7 +62,11 @@ pub fn sweep_chart(meta: &PlotMeta, chart: &SweepChart) -> Result<Figure, PlotEr
     let y = chart.y.fixed_range().unwrap_or_else(|| {
         let (lo, hi) =
             ticks::extent(points().flat_map(|b| [b.q.p05, b.q.p95])).unwrap_or((0.0, 1.0));
-        if lo >= 0.0 && hi <= 1.0 {
+        if chart.probability.is_some() {
+            // From 0 to just above the highest interval: a rare event's
+            // 1% to 2% must not be a flat line at the foot of a 0-10% axis.
+            ticks::padded(lo.min(0.0), hi.max(1e-3), 0.05)
+        } else if lo >= 0.0 && hi <= 1.0 {
             ticks::unit_range(lo, hi)
         } else {
             ticks::padded(lo, hi, 0.05)
@@ -67,7 +77,7 @@ pub fn sweep_chart(meta: &PlotMeta, chart: &SweepChart) -> Result<Figure, PlotEr
         legend.item(Key::Fan(palette(s.colour)), s.name.as_str());
     }
     legend
-        .bands(&chart.across)
+        .bands_or_probability(&chart.across, chart.probability.as_deref())
         .note(Key::Dot(GREY), "dots: values simulated");
     if chart.markers.iter().any(|m| m.x.is_finite()) {
         legend.note(Key::Dashed(GREY), "dashed: reference values");
@@ -92,7 +102,8 @@ pub fn sweep_chart(meta: &PlotMeta, chart: &SweepChart) -> Result<Figure, PlotEr
                 (b.q.p05, b.q.p95)
             })?;
         }
-        for s in &chart.series {
+        // A probability's interval is one band; quantiles have two.
+        for s in chart.series.iter().filter(|_| chart.probability.is_none()) {
             band(&mut plot, s, palette(s.colour), DARK, |b| {
                 (b.q.p25, b.q.p75)
             })?;

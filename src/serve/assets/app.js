@@ -5,8 +5,12 @@
 // each snapshot redraws the fan charts as SVG.
 "use strict";
 
-const COLOURS = ["#c0392b", "#d4a017", "#2e8b57", "#2c6fbb", "#8e44ad", "#16a085",
-  "#d35400", "#7f8c8d", "#e84393", "#2d3436", "#6c5ce7", "#00b894"];
+// The suppliers' colours: the command line's plot palette, which the server
+// sends with each scenario (`colours`), so Russia has one colour everywhere.
+let COLOURS = ["#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442"];
+// The largest seed `--seed` accepts; seeds travel as strings, since a
+// JavaScript number holds whole numbers exactly only up to 2^53.
+const MAX_SEED = 9223372036854775807n;
 const SVG = "http://www.w3.org/2000/svg";
 const ROLES = {
   start: "a starting value: the model then changes it as the run goes",
@@ -95,10 +99,18 @@ async function loadScenarios() {
     select.append(el("option", { value: s.id, text: `${s.name} (${s.id}, model ${s.model})` }));
   }
   select.addEventListener("change", () => { if (select.value) openShipped(select.value); });
-  if (list.scenarios.length) await openShipped(list.scenarios[0].id);
+  // A shared link (#scenario=...&set=...) opens with its changes.
+  const link = new URLSearchParams(location.hash.slice(1));
+  const linked = list.scenarios.find((s) => s.id === link.get("scenario"));
+  if (linked) {
+    select.value = linked.id;
+    await openShipped(linked.id, link);
+  } else if (list.scenarios.length) {
+    await openShipped(list.scenarios[0].id);
+  }
 }
 
-async function openShipped(id) {
+async function openShipped(id, link = null) {
   const response = await fetch(`/api/scenarios/${encodeURIComponent(id)}`);
   if (!response.ok) {
     const e = await errorOf(response);
@@ -106,7 +118,7 @@ async function openShipped(id) {
     return;
   }
   clearError();
-  setScenario({ scenario: id }, await response.json());
+  setScenario({ scenario: id }, await response.json(), link);
 }
 
 async function upload(file) {
@@ -136,9 +148,10 @@ async function upload(file) {
   setScenario({ toml: text, filename: file.name }, desc);
 }
 
-function setScenario(source, desc) {
+function setScenario(source, desc, link = null) {
   state.source = source;
   state.desc = desc;
+  if (Array.isArray(desc.colours) && desc.colours.length) COLOURS = desc.colours;
   state.changes.clear();
   state.controls.clear();
   $("model").textContent = `model ${desc.model}` + (desc.model_defaulted ? " (file has no model key)" : "");
@@ -155,8 +168,44 @@ function setScenario(source, desc) {
     for (const c of group.controls) fs.append(controlElement(c));
     (group.featured ? featured : rest).append(fs);
   }
+  if (link) restore(link);
   renderChanges();
   startRun();
+}
+
+// ---- the page's state in its address --------------------------------------
+
+// The address keeps a shipped scenario's changes, runs and seed after `#`,
+// so a reload keeps them and a student can share the link:
+// #scenario=myanmar_2021&set=suppliers.Russia.support%3D0.2&seed=7
+function saveLink() {
+  if (!state.source || !state.source.scenario) {
+    // An uploaded file is not in the address: a link could not bring it back.
+    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+    return;
+  }
+  const link = new URLSearchParams();
+  link.set("scenario", state.source.scenario);
+  for (const [path, value] of state.changes) link.append("set", `${path}=${value}`);
+  const runs = $("runs").value.trim();
+  const seed = $("seed").value.trim();
+  if (state.desc && runs !== String(state.desc.runs)) link.set("runs", runs);
+  if (state.desc && seed !== String(state.desc.seed)) link.set("seed", seed);
+  history.replaceState(null, "", "#" + link.toString());
+}
+
+// Applies a link's runs, seed and changes to the controls (before the first
+// run); a value the control does not allow is marked as a typed one would be.
+function restore(link) {
+  if (link.has("runs")) $("runs").value = link.get("runs");
+  if (link.has("seed")) $("seed").value = link.get("seed");
+  for (const entry of link.getAll("set")) {
+    const at = entry.indexOf("=");
+    const c = at > 0 ? state.controls.get(entry.slice(0, at)) : null;
+    if (!c || !c.apply) continue;
+    const text = entry.slice(at + 1);
+    c.apply(text === "true" ? true : text === "false" ? false : text === "-inf" ? "-inf" : Number(text));
+  }
 }
 
 function tooltip(c) {
@@ -199,6 +248,11 @@ function controlElement(c) {
     reset.addEventListener("click", () => { box2.checked = c.value === true; setChange(c, c.value, box); });
     row = el("div", { class: "row" }, box2, el("span", { text: box2.checked ? "yes" : "no" }), reset);
     box2.addEventListener("change", () => { row.children[1].textContent = box2.checked ? "yes" : "no"; });
+    c.apply = (value) => {
+      box2.checked = value === true;
+      row.children[1].textContent = box2.checked ? "yes" : "no";
+      record(c, box2.checked, box);
+    };
   } else {
     const initial = c.value === "-inf" ? c.slider[0] : c.value;
     const slider = el("input", { type: "range", min: c.slider[0], max: c.slider[1], step: c.step,
@@ -237,6 +291,18 @@ function controlElement(c) {
       setChange(c, c.value, box);
     });
     row = el("div", { class: "row" }, slider, number, reset);
+    c.apply = (value) => {
+      const x = value === "-inf" ? -Infinity : value;
+      const problem = typeof x === "number" ? check(c, x) : `expected ${c.allowed}`;
+      number.value = value === "-inf" ? "" : String(value);
+      if (problem) {
+        box.classList.add("invalid");
+        msg.textContent = `${c.path}: ${problem}`;
+        return;
+      }
+      if (Number.isFinite(x)) slider.value = x;
+      record(c, value, box);
+    };
   }
   box.append(row, msg);
   if (c.note) box.append(el("div", { class: "note", text: c.note }));
@@ -247,11 +313,16 @@ function same(a, b) {
   return a === b || (typeof a === "number" && typeof b === "number" && Math.abs(a - b) < 1e-12);
 }
 
-function setChange(c, value, box) {
-  if (!document.querySelector(".control.invalid")) clearError();
+// Notes a control's value as a change (or none, back at the scenario's).
+function record(c, value, box) {
   if (same(value, c.value)) state.changes.delete(c.path);
   else state.changes.set(c.path, value);
   box.classList.toggle("changed", state.changes.has(c.path));
+}
+
+function setChange(c, value, box) {
+  if (!document.querySelector(".control.invalid")) clearError();
+  record(c, value, box);
   renderChanges();
   // Let a student nudge several sliders: run a quarter second after the last.
   clearTimeout(state.timer);
@@ -260,6 +331,7 @@ function setChange(c, value, box) {
 }
 
 function renderChanges() {
+  saveLink();
   const box = $("changes");
   box.replaceChildren();
   if (!state.changes.size) {
@@ -294,7 +366,8 @@ function request() {
   const runs = Number($("runs").value);
   const seed = $("seed").value.trim();
   body.runs = runs;
-  if (seed !== "") body.seed = Number(seed);
+  // As a string: Number() would turn 2^53 + 1 into 2^53, another study.
+  if (seed !== "") body.seed = seed;
   return body;
 }
 
@@ -314,8 +387,8 @@ function validRunSettings() {
     return false;
   }
   const seed = $("seed").value.trim();
-  if (seed !== "" && !/^\d+$/.test(seed)) {
-    runProblem(`seed: found ${seed}, expected a whole number 0 or greater`);
+  if (seed !== "" && (!/^\d+$/.test(seed) || BigInt(seed) > MAX_SEED)) {
+    runProblem(`seed: found ${seed}, expected a whole number from 0 to ${MAX_SEED} (2^63-1)`);
     return false;
   }
   return true;
@@ -515,7 +588,7 @@ function chartRow(title, chart, axis, difference) {
     const colour = COLOURS[i % COLOURS.length];
     const layers = difference
       ? [{ fan: chart.difference[i], colour }]
-      : [{ fan: chart.baseline[i], colour: "#80868b", grey: true }, { fan: chart.change[i], colour }];
+      : [{ fan: chart.baseline[i], colour, grey: true }, { fan: chart.change[i], colour }];
     panels.append(panel(name, layers, axis, difference));
   });
   return el("div", { class: "chart-row", "data-metric": chart.metric + (difference ? "-difference" : "") },
@@ -594,11 +667,12 @@ function drawFan(s, layer, x, y) {
     for (const [lo, hi, opacity] of [[0, 4, light], [1, 3, dark]]) {
       const top = seg.map(([q, p]) => `${x(q).toFixed(1)},${y(p[hi]).toFixed(1)}`);
       const bottom = seg.slice().reverse().map(([q, p]) => `${x(q).toFixed(1)},${y(p[lo]).toFixed(1)}`);
-      s.append(svg("polygon", { points: top.concat(bottom).join(" "), fill: layer.colour,
+      // The baseline's bands are grey; its median keeps the supplier's colour, dashed.
+      s.append(svg("polygon", { points: top.concat(bottom).join(" "), fill: layer.grey ? "#80868b" : layer.colour,
         "fill-opacity": opacity, stroke: "none" }));
     }
     const median = seg.map(([q, p]) => `${x(q).toFixed(1)},${y(p[2]).toFixed(1)}`).join(" ");
-    s.append(svg("polyline", { points: median, fill: "none", stroke: layer.grey ? "#5f6368" : layer.colour,
+    s.append(svg("polyline", { points: median, fill: "none", stroke: layer.colour,
       "stroke-width": layer.grey ? 1.4 : 2, "stroke-dasharray": layer.grey ? "4 3" : "none",
       class: layer.grey ? "median baseline" : "median change" }));
   }
@@ -617,9 +691,10 @@ function headline(snapshot) {
   const whole = (x) => Math.sign(x) * Math.round(Math.abs(x));
   const pct = (v) => `${whole(v * 100)}%`;
   const pts = (v) => { const r = whole(v * 100); return r === 0 ? "0" : (r > 0 ? "+" : "-") + Math.abs(r); };
+  const unit = (v) => (Math.abs(whole(v * 100)) === 1 ? "point" : "points");
   table.tBodies[0].replaceChildren(...h.rows.map((r) => el("tr", {},
     el("td", { text: r.supplier }), el("td", { text: pct(r.baseline) }), el("td", { text: pct(r.change) }),
-    el("td", { text: `${pts(r.difference[1])} points [${pts(r.difference[0])}, ${pts(r.difference[2])}]` }))));
+    el("td", { text: `${pts(r.difference[1])} ${unit(r.difference[1])} [${pts(r.difference[0])}, ${pts(r.difference[2])}]` }))));
   table.hidden = false;
 }
 
@@ -631,7 +706,10 @@ window.addEventListener("DOMContentLoaded", () => {
   $("upload").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
   $("download-toml").addEventListener("click", downloadToml);
   for (const id of ["runs", "seed"]) {
-    $(id).addEventListener("change", () => { if (validRunSettings()) $("status").textContent = "Ready."; });
+    $(id).addEventListener("change", () => {
+      if (validRunSettings()) $("status").textContent = "Ready.";
+      saveLink();
+    });
   }
   loadScenarios().catch((e) => showError(`Could not load the scenarios: ${e.message}`));
 });
