@@ -13,7 +13,9 @@ use armsim::calibrate::population::Population;
 use armsim::evaluate::case::Case;
 use armsim::evaluate::fit::{self, FitSettings, SharedParam};
 use armsim::evaluate::{self, Mode, Timeline};
-use armsim::output::evaluate::{EvaluationReport, summary_text, write_evaluation};
+use armsim::output::evaluate::{
+    EvaluationReport, evaluation_settings, summary_text, write_evaluation,
+};
 
 use super::{Interrupts, command_line, parse_threads};
 
@@ -150,15 +152,48 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     } else {
         Timeline::Full
     };
-    let dir = args.out.clone().unwrap_or_else(|| {
-        let mode = match mode {
-            Mode::Defaults => "defaults",
-            Mode::LeaveOneOut => "loo",
-        };
-        let ex_ante = if args.ex_ante { "-ex-ante" } else { "" };
-        PathBuf::from("output").join(format!("evaluate-{mode}{ex_ante}"))
-    });
-    armsim::files::check_destination(&dir)?;
+    let fit_paths: Vec<String> = if args.fit.is_empty() {
+        fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.fit.clone()
+    };
+    let settings = if args.quick_fit {
+        FitSettings::quick(args.seed)
+    } else {
+        FitSettings::standard(args.seed)
+    };
+    let sources: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| (c.path.display().to_string(), c.loaded.hash.clone()))
+        .collect();
+    let fingerprint = evaluation_settings(
+        &sources,
+        mode,
+        timeline,
+        args.runs,
+        (mode == Mode::LeaveOneOut).then_some((&fit_paths[..], &settings)),
+        !args.no_plots,
+    );
+    let placement = match &args.out {
+        Some(dir) => armsim::files::claim(dir, &fingerprint)?,
+        None => {
+            let mode = match mode {
+                Mode::Defaults => "defaults",
+                Mode::LeaveOneOut => "loo",
+            };
+            let ex_ante = if args.ex_ante { "-ex-ante" } else { "" };
+            armsim::files::place(
+                Path::new("output"),
+                &format!("evaluate-{mode}{ex_ante}"),
+                "",
+                &fingerprint,
+            )?
+        }
+    };
+    if !args.quiet {
+        super::say_placement(&placement);
+    }
+    let dir = placement.dir;
     let interrupts = Interrupts::listen(args.quiet);
     let threads = armsim::study::resolve_threads(args.threads);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -169,20 +204,10 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     let forecasters = match mode {
         Mode::Defaults => evaluate::at_defaults(&cases, timeline),
         Mode::LeaveOneOut => {
-            let paths: Vec<String> = if args.fit.is_empty() {
-                fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
-            } else {
-                args.fit.clone()
-            };
-            let shared = paths
+            let shared = fit_paths
                 .iter()
                 .map(|p| SharedParam::over_range(p))
                 .collect::<Result<Vec<_>, _>>()?;
-            let settings = if args.quick_fit {
-                FitSettings::quick(args.seed)
-            } else {
-                FitSettings::standard(args.seed)
-            };
             let checkpoints = checkpoint_dir(&dir);
             if !args.resume && checkpoints.exists() {
                 bail!(
@@ -261,14 +286,12 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
         &dir,
         &EvaluationReport {
             evaluation: &evaluation,
-            sources: cases
-                .iter()
-                .map(|c| (c.path.display().to_string(), c.loaded.hash.clone()))
-                .collect(),
+            sources,
             threads,
             elapsed_seconds: started.elapsed().as_secs_f64(),
             plots: !args.no_plots,
             command_line: &line,
+            settings: fingerprint,
         },
     )?;
     if mode == Mode::LeaveOneOut {
@@ -326,15 +349,29 @@ pub(super) fn calibrate_cases(
     let name = dir
         .file_name()
         .map_or_else(|| "cases".into(), |n| n.to_string_lossy().into_owned());
-    let out = out.map_or_else(
-        || {
-            PathBuf::from("output").join(armsim::files::path_component(&format!(
-                "{name}_calibration"
-            )))
-        },
-        Path::to_path_buf,
-    );
-    armsim::files::check_destination(&out)?;
+    let settings = FitSettings::standard(20_260_101);
+    let fingerprint = armsim::files::settings_fingerprint(&serde_json::json!({
+        "kind": "joint calibration",
+        "cases": cases.iter().map(|c| &c.loaded.hash).collect::<Vec<_>>(),
+        "parameters": paths,
+        "seed": settings.seed,
+        "population": settings.population,
+        "generations": settings.generations,
+        "max_simulations": settings.max_simulations,
+    }));
+    let placement = match out {
+        Some(dir) => armsim::files::claim(dir, &fingerprint)?,
+        None => armsim::files::place(
+            Path::new("output"),
+            &armsim::files::path_component(&format!("{name}_calibration")),
+            "",
+            &fingerprint,
+        )?,
+    };
+    if !quiet {
+        super::say_placement(&placement);
+    }
+    let out = placement.dir;
     let interrupts = Interrupts::listen(quiet);
     let threads = armsim::study::resolve_threads(threads);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -343,7 +380,6 @@ pub(super) fn calibrate_cases(
         .context("cannot start the worker threads")?;
     let started = Instant::now();
     let refs: Vec<&Case> = cases.iter().collect();
-    let settings = FitSettings::standard(20_260_101);
     let mut progress = |p: &Population| {
         if !quiet {
             eprintln!(
@@ -386,6 +422,7 @@ pub(super) fn calibrate_cases(
             elapsed_seconds: started.elapsed().as_secs_f64(),
             threads,
             command_line: &line,
+            settings: fingerprint,
         },
     )?;
     if !quiet {

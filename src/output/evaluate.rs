@@ -23,6 +23,38 @@ observed_tiv,model_p05,model_p25,model_median,model_p75,model_p95,model_runs,mod
 model_tiv_median,model_tiv_p95,persistence,last_year,installed_base,shock_adjusted,abs_error,\
 crps,crps_persistence,crps_last_year,crps_installed_base,crps_shock_adjusted,covered_50,covered_90";
 
+/// The settings fingerprint of an evaluation ([`crate::files::SETTINGS_KEY`]):
+/// the cases' resolved scenarios, the mode, the timeline, the runs, the
+/// leave-one-case-out fit (parameters, settings) and whether pictures are
+/// drawn. The output rule ([`crate::files::place`]) replaces a directory only
+/// with a result of the same settings.
+pub fn evaluation_settings(
+    case_hashes: &[(String, String)],
+    mode: Mode,
+    timeline: crate::evaluate::Timeline,
+    runs: u64,
+    fit: Option<(&[String], &crate::evaluate::fit::FitSettings)>,
+    plots: bool,
+) -> String {
+    crate::files::settings_fingerprint(&serde_json::json!({
+        "kind": "evaluation",
+        "cases": case_hashes,
+        "mode": mode.name(),
+        "timeline": timeline.name(),
+        "runs": runs,
+        "fit": fit.map(|(paths, s)| serde_json::json!({
+            "parameters": paths,
+            "seed": s.seed,
+            "population": s.population,
+            "generations": s.generations,
+            "max_simulations": s.max_simulations,
+            "runs_per_case": s.runs_per_case,
+            "scale": s.scale,
+        })),
+        "plots": plots,
+    }))
+}
+
 /// What an evaluation's directory records besides the results.
 #[derive(Debug, Clone)]
 pub struct EvaluationReport<'a> {
@@ -38,6 +70,8 @@ pub struct EvaluationReport<'a> {
     pub plots: bool,
     /// The command line.
     pub command_line: &'a [String],
+    /// Its settings' fingerprint ([`evaluation_settings`]).
+    pub settings: String,
 }
 
 fn number(x: f64) -> String {
@@ -369,6 +403,7 @@ pub fn write_evaluation(
         let manifest = serde_json::json!({
             "written_by": crate::files::WRITTEN_BY,
             "kind": "evaluation",
+            "settings_sha256": report.settings,
             "armsim_version": env!("CARGO_PKG_VERSION"),
             "build": super::build(),
             "created_utc": super::utc_now(),
@@ -540,6 +575,9 @@ pub struct JointFitReport<'a> {
     pub threads: usize,
     /// The command line.
     pub command_line: &'a [String],
+    /// Its settings' fingerprint (the cases, the parameters, the fit's
+    /// settings), for the output rule.
+    pub settings: String,
 }
 
 /// The joint fit in words: each shared parameter's prior range and
@@ -635,6 +673,7 @@ pub fn write_joint_fit(dir: &Path, report: &JointFitReport<'_>) -> Result<String
         let manifest = serde_json::json!({
             "written_by": crate::files::WRITTEN_BY,
             "kind": "joint calibration",
+            "settings_sha256": report.settings,
             "armsim_version": env!("CARGO_PKG_VERSION"),
             "build": super::build(),
             "created_utc": super::utc_now(),
