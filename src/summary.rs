@@ -510,10 +510,11 @@ pub struct Recorder {
     counters: Vec<u16>,
     /// `values[(q * binned + index) * RECORDER_BATCH + run]`; NaN where undefined.
     values: Vec<f64>,
-    /// Per run: the "ever so far" flags of each side.
-    ever: [Vec<bool>; 2],
-    /// A quarter's values of scenario A, for paired differences.
-    first: Vec<f64>,
+    /// The last quarter's event values (0 or 1), in cell order: what a
+    /// [`PairRecorder`] differences.
+    events: Vec<f64>,
+    /// Per run: the "ever so far" flags.
+    ever: Vec<bool>,
 }
 
 impl Recorder {
@@ -523,8 +524,8 @@ impl Recorder {
     }
 
     /// A recorder of the paired differences B - A of runs of two scenarios
-    /// shaped like `scenario` (see [`Recorder::observe_pair`]).
-    pub fn difference(scenario: &Scenario) -> Self {
+    /// shaped like `scenario`, filled by a [`PairRecorder`].
+    fn difference(scenario: &Scenario) -> Self {
         Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, true)))
     }
 
@@ -533,11 +534,11 @@ impl Recorder {
         let flags = ever_flags(summary.shape.pairs.len());
         Recorder {
             values: vec![f64::NAN; q * summary.layout.binned * RECORDER_BATCH],
-            ever: [vec![false; flags], vec![false; flags]],
+            events: vec![0.0; summary.layout.counted],
+            ever: vec![false; flags],
             filled: 0,
             unspilled: 0,
             counters: vec![0; summary.bin_count()],
-            first: Vec::with_capacity(summary.layout.cells.len()),
             summary,
         }
     }
@@ -630,32 +631,116 @@ impl Recorder {
             }
         }
     }
+}
 
-    /// Records the paired difference B - A of quarter `q` of run k of two
-    /// scenarios (`a` and `b`, run with the same random stream): a metric
-    /// undefined in either run is undefined in the difference. The recorder
-    /// must have been made with [`Recorder::difference`].
+/// Folds pairs of runs, A and B run for run on common random numbers, into
+/// A's summary, B's, and the summary of their differences B - A: the
+/// recorder of a comparison ([`crate::experiment::compare`]).
+///
+/// The differences are not read from the quarters a second time: a pair's
+/// values already sit in A's and B's batch buffers, laid out alike, so at the
+/// end of a batch each binned cell's differences are one subtraction per run
+/// between two contiguous rows. Events, which A and B count rather than
+/// buffer, are differenced as each quarter is observed. A metric undefined
+/// (NaN) in either run is undefined in the difference.
+#[derive(Debug, Clone)]
+pub struct PairRecorder {
+    a: Recorder,
+    b: Recorder,
+    difference: Recorder,
+    /// The difference summary's cell (every one is binned, in cell order)
+    /// of each of A's binned cells, by their index.
+    binned_cell: Vec<usize>,
+    /// The same for A's counted cells (events).
+    counted_cell: Vec<usize>,
+}
+
+impl PairRecorder {
+    /// A recorder of pairs of runs of two scenarios shaped like `scenario`
+    /// (same quarters, suppliers and compared pairs).
+    pub fn new(scenario: &Scenario) -> Self {
+        let a = Recorder::new(scenario);
+        let layout = &a.summary.layout;
+        let mut binned_cell = vec![0; layout.binned];
+        let mut counted_cell = vec![0; layout.counted];
+        for (cell, metric) in layout.cells.iter().enumerate() {
+            match metric.store {
+                Store::Binned { index, .. } => binned_cell[index] = cell,
+                Store::Count { index } => counted_cell[index] = cell,
+            }
+        }
+        PairRecorder {
+            b: a.clone(),
+            difference: Recorder::difference(scenario),
+            a,
+            binned_cell,
+            counted_cell,
+        }
+    }
+
+    /// Records the same quarter of run k of A (`a`) and of B (`b`).
     ///
     /// # Panics
-    /// If the recorder is not a difference recorder or the views do not fit its shape.
-    pub fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
-        assert!(self.summary.shape.difference, "not a difference recorder");
+    /// If the views do not fit the recorder's shape.
+    pub fn observe(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
+        debug_assert_eq!(a.quarter, b.quarter, "quarters of a pair differ");
+        // A's and B's recorders fold their own batches when full; their
+        // buffers keep the values, which the difference's batch reads below.
+        self.a.observe(a);
+        self.b.observe(b);
         let q = a.quarter as usize;
-        let pairs = &self.summary.shape.pairs;
-        let first = &mut self.first;
-        first.clear();
-        let [ever_a, ever_b] = &mut self.ever;
-        for_each_value(a, pairs, ever_a, |_, _, x| first.push(x));
-        let s = &self.summary;
-        let mut cell = 0;
-        for_each_value(b, pairs, ever_b, |_, _, x| {
-            if let Store::Binned { index, .. } = s.layout.cells[cell].store {
-                self.values[(q * s.layout.binned + index) * RECORDER_BATCH + self.filled] =
-                    x - first[cell];
+        let d = &mut self.difference;
+        let start = q * d.summary.layout.binned;
+        for ((&cell, &x), &y) in self
+            .counted_cell
+            .iter()
+            .zip(&self.a.events)
+            .zip(&self.b.events)
+        {
+            d.values[(start + cell) * RECORDER_BATCH + d.filled] = y - x;
+        }
+        if q + 1 == d.summary.shape.quarters {
+            d.filled += 1;
+            if d.filled == RECORDER_BATCH {
+                self.difference_binned(RECORDER_BATCH);
+                self.difference.flush();
             }
-            cell += 1;
-        });
-        self.end_quarter(q);
+        }
+    }
+
+    /// Writes B - A of every binned cell of the first `runs` runs of the
+    /// batch into the difference's buffer.
+    fn difference_binned(&mut self, runs: usize) {
+        let (a, b, d) = (&self.a, &self.b, &mut self.difference);
+        let (binned, differenced) = (a.summary.layout.binned, d.summary.layout.binned);
+        for q in 0..a.summary.shape.quarters {
+            for (index, &cell) in self.binned_cell.iter().enumerate() {
+                let from = (q * binned + index) * RECORDER_BATCH;
+                let to = (q * differenced + cell) * RECORDER_BATCH;
+                let (xs, ys) = (&a.values[from..][..runs], &b.values[from..][..runs]);
+                for ((out, &x), &y) in d.values[to..][..runs].iter_mut().zip(xs).zip(ys) {
+                    *out = y - x;
+                }
+            }
+        }
+    }
+
+    /// Merges every pair observed into A's, B's and the differences'
+    /// summaries, and empties the recorder, keeping its memory.
+    ///
+    /// # Panics
+    /// If a summary is of another shape than the recorder's.
+    pub fn drain_into(&mut self, a: &mut Summary, b: &mut Summary, difference: &mut Summary) {
+        self.difference_binned(self.difference.filled);
+        self.a.drain_into(a);
+        self.b.drain_into(b);
+        self.difference.drain_into(difference);
+    }
+
+    /// The summaries of A's runs, B's runs and their differences B - A.
+    pub fn finish(mut self) -> (Summary, Summary, Summary) {
+        self.difference_binned(self.difference.filled);
+        (self.a.finish(), self.b.finish(), self.difference.finish())
     }
 }
 
@@ -677,21 +762,27 @@ fn spill(counts: &mut [u16], bins: &mut [u64]) {
 impl Observer for Recorder {
     #[inline]
     fn observe(&mut self, v: &QuarterView<'_>) {
-        debug_assert!(!self.summary.shape.difference, "use observe_pair");
+        debug_assert!(
+            !self.summary.shape.difference,
+            "differences are recorded by a PairRecorder"
+        );
         let q = v.quarter as usize;
         let s = &mut self.summary;
         let run = self.filled;
         let binned = s.layout.binned;
         let counted = s.layout.counted;
         let (mut b, mut c) = (0, 0);
-        let values = &mut self.values;
-        let counts = &mut s.counts;
-        for_each_value(v, &s.shape.pairs, &mut self.ever[0], |m, _, x| {
+        // This quarter's slices, so the writes below index within them.
+        let values = &mut self.values[q * binned * RECORDER_BATCH..][..binned * RECORDER_BATCH];
+        let counts = &mut s.counts[q * counted..][..counted];
+        let events = &mut self.events;
+        for_each_value(v, &s.shape.pairs, &mut self.ever, |m, _, x| {
             if m.kind() == Kind::Event {
-                counts[q * counted + c] += (x == 1.0) as u64;
+                counts[c] += (x == 1.0) as u64;
+                events[c] = x;
                 c += 1;
             } else {
-                values[(q * binned + b) * RECORDER_BATCH + run] = x;
+                values[b * RECORDER_BATCH + run] = x;
                 b += 1;
             }
         });
@@ -958,22 +1049,28 @@ mod tests {
         assert!(summary.check_consistency().is_err());
     }
 
+    /// Runs `runs` pairs of `a` and `b` through a [`PairRecorder`].
+    fn record_pairs(a: &Scenario, b: &Scenario, runs: u64) -> (Summary, Summary, Summary) {
+        let mut recorder = PairRecorder::new(a);
+        let (mut sim_a, mut sim_b) = (Simulator::new(a), Simulator::new(b));
+        for k in 0..runs {
+            let (mut ra, mut rb) = (run_rng(1, k), run_rng(1, k));
+            sim_a.reset(&mut ra);
+            sim_b.reset(&mut rb);
+            for _ in 0..a.quarters() {
+                let va = sim_a.step(&mut ra);
+                let vb = sim_b.step(&mut rb);
+                recorder.observe(&va, &vb);
+            }
+        }
+        recorder.finish()
+    }
+
     #[test]
     fn paired_differences_of_a_scenario_with_itself_are_zero() {
         let scenario = minimal(&["run.runs=10".into()]);
-        let mut recorder = Recorder::difference(&scenario);
-        let (mut a, mut b) = (Simulator::new(&scenario), Simulator::new(&scenario));
-        for k in 0..10 {
-            let (mut ra, mut rb) = (run_rng(1, k), run_rng(1, k));
-            a.reset(&mut ra);
-            b.reset(&mut rb);
-            for _ in 0..scenario.quarters() {
-                let va = a.step(&mut ra);
-                let vb = b.step(&mut rb);
-                recorder.observe_pair(&va, &vb);
-            }
-        }
-        let summary = recorder.finish();
+        let (a, b, summary) = record_pairs(&scenario, &scenario, 10);
+        assert_eq!(a, b);
         assert_eq!(summary.runs(), 10);
         for m in summary.metrics() {
             if let Some(stat) = summary.stat(5, m) {
@@ -1003,5 +1100,77 @@ mod tests {
         let err = Summary::decode(&mut &bytes[..]).unwrap_err();
         assert!(matches!(err, SummaryError::Inconsistent(_)), "{err}");
         assert!(err.to_string().contains("mean square"), "{err}");
+    }
+
+    #[test]
+    fn paired_differences_equal_differences_of_the_runs_values() {
+        // 150 pairs: two full batches and a part, so both the batch-end and
+        // the drain paths fill the differences. The expected summary is built
+        // value by value from each quarter's catalogue values (the one
+        // traversal), with `Moments::add` and `Binning::bin`.
+        let a = minimal(&["run.quarters=6".into()]);
+        let b = minimal(&[
+            "run.quarters=6".into(),
+            "suppliers.Alpha.support=0".into(),
+            "suppliers.Alpha.hold_support=true".into(),
+        ]);
+        let runs = 150;
+        let (summary_a, summary_b, difference) = record_pairs(&a, &b, runs);
+        let mut expected = Summary::difference(&a);
+        let pairs = a.compare().to_vec();
+        let (mut sim_a, mut sim_b) = (Simulator::new(&a), Simulator::new(&b));
+        let flags = ever_flags(pairs.len());
+        let (mut ever_a, mut ever_b) = (vec![false; flags], vec![false; flags]);
+        for k in 0..runs {
+            let (mut ra, mut rb) = (run_rng(1, k), run_rng(1, k));
+            sim_a.reset(&mut ra);
+            sim_b.reset(&mut rb);
+            for q in 0..a.quarters() as usize {
+                let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                for_each_value(&sim_a.step(&mut ra), &pairs, &mut ever_a, |_, _, x| {
+                    xs.push(x)
+                });
+                for_each_value(&sim_b.step(&mut rb), &pairs, &mut ever_b, |_, _, y| {
+                    ys.push(y)
+                });
+                let layout = expected.layout.clone();
+                for (cell, metric) in layout.cells.iter().enumerate() {
+                    let Store::Binned {
+                        binning,
+                        index,
+                        offset,
+                    } = metric.store
+                    else {
+                        panic!("every cell of a difference summary is binned");
+                    };
+                    let delta = ys[cell] - xs[cell];
+                    if delta.is_nan() {
+                        continue;
+                    }
+                    expected.moments[q * layout.binned + index].add(delta, binning);
+                    let (lo, hi) = binning.limits();
+                    expected.bins[q * layout.bins + offset + binning.bin(delta.clamp(lo, hi))] += 1;
+                }
+            }
+        }
+        expected.runs = runs;
+        assert_eq!(difference, expected);
+        assert!(
+            difference
+                .moments
+                .iter()
+                .any(|m| m.count > 0 && m.min < 0.0)
+        );
+        // A's and B's summaries are those of their own studies.
+        let study = |s: &Scenario| {
+            let mut recorder = Recorder::new(s);
+            let mut sim = Simulator::new(s);
+            for k in 0..runs {
+                sim.run(&mut run_rng(1, k), &mut recorder);
+            }
+            recorder.finish()
+        };
+        assert_eq!(summary_a, study(&a));
+        assert_eq!(summary_b, study(&b));
     }
 }

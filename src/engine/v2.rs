@@ -329,8 +329,15 @@ impl<'s> Simulator<'s> {
                 let first = self.traits[i][S::DeliveryStart] as usize;
                 let parts = self.traits[i][S::DeliveryQuarters] as usize;
                 let part = order / parts as f64;
-                for lag in first..first + parts {
-                    self.pipeline[((t as usize + lag) % PIPELINE) * n + i] += part;
+                // The ring's slots for lags first.. in turn, wrapping by
+                // comparison rather than a division per slot.
+                let mut slot = (t as usize + first) % PIPELINE;
+                for _ in 0..parts {
+                    self.pipeline[slot * n + i] += part;
+                    slot += 1;
+                    if slot == PIPELINE {
+                        slot = 0;
+                    }
                 }
                 self.backlog[i] += order;
             }

@@ -28,7 +28,7 @@ use super::outcome::{Outcome, OutcomeSet};
 use crate::engine::{Simulator, run_rng};
 use crate::model::Scenario;
 use crate::stats::{Binning, Moments};
-use crate::summary::{Recorder, Summary};
+use crate::summary::{PairRecorder, Summary};
 
 /// Runs per rayon task.
 const CHUNK: u64 = 32;
@@ -200,9 +200,7 @@ pub struct Comparison<'a> {
 struct Worker<'s> {
     sim_a: Simulator<'s>,
     sim_b: Simulator<'s>,
-    rec_a: Recorder,
-    rec_b: Recorder,
-    rec_diff: Recorder,
+    recorder: PairRecorder,
     out_a: OutcomeSet,
     out_b: OutcomeSet,
     moments: Vec<PairedMoments>,
@@ -342,9 +340,7 @@ impl<'a> Comparison<'a> {
                         RefCell::new(Worker {
                             sim_a: Simulator::new(a),
                             sim_b: Simulator::new(b),
-                            rec_a: Recorder::new(a),
-                            rec_b: Recorder::new(a),
-                            rec_diff: Recorder::difference(a),
+                            recorder: PairRecorder::new(a),
                             out_a: OutcomeSet::new(outcomes.clone(), a),
                             out_b: OutcomeSet::new(outcomes.clone(), b),
                             moments: outcomes.iter().cloned().map(PairedMoments::new).collect(),
@@ -372,9 +368,8 @@ impl<'a> Comparison<'a> {
             }
             for cell in workers.iter_mut() {
                 let w = cell.get_mut();
-                w.rec_a.drain_into(&mut total.a);
-                w.rec_b.drain_into(&mut total.b);
-                w.rec_diff.drain_into(&mut total.difference);
+                w.recorder
+                    .drain_into(&mut total.a, &mut total.b, &mut total.difference);
                 for (t, m) in total.outcomes.iter_mut().zip(&mut w.moments) {
                     t.merge(m);
                     *m = PairedMoments::new(m.outcome.clone());
@@ -405,9 +400,7 @@ impl Worker<'_> {
         for _ in 0..quarters {
             let va = self.sim_a.step(&mut rng_a);
             let vb = self.sim_b.step(&mut rng_b);
-            self.rec_a.observe(&va);
-            self.rec_b.observe(&vb);
-            self.rec_diff.observe_pair(&va, &vb);
+            self.recorder.observe(&va, &vb);
             self.out_a.observe(&va);
             self.out_b.observe(&vb);
         }
