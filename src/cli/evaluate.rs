@@ -51,7 +51,7 @@ pub(super) struct EvaluateArgs {
     #[arg(long)]
     ex_ante: bool,
 
-    /// Monte Carlo runs per case
+    /// Monte Carlo runs per case, 1 to 100,000
     #[arg(long, value_name = "N", default_value_t = 1000)]
     runs: u64,
 

@@ -50,8 +50,8 @@ pub enum EvaluateError {
     /// Two cases share an id (their outputs would collide).
     #[error("two cases are called {0}: case ids (file stems) must be unique")]
     DuplicateCase(String),
-    /// A runs count outside 1 to 10^7.
-    #[error("--runs {0}: expected a whole number from 1 to 10000000")]
+    /// A runs count outside 1 to [`MAX_RUNS`].
+    #[error("runs per case {0}: expected a whole number from 1 to {MAX_RUNS}")]
     Runs(u64),
     /// The thread pool could not be built.
     #[error("cannot start {threads} threads: {message}")]
@@ -421,12 +421,18 @@ pub fn skills(scores: &[CaseScore]) -> Vec<Skill> {
     out
 }
 
+/// The most runs per case: an evaluation keeps every run's window
+/// deliveries (a few hundred bytes a run) to score their distribution, so
+/// this bounds its memory (about 25 MB a case); the scores' sampling error
+/// is long negligible by then.
+pub const MAX_RUNS: u64 = 100_000;
+
 /// Checks a runs count.
 ///
 /// # Errors
-/// [`EvaluateError::Runs`] outside 1 to 10^7.
+/// [`EvaluateError::Runs`] outside 1 to [`MAX_RUNS`].
 pub fn check_runs(runs: u64) -> Result<(), EvaluateError> {
-    if (1..=10_000_000).contains(&runs) {
+    if (1..=MAX_RUNS).contains(&runs) {
         Ok(())
     } else {
         Err(EvaluateError::Runs(runs))

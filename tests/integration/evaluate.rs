@@ -207,6 +207,17 @@ fn bad_cases_are_refused_with_where_and_nothing_is_written() {
         "{stderr}"
     );
     assert!(!out.exists());
+    // Runs beyond the bound on memory are refused before anything runs.
+    let (ok, _, stderr) = run(&[
+        "evaluate",
+        "--runs",
+        "100001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("100000"), "{stderr}");
+    assert!(!out.exists());
     // A scenario that is no case.
     let (ok, _, stderr) = run(&[
         "evaluate",
