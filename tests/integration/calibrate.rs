@@ -85,8 +85,19 @@ fn calibrate_writes_its_outputs_and_removes_its_checkpoints() {
             .join("output/.tiny_calibration.checkpoint")
             .exists()
     );
-    // Again, into the same directory: an armsim directory is replaced.
-    ok(armsim(dir.path(), &["calibrate", "tiny.toml", "--quiet"]));
+    // Again: the earlier calibration is kept (the output rule) and the new
+    // one goes beside it, with a note saying where.
+    let first = std::fs::read(written.join("posterior.csv")).unwrap();
+    let again = ok(armsim(dir.path(), &["calibrate", "tiny.toml"]));
+    let (_, stderr) = text(&again);
+    assert!(stderr.contains("output/tiny_calibration-2"), "{stderr}");
+    assert_eq!(std::fs::read(written.join("posterior.csv")).unwrap(), first);
+    let second = dir.path().join("output/tiny_calibration-2/posterior.csv");
+    assert_eq!(
+        std::fs::read(second).unwrap(),
+        first,
+        "the same settings, the same bits"
+    );
     // The calibrated scenario runs.
     ok(armsim(
         dir.path(),
