@@ -231,16 +231,7 @@ fn is_regular_file(path: &Path) -> bool {
 /// such a manifest. Manifests of armsim before `written_by` existed are
 /// recognised by their `armsim_version`.
 fn manifest_files(path: &Path) -> Option<Vec<String>> {
-    if !is_regular_file(path) {
-        return None;
-    }
-    let mut text = String::new();
-    fs::File::open(path)
-        .ok()?
-        .take(MANIFEST_LIMIT)
-        .read_to_string(&mut text)
-        .ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let json = read_manifest(path)?;
     let ours = json.get(WRITTEN_BY_KEY).and_then(|v| v.as_str()) == Some(WRITTEN_BY)
         || json.get("armsim_version").is_some_and(|v| v.is_string());
     if !ours {
@@ -259,6 +250,15 @@ fn manifest_files(path: &Path) -> Option<Vec<String>> {
 
 /// The settings fingerprint an armsim manifest at `path` records, if any.
 fn manifest_settings(path: &Path) -> Option<String> {
+    read_manifest(path)?
+        .get(SETTINGS_KEY)?
+        .as_str()
+        .map(String::from)
+}
+
+/// The JSON of a manifest at `path`: a regular file, read up to
+/// [`MANIFEST_LIMIT`] bytes; `None` if it is anything else.
+fn read_manifest(path: &Path) -> Option<serde_json::Value> {
     if !is_regular_file(path) {
         return None;
     }
@@ -268,8 +268,7 @@ fn manifest_settings(path: &Path) -> Option<String> {
         .take(MANIFEST_LIMIT)
         .read_to_string(&mut text)
         .ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json.get(SETTINGS_KEY)?.as_str().map(String::from)
+    serde_json::from_str(&text).ok()
 }
 
 /// A fingerprint of settings, for [`SETTINGS_KEY`]: SHA-256 of `parts`

@@ -240,7 +240,7 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
                 evaluate::leave_one_out(
                     &cases,
                     &evaluate::LeaveOneOut {
-                        shared: shared.clone(),
+                        shared,
                         settings,
                         timeline,
                         runs: args.runs,

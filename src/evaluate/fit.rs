@@ -305,10 +305,11 @@ impl Model for JointModel {
             // Runs `stream * runs ..` of the case's own seed: each
             // candidate's draws are its own, and the same on every replay.
             let first = stream.wrapping_mul(u64::from(self.runs));
+            let seed = scenario.seed();
             let runs = forecast::simulate(
-                &Variants::One(Box::new(scenario.clone())),
+                &Variants::One(Box::new(scenario)),
                 &m.windows,
-                scenario.seed(),
+                seed,
                 first..first + u64::from(self.runs),
             );
             for w in 0..m.windows.len() {

@@ -58,21 +58,25 @@ pub fn simulate(
     runs: Range<u64>,
 ) -> Vec<RunDeliveries> {
     let groups = variants.first().suppliers().len();
-    let mut out = Vec::with_capacity((runs.end - runs.start) as usize);
-    // One simulator per distinct scenario in a row of runs: with one
-    // variant, the buffers are reused across all runs.
-    let mut current: Option<(*const Scenario, Simulator<'_>)> = None;
-    for k in runs {
+    // One scenario for every run: one simulator, its buffers reused.
+    let mut shared = match variants {
+        Variants::One(s) => Some(Simulator::new(s)),
+        Variants::PerRun(_) => None,
+    };
+    runs.map(|k| {
         let scenario = variants.for_run(k);
         let ranges: Vec<Range<u32>> = windows
             .iter()
             .map(|w| window_quarters(scenario, w))
             .collect();
-        let reuse = matches!(&current, Some((p, _)) if std::ptr::eq(*p, scenario));
-        if !reuse {
-            current = Some((scenario as *const Scenario, Simulator::new(scenario)));
-        }
-        let (_, sim) = current.as_mut().expect("set above");
+        let mut own;
+        let sim = match shared.as_mut() {
+            Some(sim) => sim,
+            None => {
+                own = Simulator::new(scenario);
+                &mut own
+            }
+        };
         let mut tiv = vec![vec![0.0; groups]; windows.len()];
         let mut rng = run_rng(seed, k);
         sim.run(&mut rng, &mut |v: &QuarterView<'_>| {
@@ -84,9 +88,9 @@ pub fn simulate(
                 }
             }
         });
-        out.push(tiv);
-    }
-    out
+        tiv
+    })
+    .collect()
 }
 
 /// Each group's share of a run's window deliveries; NaN for every group if
