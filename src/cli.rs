@@ -507,7 +507,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if loaded.model_defaulted && !args.quiet {
         eprintln!(
             "note: {} has no [run] model key, so it runs model v1 as it always did; \
-             add model = \"v2\" to run the current model",
+             add model = \"v3\" to run the current model",
             loaded.origin
         );
     }
@@ -718,7 +718,7 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
     if loaded.model_defaulted {
         say!(
             "  note: the file has no [run] model key, so it runs model v1 as it always did; \
-             add model = \"v2\" for the current model"
+             add model = \"v3\" for the current model"
         );
     }
     say!("  buyer: {}", s.buyer_name());
@@ -727,7 +727,7 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         let p = sup.params();
         let base = match s.model() {
             armsim::model::ModelVersion::V1 => format!("share {:<6}", p[S::Share]),
-            armsim::model::ModelVersion::V2 => format!(
+            armsim::model::ModelVersion::V2 | armsim::model::ModelVersion::V3 => format!(
                 "stock {:<7} recent {:<6}",
                 p[S::Stock],
                 p[S::RecentDeliveries]

@@ -60,32 +60,44 @@ impl fmt::Display for Quarter {
     }
 }
 
-/// Which version of the reference model a scenario runs (MODEL.md; v1 is
-/// kept so that earlier studies replay to the same bits).
+/// Which version of the reference model a scenario runs (MODEL.md,
+/// docs/model.md; v1 and v2 are kept so that earlier studies replay to the
+/// same bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ModelVersion {
     /// The first reference model: instant delivery, sign-only hill-climbing.
     V1,
-    /// The current reference model: order book and delivery lag, graded
+    /// The reference model of MODEL.md: order book and delivery lag, graded
     /// stances, a dependence ceiling, veto propensity and an outside option.
     V2,
+    /// v2 and what the case library asked for (docs/model.md): selling apart
+    /// from backing, holds that defer deliveries, tied money and windfall
+    /// orders, a pipeline started from the record, hedged stances with traits
+    /// drawn per run, and a stake in stability that backs the state.
+    V3,
 }
 
 impl ModelVersion {
     /// Every version, oldest first.
-    pub const ALL: [ModelVersion; 2] = [ModelVersion::V1, ModelVersion::V2];
+    pub const ALL: [ModelVersion; 3] = [ModelVersion::V1, ModelVersion::V2, ModelVersion::V3];
 
-    /// The name used in scenario files (`[run] model = "v2"`).
+    /// The name used in scenario files (`[run] model = "v3"`).
     pub fn name(self) -> &'static str {
         match self {
             ModelVersion::V1 => "v1",
             ModelVersion::V2 => "v2",
+            ModelVersion::V3 => "v3",
         }
     }
 
     /// Looks a version up by its file name.
     pub fn from_name(name: &str) -> Option<ModelVersion> {
         Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Whether the version has an order book (v2 and later).
+    pub fn has_order_book(self) -> bool {
+        self >= ModelVersion::V2
     }
 }
 
@@ -98,21 +110,42 @@ impl fmt::Display for ModelVersion {
 /// Which model versions use a parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Models {
-    /// Both v1 and v2.
-    Both,
+    /// Every version.
+    All,
     /// Only v1 (kept so v1 scenarios replay).
     V1,
-    /// Only v2.
+    /// v2 and v3.
+    FromV2,
+    /// v1 and v2 (v3 dropped it).
+    UpToV2,
+    /// Only v2 (v3 dropped it).
     V2,
+    /// Only v3.
+    V3,
 }
 
 impl Models {
     /// Whether `version` uses the parameter.
     pub fn includes(self, version: ModelVersion) -> bool {
         match self {
-            Models::Both => true,
+            Models::All => true,
             Models::V1 => version == ModelVersion::V1,
+            Models::FromV2 => version >= ModelVersion::V2,
+            Models::UpToV2 => version <= ModelVersion::V2,
             Models::V2 => version == ModelVersion::V2,
+            Models::V3 => version == ModelVersion::V3,
+        }
+    }
+
+    /// The versions, in words: "v1", "v2 and v3", "every version".
+    pub fn words(self) -> &'static str {
+        match self {
+            Models::All => "v1, v2 and v3",
+            Models::V1 => "v1",
+            Models::FromV2 => "v2 and v3",
+            Models::UpToV2 => "v1 and v2",
+            Models::V2 => "v2",
+            Models::V3 => "v3",
         }
     }
 }
@@ -446,93 +479,102 @@ const NONE: Option<f64> = None;
 param_enum! {
     /// Parameters and state of the world (MODEL.md sections 2, 3.2, 3.3, 3.10).
     WorldParam {
-        UnrestMean => "unrest_mean", Domain::open(0.0, 1.0), range(0.05, 0.95), Fixed, Both, default NONE,
+        UnrestMean => "unrest_mean", Domain::open(0.0, 1.0), range(0.05, 0.95), Fixed, All, default NONE,
             "Long-run level of unrest", "logistic(mu_z)",
             "Unrest keeps returning to this level (0 calm, 1 civil war); the coup raises it. The latent mean mu_z is its logit.";
-        UnrestPersistence => "unrest_persistence", Domain::closed(0.0, 1.0), range(0.5, 0.99), Fixed, Both, default NONE,
+        UnrestPersistence => "unrest_persistence", Domain::closed(0.0, 1.0), range(0.5, 0.99), Fixed, All, default NONE,
             "How long unrest shocks last", "rho",
             "Share of latent unrest carried over from one quarter to the next.";
-        UnrestVolatility => "unrest_volatility", Domain::closed(0.0, 5.0), range(0.0, 1.0), Fixed, Both, default NONE,
+        UnrestVolatility => "unrest_volatility", Domain::closed(0.0, 5.0), range(0.0, 1.0), Fixed, All, default NONE,
             "Size of the quarterly unrest shocks", "s_z",
             "Standard deviation of the quarterly shock to latent (logit-scale) unrest.";
-        Pressure => "pressure", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, Both, default NONE,
+        Pressure => "pressure", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, All, default NONE,
             "International pressure on the regime (starting value)", "p_0",
             "Pressure from condemnation and sanctions, 0 to 1; it decays, grows with unrest and jumps with impulses.";
-        PressureImpulse => "pressure_impulse", Domain::closed(-1.0, 1.0), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+        PressureImpulse => "pressure_impulse", Domain::closed(-1.0, 1.0), range(0.0, 1.0), Fixed, All, default Some(0.0),
             "One-quarter jump in pressure", "impulse",
             "Added to pressure in the quarter an event sets it, then reset to 0 (the coup's condemnation).";
-        PressureDecay => "pressure_decay", Domain::closed(0.0, 1.0), range(0.02, 0.5), Fixed, Both, default NONE,
+        PressureDecay => "pressure_decay", Domain::closed(0.0, 1.0), range(0.02, 0.5), Fixed, All, default NONE,
             "Share of pressure that fades each quarter", "lambda_p",
             "Pressure keeps (1 - lambda_p) of itself each quarter before unrest and impulses add to it.";
-        PressureFromUnrest => "pressure_from_unrest", Domain::closed(0.0, 10.0), range(0.0, 0.5), Fixed, Both, default NONE,
+        PressureFromUnrest => "pressure_from_unrest", Domain::closed(0.0, 10.0), range(0.0, 0.5), Fixed, All, default NONE,
             "Pressure added per unit of unrest", "kappa_u",
             "Each quarter unrest u adds kappa_u u to pressure: repression draws condemnation.";
-        VoteBase => "vote_base", Domain::closed(0.0, 1.0), range(0.0, 0.05), Fixed, Both, default NONE,
+        VoteBase => "vote_base", Domain::closed(0.0, 1.0), range(0.0, 0.05), Fixed, All, default NONE,
             "Base chance of a UN embargo vote each quarter", "v_0",
             "Probability that the Security Council votes on an arms embargo in a quarter, before unrest and pressure add to it.";
-        VoteUnrestPressure => "vote_unrest_pressure", Domain::closed(0.0, 10.0), range(0.0, 0.5), Fixed, Both, default NONE,
+        VoteUnrestPressure => "vote_unrest_pressure", Domain::closed(0.0, 10.0), range(0.0, 0.5), Fixed, All, default NONE,
             "Extra chance of a vote per unit of unrest × pressure", "v_1",
             "The vote probability is v_0 + v_1 u p, clamped to [0, 1].";
-        Embargo => "embargo", Domain::flag(), range(0.0, 1.0), State, Both, default Some(0.0),
+        Embargo => "embargo", Domain::flag(), range(0.0, 1.0), State, All, default Some(0.0),
             "Whether a UN arms embargo is in force", "embargo",
             "An embargo multiplies each supplier's availability by (1 - embargo_compliance); a vote without a veto or an event starts it.";
+        BacklogSlip => "backlog_slip", Domain::closed(0.0, 40.0), range(0.0, 4.0), Initial, V3, default NONE,
+            "Mean delay of a known order's deliveries (quarters)", "s_O",
+            "Each run delays every [[backlog]] entry's schedule by its own Poisson number of quarters of this mean: arms deliveries run late, rarely early.";
+        TraitSpread => "trait_spread", Domain::closed(0.0, 2.0), range(0.0, 0.6), Initial, V3, default NONE,
+            "Uncertainty of the suppliers' political traits, drawn per run", "s_g",
+            "Each run multiplies every supplier's influence appetite, strategic value, reputation cost, stability stake and stance cost by its own mean-one log-normal draw of this spread, and moves its sale willingness on the logit scale by as much: bands then carry what is not known about motives.";
     }
 }
 
 param_enum! {
     /// Parameters of the buyer (MODEL.md sections 2, 3.4, 3.6, 3.7).
     BuyerParam {
-        Budget => "budget", Domain::above(0.0, 1e6), range(10.0, 200.0), Fixed, Both, default NONE,
+        Budget => "budget", Domain::above(0.0, 1e6), range(10.0, 200.0), Fixed, All, default NONE,
             "Mean arms budget per quarter (TIV millions)", "B_bar",
             "The quarter's budget is this times log-normal noise, times (1 + gamma_u u), times the budget multiplier.";
-        BudgetVolatility => "budget_volatility", Domain::closed(0.0, 1.0), range(0.0, 0.5), Fixed, Both, default NONE,
+        BudgetVolatility => "budget_volatility", Domain::closed(0.0, 1.0), range(0.0, 0.5), Fixed, All, default NONE,
             "Quarter-to-quarter budget noise", "s_B",
             "Log-normal spread of the quarterly budget around its mean.";
-        BudgetUnrest => "budget_unrest", Domain::closed(0.0, 10.0), range(0.0, 2.0), Fixed, Both, default NONE,
+        BudgetUnrest => "budget_unrest", Domain::closed(0.0, 10.0), range(0.0, 2.0), Fixed, All, default NONE,
             "Extra budget per unit of unrest (counter-insurgency)", "gamma_u",
             "Unrest raises demand for arms: the budget is multiplied by (1 + gamma_u u).";
-        BudgetMultiplier => "budget_multiplier", Domain::closed(0.0, 10.0), range(0.5, 1.5), Fixed, Both, default Some(1.0),
+        BudgetMultiplier => "budget_multiplier", Domain::closed(0.0, 10.0), range(0.5, 1.5), Fixed, All, default Some(1.0),
             "Budget multiplier (for example sanctions on the military's revenue)", "M_t",
             "Multiplies the budget; events use it for sanctions on revenue or windfalls.";
-        Depreciation => "depreciation", Domain::above(0.0, 1.0), range(0.005, 0.05), Fixed, Both, default NONE,
+        Depreciation => "depreciation", Domain::above(0.0, 1.0), range(0.005, 0.05), Fixed, All, default NONE,
             "Share of installed equipment retired each quarter", "delta",
             "Installed stock keeps (1 - delta) of itself each quarter; 0.0125 is a 20-year service life.";
-        PriceWeight => "price_weight", Domain::closed(-BIG, BIG), range(0.0, 5.0), Fixed, Both, default NONE,
+        PriceWeight => "price_weight", Domain::closed(-BIG, BIG), range(0.0, 5.0), Fixed, All, default NONE,
             "How much the buyer minds price", "beta_price",
             "Utility lost per unit of price index (after discount).";
-        QualityWeight => "quality_weight", Domain::closed(-BIG, BIG), range(0.0, 3.0), Fixed, Both, default NONE,
+        QualityWeight => "quality_weight", Domain::closed(-BIG, BIG), range(0.0, 3.0), Fixed, All, default NONE,
             "How much the buyer values quality", "beta_quality",
             "Utility gained per unit of quality.";
-        SupportWeight => "support_weight", Domain::closed(-BIG, BIG), range(0.0, 4.0), Fixed, Both, default NONE,
+        SupportWeight => "support_weight", Domain::closed(-BIG, BIG), range(0.0, 4.0), Fixed, All, default NONE,
             "How much the buyer values political support", "beta_support",
             "Utility per unit of a supplier's support stance, before isolation raises it.";
-        IsolationWeight => "isolation_weight", Domain::closed(0.0, BIG), range(0.0, 4.0), Fixed, Both, default NONE,
+        IsolationWeight => "isolation_weight", Domain::closed(0.0, BIG), range(0.0, 4.0), Fixed, All, default NONE,
             "How much isolation raises the value of support", "kappa_iso",
             "Support is worth beta_support (1 + kappa_iso p): the more pressure, the more an ally matters.";
         DiversificationWeight => "diversification_weight", Domain::closed(-BIG, BIG), range(0.0, 4.0), Fixed, V1, default NONE,
             "(model v1) Value of diversifying away from the dominant supplier", "beta_div",
             "v1's term beta_div (H - s_i); it cancels in the choice and acts as a negative lock-in (v2 replaces it by the dependence ceiling).";
-        LockInWeight => "lock_in_weight", Domain::closed(-BIG, BIG), range(0.0, 3.0), Fixed, Both, default NONE,
+        LockInWeight => "lock_in_weight", Domain::closed(-BIG, BIG), range(0.0, 3.0), Fixed, All, default NONE,
             "Preference for suppliers already installed (spares, training)", "beta_lock",
             "Utility per unit of a supplier's share: spares, training and doctrine favour the incumbent.";
-        DependenceWeight => "dependence_weight", Domain::closed(0.0, 1000.0), range(0.0, 20.0), Fixed, V2, default NONE,
+        DependenceWeight => "dependence_weight", Domain::closed(0.0, 1000.0), range(0.0, 20.0), Fixed, FromV2, default NONE,
             "Penalty for depending on one supplier too much", "beta_dep",
             "Utility lost is beta_dep max(0, s_i - s_bar)^2: it bites only above the dependence ceiling.";
-        DependenceCeiling => "dependence_ceiling", Domain::closed(0.0, 1.0), range(0.2, 0.8), Fixed, V2, default NONE,
+        DependenceCeiling => "dependence_ceiling", Domain::closed(0.0, 1.0), range(0.2, 0.8), Fixed, FromV2, default NONE,
             "Share above which the buyer feels over-dependent", "s_bar",
             "Committed share of one supplier above which the dependence penalty starts.";
-        OutsideOption => "outside_option", Domain::closed(-BIG, BIG).or_off(), range(-3.0, 1.0), Fixed, V2, default Some(f64::NEG_INFINITY),
+        OutsideOption => "outside_option", Domain::closed(-BIG, BIG).or_off(), range(-3.0, 1.0), Fixed, FromV2, default Some(f64::NEG_INFINITY),
             "Appeal of not buying abroad (domestic production, waiting)", "V_0",
             "Utility of the outside option; its share of the budget is not spent abroad. -inf switches it off.";
-        Temperature => "temperature", Domain::closed(0.01, BIG), range(0.3, 3.0), Fixed, Both, default NONE,
+        Temperature => "temperature", Domain::closed(0.01, BIG), range(0.3, 3.0), Fixed, All, default NONE,
             "Randomness of the buyer's choices", "tau",
             "Choice probabilities are softmax(V / tau): higher means more random, lower more decisive.";
-        ContractsPerQuarter => "contracts_per_quarter", Domain::above(0.0, BIG), range(0.5, 4.0), Fixed, Both, default NONE,
+        ContractsPerQuarter => "contracts_per_quarter", Domain::above(0.0, BIG), range(0.5, 4.0), Fixed, All, default NONE,
             "Mean number of contracts signed per quarter", "lambda_c",
             "In contracts mode the number of contracts a quarter is Poisson with this mean.";
-        ContractSpread => "contract_spread", Domain::closed(0.0, 3.0), range(0.0, 1.5), Fixed, Both, default NONE,
+        ContractSpread => "contract_spread", Domain::closed(0.0, 3.0), range(0.0, 1.5), Fixed, All, default NONE,
             "How lumpy contracts are", "s_v",
             "Log-normal spread of contract sizes around budget / lambda_c.";
+        Carryover => "carryover", Domain::closed(0.0, 1.0), range(0.0, 1.0), Initial, V3, default NONE,
+            "Share of the steady order book still undelivered at the start", "kappa_0",
+            "v3 starts each supplier's pipeline at this share of the order book that orders at its recent rate would leave (v2 assumes all of it); orders known from the record ([[backlog]]) come on top.";
     }
 }
 
@@ -542,70 +584,70 @@ param_enum! {
         Share => "share", Domain::closed(0.0, 1.0), range(0.0, 1.0), Initial, V1, default NONE,
             "(model v1) Initial share of the installed base", "s_i(0)",
             "v1 starts the installed stock at share x budget / depreciation; shares sum to 1.";
-        Stock => "stock", Domain::closed(0.0, 1e9), range(0.0, 5000.0), Initial, V2, default NONE,
+        Stock => "stock", Domain::closed(0.0, 1e9), range(0.0, 5000.0), Initial, FromV2, default NONE,
             "Installed equipment from this supplier at the start (TIV millions)", "S_i(0)",
             "What the buyer operates at the start, from SIPRI's deliveries depreciated (scripts: `armsim data installed-base`).";
-        RecentDeliveries => "recent_deliveries", Domain::closed(0.0, 1e6), range(0.0, 100.0), Initial, V2, default NONE,
+        RecentDeliveries => "recent_deliveries", Domain::closed(0.0, 1e6), range(0.0, 100.0), Initial, FromV2, default NONE,
             "Recent deliveries per quarter (TIV millions)", "r_i",
             "Fills the rolling window and the order book at the start, as if orders had come at this rate every quarter.";
-        Support => "support", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, Both, default NONE,
+        Support => "support", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, All, default NONE,
             "Political support for the regime (starting value)", "sigma_0",
             "Stance: 0 condemns, 1 unconditional support. It then adapts each quarter unless hold_support is true.";
-        HoldSupport => "hold_support", Domain::flag(), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+        HoldSupport => "hold_support", Domain::flag(), range(0.0, 1.0), Fixed, All, default Some(0.0),
             "Keep the support stance fixed", "-",
             "true keeps the stance at its starting value (events can still change it): \"what if Russia had condemned the coup?\"";
-        Discount => "discount", Domain::closed(0.0, 1.0), range(0.0, 0.3), State, Both, default Some(0.0),
+        Discount => "discount", Domain::closed(0.0, 1.0), range(0.0, 0.3), State, All, default Some(0.0),
             "Price discount (starting value)", "d_0",
-            "Share of the price it gives up; kept within [0, max_discount]. It adapts unless hold_discount is true.";
-        HoldDiscount => "hold_discount", Domain::flag(), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+            "Share of the price it gives up; kept within [0, max_discount]. In v1 and v2 it adapts unless hold_discount is true; in v3 it is a scenario switch that only events change.";
+        HoldDiscount => "hold_discount", Domain::flag(), range(0.0, 1.0), Fixed, UpToV2, default Some(0.0),
             "Keep the discount fixed", "-",
             "true keeps the discount at its starting value (events can still change it).";
-        MaxDiscount => "max_discount", Domain::below(0.0, 1.0), range(0.0, 0.5), Fixed, Both, default NONE,
+        MaxDiscount => "max_discount", Domain::below(0.0, 1.0), range(0.0, 0.5), Fixed, UpToV2, default NONE,
             "Largest discount it will give", "d_max",
             "Upper bound of the discount.";
-        Availability => "availability", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, Both, default Some(1.0),
+        Availability => "availability", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, All, default Some(1.0),
             "How far the buyer can get its arms (sanctions, capacity)", "a_i",
-            "Enters the utility as ln a_i: 0 makes it impossible to buy from (and cancels its deliveries in v2); an embargo multiplies it further.";
-        Price => "price", Domain::above(0.0, BIG), range(0.5, 1.5), Fixed, Both, default NONE,
+            "Enters the utility as ln a_i: 0 makes it impossible to buy from (and cancels its due deliveries in v2, holds them in v3); an embargo multiplies it further.";
+        Price => "price", Domain::above(0.0, BIG), range(0.5, 1.5), Fixed, All, default NONE,
             "Price index", "c_i",
             "Relative price of its arms.";
-        Quality => "quality", Domain::closed(-BIG, BIG), range(0.3, 1.2), Fixed, Both, default NONE,
+        Quality => "quality", Domain::closed(-BIG, BIG), range(0.3, 1.2), Fixed, All, default NONE,
             "Quality of its arms, as the buyer sees it", "q_i",
             "Enters the buyer's utility times quality_weight.";
-        UnitCost => "unit_cost", Domain::closed(0.0, BIG), range(0.3, 1.0), Fixed, Both, default NONE,
+        UnitCost => "unit_cost", Domain::closed(0.0, BIG), range(0.3, 1.0), Fixed, All, default NONE,
             "What a unit costs it to supply", "m_i",
             "Its margin per unit is price x (1 - discount) - unit_cost.";
-        ExportPressure => "export_pressure", Domain::closed(0.0, BIG), range(0.0, 1.5), Fixed, Both, default NONE,
+        ExportPressure => "export_pressure", Domain::closed(0.0, BIG), range(0.0, 1.5), Fixed, All, default NONE,
             "How much arms revenue matters to it", "x_i",
             "Revenue is weighted by (1 + x_i): weak home orders push a supplier to export.";
-        InfluenceAppetite => "influence_appetite", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, Both, default NONE,
+        InfluenceAppetite => "influence_appetite", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, All, default NONE,
             "Value it puts on influence over the regime", "g_i",
             "Support is worth g_i s_i to it: influence is share times support.";
-        StrategicValue => "strategic_value", Domain::closed(0.0, BIG), range(0.0, 1.0), Fixed, V2, default NONE,
+        StrategicValue => "strategic_value", Domain::closed(0.0, BIG), range(0.0, 1.0), Fixed, FromV2, default NONE,
             "Extra value of a sale to a regime it backs", "v_i",
             "Each unit sold is worth v_i sigma on top of its margin (a foothold, influence).";
-        Reputation => "reputation", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, Both, default NONE,
+        Reputation => "reputation", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, All, default NONE,
             "Reputation cost of support under pressure", "r_i",
             "Support costs it r_i p per unit: backing a condemned regime hurts its standing.";
-        StabilityStake => "stability_stake", Domain::closed(0.0, BIG), range(0.0, 1.5), Fixed, Both, default NONE,
-            "What it risks if the regime's turmoil spreads (projects)", "e_i",
-            "Support costs it e_i u per unit: projects and investments at risk from unrest.";
-        DetachThreshold => "detach_threshold", Domain::below(0.0, 1.0), range(0.4, 0.95), Fixed, Both, default NONE,
+        StabilityStake => "stability_stake", Domain::closed(0.0, BIG), range(0.0, 1.5), Fixed, All, default NONE,
+            "What it risks if the regime's turmoil spreads (projects, borders)", "e_i",
+            "v2: support costs it e_i u per unit (projects at risk from unrest make it keep its distance). v3: support gains e_i u per unit below the detach threshold (a patron with a stake backs the state's survival as unrest rises).";
+        DetachThreshold => "detach_threshold", Domain::below(0.0, 1.0), range(0.4, 0.95), Fixed, All, default NONE,
             "Unrest level past which support becomes costly", "theta_i",
             "Above this unrest level the spill-over cost starts: where it would rather detach.";
-        Spillover => "spillover", Domain::closed(0.0, BIG), range(0.0, 10.0), Fixed, Both, default NONE,
+        Spillover => "spillover", Domain::closed(0.0, BIG), range(0.0, 10.0), Fixed, All, default NONE,
             "Cost of support once unrest passes the threshold", "h_i",
             "Support costs it h_i max(0, u - theta_i) / (1 - theta_i) per unit.";
-        Veto => "veto", Domain::flag(), range(0.0, 1.0), Fixed, Both, default Some(0.0),
+        Veto => "veto", Domain::flag(), range(0.0, 1.0), Fixed, All, default Some(0.0),
             "Holds a UN Security Council veto", "veto",
             "Only veto holders can block an embargo vote.";
-        VetoPropensity => "veto_propensity", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, V2, default Some(0.0),
+        VetoPropensity => "veto_propensity", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, FromV2, default Some(0.0),
             "Chance it vetoes an embargo, whatever its arms stance", "nu_i",
             "A veto holder vetoes with probability clamp01(nu_i + nu_i^sigma sigma_i).";
-        VetoSlope => "veto_slope", Domain::closed(-1.0, 1.0), range(0.0, 1.0), Fixed, V2, default Some(0.0),
+        VetoSlope => "veto_slope", Domain::closed(-1.0, 1.0), range(0.0, 1.0), Fixed, FromV2, default Some(0.0),
             "Extra veto chance per unit of support", "nu_i^sigma",
             "How much its arms stance adds to its veto propensity.";
-        EmbargoCompliance => "embargo_compliance", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, Both, default NONE,
+        EmbargoCompliance => "embargo_compliance", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, All, default NONE,
             "How far it obeys an embargo (1 = fully)", "k_i",
             "Under an embargo its availability is multiplied by (1 - k_i).";
         AdaptationRate => "adaptation_rate", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, V1, default NONE,
@@ -617,10 +659,10 @@ param_enum! {
         ExploreDiscount => "explore_discount", Domain::closed(0.0, 1.0), range(0.0, 0.1), Fixed, V1, default NONE,
             "(model v1) Size of the discount changes it tries", "w_d",
             "Standard deviation of v1's candidate discount.";
-        StanceSpeed => "stance_speed", Domain::closed(0.0, 1.0), range(0.0, 0.5), Fixed, V2, default NONE,
+        StanceSpeed => "stance_speed", Domain::closed(0.0, 1.0), range(0.0, 0.5), Fixed, FromV2, default NONE,
             "Largest change of its stance in one quarter", "eta_i",
             "The stance moves by eta_i tanh(slope / stance_scale) a quarter: high for a supplier that can detach easily.";
-        StanceScale => "stance_scale", Domain::closed(0.001, BIG), range(0.1, 2.0), Fixed, V2, default NONE,
+        StanceScale => "stance_scale", Domain::closed(0.001, BIG), range(0.1, 2.0), Fixed, FromV2, default NONE,
             "Payoff slope that moves its stance at about three quarters of full speed", "s_i^sigma",
             "Smaller means stance moves are closer to full steps; larger means more graded.";
         DiscountSpeed => "discount_speed", Domain::closed(0.0, 1.0), range(0.0, 0.1), Fixed, V2, default NONE,
@@ -629,16 +671,34 @@ param_enum! {
         DiscountScale => "discount_scale", Domain::closed(0.001, BIG), range(0.1, 2.0), Fixed, V2, default NONE,
             "Payoff slope that moves its discount at about three quarters of full speed", "s_i^d",
             "Smaller means discount moves are closer to full steps.";
-        DeliveryStart => "delivery_start", Domain::whole(0.0, 40.0), range(0.0, 8.0), Fixed, V2, default Some(2.0),
+        DeliveryStart => "delivery_start", Domain::whole(0.0, 40.0), range(0.0, 8.0), Fixed, FromV2, default Some(2.0),
             "Quarters from an order to its first delivery", "l0_i",
             "An order placed in quarter t starts arriving in quarter t + l0_i.";
-        DeliveryQuarters => "delivery_quarters", Domain::whole(1.0, 40.0), range(1.0, 12.0), Fixed, V2, default Some(6.0),
+        DeliveryQuarters => "delivery_quarters", Domain::whole(1.0, 40.0), range(1.0, 12.0), Fixed, FromV2, default Some(6.0),
             "Quarters over which an order is delivered", "L_i",
             "An order arrives in L_i equal parts, one a quarter.";
+        SaleWillingness => "sale_willingness", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, V3, default NONE,
+            "Willingness to sell to a condemned regime, whatever its politics", "w_i",
+            "Selling apart from backing: under pressure p the buyer values a seller by beta_support kappa_iso p w_i, so a supplier that sells without endorsing (India, France) keeps its customer while it condemns.";
+        StanceCost => "stance_cost", Domain::closed(0.0, BIG), range(0.0, 2.0), Fixed, V3, default NONE,
+            "Cost of committing to the regime (what it risks with its other partners)", "k_i",
+            "Support costs it k_i sigma^2 / 2: a state that hedges settles inside [0, 1] where its gains from backing equal k_i sigma.";
+        Suspension => "suspension", Domain::closed(0.0, 1.0), range(0.0, 1.0), State, V3, default Some(0.0),
+            "Share of due deliveries it holds back (a suspension)", "h_i",
+            "Deliveries due are held at this share (all of them while its availability is 0) and released over L_i quarters once lifted, unless cancelled. A partial cut in availability restricts new orders only: contracts signed are delivered unless a suspension holds them.";
+        CancelHeld => "cancel_held", Domain::closed(0.0, 1.0), range(0.0, 1.0), Fixed, V3, default Some(0.0),
+            "Share of held deliveries cancelled rather than deferred", "c_i^h",
+            "0 defers every held delivery (it arrives when the hold is lifted); 1 cancels them, as v2 did while a supplier was unavailable.";
+        TiedBudget => "tied_budget", Domain::closed(0.0, 1e6), range(0.0, 20.0), Fixed, V3, default Some(0.0),
+            "Money tied to buying from it each quarter (military aid, credit; TIV millions)", "T_i",
+            "Ordered from this supplier each quarter it is available, on top of the buyer's own budget: aid that must be spent there, or a third party's financing.";
+        WindfallOrder => "windfall_order", Domain::closed(0.0, 1e6), range(0.0, 200.0), Fixed, V3, default Some(0.0),
+            "A one-quarter order placed with it (TIV millions)", "W_i",
+            "Ordered from this supplier in the quarter an event sets it, then reset to 0: a windfall sale or a gift that the timeline dates.";
     }
 }
 
-/// Room for the parameters of any kind (the most, a supplier's, are 32).
+/// Room for the parameters of any kind (the most, a supplier's, are 38).
 const MAX_PARAMS: usize = 64;
 
 /// Values of every parameter of one kind, indexed by the parameter enum.
@@ -1076,11 +1136,7 @@ impl Scenario {
         if !target.models().includes(self.model) {
             return Err(ParamError::OtherModel {
                 path,
-                models: match target.models() {
-                    Models::V1 => "v1",
-                    Models::V2 => "v2",
-                    Models::Both => "v1 and v2",
-                },
+                models: target.models().words(),
                 model: self.model,
             });
         }
@@ -1102,7 +1158,7 @@ impl Scenario {
                     SupplierParam::MaxDiscount => (params[SupplierParam::Discount], value),
                     _ => (0.0, 0.0),
                 };
-                if discount > max {
+                if discount > max && SupplierParam::MaxDiscount.models().includes(self.model) {
                     return Err(ParamError::Inconsistent {
                         path,
                         reason: format!("a discount ({discount}) above max_discount ({max})"),

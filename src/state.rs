@@ -583,7 +583,7 @@ mod tests {
         v1.model = ModelVersion::V1;
         let err = StudyState::decode(&v1.encode()).unwrap_err();
         assert!(
-            err.contains("says model v1 but its scenario runs model v2"),
+            err.contains("says model v1 but its scenario runs model v3"),
             "{err}"
         );
         let shards = [good.clone(), v1];

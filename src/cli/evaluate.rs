@@ -41,7 +41,7 @@ pub(super) struct EvaluateArgs {
     /// A shared parameter to fit with --loo (buyer.KEY, world.KEY or
     /// profile.NAME.KEY), uniform over its documented range. Repeatable
     /// [default: the buyer's support, lock-in, dependence and quality
-    /// weights and contracts per quarter]
+    /// weights and contracts per quarter; for v3 cases also the carryover]
     #[arg(long = "fit", value_name = "PATH", requires = "loo")]
     fit: Vec<String>,
 
@@ -50,6 +50,12 @@ pub(super) struct EvaluateArgs {
     /// than forecasting the market's answer to the whole sourced timeline
     #[arg(long)]
     ex_ante: bool,
+
+    /// Run every case under this model version (v2 or v3) rather than the
+    /// one its file names: two versions scored on the same cases. The
+    /// output directory's default name ends in the version
+    #[arg(long, value_name = "VERSION", value_parser = ["v2", "v3"])]
+    model: Option<String>,
 
     /// Monte Carlo runs per case, 1 to 100,000
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -123,6 +129,16 @@ fn case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The model version the cases share (the oldest, where they differ: a
+/// parameter only a newer version has cannot be fitted across them all).
+fn cases_model(cases: &[Case]) -> armsim::model::ModelVersion {
+    cases
+        .iter()
+        .map(|c| c.loaded.scenario.model())
+        .min()
+        .unwrap_or(armsim::model::ModelVersion::V2)
+}
+
 /// Where fold `case`'s population is saved during a --loo evaluation.
 fn fold_path(checkpoints: &Path, case: &str) -> PathBuf {
     checkpoints.join(format!("fold-{}.pop", armsim::files::path_component(case)))
@@ -131,10 +147,15 @@ fn fold_path(checkpoints: &Path, case: &str) -> PathBuf {
 pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     evaluate::check_runs(args.runs)?;
     let files = case_files(&args.cases)?;
+    let overrides: Vec<String> = args
+        .model
+        .iter()
+        .map(|m| format!("run.model={m}"))
+        .collect();
     let mut cases = Vec::new();
     let mut problems = Vec::new();
     for f in &files {
-        match Case::load(f) {
+        match Case::load_with(f, &overrides) {
             Ok(c) => cases.push(c),
             Err(e) => problems.push(e.to_string()),
         }
@@ -153,7 +174,7 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
         Timeline::Full
     };
     let fit_paths: Vec<String> = if args.fit.is_empty() {
-        fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
+        fit::default_shared(cases_model(&cases))
     } else {
         args.fit.clone()
     };
@@ -182,9 +203,14 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
                 Mode::LeaveOneOut => "loo",
             };
             let ex_ante = if args.ex_ante { "-ex-ante" } else { "" };
+            let model = args
+                .model
+                .as_deref()
+                .map(|m| format!("-{m}"))
+                .unwrap_or_default();
             armsim::files::place(
                 Path::new("output"),
-                &format!("evaluate-{mode}{ex_ante}"),
+                &format!("evaluate-{mode}{ex_ante}{model}"),
                 "",
                 &fingerprint,
             )?
@@ -338,7 +364,7 @@ pub(super) fn calibrate_cases(
         .map(|f| Case::load(f))
         .collect::<Result<Vec<_>, _>>()?;
     let paths: Vec<String> = if fit_paths.is_empty() {
-        fit::DEFAULT_SHARED.iter().map(|s| s.to_string()).collect()
+        fit::default_shared(cases_model(&cases))
     } else {
         fit_paths.to_vec()
     };

@@ -4,8 +4,10 @@
 //! to run; [`Simulator::run`] steps it quarter by quarter and hands each
 //! quarter's results to an [`Observer`] as a borrowed [`QuarterView`]. The
 //! scenario's model version chooses the implementation: [`v1`] (kept so that
-//! earlier studies replay to the same bits) or [`v2`] (the current model).
-//! Both fill the same [`QuarterView`], so everything downstream (the metric
+//! earlier studies replay to the same bits) or [`v2`], which runs model v2
+//! and model v3 (v3 is v2's order book with the mechanisms docs/model.md
+//! adds, switched on by the version; a v2 scenario runs v2's arithmetic bit
+//! for bit). Both fill the same [`QuarterView`], so everything downstream (the metric
 //! catalogue, summaries, outputs) is shared. The engine does no I/O, holds no
 //! global RNG (the caller passes one, see [`run_rng`]) and never fails: it
 //! runs only validated [`Scenario`]s.
@@ -112,7 +114,9 @@ impl<'s> Simulator<'s> {
     pub fn new(scenario: &'s Scenario) -> Self {
         let inner = match scenario.model() {
             ModelVersion::V1 => Inner::V1(Box::new(v1::Simulator::new(scenario))),
-            ModelVersion::V2 => Inner::V2(Box::new(v2::Simulator::new(scenario))),
+            ModelVersion::V2 | ModelVersion::V3 => {
+                Inner::V2(Box::new(v2::Simulator::new(scenario)))
+            }
         };
         Simulator { inner }
     }

@@ -126,7 +126,15 @@ impl Case {
     /// [`CaseError`]: the scenario invalid, its `[case]` section missing or
     /// wrong (located diagnostics), or its data unreadable.
     pub fn load(path: &Path) -> Result<Case, CaseError> {
-        let loaded = load_file(path, &[])?;
+        Case::load_with(path, &[])
+    }
+
+    /// [`Case::load`] with `--set` style overrides (`run.model=v3`, say).
+    ///
+    /// # Errors
+    /// As [`Case::load`].
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<Case, CaseError> {
+        let loaded = load_file(path, overrides)?;
         Case::from_loaded(loaded, path)
     }
 

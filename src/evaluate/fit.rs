@@ -114,6 +114,24 @@ pub const DEFAULT_SHARED: &[&str] = &[
     "buyer.contracts_per_quarter",
 ];
 
+/// What model v3 adds to [`DEFAULT_SHARED`]: the share of the steady order
+/// book still undelivered at a shock, which the record cannot give per case.
+pub const V3_SHARED: &[&str] = &["buyer.carryover"];
+
+/// The shared parameters fitted by default for cases of `model`.
+pub fn default_shared(model: crate::model::ModelVersion) -> Vec<String> {
+    let extra = if model == crate::model::ModelVersion::V3 {
+        V3_SHARED
+    } else {
+        &[]
+    };
+    DEFAULT_SHARED
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
 /// Settings of a joint fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitSettings {

@@ -397,7 +397,7 @@ mod tests {
             ("suppliers.Russia.support=0:1.5", "outside"),
             (
                 "buyer.diversification_weight=0:1",
-                "not a parameter of model v2",
+                "not a parameter of model v3",
             ),
             ("buyer.support_weight=1:1", "below upper bound"),
         ] {
@@ -437,12 +437,13 @@ mod tests {
 
     #[test]
     fn sobol_indices_of_the_model_rank_a_live_parameter_above_an_inert_one() {
-        // Russia's max discount is inert at the baseline (docs/model.md
-        // section 10); the weight of support is not.
+        // Russia's share of held deliveries cancelled is inert at the
+        // baseline (nothing of Russia's is ever held: docs/model.md section
+        // 10); the weight of support is not.
         let s = base();
         let vary = vec![
             Vary::parse("buyer.support_weight", &s).unwrap(),
-            Vary::parse("suppliers.Russia.max_discount", &s).unwrap(),
+            Vary::parse("suppliers.Russia.cancel_held", &s).unwrap(),
         ];
         let plan = Plan::new(&s, vary, Layout::Sobol { samples: 32 }, 5).unwrap();
         let outcomes = vec![Outcome::parse("rolling_share:Russia@end", &s).unwrap()];

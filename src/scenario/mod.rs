@@ -47,6 +47,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../scenarios/myanmar_2021_article_shares.toml"),
     ),
     (
+        "myanmar_2021_v2",
+        include_str!("../../scenarios/myanmar_2021_v2.toml"),
+    ),
+    (
         "myanmar_2021_v1",
         include_str!("../../scenarios/myanmar_2021_v1.toml"),
     ),

@@ -8,6 +8,11 @@
 //! built this way, so that a supplier's traits are one row shared by every
 //! case and never set per case by looking at its outcome.
 //!
+//! A profiles file may hold values for several model versions (v2's
+//! discount adaptation beside v3's sale willingness): a scenario takes only
+//! the parameters its own model uses, so one table serves cases run under
+//! either.
+//!
 //! Filling happens on the raw tables, before validation, so a profile's
 //! values are checked exactly as if the scenario had written them; a problem
 //! with one is reported at its line in the profiles file. The canonical form
@@ -20,6 +25,19 @@ use super::error::Diagnostic;
 use super::locate::{Locator, Seg, render};
 use super::raw::RawScenario;
 use super::validate::did_you_mean;
+use crate::model::{BuyerParam, ModelVersion, Param, SupplierParam, WorldParam};
+
+/// Whether key `k` of a `section` profile is a parameter that `model` does
+/// not use (and so is not filled); keys that name no parameter are filled,
+/// for validation to report.
+fn other_model(section: &str, k: &str, model: ModelVersion) -> bool {
+    let models = match section {
+        "world" => WorldParam::from_name(k).map(Param::models),
+        "buyer" => BuyerParam::from_name(k).map(Param::models),
+        _ => SupplierParam::from_name(k).map(Param::models),
+    };
+    models.is_some_and(|m| !m.includes(model))
+}
 
 /// The profiles file's name, looked up in the scenario file's directory.
 pub const PROFILES_FILE: &str = "profiles.toml";
@@ -100,6 +118,12 @@ pub(crate) fn fill(
             ));
         }
     }
+    let model = raw
+        .run
+        .model
+        .as_deref()
+        .and_then(ModelVersion::from_name)
+        .unwrap_or(ModelVersion::V1);
     let mut out = Fill::default();
     if wanted.is_empty() {
         return Ok(out);
@@ -188,7 +212,7 @@ pub(crate) fn fill(
         match listed.get(&name) {
             Some(toml::Value::Table(values)) => {
                 for (k, v) in values {
-                    if k == PROFILE_KEY || table.contains_key(k) {
+                    if k == PROFILE_KEY || table.contains_key(k) || other_model(section, k, model) {
                         continue;
                     }
                     table.insert(k.clone(), v.clone());

@@ -72,11 +72,7 @@ fn with(path: &[Seg], seg: Seg) -> Vec<Seg> {
 
 /// Which models use a parameter, in words.
 fn models_word(models: Models) -> &'static str {
-    match models {
-        Models::V1 => "v1",
-        Models::V2 => "v2",
-        Models::Both => "v1 and v2",
-    }
+    models.words()
 }
 
 impl Checker<'_> {
@@ -326,7 +322,9 @@ impl Checker<'_> {
                 );
             }
             let params: Params<SupplierParam> = self.params(table, &here, SUPPLIER_EXTRA_KEYS);
-            if params[SupplierParam::Discount] > params[SupplierParam::MaxDiscount] {
+            if SupplierParam::MaxDiscount.models().includes(self.model)
+                && params[SupplierParam::Discount] > params[SupplierParam::MaxDiscount]
+            {
                 self.fail(
                     &with(&here, key("discount")),
                     params[SupplierParam::Discount].to_string(),
@@ -737,10 +735,10 @@ pub fn validate(
             check.fail(
                 &[key("run"), key("model")],
                 format!("{name:?}"),
-                "\"v1\" or \"v2\"",
+                "\"v1\", \"v2\" or \"v3\"",
                 None,
             );
-            ModelVersion::V2
+            ModelVersion::V3
         }),
     };
     let (start, horizon_ok, procurement) = check.run(&raw.run);
@@ -766,11 +764,11 @@ pub fn validate(
             None,
         );
     }
-    if check.model == ModelVersion::V1 && !raw.backlog.is_empty() {
+    if !check.model.has_order_book() && !raw.backlog.is_empty() {
         check.fail(
             &[key("backlog")],
             "a [[backlog]] in a model v1 scenario",
-            "model = \"v2\" in [run] (v1 delivers at once and has no order book)",
+            "model = \"v3\" (or \"v2\") in [run] (v1 delivers at once and has no order book)",
             None,
         );
     }

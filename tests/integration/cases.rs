@@ -195,7 +195,7 @@ fn runs_start_in_the_shock_year_and_last_eight_years() {
         let run = table(&t, "run", case);
         let c = table(&t, "case", case);
         let year: i32 = case.rsplit('_').next().unwrap().parse().unwrap();
-        assert_eq!(string(run, "model", case), "v2", "{case}");
+        assert_eq!(string(run, "model", case), "v3", "{case}");
         assert_eq!(string(run, "start", case), format!("{year}Q1"), "{case}");
         assert_eq!(number(run, "quarters", case), 32.0, "{case}");
         assert_eq!(string(run, "procurement", case), "contracts", "{case}");

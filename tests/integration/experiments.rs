@@ -205,7 +205,7 @@ fn sensitivity_ranks_parameters_and_writes_indices() {
             "--param",
             "buyer.support_weight",
             "--param",
-            "suppliers.Russia.max_discount",
+            "suppliers.Russia.cancel_held",
             "--trajectories",
             "6",
             "--runs-per-point",
@@ -226,9 +226,10 @@ fn sensitivity_ranks_parameters_and_writes_indices() {
             .parse()
             .unwrap()
     };
-    // The discount ceiling is inert at the baseline (docs/model.md section 10).
+    // Cancelling held deliveries is inert at the baseline: nothing of
+    // Russia's is ever held (docs/model.md section 10).
     assert!(mu_star("buyer.support_weight") > 0.01);
-    assert_eq!(mu_star("suppliers.Russia.max_discount"), 0.0);
+    assert_eq!(mu_star("suppliers.Russia.cancel_held"), 0.0);
     assert!(out.join("indices-rolling_share_Russia@end.png").exists());
     // The scenario's [sensitivity] section drives a run without options.
     let quick = tmp.path().join("q");

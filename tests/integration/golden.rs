@@ -7,7 +7,11 @@
 //! replays to the same bits. (Its summary.csv's hash is pinned anew: the file
 //! gained the n and sd columns and the v2 catalogue's metrics.)
 //!
-//! Model v2's values are the calibrated baseline's (`support_weight` 0.7136,
+//! Model v3's values are the baseline's since v3 became the default.
+//!
+//! Model v2's values are the calibrated v2 baseline's
+//! (`scenarios/myanmar_2021_v2.toml`, the baseline before v3 became the
+//! default; the same values as then, bit for bit) (`support_weight` 0.7136,
 //! docs/calibration.md). They were re-pinned when that value replaced the
 //! judged 1.5; with `--set buyer.support_weight=1.5` the earlier values
 //! (run zero 0.35418985062100145, 0.898891232680789; study 0.4298459203701677,
@@ -21,8 +25,19 @@ use armsim::study::Study;
 use sha2::{Digest, Sha256};
 
 fn v1(overrides: &[String]) -> Loaded {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/myanmar_2021_v1.toml");
+    shipped("myanmar_2021_v1.toml", overrides)
+}
+
+/// The baseline as model v2 ran it (the baseline itself runs v3 since v3
+/// became the default; this file keeps v2's values).
+fn v2(overrides: &[String]) -> Loaded {
+    shipped("myanmar_2021_v2.toml", overrides)
+}
+
+fn shipped(file: &str, overrides: &[String]) -> Loaded {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
     load_file(&path, overrides).unwrap()
 }
 
@@ -81,15 +96,27 @@ fn a_small_v1_study_is_pinned() {
 
 #[test]
 fn run_zero_of_the_v2_baseline_is_pinned() {
-    assert_eq!(run_zero(&load_baseline(&[]).unwrap()), GOLDEN_V2_RUN_ZERO);
+    assert_eq!(run_zero(&v2(&[])), GOLDEN_V2_RUN_ZERO);
 }
 
 #[test]
 fn a_small_v2_study_is_pinned() {
-    let loaded = load_baseline(&["run.runs=500".into(), "run.seed=7".into()]).unwrap();
-    let (russia, hash) = small_study(&loaded);
+    let (russia, hash) = small_study(&v2(&["run.runs=500".into(), "run.seed=7".into()]));
     assert_eq!(russia, GOLDEN_V2_STUDY_RUSSIA);
     assert_eq!(hash, GOLDEN_V2_STUDY_CSV_SHA256);
+}
+
+#[test]
+fn run_zero_of_the_v3_baseline_is_pinned() {
+    assert_eq!(run_zero(&load_baseline(&[]).unwrap()), GOLDEN_V3_RUN_ZERO);
+}
+
+#[test]
+fn a_small_v3_study_is_pinned() {
+    let loaded = load_baseline(&["run.runs=500".into(), "run.seed=7".into()]).unwrap();
+    let (russia, hash) = small_study(&loaded);
+    assert_eq!(russia, GOLDEN_V3_STUDY_RUSSIA);
+    assert_eq!(hash, GOLDEN_V3_STUDY_CSV_SHA256);
 }
 
 const GOLDEN_DRAWS: [u64; 3] = [
@@ -107,3 +134,7 @@ const GOLDEN_V2_RUN_ZERO: (f64, f64, f64) =
 const GOLDEN_V2_STUDY_RUSSIA: (f64, f64) = (0.411908363344878, 0.403);
 const GOLDEN_V2_STUDY_CSV_SHA256: &str =
     "84ecbd82a945909155d27e3f1592341cd2b1b6a4f991061300c6a1ef6295aea7";
+const GOLDEN_V3_RUN_ZERO: (f64, f64, f64) = (0.31924828747018624, 1.0, 59.898851820800004);
+const GOLDEN_V3_STUDY_RUSSIA: (f64, f64) = (0.31709191120844527, 0.31);
+const GOLDEN_V3_STUDY_CSV_SHA256: &str =
+    "3c7e37e433b89771aa9eb6140b320aff8e188e27bc477ccbf1bb63889569f2c4";

@@ -177,7 +177,7 @@ fn sensitivity_directories_are_named_by_method_and_parameters() {
             "--param",
             "buyer.support_weight",
             "--param",
-            "suppliers.Russia.max_discount",
+            "suppliers.Russia.cancel_held",
             "--trajectories",
             "2",
             "--runs-per-point",
@@ -187,7 +187,7 @@ fn sensitivity_directories_are_named_by_method_and_parameters() {
             "--no-plots",
         ],
     )));
-    let name = "myanmar_2021.sensitivity-morris-support_weight-max_discount";
+    let name = "myanmar_2021.sensitivity-morris-support_weight-cancel_held";
     assert!(
         stdout.contains(&format!("wrote output/{name}/")),
         "{stdout}"

@@ -37,7 +37,7 @@ fn a_counterfactual_does_not_replace_or_claim_to_be_the_baseline() {
     let (stdout, _) = text(&out);
     assert!(
         stdout.starts_with(
-            "Myanmar after the 2021 coup, with suppliers.Russia.support=0.2 (100 runs, model v2)"
+            "Myanmar after the 2021 coup, with suppliers.Russia.support=0.2 (100 runs, model v3)"
         ),
         "{stdout}"
     );

@@ -9,7 +9,7 @@ fn armsim_with_no_arguments_runs_the_baseline_study() {
     let out = ok(armsim(tmp.path(), &[]));
     let (stdout, _) = text(&out);
     assert!(
-        stdout.starts_with("Myanmar after the 2021 coup (100,000 runs, model v2): at 2030Q4"),
+        stdout.starts_with("Myanmar after the 2021 coup (100,000 runs, model v3): at 2030Q4"),
         "{stdout}"
     );
     assert!(
