@@ -2,13 +2,14 @@
 # Regenerates every picture and number of docs/validation.md: the case
 # library scored at the cases' own values and leave one case out, each with
 # the whole sourced timeline and ex ante (the timeline cut at the shock),
-# and the baseline scenario's forecast of 2021. Pictures go to
+# and the baseline scenario's forecast of 2021; the leave-one-case-out runs
+# also under model v2, for the comparison of versions. Pictures go to
 # docs/images/validation-*.png, the printed summaries and tables to
 # docs/results/validation-*. Every evaluation is seeded (the cases' seeds
 # and --seed), so the results are the same bits on every machine and thread
 # count; only the timings differ.
 #
-#   scripts/docs/validation.sh     # about 5 minutes on 2 cores (release build)
+#   scripts/docs/validation.sh     # about 8 minutes on 2 cores (release build)
 #
 # ARMSIM=path uses another binary. Needs /usr/bin/time (GNU time) for the
 # time and memory it records.
@@ -45,11 +46,16 @@ run defaults
 run defaults-ex-ante --ex-ante
 run loo --loo
 run loo-ex-ante --loo --ex-ante
+# The same cases under model v2, for docs/validation.md's comparison.
+run loo-v2 --loo --model v2
+run loo-ex-ante-v2 --loo --ex-ante --model v2
 cp "$work/loo/scores.csv" "$results/validation-loo-scores.csv"
 
 # The baseline scenario's own forecast of 2021, against the record.
 "$ARMSIM" evaluate scenarios/myanmar_2021.toml --runs 10000 --no-plots --quiet --out "$work/baseline"
 cp "$work/baseline/scores.csv" "$results/validation-baseline-2021.csv"
+"$ARMSIM" evaluate scenarios/myanmar_2021_v2.toml --runs 10000 --no-plots --quiet --out "$work/baseline-v2"
+cp "$work/baseline-v2/scores.csv" "$results/validation-baseline-2021-v2.csv"
 
 # Pictures: the leave-one-case-out overview per window, and a few cases.
 cp "$work/loo/skill-early.png" "$images/validation-skill-early.png"
