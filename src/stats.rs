@@ -436,9 +436,23 @@ pub fn event_percentile(ones: u64, n: u64, percent: u32) -> Option<f64> {
     })
 }
 
+/// The standard normal quantile, for confidence levels (statrs).
+pub fn normal_quantile(p: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().inverse_cdf(p.clamp(1e-300, 1.0 - 1e-16))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_normal_quantile_is_accurate() {
+        assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-8);
+        assert!((normal_quantile(0.95) - 1.6448536269514722).abs() < 1e-8);
+        assert!((normal_quantile(0.5)).abs() < 1e-12);
+        assert!((normal_quantile(0.001) + 3.090232306167813).abs() < 1e-7);
+    }
 
     fn exact_percentile(values: &mut [f64], percent: u32) -> f64 {
         values.sort_by(f64::total_cmp);

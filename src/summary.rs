@@ -18,6 +18,11 @@ use crate::metrics::{Entity, Kind, MetricId, ever_flags, for_each_value, scope};
 use crate::model::{MAX_QUARTERS, MAX_SUPPLIERS, Scenario};
 use crate::stats::{Binning, Moments, binned_percentile, event_percentile, fold};
 
+/// Most memory a study's summary may need; a scenario needing more is
+/// refused before anything runs (with the figure, by the scenario's
+/// validation).
+pub const MAX_SUMMARY_BYTES: u64 = 8 << 30;
+
 /// The percentiles reported for every metric.
 pub const PERCENTILES: [u32; 5] = [5, 25, 50, 75, 95];
 
@@ -874,7 +879,7 @@ impl Summary {
             other => return Err(shape_error(format!("difference flag {other}"))),
         };
         let bytes = Self::estimated_bytes(quarters, suppliers, pairs.len());
-        if bytes > crate::scenario::validate::MAX_SUMMARY_BYTES {
+        if bytes > MAX_SUMMARY_BYTES {
             return Err(shape_error(format!("{bytes} bytes")));
         }
         let shape = Shape {

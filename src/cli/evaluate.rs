@@ -12,10 +12,10 @@ use clap::Args;
 use armsim::calibrate::population::Population;
 use armsim::evaluate::case::Case;
 use armsim::evaluate::fit::{self, FitSettings, SharedParam};
-use armsim::evaluate::{self, Mode, Timeline};
-use armsim::output::evaluate::{
+use armsim::evaluate::report::{
     EvaluationReport, evaluation_settings, summary_text, write_evaluation,
 };
+use armsim::evaluate::{self, Mode, Timeline};
 
 use super::{Interrupts, command_line, parse_threads};
 
@@ -440,9 +440,9 @@ pub(super) fn calibrate_cases(
         Err(e) => return Err(e.into()),
     };
     let line = command_line();
-    let text = armsim::output::evaluate::write_joint_fit(
+    let text = armsim::evaluate::report::write_joint_fit(
         &out,
-        &armsim::output::evaluate::JointFitReport {
+        &armsim::evaluate::report::JointFitReport {
             fit: &fitted,
             cases: &cases,
             elapsed_seconds: started.elapsed().as_secs_f64(),

@@ -1,6 +1,6 @@
 //! The experiment commands: `compare`, `sweep`, `sensitivity`, `outcomes`
 //! and `data`. Each parses its arguments, calls the library
-//! ([`armsim::experiment`], [`armsim::output::experiment`], [`armsim::data`])
+//! ([`armsim::experiment`], [`armsim::experiment::report`], [`armsim::data`])
 //! and prints what came out; the lifecycle (directories, checkpoints,
 //! shards) is the library's.
 
@@ -17,9 +17,10 @@ use armsim::experiment::campaign::{
 use armsim::experiment::compare::Comparison;
 use armsim::experiment::config;
 use armsim::experiment::outcome::Outcome;
+use armsim::experiment::report::ComparisonReport;
 use armsim::experiment::sweep::{Indices, Layout};
 use armsim::metrics::{MetricId, Scope};
-use armsim::output::{self, experiment::ComparisonReport};
+use armsim::output;
 use armsim::runner::Shard;
 use armsim::scenario::{self, Loaded};
 
@@ -306,7 +307,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
     };
     let outcomes = outcomes_of(&a, &args.outcomes)?;
-    let placement = output::experiment::comparison_placement(
+    let placement = armsim::experiment::report::comparison_placement(
         args.out.as_deref(),
         std::path::Path::new("output"),
         &a,
@@ -340,7 +341,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
     }
     let dir = placement.dir;
     let line = command_line();
-    let files = output::experiment::write_comparison(
+    let files = armsim::experiment::report::write_comparison(
         &dir,
         &ComparisonReport {
             a: &a,

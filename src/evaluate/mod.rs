@@ -24,6 +24,7 @@ pub mod baseline;
 pub mod case;
 pub mod fit;
 pub mod forecast;
+pub mod report;
 pub mod score;
 
 use std::sync::atomic::{AtomicBool, Ordering};

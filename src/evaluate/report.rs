@@ -7,15 +7,15 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-#[cfg(feature = "plots")]
-use super::plot::{
-    self, Axis, Bar, BarGroup, Caption, Format, ObservedCell, ObservedChart, ObservedSeries,
-    PlotMeta, Quantiles, RankedBars, observed_vs_simulated, ranked_bars,
-};
-use super::{OutputError, write_file};
 use crate::evaluate::baseline::Baseline;
 use crate::evaluate::case::WindowKind;
 use crate::evaluate::{CaseScore, Evaluation, Mode};
+#[cfg(feature = "plots")]
+use crate::output::plot::{
+    self, Axis, Bar, BarGroup, Caption, Format, ObservedCell, ObservedChart, ObservedSeries,
+    PlotMeta, Quantiles, RankedBars, observed_vs_simulated, ranked_bars,
+};
+use crate::output::{OutputError, write_file};
 
 /// Header of `scores.csv`.
 pub const SCORES_HEADER: &str = "case,window,first_year,last_year,supplier,observed_share,\
@@ -405,8 +405,8 @@ pub fn write_evaluation(
             "kind": "evaluation",
             "settings_sha256": report.settings,
             "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": super::build(),
-            "created_utc": super::utc_now(),
+            "build": crate::output::build(),
+            "created_utc": crate::output::utc_now(),
             "command_line": report.command_line,
             "mode": e.mode.name(),
             "timeline": e.timeline.name(),
@@ -675,8 +675,8 @@ pub fn write_joint_fit(dir: &Path, report: &JointFitReport<'_>) -> Result<String
             "kind": "joint calibration",
             "settings_sha256": report.settings,
             "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": super::build(),
-            "created_utc": super::utc_now(),
+            "build": crate::output::build(),
+            "created_utc": crate::output::utc_now(),
             "command_line": report.command_line,
             "threads": report.threads,
             "elapsed_seconds": report.elapsed_seconds,

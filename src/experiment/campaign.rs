@@ -924,7 +924,12 @@ pub fn write_campaign(
     let mut written_plots: Vec<String> = Vec::new();
     files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
         output::write_file(&tmp.join("sweep.csv"), |w| {
-            output::experiment::write_sweep_csv(w, &campaign.plan, &campaign.outcomes, &results)
+            crate::experiment::report::write_sweep_csv(
+                w,
+                &campaign.plan,
+                &campaign.outcomes,
+                &results,
+            )
         })?;
         if campaign.spec.kind == Kind::Sensitivity {
             let (outcomes, ok): (Vec<Outcome>, Vec<Indices>) = campaign
@@ -934,14 +939,14 @@ pub fn write_campaign(
                 .filter_map(|(o, i)| i.as_ref().ok().map(|i| (o.clone(), i.clone())))
                 .unzip();
             output::write_file(&tmp.join("indices.csv"), |w| {
-                output::experiment::write_indices_csv(w, &outcomes, &ok)
+                crate::experiment::report::write_indices_csv(w, &outcomes, &ok)
             })?;
         }
         if plots {
             #[cfg(feature = "plots")]
             {
                 written_plots =
-                    output::experiment::campaign_plots(tmp, campaign, &results, &indices)?;
+                    crate::experiment::report::campaign_plots(tmp, campaign, &results, &indices)?;
             }
             #[cfg(not(feature = "plots"))]
             return Err(OutputError::PlotsNotBuilt.into());

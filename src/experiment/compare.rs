@@ -97,7 +97,7 @@ impl PairedMoments {
     /// (normal approximation, fine for the hundreds of runs or more a
     /// comparison has), and the interval independent runs would give.
     pub fn compare(&self, level: f64) -> OutcomeComparison {
-        let z = normal_quantile(0.5 + level / 2.0);
+        let z = crate::stats::normal_quantile(0.5 + level / 2.0);
         let binning = self.outcome.binning();
         let half = |sd: Option<f64>, n: u64| sd.map(|sd| z * sd / (n as f64).sqrt());
         let diff = self.difference.mean();
@@ -415,12 +415,6 @@ impl Worker<'_> {
     }
 }
 
-/// The standard normal quantile, for confidence levels (statrs).
-pub fn normal_quantile(p: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    Normal::standard().inverse_cdf(p.clamp(1e-300, 1.0 - 1e-16))
-}
-
 /// The binning a paired difference of an outcome uses.
 pub fn difference_binning(outcome: &Outcome) -> Binning {
     outcome.binning().signed()
@@ -431,14 +425,6 @@ mod tests {
     use super::*;
     use crate::metrics::{Entity, MetricId};
     use crate::scenario::load_baseline;
-
-    #[test]
-    fn the_normal_quantile_is_accurate() {
-        assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-8);
-        assert!((normal_quantile(0.95) - 1.6448536269514722).abs() < 1e-8);
-        assert!((normal_quantile(0.5)).abs() < 1e-12);
-        assert!((normal_quantile(0.001) + 3.090232306167813).abs() < 1e-7);
-    }
 
     #[test]
     fn a_scenario_compared_with_itself_differs_by_exactly_nothing() {

@@ -33,5 +33,6 @@ pub mod config;
 pub mod design;
 pub mod outcome;
 pub mod points;
+pub mod report;
 pub mod sensitivity;
 pub mod sweep;

@@ -5,11 +5,11 @@
 
 use std::io::{self, Write};
 
-use super::format_number;
 use crate::experiment::compare::PairedMoments;
 use crate::experiment::outcome::Outcome;
 use crate::experiment::points::PointResult;
 use crate::experiment::sweep::{Indices, Plan};
+use crate::output::format_number;
 
 fn number(x: Option<f64>) -> String {
     x.map(format_number).unwrap_or_default()
@@ -189,12 +189,12 @@ pub fn campaign_plots(
     campaign: &crate::experiment::campaign::Campaign,
     results: &[PointResult],
     indices: &[Result<Indices, String>],
-) -> Result<Vec<String>, super::OutputError> {
-    use super::plot::{
+) -> Result<Vec<String>, crate::output::OutputError> {
+    use crate::experiment::sweep::Layout;
+    use crate::output::plot::{
         Axis, Band, Bar, BarGroup, Caption, Format, HeatMap, PlotMeta, RankedBars, Series,
         SweepChart, heat_map, ranked_bars, sweep_chart, titled,
     };
-    use crate::experiment::sweep::Layout;
     let loaded = campaign.loaded();
     let plan = campaign.plan();
     let outcomes = campaign.outcomes();
@@ -204,16 +204,18 @@ pub fn campaign_plots(
         overrides: loaded.model_overrides().map(|o| o.label.clone()).collect(),
         note: Some(format!(
             "{} points x {} runs, common random numbers",
-            super::thousands(campaign.points() as u64),
-            super::thousands(campaign.spec().runs)
+            crate::output::thousands(campaign.points() as u64),
+            crate::output::thousands(campaign.spec().runs)
         )),
     };
     let title = loaded.title();
     let mut written = Vec::new();
-    let mut save = |figure: super::plot::Figure, stem: String| -> Result<(), super::OutputError> {
+    let mut save = |figure: crate::output::plot::Figure,
+                    stem: String|
+     -> Result<(), crate::output::OutputError> {
         figure
             .write(dir, &stem)
-            .map_err(|e| super::OutputError::Plot {
+            .map_err(|e| crate::output::OutputError::Plot {
                 path: dir.join(format!("{stem}.png")),
                 message: e.to_string(),
             })?;
@@ -223,7 +225,7 @@ pub fn campaign_plots(
     };
     let fail = |stem: &str| {
         let path = dir.join(format!("{stem}.png"));
-        move |e: super::plot::PlotError| super::OutputError::Plot {
+        move |e: crate::output::plot::PlotError| crate::output::OutputError::Plot {
             path,
             message: e.to_string(),
         }
@@ -333,7 +335,8 @@ pub fn campaign_plots(
                                 let stats = &r.outcomes[o];
                                 if probability {
                                     let p = stats.mean?;
-                                    let interval = super::plot::wilson_interval(p, stats.n, level)?;
+                                    let interval =
+                                        crate::output::plot::wilson_interval(p, stats.n, level)?;
                                     Some(Band::probability(x_of(r), p, interval))
                                 } else {
                                     stats.percentiles.map(|p| Band::new(x_of(r), p))
@@ -527,7 +530,7 @@ fn comparison_files(plots: bool) -> Vec<String> {
     .to_vec();
     #[cfg(feature = "plots")]
     if plots {
-        for spec in &super::plot::PLOTS {
+        for spec in &crate::output::plot::PLOTS {
             for suffix in ["", "_difference"] {
                 files.push(format!("{}{suffix}.png", spec.stem));
                 files.push(format!("{}{suffix}.svg", spec.stem));
@@ -546,31 +549,31 @@ fn comparison_files(plots: bool) -> Vec<String> {
 /// the difference) and `manifest.json`. Returns the files written.
 ///
 /// # Errors
-/// [`super::OutputError`] if anything cannot be written or the destination
+/// [`crate::output::OutputError`] if anything cannot be written or the destination
 /// holds what armsim did not write.
 pub fn write_comparison(
     dir: &std::path::Path,
     report: &ComparisonReport<'_>,
-) -> Result<Vec<std::path::PathBuf>, super::OutputError> {
+) -> Result<Vec<std::path::PathBuf>, crate::output::OutputError> {
     #[cfg(feature = "plots")]
-    use super::plot::{self, Caption, PlotMeta, difference_chart, fan_chart, titled};
+    use crate::output::plot::{self, Caption, PlotMeta, difference_chart, fan_chart, titled};
     if report.plots && cfg!(not(feature = "plots")) {
-        return Err(super::OutputError::PlotsNotBuilt);
+        return Err(crate::output::OutputError::PlotsNotBuilt);
     }
     let (a, b) = (&report.a.scenario, &report.b.scenario);
     let files = comparison_files(report.plots);
-    crate::files::write_dir_atomically(dir, |tmp| -> Result<(), super::OutputError> {
-        super::write_file(&tmp.join("outcomes.csv"), |w| {
+    crate::files::write_dir_atomically(dir, |tmp| -> Result<(), crate::output::OutputError> {
+        crate::output::write_file(&tmp.join("outcomes.csv"), |w| {
             write_compare_csv(w, &report.paired.outcomes, report.level)
         })?;
-        super::write_file(&tmp.join("difference.csv"), |w| {
-            super::write_summary_csv(w, b, &report.paired.difference)
+        crate::output::write_file(&tmp.join("difference.csv"), |w| {
+            crate::output::write_summary_csv(w, b, &report.paired.difference)
         })?;
-        super::write_file(&tmp.join("summary_a.csv"), |w| {
-            super::write_summary_csv(w, a, &report.paired.a)
+        crate::output::write_file(&tmp.join("summary_a.csv"), |w| {
+            crate::output::write_summary_csv(w, a, &report.paired.a)
         })?;
-        super::write_file(&tmp.join("summary_b.csv"), |w| {
-            super::write_summary_csv(w, b, &report.paired.b)
+        crate::output::write_file(&tmp.join("summary_b.csv"), |w| {
+            crate::output::write_summary_csv(w, b, &report.paired.b)
         })?;
         #[cfg(feature = "plots")]
         if report.plots {
@@ -592,11 +595,11 @@ pub fn write_comparison(
                 let meta = PlotMeta::new(titled(&title_b, &format!("{} against A", spec.title)))
                     .subtitle(format!(
                         "B in colour, A in grey with its medians dashed: medians with the middle 50% and 90% of {} runs each",
-                        super::thousands(report.paired.runs)
+                        crate::output::thousands(report.paired.runs)
                     ))
                     .caption(caption.clone());
                 let fail = |stem: String| {
-                    move |e: plot::PlotError| super::OutputError::Plot {
+                    move |e: plot::PlotError| crate::output::OutputError::Plot {
                         path: tmp.join(format!("{stem}.png")),
                         message: e.to_string(),
                     }
@@ -609,7 +612,7 @@ pub fn write_comparison(
                 let meta = PlotMeta::new(titled(&title_b, &format!("{} minus A", spec.title)))
                     .subtitle(format!(
                         "paired difference B - A, run by run: median with the middle 50% and 90% of {} pairs",
-                        super::thousands(report.paired.runs)
+                        crate::output::thousands(report.paired.runs)
                     ))
                     .caption(caption.clone());
                 let stem = format!("{}_difference", spec.stem);
@@ -629,8 +632,8 @@ pub fn write_comparison(
             "settings_sha256": comparison_settings(report.a, report.b, &outcomes, report.level, report.plots),
             "kind": "comparison",
             "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": super::build(),
-            "created_utc": super::utc_now(),
+            "build": crate::output::build(),
+            "created_utc": crate::output::utc_now(),
             "command_line": report.command_line,
             "catalogue": crate::metrics::fingerprint(),
             "a": {
@@ -659,7 +662,7 @@ pub fn write_comparison(
                     run k of A and run k of B use the same stream (common random numbers)",
             "files": files,
         });
-        super::write_file(&tmp.join(crate::files::MANIFEST), |w| {
+        crate::output::write_file(&tmp.join(crate::files::MANIFEST), |w| {
             serde_json::to_writer_pretty(&mut *w, &manifest)?;
             writeln!(w)
         })

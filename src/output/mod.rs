@@ -7,8 +7,6 @@
 //! policy lives in [`crate::files`]). The formatting helpers
 //! ([`format_number`], [`headline`]) return strings; the library never prints.
 
-pub mod evaluate;
-pub mod experiment;
 #[cfg(feature = "plots")]
 pub mod plot;
 pub mod runs;

@@ -13,6 +13,7 @@ use crate::model::{
     MAX_SUPPLIERS, ModelVersion, Models, Op, Param, Params, Procurement, Quarter, Role,
     SHARE_TOLERANCE, Scenario, Supplier, SupplierParam, Target, WorldParam,
 };
+use crate::summary::{MAX_SUMMARY_BYTES, Summary};
 
 /// Characters a supplier's name may not hold: they would break `--set`
 /// paths (`.`, `=`), CSV (`,`, `"`), pair names (`>`) or markup (`<`, `&`).
@@ -25,9 +26,6 @@ pub const SUPPLIER_EXTRA_KEYS: &[&str] = &["name", "profile"];
 pub const BUYER_EXTRA_KEYS: &[&str] = &["name", "profile"];
 /// Keys of `[world]` that are not parameters.
 pub const WORLD_EXTRA_KEYS: &[&str] = &["profile"];
-/// Most memory a study's summary may need; a scenario needing more is
-/// refused before anything runs (with the figure).
-pub const MAX_SUMMARY_BYTES: u64 = 8 << 30;
 
 /// The valid keys of a parameter table under model `model`, extra keys first.
 pub fn table_keys<P: Param>(extra: &[&'static str], model: ModelVersion) -> Vec<&'static str> {
@@ -787,11 +785,8 @@ pub fn validate(
         .filter_map(|(i, b)| check.backlog(i, b, horizon, &suppliers))
         .collect();
     if horizon_ok && (2..=MAX_SUPPLIERS).contains(&suppliers.len()) {
-        let bytes = crate::summary::Summary::estimated_bytes(
-            raw.run.quarters as usize,
-            suppliers.len(),
-            compare.len(),
-        );
+        let bytes =
+            Summary::estimated_bytes(raw.run.quarters as usize, suppliers.len(), compare.len());
         if bytes > MAX_SUMMARY_BYTES {
             check.fail(
                 &[key("run"), key("quarters")],

@@ -134,10 +134,7 @@ fn a_33_byte_summary_is_refused_before_anything_large_is_allocated() {
     let suppliers = armsim::model::MAX_SUPPLIERS;
     let quarters = (1..=armsim::model::MAX_QUARTERS as usize)
         .rev()
-        .find(|&q| {
-            Summary::estimated_bytes(q, suppliers, 0)
-                <= armsim::scenario::validate::MAX_SUMMARY_BYTES
-        })
+        .find(|&q| Summary::estimated_bytes(q, suppliers, 0) <= armsim::summary::MAX_SUMMARY_BYTES)
         .unwrap();
     let mut bytes = Vec::new();
     for x in [quarters as u64, suppliers as u64, 0, 0] {

@@ -1,5 +1,6 @@
 //! Integration tests, one binary with a module per concern; shared helpers here.
 
+mod architecture;
 mod calibrate;
 mod cases;
 mod cli;

@@ -220,7 +220,7 @@ pub fn wilson_interval(p: f64, n: u64, level: f64) -> Option<(f64, f64)> {
     if n == 0 || !p.is_finite() {
         return None;
     }
-    let z = crate::experiment::compare::normal_quantile(0.5 + level.clamp(0.0, 0.999_999) / 2.0);
+    let z = crate::stats::normal_quantile(0.5 + level.clamp(0.0, 0.999_999) / 2.0);
     let (n, z2) = (n as f64, z * z);
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();

@@ -1,0 +1,172 @@
+//! The map stays true: the library's top-level modules depend on each other
+//! without cycles (ARCHITECTURE.md's layering). Reads `src/` as text: every
+//! `crate::` path outside comments and unit tests is an edge from the module
+//! it is written in to the top-level module it names. The binary's parts
+//! (`main.rs`, `cli`, `serve`) sit above the library and are not checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::root;
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Top-level modules named by the `crate::` paths in `source`.
+fn named_modules(source: &str) -> BTreeSet<String> {
+    let code: String = source
+        .split("#[cfg(test)]\nmod tests")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+            .collect()
+    };
+    let mut found = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // `crate::{a::X, b}`: split the group's top level at commas.
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        found.insert(ident(&item));
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                item.push(c);
+            }
+            found.insert(ident(&item));
+        } else {
+            found.insert(ident(rest));
+        }
+    }
+    found.remove("");
+    found
+}
+
+/// The library's module graph, read from `src/`.
+fn library_graph(src: &Path) -> Graph {
+    let mut graph = Graph::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(src).unwrap();
+            let top = relative
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string();
+            let is_test = relative.file_name().is_some_and(|n| n == "tests.rs")
+                || relative.components().any(|c| c.as_os_str() == "tests");
+            if path.extension().is_none_or(|e| e != "rs")
+                || matches!(top.as_str(), "main" | "lib" | "cli" | "serve")
+                || is_test
+            {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            let entry = graph.entry(top.clone()).or_default();
+            entry.extend(named_modules(&source).into_iter().filter(|m| *m != top));
+        }
+    }
+    graph
+}
+
+/// A cycle in `graph`, as the modules around it, or `None`.
+fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        done: &mut BTreeSet<String>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, done, path) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut done, &mut Vec::new()))
+}
+
+#[test]
+fn the_reader_finds_grouped_paths_and_skips_comments_and_unit_tests() {
+    let source = "use crate::{engine::Simulator, model::{Scenario, Target}};\n\
+                  // crate::output is only mentioned\n\
+                  fn f() { crate::stats::fold(); }\n\
+                  #[cfg(test)]\nmod tests {\n    use crate::runner::Runner;\n}\n";
+    let found: Vec<String> = named_modules(source).into_iter().collect();
+    assert_eq!(found, ["engine", "model", "stats"]);
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle_and_passes_a_layering() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut g = Graph::new();
+        for (a, b) in edges {
+            g.entry(a.to_string()).or_default().insert(b.to_string());
+        }
+        g
+    };
+    let cyclic = graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]);
+    let cycle = find_cycle(&cyclic).unwrap();
+    assert_eq!(cycle.first(), cycle.last());
+    assert_eq!(cycle.len(), 4, "{cycle:?}");
+    assert_eq!(
+        find_cycle(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])),
+        None
+    );
+}
+
+#[test]
+fn the_library_s_modules_depend_on_each_other_without_cycles() {
+    let graph = library_graph(&root().join("src"));
+    // The reader saw the library: the engine and the writers are there.
+    for module in ["engine", "output", "experiment", "calibrate", "evaluate"] {
+        assert!(graph.contains_key(module), "{module} not read: {graph:?}");
+    }
+    assert!(graph["experiment"].contains("output"), "{graph:?}");
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "the library's modules depend on each other in a cycle: {} \
+             (ARCHITECTURE.md keeps them layered; move the shared piece down)",
+            cycle.join(" -> ")
+        );
+    }
+}
