@@ -497,6 +497,18 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Says, on stderr, which events a replay under another model leaves out
+/// (`--set run.model=v2` on a file that writes v3's holds).
+pub(crate) fn say_left_out_events(loaded: &armsim::scenario::Loaded) {
+    for event in &loaded.left_out_events {
+        eprintln!(
+            "note: {}: {event} is left out: model {} does not read it",
+            loaded.origin,
+            loaded.scenario.model().name()
+        );
+    }
+}
+
 /// 128 + the signal: 130 after SIGINT, 143 after SIGTERM.
 fn exit_status(signal: i32) -> u8 {
     if signal == SIGTERM { 143 } else { 130 }
@@ -510,6 +522,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
              add model = \"v3\" to run the current model",
             loaded.origin
         );
+    }
+    if !args.quiet {
+        say_left_out_events(&loaded);
     }
     let interrupts = Interrupts::listen(args.quiet);
     let quiet = args.quiet;
@@ -719,6 +734,12 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         say!(
             "  note: the file has no [run] model key, so it runs model v1 as it always did; \
              add model = \"v3\" for the current model"
+        );
+    }
+    for event in &loaded.left_out_events {
+        say!(
+            "  note: {event} left out: model {} does not read it",
+            s.model().name()
         );
     }
     say!("  buyer: {}", s.buyer_name());

@@ -156,7 +156,12 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     for f in &files {
         match Case::load_with(f, &overrides) {
-            Ok(c) => cases.push(c),
+            Ok(c) => {
+                if !args.quiet {
+                    super::say_left_out_events(&c.loaded);
+                }
+                cases.push(c)
+            }
             Err(e) => problems.push(e.to_string()),
         }
     }

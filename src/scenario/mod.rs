@@ -109,6 +109,10 @@ pub struct Loaded {
     /// The `[experiment]`, `[sensitivity]` and `[calibration]` sections as
     /// written (they are read by the modules that run them).
     pub sections: Sections,
+    /// Events left out because `--set run.model=...` replays the file under
+    /// a model that does not read their parameter (a v3 hold replayed under
+    /// v2), as `events.INDEX: QUARTER ENTITY.PARAM (NOTE)`; the CLI says so.
+    pub left_out_events: Vec<String>,
 }
 
 /// The sections of a scenario file that configure experiments rather than
@@ -290,6 +294,11 @@ fn load(
     };
     let mut raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
+    let left_out_events = if applied.iter().any(|o| o.field == "run.model") {
+        leave_out_events_of_other_models(&mut raw)
+    } else {
+        Vec::new()
+    };
     let fill = profiles::fill(&mut raw, dir, origin, &locator).map_err(annotate)?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(|mut d| {
         d.iter_mut().for_each(|d| fill.relocate(d));
@@ -315,7 +324,44 @@ fn load(
         model_defaulted,
         text,
         sections,
+        left_out_events,
     })
+}
+
+/// Marks the events whose parameter the scenario's model does not read
+/// (the file written for a newer model, replayed under an older one by an
+/// override), so validation skips them; returns their descriptions. An
+/// unknown parameter or model is left for validation to report.
+fn leave_out_events_of_other_models(raw: &mut RawScenario) -> Vec<String> {
+    use crate::model::{BuyerParam, ModelVersion, Param, SupplierParam, WorldParam};
+    let Some(model) = raw.run.model.as_deref().and_then(ModelVersion::from_name) else {
+        return Vec::new();
+    };
+    let mut left_out = Vec::new();
+    for (i, event) in raw.events.iter_mut().enumerate() {
+        let models = match event.entity.as_str() {
+            "world" => WorldParam::from_name(&event.param).map(|p| p.models()),
+            "buyer" => BuyerParam::from_name(&event.param).map(|p| p.models()),
+            _ => SupplierParam::from_name(&event.param).map(|p| p.models()),
+        };
+        if models.is_some_and(|m| !m.includes(model)) {
+            event.left_out = true;
+            let quarter = match &event.quarter {
+                raw::QuarterRef::Label(l) => l.clone(),
+                raw::QuarterRef::Index(q) => format!("quarter {q}"),
+            };
+            let note = event
+                .note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            left_out.push(format!(
+                "events.{i}: {quarter} {}.{}{note}",
+                event.entity, event.param
+            ));
+        }
+    }
+    left_out
 }
 
 /// Whether field path `field` is `prefix` or inside it (`a.b[0]` is inside
@@ -374,6 +420,35 @@ fn toml_diagnostic(e: &toml::de::Error, origin: &str, locator: &Locator<'_>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_under_an_older_model_leaves_out_the_events_it_cannot_read() {
+        // Pakistan 1990's case writes v3's holds (events 1 and 3).
+        let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cases");
+        let file = cases.join("pakistan_1990.toml");
+        let v3 = load_file(&file, &[]).unwrap();
+        assert!(v3.left_out_events.is_empty());
+        let events = v3.scenario.events().len();
+        // Replayed under v2, the holds are left out and named, and the other
+        // events keep their file indices.
+        let v2 = load_file(&file, &["run.model=v2".into()]).unwrap();
+        assert_eq!(v2.scenario.events().len(), events - 2);
+        assert_eq!(v2.left_out_events.len(), 2, "{:?}", v2.left_out_events);
+        assert!(
+            v2.left_out_events[0].starts_with("events.1: 1990Q4 United States.suspension"),
+            "{:?}",
+            v2.left_out_events
+        );
+        assert!(!v2.resolved_toml.contains("suspension"));
+        let mut indices: Vec<usize> = v2.scenario.events().iter().map(|e| e.index).collect();
+        indices.sort();
+        assert_eq!(indices, [0, 2]);
+        // A file that names the older model itself gets the error, as ever.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let written_v2 = text.replace("model = \"v3\"", "model = \"v2\"");
+        let err = load(&written_v2, "p", "p.toml", &[], Some(&cases)).unwrap_err();
+        assert!(err.to_string().contains("a parameter of model v3"), "{err}");
+    }
 
     #[test]
     fn every_shipped_scenario_loads_and_is_the_file_in_scenarios() {

@@ -146,6 +146,11 @@ pub struct RawEvent {
     /// The document that says it happened (a law, a resolution, a report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Left out of the run: the scenario is replayed under a model (`--set
+    /// run.model=...`) that does not read this event's parameter. Never read
+    /// from or written to a file.
+    #[serde(skip)]
+    pub left_out: bool,
 }
 
 /// A number, or `true`/`false` read as 1/0 (an event's `set` on a flag).

@@ -775,6 +775,7 @@ pub fn validate(
         .iter()
         .take(MAX_EVENTS)
         .enumerate()
+        .filter(|(_, e)| !e.left_out)
         .filter_map(|(i, e)| check.event(i, e, horizon, &suppliers))
         .collect();
     let backlog: Vec<Backlog> = raw
@@ -914,6 +915,7 @@ pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
                         note: Some(e.note.clone()).filter(|n| !n.is_empty()),
                         date: None,
                         source: None,
+                        left_out: false,
                     }
                 })
                 .collect()

@@ -330,3 +330,40 @@ fn calibrate_fits_the_shared_parameters_on_a_directory_of_cases() {
     assert!(!ok);
     assert!(stderr.contains("--fit"), "{stderr}");
 }
+
+#[test]
+fn the_library_replays_under_v2_leaving_out_what_v2_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v2");
+    let (ok, stdout, stderr) = run(&[
+        "evaluate",
+        "--model",
+        "v2",
+        "--runs",
+        "100",
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+        "scenarios/cases/pakistan_1990.toml",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("skill CRPS"), "{stdout}");
+    // Pakistan 1990's holds are v3's: named, left out, nothing else.
+    assert!(
+        stderr.contains("events.1: 1990Q4 United States.suspension (deliveries held) is left out: model v2 does not read it"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("is left out").count(), 2, "{stderr}");
+    // Under its own model nothing is left out.
+    let (ok, _, stderr) = run(&[
+        "evaluate",
+        "--runs",
+        "100",
+        "--no-plots",
+        "--out",
+        dir.path().join("v3").to_str().unwrap(),
+        "scenarios/cases/pakistan_1990.toml",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("left out"), "{stderr}");
+}
