@@ -1060,7 +1060,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
 }
 
 fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
-    use armsim::calibrate::run::{self as cal, Calibration, CalibrationError, Progress};
+    use armsim::calibrate::run::{self as cal, Calibration, CalibrationError, CalibrationProgress};
     if args.scenario.is_dir() {
         return evaluate::calibrate_cases(
             &args.scenario,
@@ -1144,9 +1144,9 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
             bar.println(line);
         }
     };
-    let mut on_progress = |p: &Progress| match p {
-        Progress::Start { stage, .. } => bar.set_message(stage.name().to_string()),
-        Progress::Abc { stage, progress } => bar.set_message(format!(
+    let mut on_progress = |p: &CalibrationProgress| match p {
+        CalibrationProgress::Start { stage, .. } => bar.set_message(stage.name().to_string()),
+        CalibrationProgress::Abc { stage, progress } => bar.set_message(format!(
             "{}: generation {}, tolerance {:.4}, {}/{} accepted, {} simulations",
             stage.name(),
             progress.generation,
@@ -1155,17 +1155,17 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
             output::thousands(progress.population as u64),
             output::thousands(progress.total_simulations)
         )),
-        Progress::Runs { stage, done, total } => bar.set_message(format!(
+        CalibrationProgress::Runs { stage, done, total } => bar.set_message(format!(
             "{}: {} of {} runs",
             stage.name(),
             output::thousands(*done),
             output::thousands(*total)
         )),
-        Progress::Resumed { generation } if !quiet => note(format!(
+        CalibrationProgress::Resumed { generation } if !quiet => note(format!(
             "resuming from generation {generation} in {}",
             checkpoints.display()
         )),
-        Progress::Restarted { dir } if !quiet => note(format!(
+        CalibrationProgress::Restarted { dir } if !quiet => note(format!(
             "note: {} held an interrupted calibration; starting afresh (--resume would continue it)",
             dir.display()
         )),

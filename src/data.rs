@@ -205,7 +205,7 @@ pub enum ValueProblem {
 
 /// One row of a file: deliveries from one supplier in one year.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct ImportRow {
     /// Calendar year.
     pub year: i32,
     /// SIPRI's supplier name.
@@ -221,7 +221,7 @@ pub struct Row {
 pub struct Imports {
     source: PathBuf,
     recipient: Option<String>,
-    rows: Vec<Row>,
+    rows: Vec<ImportRow>,
     /// First and last year of any row of the file, any recipient's.
     file_years: Option<(i32, i32)>,
 }
@@ -367,7 +367,7 @@ impl Imports {
                 });
             }
             seen.insert((year, supplier.clone()), line);
-            rows.push(Row {
+            rows.push(ImportRow {
                 year,
                 supplier,
                 tiv,
@@ -412,7 +412,7 @@ impl Imports {
     }
 
     /// The rows, in file order.
-    pub fn rows(&self) -> &[Row] {
+    pub fn rows(&self) -> &[ImportRow] {
         &self.rows
     }
 

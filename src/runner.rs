@@ -32,7 +32,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::files;
-use crate::output::{self, KeptRuns, OutputError, RunsFormat, SHARD_STATE, ShardRecord};
+use crate::output::{self, KeptRuns, OutputError, RunsFormat, SHARD_STATE, StudyShardRecord};
 use crate::scenario::{Loaded, ScenarioError};
 use crate::state::{self, MergeError, StateError, StudyState};
 use crate::study::{Study, StudyError, replay, shard_range};
@@ -304,7 +304,7 @@ pub enum Finished {
 
 /// What a runner will do, known before any run is made.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub struct StudyPlan {
     /// The output directory.
     pub dir: PathBuf,
     /// The checkpoint beside it.
@@ -451,7 +451,7 @@ impl<'a> Runner<'a> {
     }
 
     /// What the run will do: directory, checkpoint, runs, kept runs' size.
-    pub fn plan(&self) -> Plan {
+    pub fn plan(&self) -> StudyPlan {
         let dir = self
             .out
             .clone()
@@ -472,7 +472,7 @@ impl<'a> Runner<'a> {
                     output::runs::estimate_bytes(scenario, &kept),
                 )
             });
-        Plan {
+        StudyPlan {
             checkpoint: checkpoint_path(&dir),
             dir,
             range: self.range(),
@@ -540,7 +540,7 @@ impl<'a> Runner<'a> {
                 f(n);
             }
         };
-        let Plan {
+        let StudyPlan {
             dir,
             checkpoint,
             range,
@@ -720,7 +720,7 @@ pub struct Merged {
     /// The summary of every run.
     pub summary: Summary,
     /// Each shard, in the order given.
-    pub shards: Vec<ShardRecord>,
+    pub shards: Vec<StudyShardRecord>,
     /// Worker threads, summed over the shards.
     pub threads: u64,
     /// Wall-clock seconds, summed over the shards.
@@ -857,7 +857,7 @@ impl<'a> Merge<'a> {
             placed(&placement);
         }
         let dir = placement.dir;
-        let shards: Vec<ShardRecord> = states.iter().map(ShardRecord::of).collect();
+        let shards: Vec<StudyShardRecord> = states.iter().map(StudyShardRecord::of).collect();
         let threads: u64 = states.iter().map(|s| u64::from(s.threads)).sum();
         let report = output::StudyReport {
             loaded: &loaded,

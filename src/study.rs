@@ -83,7 +83,7 @@ pub enum StudyError {
 
 /// What a study produced.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct StudyResult {
     /// The summary of the completed runs.
     pub summary: Summary,
     /// Run indices completed, always a prefix of the requested range.
@@ -97,7 +97,7 @@ pub struct Outcome {
 }
 
 /// A checkpoint callback: receives the summary of runs `range.start..done`.
-pub type CheckpointFn<'a> = dyn FnMut(&Summary, u64) -> std::io::Result<()> + 'a;
+pub type SummaryCheckpointFn<'a> = dyn FnMut(&Summary, u64) -> std::io::Result<()> + 'a;
 
 /// A Monte Carlo study of one scenario; see the module documentation.
 pub struct Study<'a> {
@@ -106,7 +106,7 @@ pub struct Study<'a> {
     range: Range<u64>,
     progress: Option<&'a mut dyn FnMut(u64)>,
     cancel: Option<&'a AtomicBool>,
-    checkpoint: Option<(Duration, &'a mut CheckpointFn<'a>)>,
+    checkpoint: Option<(Duration, &'a mut SummaryCheckpointFn<'a>)>,
     resume: Option<(Summary, u64)>,
 }
 
@@ -149,7 +149,7 @@ impl<'a> Study<'a> {
     }
 
     /// Calls `save` with the merged state at most every `every`, at a round's end.
-    pub fn checkpoint(mut self, every: Duration, save: &'a mut CheckpointFn<'a>) -> Self {
+    pub fn checkpoint(mut self, every: Duration, save: &'a mut SummaryCheckpointFn<'a>) -> Self {
         self.checkpoint = Some((every, save));
         self
     }
@@ -165,7 +165,7 @@ impl<'a> Study<'a> {
     /// # Errors
     /// [`StudyError`] if the pool cannot start, a resumed state does not fit, or
     /// a checkpoint cannot be saved.
-    pub fn run(self) -> Result<Outcome, StudyError> {
+    pub fn run(self) -> Result<StudyResult, StudyError> {
         let started = Instant::now();
         let Study {
             scenario,
@@ -262,7 +262,7 @@ impl<'a> Study<'a> {
             }
         }
         fold_workers(&mut total, &mut workers);
-        Ok(Outcome {
+        Ok(StudyResult {
             summary: total,
             completed: range.start..next,
             interrupted,

@@ -2,7 +2,7 @@
 //! parallel and reproducible bit for bit, resumable between generations.
 //!
 //! **The problem.** A [`Problem`] holds the parameters and their priors
-//! ([`Param`]), the observed summary statistics, one scale per statistic and
+//! ([`PriorParam`]), the observed summary statistics, one scale per statistic and
 //! a [`Model`]. The model maps a parameter vector and a random stream index
 //! to simulated summary statistics (the same statistics, in the same order,
 //! as the observed ones); its randomness must come only from that stream
@@ -82,7 +82,7 @@ use sha2::{Digest, Sha256};
 
 pub use super::population::{DecodeError, GenerationStats, Population, PopulationFileError};
 use super::posterior::{effective_sample_size, weighted_quantile};
-use super::prior::{Param, PriorError};
+use super::prior::{PriorError, PriorParam};
 
 /// Bits of a stream index that number candidates within a generation.
 pub const CANDIDATE_BITS: u32 = 40;
@@ -270,7 +270,7 @@ pub enum AbcError {
 /// What a calibration compares: parameters with priors, observed statistics,
 /// their scales, and the model.
 pub struct Problem<M> {
-    params: Vec<Param>,
+    params: Vec<PriorParam>,
     observed: Vec<f64>,
     scales: Vec<f64>,
     model: M,
@@ -286,7 +286,7 @@ impl<M: Model> Problem<M> {
     /// [`AbcError::ScalesLength`], [`AbcError::BadObserved`] or
     /// [`AbcError::BadScale`].
     pub fn new(
-        params: Vec<Param>,
+        params: Vec<PriorParam>,
         observed: Vec<f64>,
         scales: Vec<f64>,
         model: M,
@@ -336,7 +336,7 @@ impl<M: Model> Problem<M> {
     }
 
     /// The parameters.
-    pub fn params(&self) -> &[Param] {
+    pub fn params(&self) -> &[PriorParam] {
         &self.params
     }
 
@@ -570,7 +570,7 @@ fn population_from(
 
 /// Progress within a generation, reported after every batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
+pub struct SmcProgress {
     /// The generation.
     pub generation: u32,
     /// Its tolerance (for rejection with [`Keep::Best`], the worst distance
@@ -616,7 +616,7 @@ pub struct RejectionConfig {
 pub struct Rejection<'a, M> {
     problem: &'a Problem<M>,
     config: RejectionConfig,
-    progress: Option<&'a mut dyn FnMut(&Progress)>,
+    progress: Option<&'a mut dyn FnMut(&SmcProgress)>,
     cancel: Option<&'a AtomicBool>,
 }
 
@@ -644,7 +644,7 @@ impl<'a, M: Model> Rejection<'a, M> {
     }
 
     /// Calls `f` after every batch.
-    pub fn progress(mut self, f: &'a mut dyn FnMut(&Progress)) -> Self {
+    pub fn progress(mut self, f: &'a mut dyn FnMut(&SmcProgress)) -> Self {
         self.progress = Some(f);
         self
     }
@@ -735,7 +735,7 @@ fn sample_prior<M: Model>(
     batch: u64,
     total_before: u64,
     cancel: Option<&AtomicBool>,
-    progress: &mut Option<&mut dyn FnMut(&Progress)>,
+    progress: &mut Option<&mut dyn FnMut(&SmcProgress)>,
 ) -> Result<Option<(Vec<Candidate>, u64)>, AbcError> {
     let propose = |rng: &mut ChaCha8Rng, _: u64| Ok(problem.prior_draw(rng));
     let target = match keep {
@@ -771,7 +771,7 @@ fn sample_prior<M: Model>(
                 Keep::Best(_) => f64::INFINITY,
                 Keep::Within(eps) => eps,
             };
-            f(&Progress {
+            f(&SmcProgress {
                 generation: 0,
                 epsilon,
                 accepted: kept.len(),
@@ -919,13 +919,13 @@ pub struct SmcOutcome {
 }
 
 /// A checkpoint callback: receives each complete population.
-pub type CheckpointFn<'a> = dyn FnMut(&Population) -> std::io::Result<()> + 'a;
+pub type PopulationCheckpointFn<'a> = dyn FnMut(&Population) -> std::io::Result<()> + 'a;
 
 /// ABC-SMC (see the module documentation): a builder.
 ///
 /// ```
 /// use armsim::calibrate::abc::{Problem, Smc, SmcConfig};
-/// use armsim::calibrate::prior::{Param, Prior};
+/// use armsim::calibrate::prior::{PriorParam, Prior};
 ///
 /// // The mean of 10 draws from N(theta, 1); observed 0.5.
 /// let model = |theta: &[f64], stream: u64| -> Result<Vec<f64>, std::convert::Infallible> {
@@ -933,7 +933,7 @@ pub type CheckpointFn<'a> = dyn FnMut(&Population) -> std::io::Result<()> + 'a;
 ///     let draws: f64 = (0..10).map(|_| theta[0] + rand::Rng::sample::<f64, _>(&mut rng, rand_distr::StandardNormal)).sum();
 ///     Ok(vec![draws / 10.0])
 /// };
-/// let params = vec![Param::new("theta", Prior::uniform(-5.0, 5.0).unwrap())];
+/// let params = vec![PriorParam::new("theta", Prior::uniform(-5.0, 5.0).unwrap())];
 /// let problem = Problem::new(params, vec![0.5], vec![1.0], model).unwrap();
 /// let mut config = SmcConfig::new(1, 200);
 /// config.max_generations = 4;
@@ -944,9 +944,9 @@ pub type CheckpointFn<'a> = dyn FnMut(&Population) -> std::io::Result<()> + 'a;
 pub struct Smc<'a, M> {
     problem: &'a Problem<M>,
     config: SmcConfig,
-    progress: Option<&'a mut dyn FnMut(&Progress)>,
+    progress: Option<&'a mut dyn FnMut(&SmcProgress)>,
     cancel: Option<&'a AtomicBool>,
-    checkpoint: Option<&'a mut CheckpointFn<'a>>,
+    checkpoint: Option<&'a mut PopulationCheckpointFn<'a>>,
     resume: Option<Population>,
 }
 
@@ -1127,7 +1127,7 @@ impl<'a, M: Model> Smc<'a, M> {
     }
 
     /// Calls `f` after every batch.
-    pub fn progress(mut self, f: &'a mut dyn FnMut(&Progress)) -> Self {
+    pub fn progress(mut self, f: &'a mut dyn FnMut(&SmcProgress)) -> Self {
         self.progress = Some(f);
         self
     }
@@ -1140,7 +1140,7 @@ impl<'a, M: Model> Smc<'a, M> {
 
     /// Calls `f` with every complete population (generation 0 included),
     /// e.g. to save it for a resume.
-    pub fn checkpoint(mut self, f: &'a mut CheckpointFn<'a>) -> Self {
+    pub fn checkpoint(mut self, f: &'a mut PopulationCheckpointFn<'a>) -> Self {
         self.checkpoint = Some(f);
         self
     }
@@ -1344,7 +1344,7 @@ impl<'a, M: Model> Smc<'a, M> {
                 }
             }
             if let Some(f) = self.progress.as_mut() {
-                f(&Progress {
+                f(&SmcProgress {
                     generation,
                     epsilon,
                     accepted: accepted.len(),

@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use super::abc::{
     AbcError, MAX_BATCH, MAX_GENERATIONS, MAX_SIMULATIONS, Model, Problem, stream_index,
 };
-use super::prior::Param;
+use super::prior::PriorParam;
 
 /// Settings of a history-matching wave. [`WaveConfig::new`] gives defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +167,7 @@ impl Wave {
     /// [`AbcError::NothingAccepted`] if no point was kept;
     /// [`AbcError::Prior`] if a restriction is empty (a box of zero width,
     /// from a single kept point and no margin).
-    pub fn restrict(&self, params: &[Param]) -> Result<Vec<Param>, AbcError> {
+    pub fn restrict(&self, params: &[PriorParam]) -> Result<Vec<PriorParam>, AbcError> {
         let bounds = self
             .bounds()
             .ok_or(AbcError::NothingAccepted { epsilon: f64::NAN })?;
@@ -179,7 +179,7 @@ impl Wave {
                     name: p.name.clone(),
                     source,
                 })?;
-                Ok(Param::new(p.name.clone(), prior))
+                Ok(PriorParam::new(p.name.clone(), prior))
             })
             .collect()
     }
@@ -343,8 +343,8 @@ mod tests {
         // Statistic 1: mean of 10 N(a, 1) (sd 0.316), observed 1.3.
         // Statistic 2: b itself, observed 4, with observation variance 1.
         let params = vec![
-            Param::new("a", Prior::uniform(-10.0, 10.0).unwrap()),
-            Param::new("b", Prior::log_uniform(0.1, 100.0).unwrap()),
+            PriorParam::new("a", Prior::uniform(-10.0, 10.0).unwrap()),
+            PriorParam::new("b", Prior::log_uniform(0.1, 100.0).unwrap()),
         ];
         Problem::new(
             params,

@@ -96,7 +96,7 @@ pub struct Prior {
 
 /// A named parameter and its prior.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Param {
+pub struct PriorParam {
     /// The parameter's name (for the lead's CLI, a scenario path such as
     /// `buyer.beta_price`).
     pub name: String,
@@ -104,10 +104,10 @@ pub struct Param {
     pub prior: Prior,
 }
 
-impl Param {
+impl PriorParam {
     /// A parameter `name` with prior `prior`.
-    pub fn new(name: impl Into<String>, prior: Prior) -> Param {
-        Param {
+    pub fn new(name: impl Into<String>, prior: Prior) -> PriorParam {
+        PriorParam {
             name: name.into(),
             prior,
         }

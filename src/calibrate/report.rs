@@ -171,7 +171,7 @@ pub fn calibrated_text(
     params: &[ParamSpec],
     values: &[f64],
     identified: &[bool],
-    priors: &[super::prior::Param],
+    priors: &[super::prior::PriorParam],
     posterior: &Posterior,
     source: &Provenance,
 ) -> Result<String, CalibrationError> {

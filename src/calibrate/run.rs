@@ -57,7 +57,7 @@ use super::abc::{
 };
 use super::history::{WaveConfig, history_match};
 use super::posterior::{Posterior, weighted_quantile};
-use super::prior::Param;
+use super::prior::PriorParam;
 use super::report;
 use super::sim::{ModelError, ScenarioModel};
 use super::spec::{Scale, Spec, SpecError, Statistic};
@@ -198,7 +198,7 @@ impl Stage {
 
 /// What a calibration reports as it goes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Progress {
+pub enum CalibrationProgress {
     /// A stage starts; `work` is its number of simulations or runs where
     /// known in advance (0 where not: ABC-SMC stops by its own rules).
     Start {
@@ -212,7 +212,7 @@ pub enum Progress {
         /// The stage.
         stage: Stage,
         /// The progress.
-        progress: abc::Progress,
+        progress: abc::SmcProgress,
     },
     /// A calibration continues from generation `generation` of the
     /// checkpoint directory.
@@ -238,7 +238,7 @@ pub enum Progress {
 }
 
 /// A progress callback (Send: stages run in the calibration's worker pool).
-pub type ProgressFn<'a> = dyn FnMut(&Progress) + Send + 'a;
+pub type ProgressFn<'a> = dyn FnMut(&CalibrationProgress) + Send + 'a;
 
 /// What the history-matching wave did.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +257,7 @@ pub struct WaveReport {
 
 /// The distribution of one statistic in the posterior predictive check.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Band {
+pub struct PredictiveBand {
     /// The statistic.
     pub statistic: Statistic,
     /// Its observed value.
@@ -271,7 +271,7 @@ pub struct Band {
     pub calibrated: OutcomeStats,
 }
 
-impl Band {
+impl PredictiveBand {
     /// Whether `x` lies within the predictive 90% band.
     pub fn holds(&self, x: f64) -> bool {
         self.predictive
@@ -317,9 +317,9 @@ pub struct Fit {
     /// The spec.
     pub spec: Spec,
     /// The parameters with their priors as declared.
-    pub priors: Vec<Param>,
+    pub priors: Vec<PriorParam>,
     /// The priors ABC-SMC ran with (narrowed by history matching, if any).
-    pub fitted: Vec<Param>,
+    pub fitted: Vec<PriorParam>,
     /// The statistics, in order.
     pub statistics: Vec<Statistic>,
     /// Their observed values.
@@ -351,7 +351,7 @@ pub struct Fit {
     /// The forecast scenario's values before calibration.
     pub before: Vec<f64>,
     /// The posterior predictive check, one band per statistic.
-    pub bands: Vec<Band>,
+    pub bands: Vec<PredictiveBand>,
     /// The forecast across the posterior.
     pub forecast: Forecast,
     /// The calibration scenario's text with the calibrated values written in.
@@ -457,7 +457,7 @@ pub fn checkpoint_dir(out: &Path) -> PathBuf {
 
 /// What [`Calibration::run_into`] produced.
 #[derive(Debug)]
-pub struct Written {
+pub struct CalibrationWritten {
     /// The calibration.
     pub fit: Fit,
     /// The output directory.
@@ -710,13 +710,13 @@ impl<'a> Calibration<'a> {
         mut self,
         dir: &Path,
         command_line: &[String],
-    ) -> Result<Written, CalibrationError> {
+    ) -> Result<CalibrationWritten, CalibrationError> {
         crate::files::check_destination(dir)?;
         let checkpoints = checkpoint_dir(dir);
         if !self.resume && latest_generation(&checkpoints)?.is_some() {
             remove_checkpoints(&checkpoints)?;
             if let Some(f) = self.progress.as_mut() {
-                f(&Progress::Restarted {
+                f(&CalibrationProgress::Restarted {
                     dir: checkpoints.clone(),
                 });
             }
@@ -725,7 +725,7 @@ impl<'a> Calibration<'a> {
         let fit = self.run()?;
         let files = report::write(dir, &fit, command_line)?;
         remove_checkpoints(&checkpoints)?;
-        Ok(Written {
+        Ok(CalibrationWritten {
             fit,
             dir: dir.to_path_buf(),
             files,
@@ -756,7 +756,7 @@ impl<'a> Calibration<'a> {
         let spec = &self.spec;
         let s = spec.settings;
         let scenario = &self.loaded.scenario;
-        let mut report = |p: Progress| {
+        let mut report = |p: CalibrationProgress| {
             if let Some(f) = progress.as_mut() {
                 f(&p);
             }
@@ -777,10 +777,10 @@ impl<'a> Calibration<'a> {
             s.seed,
         )?;
         let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
-        let priors: Vec<Param> = spec
+        let priors: Vec<PriorParam> = spec
             .params
             .iter()
-            .map(|p| Param::new(p.path.clone(), p.prior))
+            .map(|p| PriorParam::new(p.path.clone(), p.prior))
             .collect();
 
         // History matching.
@@ -788,7 +788,7 @@ impl<'a> Calibration<'a> {
         let mut wave = None;
         if let Some(w) = spec.history_matching {
             let started = Instant::now();
-            report(Progress::Start {
+            report(CalibrationProgress::Start {
                 stage: Stage::HistoryMatching,
                 work: w.points * u64::from(w.replicates),
             });
@@ -828,7 +828,7 @@ impl<'a> Calibration<'a> {
         let mut pilot_simulations = 0;
         let needs_pilot = spec.targets.iter().any(|t| t.scale == Scale::Mad);
         let pilot_scales = if needs_pilot {
-            report(Progress::Start {
+            report(CalibrationProgress::Start {
                 stage: Stage::Pilot,
                 work: s.pilot_draws,
             });
@@ -843,8 +843,8 @@ impl<'a> Calibration<'a> {
                 keep: Keep::Within(f64::INFINITY),
                 batch: BATCH,
             };
-            let mut on_batch = |p: &abc::Progress| {
-                report(Progress::Abc {
+            let mut on_batch = |p: &abc::SmcProgress| {
+                report(CalibrationProgress::Abc {
                     stage: Stage::Pilot,
                     progress: *p,
                 })
@@ -879,7 +879,7 @@ impl<'a> Calibration<'a> {
 
         // ABC-SMC.
         let started = Instant::now();
-        report(Progress::Start {
+        report(CalibrationProgress::Start {
             stage: Stage::Smc,
             work: 0,
         });
@@ -909,7 +909,7 @@ impl<'a> Calibration<'a> {
             rejection_saved = Some(Population::load(&zero)?);
             resume_population = Some(Population::load(&dir.join(generation_file(g)))?);
             resumed_from = Some(g);
-            report(Progress::Resumed { generation: g });
+            report(CalibrationProgress::Resumed { generation: g });
         }
         let checkpoint_dir = self.checkpoints.clone();
         let mut first_generation: Option<Population> = None;
@@ -928,8 +928,8 @@ impl<'a> Calibration<'a> {
                 None => Ok(()),
             }
         };
-        let mut on_batch = |p: &abc::Progress| {
-            report(Progress::Abc {
+        let mut on_batch = |p: &abc::SmcProgress| {
+            report(CalibrationProgress::Abc {
                 stage: Stage::Smc,
                 progress: *p,
             })
@@ -981,7 +981,7 @@ impl<'a> Calibration<'a> {
         let started = Instant::now();
         let particles = s.predictive_particles;
         let runs = s.predictive_runs;
-        report(Progress::Start {
+        report(CalibrationProgress::Start {
             stage: Stage::Predictive,
             work: 2 * particles as u64 * runs,
         });
@@ -1005,7 +1005,7 @@ impl<'a> Calibration<'a> {
         if cancelled(self.cancel) {
             return Err(CalibrationError::Cancelled);
         }
-        report(Progress::Runs {
+        report(CalibrationProgress::Runs {
             stage: Stage::Predictive,
             done: particles as u64 * runs,
             total: 2 * particles as u64 * runs,
@@ -1028,10 +1028,10 @@ impl<'a> Calibration<'a> {
         }
         let column =
             |rows: &[Vec<f64>], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
-        let bands: Vec<Band> = statistics
+        let bands: Vec<PredictiveBand> = statistics
             .iter()
             .enumerate()
-            .map(|(k, st)| Band {
+            .map(|(k, st)| PredictiveBand {
                 statistic: st.clone(),
                 observed: observed[k],
                 scale: scales[k],
@@ -1045,7 +1045,7 @@ impl<'a> Calibration<'a> {
                 ),
             })
             .collect();
-        report(Progress::Runs {
+        report(CalibrationProgress::Runs {
             stage: Stage::Predictive,
             done: 2 * particles as u64 * runs,
             total: 2 * particles as u64 * runs,
@@ -1080,7 +1080,7 @@ impl<'a> Calibration<'a> {
         };
         let k = s.forecast_particles;
         let m = s.forecast_runs;
-        report(Progress::Start {
+        report(CalibrationProgress::Start {
             stage: Stage::Forecast,
             work: 2 * k as u64 * m,
         });
@@ -1098,7 +1098,7 @@ impl<'a> Calibration<'a> {
         if cancelled(self.cancel) {
             return Err(CalibrationError::Cancelled);
         }
-        report(Progress::Runs {
+        report(CalibrationProgress::Runs {
             stage: Stage::Forecast,
             done: k as u64 * m,
             total: 2 * k as u64 * m,
@@ -1147,7 +1147,7 @@ impl<'a> Calibration<'a> {
                 OutcomeStats::of(&mut means, f_outcomes[o].binning())
             })
             .collect();
-        report(Progress::Runs {
+        report(CalibrationProgress::Runs {
             stage: Stage::Forecast,
             done: 2 * k as u64 * m,
             total: 2 * k as u64 * m,

@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
 use armsim::experiment::campaign::{
-    Campaign, CampaignFinished, CampaignRunner, CampaignSpec, Kind, Written,
+    Campaign, CampaignFinished, CampaignKind, CampaignRunner, CampaignSpec, CampaignWritten,
 };
 use armsim::experiment::compare::Comparison;
 use armsim::experiment::config;
@@ -516,10 +516,10 @@ fn run_campaign(args: CampaignArgs, loaded: Loaded, spec: CampaignSpec) -> Resul
 /// What a written campaign says on the terminal: for a sensitivity analysis
 /// the ranking of each outcome; for a sweep the first outcome at each point
 /// (the rest are in sweep.csv).
-pub(super) fn print_campaign(campaign: &Campaign, w: &Written) {
+pub(super) fn print_campaign(campaign: &Campaign, w: &CampaignWritten) {
     say!("{}", campaign.loaded().title());
     match campaign.spec().kind {
-        Kind::Sensitivity => {
+        CampaignKind::Sensitivity => {
             for (outcome, result) in campaign.outcomes().iter().zip(&w.indices) {
                 match result {
                     Err(reason) => say!("\n{outcome}: no indices ({reason})"),
@@ -573,7 +573,7 @@ pub(super) fn print_campaign(campaign: &Campaign, w: &Written) {
                 }
             }
         }
-        Kind::Sweep => {
+        CampaignKind::Sweep => {
             let first = &campaign.outcomes()[0];
             let names: Vec<&str> = campaign
                 .plan()
@@ -632,7 +632,7 @@ pub(super) fn sweep(args: SweepArgs) -> Result<ExitCode> {
     let loaded = campaign_loaded(&args.campaign)?;
     let outcomes = outcomes_of(&loaded, &args.campaign.outcomes)?;
     let spec = CampaignSpec {
-        kind: Kind::Sweep,
+        kind: CampaignKind::Sweep,
         vary: args.vary.clone(),
         layout: match args.design {
             SweepDesign::Grid => Layout::Grid,
@@ -675,7 +675,7 @@ pub(super) fn sensitivity(args: SensitivityArgs) -> Result<ExitCode> {
         outcomes_of(&loaded, &args.campaign.outcomes)?
     };
     let spec = CampaignSpec {
-        kind: Kind::Sensitivity,
+        kind: CampaignKind::Sensitivity,
         vary: params,
         layout: match method {
             Method::Sobol => Layout::Sobol {

@@ -27,7 +27,7 @@ use super::case::{Case, Window};
 use super::forecast::{self, Variants};
 use crate::calibrate::abc::{AbcError, Model, Problem, Smc, SmcConfig, Stop};
 use crate::calibrate::population::Population;
-use crate::calibrate::prior::{Param, Prior, PriorError};
+use crate::calibrate::prior::{Prior, PriorError, PriorParam};
 use crate::model::{Param as _, ParamError, Scenario, SupplierParam, Target};
 
 /// Why a joint fit could not be set up or run.
@@ -353,7 +353,7 @@ impl Model for JointModel {
 
 /// A finished joint fit.
 #[derive(Debug, Clone)]
-pub struct Fit {
+pub struct JointFit {
     /// The shared parameters, in the particles' column order.
     pub shared: Vec<SharedParam>,
     /// The last population.
@@ -362,7 +362,7 @@ pub struct Fit {
     pub stop: Stop,
 }
 
-impl Fit {
+impl JointFit {
     /// Each shared parameter's weighted median, with its path.
     pub fn medians(&self) -> Vec<(String, f64)> {
         let posterior = self.population.posterior();
@@ -388,11 +388,11 @@ pub fn fit(
     cancel: Option<&AtomicBool>,
     resume: Option<Population>,
     checkpoint: &mut dyn FnMut(&Population) -> std::io::Result<()>,
-) -> Result<Fit, FitError> {
+) -> Result<JointFit, FitError> {
     let (model, observed) = JointModel::new(cases, shared, settings.runs_per_case)?;
-    let params: Vec<Param> = shared
+    let params: Vec<PriorParam> = shared
         .iter()
-        .map(|p| Param::new(p.path.clone(), p.prior))
+        .map(|p| PriorParam::new(p.path.clone(), p.prior))
         .collect();
     let scales = vec![settings.scale; observed.len()];
     let problem = Problem::new(params, observed, scales, model)?;
@@ -407,7 +407,7 @@ pub fn fit(
         smc = smc.resume(population);
     }
     let outcome = smc.run()?;
-    Ok(Fit {
+    Ok(JointFit {
         shared: shared.to_vec(),
         population: outcome.population,
         stop: outcome.stop,
@@ -421,7 +421,11 @@ pub fn fit(
 /// # Errors
 /// [`FitError::Path`] if a shared parameter's path does not resolve in the
 /// case; [`ParamError`]s surface as [`FitError::Path`] too.
-pub fn posterior_variants(fit: &Fit, scenario: &Scenario, runs: u64) -> Result<Variants, FitError> {
+pub fn posterior_variants(
+    fit: &JointFit,
+    scenario: &Scenario,
+    runs: u64,
+) -> Result<Variants, FitError> {
     let targets = fit
         .shared
         .iter()

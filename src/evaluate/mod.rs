@@ -130,7 +130,7 @@ impl Timeline {
 
 /// One row of `scores.csv`: a case, a window, a supplier group.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct ScoreRow {
     /// The case's id.
     pub case: String,
     /// The window.
@@ -218,7 +218,7 @@ pub struct Evaluation {
     /// the windows it could not be scored on (no deliveries observed).
     pub cases: Vec<CaseInfo>,
     /// Every scored row.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ScoreRow>,
     /// Every scored case-window.
     pub scores: Vec<CaseScore>,
     /// Skill per window kind and baseline.
@@ -350,7 +350,7 @@ pub fn evaluate(
                 let q = |p| ensemble.quantile(p);
                 let base: [f64; baseline::COUNT] =
                     std::array::from_fn(|b| baselines[b].as_ref().map_or(f64::NAN, |v| v[g]));
-                let row = Row {
+                let row = ScoreRow {
                     case: case.id().to_string(),
                     window: window.kind,
                     years: window.years,

@@ -566,7 +566,7 @@ fn skill_figure(
 #[derive(Debug, Clone)]
 pub struct JointFitReport<'a> {
     /// The fit.
-    pub fit: &'a crate::evaluate::fit::Fit,
+    pub fit: &'a crate::evaluate::fit::JointFit,
     /// The cases it was fitted on.
     pub cases: &'a [crate::evaluate::case::Case],
     /// Wall time, seconds.

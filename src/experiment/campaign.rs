@@ -42,7 +42,7 @@ pub const CAMPAIGN_STATE: &str = "campaign.armsim";
 /// What kind of campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub enum CampaignKind {
     /// A sweep: a grid or Latin hypercube, outcomes per point.
     Sweep,
     /// A global sensitivity analysis: Sobol or Morris indices.
@@ -53,7 +53,7 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignSpec {
     /// Sweep or sensitivity analysis.
-    pub kind: Kind,
+    pub kind: CampaignKind,
     /// The varied parameters, `PATH=FROM:TO:STEPS` (or shorter, see [`Vary`]).
     pub vary: Vec<String>,
     /// The design.
@@ -164,8 +164,8 @@ impl Campaign {
                 .collect::<Result<Vec<_>, _>>()?
         };
         match (&spec.kind, &spec.layout) {
-            (Kind::Sweep, Layout::Grid | Layout::Lhs { .. })
-            | (Kind::Sensitivity, Layout::Sobol { .. } | Layout::Morris { .. }) => {}
+            (CampaignKind::Sweep, Layout::Grid | Layout::Lhs { .. })
+            | (CampaignKind::Sensitivity, Layout::Sobol { .. } | Layout::Morris { .. }) => {}
             _ => {
                 return Err(CampaignError::Settings(
                     "a sweep uses a grid or a Latin hypercube; a sensitivity analysis Sobol or Morris"
@@ -243,9 +243,9 @@ impl Campaign {
     /// readable stem, and the shard's tail.
     fn default_name(&self, shard: Option<Shard>) -> (String, String) {
         let kind = match (self.spec.kind, &self.plan.layout()) {
-            (Kind::Sweep, _) => "sweep",
-            (Kind::Sensitivity, Layout::Morris { .. }) => "sensitivity-morris",
-            (Kind::Sensitivity, _) => "sensitivity-sobol",
+            (CampaignKind::Sweep, _) => "sweep",
+            (CampaignKind::Sensitivity, Layout::Morris { .. }) => "sensitivity-morris",
+            (CampaignKind::Sensitivity, _) => "sensitivity-sobol",
         };
         let names: Vec<&str> = self
             .plan
@@ -496,7 +496,7 @@ impl CampaignState {
 #[non_exhaustive]
 pub enum CampaignFinished {
     /// Every point ran and the outputs were written.
-    Written(Written),
+    Written(CampaignWritten),
     /// A shard ran; its state is in `dir`.
     Shard {
         /// The shard's directory.
@@ -519,7 +519,7 @@ pub enum CampaignFinished {
 
 /// A written campaign.
 #[derive(Debug)]
-pub struct Written {
+pub struct CampaignWritten {
     /// Its directory.
     pub dir: PathBuf,
     /// The files in it.
@@ -802,7 +802,7 @@ impl<'a> CampaignRunner<'a> {
 
 /// One shard of a merged campaign, as the manifest records it.
 #[derive(Debug, Clone, Serialize)]
-pub struct ShardRecord {
+pub struct CampaignShardRecord {
     /// Its points, `[start, end)`.
     pub points: [usize; 2],
     /// Worker threads.
@@ -815,7 +815,7 @@ pub struct ShardRecord {
 struct Manifest<'a> {
     written_by: &'static str,
     settings_sha256: String,
-    kind: Kind,
+    kind: CampaignKind,
     armsim_version: &'static str,
     build: output::Build,
     created_utc: String,
@@ -833,7 +833,7 @@ struct Manifest<'a> {
     varied: Vec<(&'a str, f64, f64)>,
     threads: usize,
     elapsed_seconds: f64,
-    shards: &'a [ShardRecord],
+    shards: &'a [CampaignShardRecord],
     rng: &'static str,
     files: Vec<String>,
     resolved_scenario_toml: &'a str,
@@ -882,9 +882,9 @@ pub fn write_campaign(
     threads: usize,
     plots: bool,
     command_line: &[String],
-    shards: &[ShardRecord],
+    shards: &[CampaignShardRecord],
     cancel: Option<&AtomicBool>,
-) -> Result<Written, CampaignError> {
+) -> Result<CampaignWritten, CampaignError> {
     let indices: Vec<Result<Indices, String>> = match campaign.indices_until(&results, cancel) {
         None => Vec::new(),
         Some(Ok(all)) => all.into_iter().map(Ok).collect(),
@@ -917,7 +917,7 @@ pub fn write_campaign(
         return Err(CampaignError::Cancelled);
     }
     let mut names: Vec<String> = vec!["sweep.csv".into()];
-    if campaign.spec.kind == Kind::Sensitivity {
+    if campaign.spec.kind == CampaignKind::Sensitivity {
         names.push("indices.csv".into());
     }
     #[cfg_attr(not(feature = "plots"), allow(unused_mut))]
@@ -931,7 +931,7 @@ pub fn write_campaign(
                 &results,
             )
         })?;
-        if campaign.spec.kind == Kind::Sensitivity {
+        if campaign.spec.kind == CampaignKind::Sensitivity {
             let (outcomes, ok): (Vec<Outcome>, Vec<Indices>) = campaign
                 .outcomes
                 .iter()
@@ -996,7 +996,7 @@ pub fn write_campaign(
     let mut files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
     files.extend(written_plots.iter().map(|n| dir.join(n)));
     files.push(dir.join(files::MANIFEST));
-    Ok(Written {
+    Ok(CampaignWritten {
         dir: dir.to_path_buf(),
         files,
         results,
@@ -1017,7 +1017,7 @@ pub fn merge(
     out: Option<PathBuf>,
     plots: bool,
     command_line: &[String],
-) -> Result<Written, CampaignError> {
+) -> Result<CampaignWritten, CampaignError> {
     merge_placed(states, out, plots, command_line, &mut |_| {})
 }
 
@@ -1032,7 +1032,7 @@ pub fn merge_placed(
     plots: bool,
     command_line: &[String],
     placed: &mut dyn FnMut(&files::Placement),
-) -> Result<Written, CampaignError> {
+) -> Result<CampaignWritten, CampaignError> {
     let first = states
         .first()
         .ok_or_else(|| CampaignError::Merge("no shards to merge".into()))?;
@@ -1073,9 +1073,9 @@ pub fn merge_placed(
         .flat_map(|s| s.results.iter().cloned())
         .collect();
     results.sort_by_key(|r| r.point);
-    let shards: Vec<ShardRecord> = states
+    let shards: Vec<CampaignShardRecord> = states
         .iter()
-        .map(|s| ShardRecord {
+        .map(|s| CampaignShardRecord {
             points: [s.range.start, s.range.end],
             threads: s.threads,
             elapsed_seconds: s.elapsed_seconds,
@@ -1134,7 +1134,7 @@ mod tests {
     use super::*;
     use crate::scenario::load_baseline;
 
-    fn spec(kind: Kind, vary: &[&str], layout: Layout) -> CampaignSpec {
+    fn spec(kind: CampaignKind, vary: &[&str], layout: Layout) -> CampaignSpec {
         CampaignSpec {
             kind,
             vary: vary.iter().map(|s| s.to_string()).collect(),
@@ -1160,7 +1160,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let c = Campaign::new(
             loaded(),
-            spec(Kind::Sweep, &["buyer.support_weight=0:3:5"], Layout::Grid),
+            spec(
+                CampaignKind::Sweep,
+                &["buyer.support_weight=0:3:5"],
+                Layout::Grid,
+            ),
         )
         .unwrap();
         let whole = root.path().join("whole");
@@ -1216,7 +1220,7 @@ mod tests {
         let c = Campaign::new(
             loaded(),
             spec(
-                Kind::Sensitivity,
+                CampaignKind::Sensitivity,
                 &["buyer.support_weight=0:3", "buyer.lock_in_weight=0:2"],
                 Layout::Morris {
                     trajectories: 4,
@@ -1286,7 +1290,7 @@ mod tests {
         let err = Campaign::new(
             loaded(),
             spec(
-                Kind::Sweep,
+                CampaignKind::Sweep,
                 &[
                     "buyer.support_weight=0:3:1000",
                     "buyer.lock_in_weight=0:2:1000",
@@ -1303,7 +1307,7 @@ mod tests {
             "{err}"
         );
         let mut huge = spec(
-            Kind::Sensitivity,
+            CampaignKind::Sensitivity,
             &["buyer.support_weight=0:3"],
             Layout::Sobol { samples: 8 },
         );
@@ -1318,7 +1322,7 @@ mod tests {
         let c = Campaign::new(
             loaded(),
             spec(
-                Kind::Sweep,
+                CampaignKind::Sweep,
                 &["buyer.support_weight=0:3:4", "buyer.lock_in_weight=0:2:2"],
                 Layout::Grid,
             ),
@@ -1366,7 +1370,7 @@ mod tests {
     fn states_round_trip_and_corruption_is_refused() {
         let c = Campaign::new(
             loaded(),
-            spec(Kind::Sweep, &["buyer.budget=20:60:3"], Layout::Grid),
+            spec(CampaignKind::Sweep, &["buyer.budget=20:60:3"], Layout::Grid),
         )
         .unwrap();
         let results = PointRunner::new(3, &c.plan.builder(), c.outcomes.clone(), 5, 1)
@@ -1390,15 +1394,19 @@ mod tests {
     #[test]
     fn settings_that_do_not_fit_are_refused() {
         let l = loaded();
-        assert!(Campaign::new(l.clone(), spec(Kind::Sweep, &[], Layout::Grid)).is_err());
+        assert!(Campaign::new(l.clone(), spec(CampaignKind::Sweep, &[], Layout::Grid)).is_err());
         assert!(
             Campaign::new(
                 l.clone(),
-                spec(Kind::Sweep, &["buyer.budget"], Layout::Sobol { samples: 8 })
+                spec(
+                    CampaignKind::Sweep,
+                    &["buyer.budget"],
+                    Layout::Sobol { samples: 8 }
+                )
             )
             .is_err()
         );
-        let mut s = spec(Kind::Sweep, &["buyer.budget"], Layout::Grid);
+        let mut s = spec(CampaignKind::Sweep, &["buyer.budget"], Layout::Grid);
         s.outcomes = vec!["rolling_share:Rusia@end".into()];
         assert!(matches!(
             Campaign::new(l, s),

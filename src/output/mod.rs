@@ -190,7 +190,7 @@ pub fn utc_now() -> String {
 
 /// One shard of a merged study, as its manifest records it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ShardRecord {
+pub struct StudyShardRecord {
     /// Run indices, `[start, end)`.
     pub runs: [u64; 2],
     /// Its worker threads.
@@ -199,10 +199,10 @@ pub struct ShardRecord {
     pub elapsed_seconds: f64,
 }
 
-impl ShardRecord {
+impl StudyShardRecord {
     /// The record of a shard's state.
     pub fn of(state: &StudyState) -> Self {
-        ShardRecord {
+        StudyShardRecord {
             runs: [state.range.start, state.range.end],
             threads: state.threads,
             elapsed_seconds: state.elapsed_seconds,
@@ -262,7 +262,7 @@ pub struct Manifest<'a> {
     pub elapsed_seconds: f64,
     /// The shards a merged study was made of (absent otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub shards: Vec<ShardRecord>,
+    pub shards: Vec<StudyShardRecord>,
     /// How each run's random numbers are drawn.
     pub rng: &'static str,
     /// How percentiles are computed.
@@ -326,7 +326,7 @@ pub struct StudyReport<'a> {
     /// Wall-clock seconds.
     pub elapsed_seconds: f64,
     /// The shards of a merged study (empty otherwise).
-    pub shards: Vec<ShardRecord>,
+    pub shards: Vec<StudyShardRecord>,
     /// The runs whose trajectories are written, if any.
     pub kept: Option<KeptRuns<'a>>,
     /// Whether to draw the plots.

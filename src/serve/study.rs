@@ -77,7 +77,7 @@ fn fan(summary: &Summary, i: usize, metric: MetricId) -> Vec<Value> {
 /// One supplier's share at the horizon: the baseline's and the change's
 /// medians, and the paired difference's median and 90% band.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Row {
+pub struct ShareRow {
     /// The supplier.
     pub supplier: String,
     /// Median share in the baseline.
@@ -101,7 +101,7 @@ pub struct Headline {
     /// The sentence.
     pub text: String,
     /// Every supplier.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ShareRow>,
 }
 
 /// Whole percentage points with a sign: `-23`, `+5`, `0`.
@@ -145,7 +145,7 @@ pub fn headline(scenario: &Scenario, paired: &Paired, changed: bool) -> Option<H
             stat(&paired.b, i)?,
             stat(&paired.difference, i)?,
         );
-        rows.push(Row {
+        rows.push(ShareRow {
             supplier: sup.name().to_string(),
             baseline: a.p50(),
             change: b.p50(),

@@ -170,3 +170,52 @@ fn the_library_s_modules_depend_on_each_other_without_cycles() {
         );
     }
 }
+
+/// Public type names, with the files that define them.
+fn public_types(src: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for line in source.lines() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let ["pub", "struct" | "enum" | "type" | "trait", name, ..] = words.as_slice() {
+                    let name: String = name
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let file = path.strip_prefix(src).unwrap().display().to_string();
+                    types.entry(name).or_default().push(file);
+                }
+            }
+        }
+    }
+    types
+}
+
+#[test]
+fn one_name_for_one_thing_among_the_public_types() {
+    let types = public_types(&root().join("src"));
+    assert!(types.contains_key("Scenario") && types.contains_key("Summary"));
+    // The engine's one exception: `engine::Simulator` runs a scenario with
+    // the simulator of its model version (`engine::v1`, `engine::v2`).
+    let twice: Vec<String> = types
+        .iter()
+        .filter(|(name, files)| files.len() > 1 && name.as_str() != "Simulator")
+        .map(|(name, files)| format!("{name} in {}", files.join(", ")))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "public types defined twice under one name (give each its own): {}",
+        twice.join("; ")
+    );
+}

@@ -42,7 +42,10 @@ type ModelFn = fn(&[f64], u64) -> Result<Vec<f64>, Infallible>;
 fn gaussian_problem() -> Problem<ModelFn> {
     // Uniform(-10, 10) is flat over the posterior's support (1.3 +- 2), so
     // the posterior is N(1.3, 1/10) up to a truncation of order e^-600.
-    let params = vec![Param::new("theta", Prior::uniform(-10.0, 10.0).unwrap())];
+    let params = vec![PriorParam::new(
+        "theta",
+        Prior::uniform(-10.0, 10.0).unwrap(),
+    )];
     Problem::new(
         params,
         vec![OBSERVED],
@@ -195,8 +198,8 @@ fn smc_recovers_a_known_posterior_correlation() {
         Ok(vec![y1, y2])
     };
     let params = vec![
-        Param::new("a", Prior::uniform(-8.0, 8.0).unwrap()),
-        Param::new("b", Prior::uniform(-8.0, 8.0).unwrap()),
+        PriorParam::new("a", Prior::uniform(-8.0, 8.0).unwrap()),
+        PriorParam::new("b", Prior::uniform(-8.0, 8.0).unwrap()),
     ];
     let problem = Problem::new(params, vec![0.5, 1.5], vec![1.0, 1.0], model).unwrap();
     let mut config = SmcConfig::new(5, 400);
@@ -331,7 +334,7 @@ fn a_cancelled_run_resumes_to_the_same_result() {
         Ok(())
     };
     // Cancel in the middle of generation 3.
-    let mut watch = |p: &Progress| {
+    let mut watch = |p: &SmcProgress| {
         if p.generation == 3 {
             flag.store(true, Ordering::Relaxed);
         }
@@ -477,7 +480,7 @@ fn stopping_rules() {
     );
     // A model whose statistic is constant stalls: every distance is equal.
     let constant = |_: &[f64], _: u64| -> Result<Vec<f64>, Infallible> { Ok(vec![2.0]) };
-    let params = vec![Param::new("theta", Prior::uniform(0.0, 1.0).unwrap())];
+    let params = vec![PriorParam::new("theta", Prior::uniform(0.0, 1.0).unwrap())];
     let flat = Problem::new(params, vec![1.0], vec![1.0], constant).unwrap();
     let out = Smc::new(&flat, small_config()).run().unwrap();
     assert_eq!((out.stop, out.population.generation()), (Stop::Stalled, 0));
@@ -489,7 +492,7 @@ struct Broken(f64);
 
 #[test]
 fn model_failures_are_reported_for_the_first_failing_candidate() {
-    let params = vec![Param::new("theta", Prior::uniform(0.0, 1.0).unwrap())];
+    let params = vec![PriorParam::new("theta", Prior::uniform(0.0, 1.0).unwrap())];
     // Fails for theta above 0.9: the first such candidate in index order is
     // reported, whatever the thread count.
     let failing = |theta: &[f64], _: u64| -> Result<Vec<f64>, Broken> {
@@ -537,7 +540,7 @@ fn model_failures_are_reported_for_the_first_failing_candidate() {
 fn problems_and_settings_are_validated() {
     let prior = Prior::uniform(0.0, 1.0).unwrap();
     let model = mean_of_normals as ModelFn;
-    let p = |name: &str| Param::new(name, prior);
+    let p = |name: &str| PriorParam::new(name, prior);
     assert!(matches!(
         Problem::new(vec![], vec![1.0], vec![1.0], model),
         Err(AbcError::ParameterCount { count: 0 })
