@@ -60,7 +60,7 @@ use super::posterior::{Posterior, weighted_quantile};
 use super::prior::PriorParam;
 use super::report;
 use super::sim::{ModelError, ScenarioModel};
-use super::spec::{Scale, Spec, SpecError, Statistic};
+use super::spec::{Scale, Spec, SpecError, Statistic, WaveSpec};
 use crate::engine::{Observer, QuarterView, Simulator, run_rng};
 use crate::experiment::outcome::{Outcome, OutcomeError, OutcomeSet};
 use crate::experiment::points::OutcomeStats;
@@ -752,6 +752,9 @@ impl<'a> Calibration<'a> {
         Ok(fit)
     }
 
+    /// The stages in order (history matching, scales, ABC-SMC, the
+    /// posterior predictive check, the forecast), then the calibrated files:
+    /// the policy of a calibration, each stage's mechanism in its own method.
     fn stages(self, mut progress: Option<&'a mut ProgressFn<'a>>) -> Result<Fit, CalibrationError> {
         let spec = &self.spec;
         let s = spec.settings;
@@ -776,64 +779,217 @@ impl<'a> Calibration<'a> {
             s.runs_per_simulation,
             s.seed,
         )?;
-        let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
         let priors: Vec<PriorParam> = spec
             .params
             .iter()
             .map(|p| PriorParam::new(p.path.clone(), p.prior))
             .collect();
 
-        // History matching.
-        let mut fitted = priors.clone();
-        let mut wave = None;
-        if let Some(w) = spec.history_matching {
-            let started = Instant::now();
-            report(CalibrationProgress::Start {
-                stage: Stage::HistoryMatching,
-                work: w.points * u64::from(w.replicates),
-            });
-            let unit = vec![1.0; observed.len()];
-            let problem = Problem::new(priors.clone(), observed.clone(), unit, simulate)?;
-            let mut config = WaveConfig::new(
-                derived_seed(s.seed, "history matching"),
-                w.points,
-                observed.len(),
-            );
-            config.replicates = w.replicates;
-            config.cutoff = w.cutoff;
-            config.batch = 64;
-            let result = history_match(&problem, &config, self.cancel).map_err(|e| match e {
-                AbcError::Cancelled => CalibrationError::Cancelled,
-                e => e.into(),
-            })?;
-            if result.kept.is_empty() {
-                return Err(CalibrationError::EverythingImplausible {
-                    points: w.points,
-                    cutoff: w.cutoff,
-                });
-            }
-            fitted = result.restrict(&priors)?;
-            wave = Some(WaveReport {
-                points: w.points,
-                kept: result.kept.len(),
-                simulations: result.simulations,
-                cutoff: w.cutoff,
-                bounds: fitted.iter().map(|p| p.prior.support()).collect(),
-            });
-            timings.push((Stage::HistoryMatching, started.elapsed()));
-        }
-
-        // Scales.
         let started = Instant::now();
-        let mut pilot_simulations = 0;
+        let (fitted, wave) = match spec.history_matching {
+            Some(w) => {
+                let (fitted, wave) =
+                    self.history_matching(w, &priors, &observed, &model, &mut report)?;
+                timings.push((Stage::HistoryMatching, started.elapsed()));
+                (fitted, Some(wave))
+            }
+            None => (priors.clone(), None),
+        };
+
+        let started = Instant::now();
+        let (scales, pilot) = self.scales(&statistics, &fitted, &observed, &model, &mut report)?;
+        if pilot.is_some() {
+            timings.push((Stage::Pilot, started.elapsed()));
+        }
+        let pilot_simulations = pilot.unwrap_or(0);
+
+        let started = Instant::now();
+        let smc = self.smc(&fitted, &observed, &scales, &model, &mut report)?;
+        timings.push((Stage::Smc, started.elapsed()));
+        let outcome = smc.outcome;
+        let posterior = outcome.population.posterior();
+        let rejection_posterior = smc.rejection.posterior();
+        let medians: Vec<f64> = posterior.q50.iter().map(|&x| significant(x, 4)).collect();
+        let identified: Vec<bool> = priors
+            .iter()
+            .zip(&posterior.sd)
+            .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
+            .collect();
+        // A scenario's values after calibration: the posterior median where
+        // identified, its own value where not.
+        let calibrated_in = |sc: &Scenario, targets: &[Target]| -> Vec<f64> {
+            targets
+                .iter()
+                .enumerate()
+                .map(|(k, &t)| {
+                    if identified[k] {
+                        medians[k]
+                    } else {
+                        sc.param(t)
+                    }
+                })
+                .collect()
+        };
+        let calibrated_history_values = calibrated_in(scenario, &targets);
+
+        let started = Instant::now();
+        let bands = self.predictive_check(
+            &outcome.population,
+            &statistics,
+            &observed,
+            &scales,
+            &calibrated_history_values,
+            &mut report,
+        )?;
+        timings.push((Stage::Predictive, started.elapsed()));
+
+        let started = Instant::now();
+        let (f_loaded, f_scenario) = match &self.forecast {
+            Some(l) => (l, &l.scenario),
+            None => (self.loaded, scenario),
+        };
+        let f_targets: Vec<Target> = spec
+            .params
+            .iter()
+            .map(|p| f_scenario.target(&p.path).expect("checked in new"))
+            .collect();
+        let calibrated = calibrated_in(f_scenario, &f_targets);
+        let before: Vec<f64> = f_targets.iter().map(|&t| f_scenario.param(t)).collect();
+        let forecast = self.forecast_across_the_posterior(
+            &outcome.population,
+            f_loaded,
+            &f_targets,
+            &calibrated,
+            &mut report,
+        )?;
+        timings.push((Stage::Forecast, started.elapsed()));
+
+        // The calibrated files.
+        let source = report::Provenance {
+            scenario: self.loaded.origin.clone(),
+            seed: s.seed,
+            population: s.population,
+            generations: outcome.population.generation() + 1,
+            epsilon: outcome.population.epsilon(),
+            simulations: outcome.total_simulations,
+        };
+        let calibrated_history = report::calibrated_text(
+            &self.loaded.text,
+            &spec.params,
+            &calibrated_history_values,
+            &identified,
+            &priors,
+            &posterior,
+            &source,
+        )?;
+        let calibrated_forecast = report::calibrated_text(
+            &f_loaded.text,
+            &spec.params,
+            &calibrated,
+            &identified,
+            &priors,
+            &posterior,
+            &source,
+        )?;
+
+        Ok(Fit {
+            id: scenario.id().to_string(),
+            origin: self.loaded.origin.clone(),
+            hash: self.loaded.hash.clone(),
+            spec: self.spec.clone(),
+            priors,
+            fitted,
+            statistics,
+            observed,
+            scales,
+            wave,
+            pilot_simulations,
+            rejection: smc.rejection,
+            smc: outcome,
+            resumed_from: smc.resumed_from,
+            posterior,
+            rejection_posterior,
+            medians,
+            identified,
+            calibrated,
+            before,
+            bands,
+            forecast,
+            calibrated_history,
+            calibrated_forecast,
+            forecast_id: f_scenario.id().to_string(),
+            threads: 0,
+            timings,
+        })
+    }
+
+    /// One wave of history matching: the priors narrowed to the region not
+    /// implausible.
+    fn history_matching(
+        &self,
+        w: WaveSpec,
+        priors: &[PriorParam],
+        observed: &[f64],
+        model: &ScenarioModel,
+        report: &mut dyn FnMut(CalibrationProgress),
+    ) -> Result<(Vec<PriorParam>, WaveReport), CalibrationError> {
+        let s = self.spec.settings;
+        let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
+        report(CalibrationProgress::Start {
+            stage: Stage::HistoryMatching,
+            work: w.points * u64::from(w.replicates),
+        });
+        let unit = vec![1.0; observed.len()];
+        let problem = Problem::new(priors.to_vec(), observed.to_vec(), unit, simulate)?;
+        let mut config = WaveConfig::new(
+            derived_seed(s.seed, "history matching"),
+            w.points,
+            observed.len(),
+        );
+        config.replicates = w.replicates;
+        config.cutoff = w.cutoff;
+        config.batch = 64;
+        let result = history_match(&problem, &config, self.cancel).map_err(abc_error)?;
+        if result.kept.is_empty() {
+            return Err(CalibrationError::EverythingImplausible {
+                points: w.points,
+                cutoff: w.cutoff,
+            });
+        }
+        let fitted = result.restrict(priors)?;
+        let wave = WaveReport {
+            points: w.points,
+            kept: result.kept.len(),
+            simulations: result.simulations,
+            cutoff: w.cutoff,
+            bounds: fitted.iter().map(|p| p.prior.support()).collect(),
+        };
+        Ok((fitted, wave))
+    }
+
+    /// Each statistic's scale: as the spec fixes it, or the robust spread
+    /// of a pilot rejection run where the spec asks for one. Returns the
+    /// scales and the pilot's simulations (`None` without a pilot).
+    fn scales(
+        &self,
+        statistics: &[Statistic],
+        fitted: &[PriorParam],
+        observed: &[f64],
+        model: &ScenarioModel,
+        report: &mut dyn FnMut(CalibrationProgress),
+    ) -> Result<(Vec<f64>, Option<u64>), CalibrationError> {
+        let spec = &self.spec;
+        let s = spec.settings;
+        let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
         let needs_pilot = spec.targets.iter().any(|t| t.scale == Scale::Mad);
+        let mut pilot_simulations = None;
         let pilot_scales = if needs_pilot {
             report(CalibrationProgress::Start {
                 stage: Stage::Pilot,
                 work: s.pilot_draws,
             });
             let unit = vec![1.0; observed.len()];
-            let problem = Problem::new(fitted.clone(), observed.clone(), unit, simulate)?;
+            let problem = Problem::new(fitted.to_vec(), observed.to_vec(), unit, simulate)?;
             let config = RejectionConfig {
                 seed: derived_seed(s.seed, "pilot"),
                 draws: s.pilot_draws,
@@ -853,19 +1009,16 @@ impl<'a> Calibration<'a> {
             if let Some(flag) = self.cancel {
                 rejection = rejection.cancel(flag);
             }
-            let pilot = rejection.run().map_err(|e| match e {
-                AbcError::Cancelled => CalibrationError::Cancelled,
-                e => e.into(),
-            })?;
-            pilot_simulations = pilot.simulations();
+            let pilot = rejection.run().map_err(abc_error)?;
+            pilot_simulations = Some(pilot.simulations());
             let rows: Vec<Vec<f64>> = (0..pilot.len())
                 .filter_map(|i| pilot.statistics(i).map(<[f64]>::to_vec))
                 .collect();
-            Some(robust_scales(&rows, &statistics)?)
+            Some(robust_scales(&rows, statistics)?)
         } else {
             None
         };
-        let scales: Vec<f64> = statistics
+        let scales = statistics
             .iter()
             .enumerate()
             .map(|(k, st)| match spec.targets[st.target].scale {
@@ -873,17 +1026,31 @@ impl<'a> Calibration<'a> {
                 Scale::Mad => pilot_scales.as_ref().expect("a pilot ran")[k],
             })
             .collect();
-        if needs_pilot {
-            timings.push((Stage::Pilot, started.elapsed()));
-        }
+        Ok((scales, pilot_simulations))
+    }
 
-        // ABC-SMC.
-        let started = Instant::now();
+    /// ABC-SMC from the fitted priors, checkpointing every generation and
+    /// resuming from the latest where asked.
+    fn smc(
+        &self,
+        fitted: &[PriorParam],
+        observed: &[f64],
+        scales: &[f64],
+        model: &ScenarioModel,
+        report: &mut dyn FnMut(CalibrationProgress),
+    ) -> Result<SmcStage, CalibrationError> {
+        let s = self.spec.settings;
+        let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
         report(CalibrationProgress::Start {
             stage: Stage::Smc,
             work: 0,
         });
-        let problem = Problem::new(fitted.clone(), observed.clone(), scales.clone(), simulate)?;
+        let problem = Problem::new(
+            fitted.to_vec(),
+            observed.to_vec(),
+            scales.to_vec(),
+            simulate,
+        )?;
         let config = SmcConfig {
             seed: s.seed,
             population: s.population,
@@ -943,60 +1110,52 @@ impl<'a> Calibration<'a> {
         if let Some(p) = resume_population {
             smc = smc.resume(p);
         }
-        let outcome = smc.run().map_err(|e| match e {
-            AbcError::Cancelled => CalibrationError::Cancelled,
-            e => e.into(),
-        })?;
+        let outcome = smc.run().map_err(abc_error)?;
         if outcome.stop == abc::Stop::Cancelled || cancelled(self.cancel) {
             return Err(CalibrationError::Cancelled);
         }
         let rejection = first_generation
             .or(rejection_saved)
             .expect("generation 0 is saved or resumed from");
-        timings.push((Stage::Smc, started.elapsed()));
-        let posterior = outcome.population.posterior();
-        let rejection_posterior = rejection.posterior();
-        let medians: Vec<f64> = posterior.q50.iter().map(|&x| significant(x, 4)).collect();
-        let identified: Vec<bool> = priors
-            .iter()
-            .zip(&posterior.sd)
-            .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
-            .collect();
-        let calibrated_in = |sc: &Scenario, targets: &[Target]| -> Vec<f64> {
-            targets
-                .iter()
-                .enumerate()
-                .map(|(k, &t)| {
-                    if identified[k] {
-                        medians[k]
-                    } else {
-                        sc.param(t)
-                    }
-                })
-                .collect()
-        };
-        let calibrated_history_values = calibrated_in(scenario, &targets);
+        Ok(SmcStage {
+            outcome,
+            rejection,
+            resumed_from,
+        })
+    }
 
-        // Posterior predictive check, and the calibrated scenario's statistics.
-        let started = Instant::now();
+    /// The posterior predictive check: the statistics over runs of
+    /// particles resampled from the posterior, beside those of the
+    /// calibrated values, on streams of their own.
+    fn predictive_check(
+        &self,
+        population: &Population,
+        statistics: &[Statistic],
+        observed: &[f64],
+        scales: &[f64],
+        calibrated_values: &[f64],
+        report: &mut dyn FnMut(CalibrationProgress),
+    ) -> Result<Vec<PredictiveBand>, CalibrationError> {
+        let s = self.spec.settings;
+        let scenario = &self.loaded.scenario;
+        let targets: Vec<Target> = self.spec.params.iter().map(|p| p.target).collect();
+        let outcomes: Vec<String> = statistics.iter().map(|x| x.outcome.clone()).collect();
         let particles = s.predictive_particles;
         let runs = s.predictive_runs;
         report(CalibrationProgress::Start {
             stage: Stage::Predictive,
             work: 2 * particles as u64 * runs,
         });
-        let predictive_seed = derived_seed(s.seed, "predictive");
         let picked = resample(
-            outcome.population.weights(),
+            population.weights(),
             particles,
             &mut ChaCha8Rng::seed_from_u64(derived_seed(s.seed, "predictive resampling")),
         );
+        let predictive_seed = derived_seed(s.seed, "predictive");
         let check = ScenarioModel::new(scenario, targets.clone(), &outcomes, 1, predictive_seed)?;
-        let dim = fitted.len();
-        let theta = |i: usize| outcome.population.particles()[i * dim..(i + 1) * dim].to_vec();
         let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
             .into_par_iter()
-            .map(|j| check.each_run(&theta(picked[j]), j as u64, runs as u32))
+            .map(|j| check.each_run(&particle(population, picked[j]), j as u64, runs as u32))
             .collect();
         let mut predictive_rows = Vec::with_capacity(particles * runs as usize);
         for r in rows {
@@ -1013,14 +1172,14 @@ impl<'a> Calibration<'a> {
         // The calibrated scenario, on streams of its own.
         let centre_model = ScenarioModel::new(
             scenario,
-            targets.clone(),
+            targets,
             &outcomes,
             1,
             derived_seed(s.seed, "calibrated"),
         )?;
         let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
             .into_par_iter()
-            .map(|j| centre_model.each_run(&calibrated_history_values, j as u64, runs as u32))
+            .map(|j| centre_model.each_run(calibrated_values, j as u64, runs as u32))
             .collect();
         let mut centre_rows = Vec::with_capacity(particles * runs as usize);
         for r in rows {
@@ -1028,7 +1187,7 @@ impl<'a> Calibration<'a> {
         }
         let column =
             |rows: &[Vec<f64>], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
-        let bands: Vec<PredictiveBand> = statistics
+        let bands = statistics
             .iter()
             .enumerate()
             .map(|(k, st)| PredictiveBand {
@@ -1050,20 +1209,23 @@ impl<'a> Calibration<'a> {
             done: 2 * particles as u64 * runs,
             total: 2 * particles as u64 * runs,
         });
-        timings.push((Stage::Predictive, started.elapsed()));
+        Ok(bands)
+    }
 
-        // Forecast across the posterior.
-        let started = Instant::now();
-        let (f_loaded, f_scenario) = match &self.forecast {
-            Some(l) => (l, &l.scenario),
-            None => (self.loaded, scenario),
-        };
-        let f_targets: Vec<Target> = spec
-            .params
-            .iter()
-            .map(|p| f_scenario.target(&p.path).expect("checked in new"))
-            .collect();
-        let f_outcomes_text = spec
+    /// The forecast scenario run across particles resampled from the
+    /// posterior, and at the calibrated values, over as many runs.
+    fn forecast_across_the_posterior(
+        &self,
+        population: &Population,
+        f_loaded: &Loaded,
+        f_targets: &[Target],
+        calibrated: &[f64],
+        report: &mut dyn FnMut(CalibrationProgress),
+    ) -> Result<Forecast, CalibrationError> {
+        let s = self.spec.settings;
+        let f_scenario = &f_loaded.scenario;
+        let f_outcomes_text = self
+            .spec
             .forecast_outcomes
             .clone()
             .unwrap_or_else(|| default_forecast_outcomes(f_scenario));
@@ -1085,13 +1247,13 @@ impl<'a> Calibration<'a> {
             work: 2 * k as u64 * m,
         });
         let picked = resample(
-            outcome.population.weights(),
+            population.weights(),
             k,
             &mut ChaCha8Rng::seed_from_u64(derived_seed(s.seed, "forecast resampling")),
         );
         let mut scenarios = Vec::with_capacity(k);
         for &i in &picked {
-            scenarios.push(with(&theta(i))?);
+            scenarios.push(with(&particle(population, i))?);
         }
         let forecast_seed = derived_seed(s.seed, "forecast");
         let (summary, values) = forecast_runs(&scenarios, &f_outcomes, m, forecast_seed);
@@ -1103,9 +1265,7 @@ impl<'a> Calibration<'a> {
             done: k as u64 * m,
             total: 2 * k as u64 * m,
         });
-        let calibrated = calibrated_in(f_scenario, &f_targets);
-        let before: Vec<f64> = f_targets.iter().map(|&t| f_scenario.param(t)).collect();
-        let at_median_scenario = with(&calibrated)?;
+        let at_median_scenario = with(calibrated)?;
         let medians_copies = vec![at_median_scenario.clone(); k];
         let (_, median_values) = forecast_runs(
             &medians_copies,
@@ -1152,75 +1312,39 @@ impl<'a> Calibration<'a> {
             done: 2 * k as u64 * m,
             total: 2 * k as u64 * m,
         });
-        timings.push((Stage::Forecast, started.elapsed()));
-
-        // The calibrated files.
-        let source = report::Provenance {
-            scenario: self.loaded.origin.clone(),
-            seed: s.seed,
-            population: s.population,
-            generations: outcome.population.generation() + 1,
-            epsilon: outcome.population.epsilon(),
-            simulations: outcome.total_simulations,
-        };
-        let calibrated_history = report::calibrated_text(
-            &self.loaded.text,
-            &spec.params,
-            &calibrated_history_values,
-            &identified,
-            &priors,
-            &posterior,
-            &source,
-        )?;
-        let calibrated_forecast = report::calibrated_text(
-            &f_loaded.text,
-            &spec.params,
-            &calibrated,
-            &identified,
-            &priors,
-            &posterior,
-            &source,
-        )?;
-
-        Ok(Fit {
-            id: scenario.id().to_string(),
-            origin: self.loaded.origin.clone(),
-            hash: self.loaded.hash.clone(),
-            spec: self.spec.clone(),
-            priors,
-            fitted,
-            statistics,
-            observed,
-            scales,
-            wave,
-            pilot_simulations,
-            rejection,
-            smc: outcome,
-            resumed_from,
-            posterior,
-            rejection_posterior,
-            medians,
-            identified,
-            calibrated,
-            before,
-            bands,
-            forecast: Forecast {
-                scenario: at_median_scenario,
-                origin: f_loaded.origin.clone(),
-                outcomes: f_outcomes_text,
-                particles: k,
-                runs: m,
-                pooled,
-                particle_means,
-                at_median,
-                summary,
-            },
-            calibrated_history,
-            calibrated_forecast,
-            forecast_id: f_scenario.id().to_string(),
-            threads: 0,
-            timings,
+        Ok(Forecast {
+            scenario: at_median_scenario,
+            origin: f_loaded.origin.clone(),
+            outcomes: f_outcomes_text,
+            particles: k,
+            runs: m,
+            pooled,
+            particle_means,
+            at_median,
+            summary,
         })
+    }
+}
+
+/// What the ABC-SMC stage hands on.
+struct SmcStage {
+    outcome: SmcOutcome,
+    /// Generation 0 (the rejection step), run or resumed from.
+    rejection: Population,
+    resumed_from: Option<u32>,
+}
+
+/// Particle `i` of `population`.
+fn particle(population: &Population, i: usize) -> Vec<f64> {
+    let dim = population.dim();
+    population.particles()[i * dim..(i + 1) * dim].to_vec()
+}
+
+/// An ABC error as a calibration's, cancellation as [`CalibrationError::Cancelled`].
+fn abc_error(e: AbcError) -> CalibrationError {
+    match e {
+        AbcError::Cancelled => CalibrationError::Cancelled,
+        e => e.into(),
     }
 }
 
