@@ -405,10 +405,12 @@ fn load(args: &ScenarioArgs) -> Result<Loaded> {
     if let Some(seed) = args.seed {
         overrides.push(format!("run.seed={seed}"));
     }
-    Ok(match &args.scenario {
+    let loaded = match &args.scenario {
         Some(path) => scenario::load_file(path, &overrides)?,
         None => scenario::load_baseline(&overrides)?,
-    })
+    };
+    say_left_out_events(&loaded);
+    Ok(loaded)
 }
 
 /// The command line as given, for manifests.
@@ -498,7 +500,8 @@ fn signal_name(signal: i32) -> &'static str {
 }
 
 /// Says, on stderr, which events a replay under another model leaves out
-/// (`--set run.model=v2` on a file that writes v3's holds).
+/// (`--set run.model=v2` on a file that writes v3's holds): every command
+/// that loads a scenario says it, `--quiet` or not.
 pub(crate) fn say_left_out_events(loaded: &armsim::scenario::Loaded) {
     for event in &loaded.left_out_events {
         eprintln!(
@@ -522,9 +525,6 @@ fn run(args: RunArgs) -> Result<ExitCode> {
              add model = \"v3\" to run the current model",
             loaded.origin
         );
-    }
-    if !args.quiet {
-        say_left_out_events(&loaded);
     }
     let interrupts = Interrupts::listen(args.quiet);
     let quiet = args.quiet;
@@ -734,12 +734,6 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         say!(
             "  note: the file has no [run] model key, so it runs model v1 as it always did; \
              add model = \"v3\" for the current model"
-        );
-    }
-    for event in &loaded.left_out_events {
-        say!(
-            "  note: {event} left out: model {} does not read it",
-            s.model().name()
         );
     }
     say!("  buyer: {}", s.buyer_name());
@@ -1077,6 +1071,15 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
         );
     }
     let loaded = scenario::load_file(&args.scenario, &args.set)?;
+    if !loaded.left_out_events.is_empty() {
+        // Its calibrated file would name a model that cannot read them.
+        anyhow::bail!(
+            "{}: model {} does not read {}; calibrate a scenario under the model it names",
+            loaded.origin,
+            loaded.scenario.model().name(),
+            loaded.left_out_events.join(", ")
+        );
+    }
     let base = match args.scenario.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -9,7 +9,7 @@
 # and --seed), so the results are the same bits on every machine and thread
 # count; only the timings differ.
 #
-#   scripts/docs/validation.sh     # about 8 minutes on 2 cores (release build)
+#   scripts/docs/validation.sh     # about 3 minutes on 2 cores, plus the release build
 #
 # ARMSIM=path uses another binary. Needs /usr/bin/time (GNU time) for the
 # time and memory it records.

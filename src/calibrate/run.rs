@@ -1155,7 +1155,7 @@ impl<'a> Calibration<'a> {
         let check = ScenarioModel::new(scenario, targets.clone(), &outcomes, 1, predictive_seed)?;
         let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
             .into_par_iter()
-            .map(|j| check.each_run(&particle(population, picked[j]), j as u64, runs as u32))
+            .map(|j| check.each_run(particle(population, picked[j]), j as u64, runs as u32))
             .collect();
         let mut predictive_rows = Vec::with_capacity(particles * runs as usize);
         for r in rows {
@@ -1253,7 +1253,7 @@ impl<'a> Calibration<'a> {
         );
         let mut scenarios = Vec::with_capacity(k);
         for &i in &picked {
-            scenarios.push(with(&particle(population, i))?);
+            scenarios.push(with(particle(population, i))?);
         }
         let forecast_seed = derived_seed(s.seed, "forecast");
         let (summary, values) = forecast_runs(&scenarios, &f_outcomes, m, forecast_seed);
@@ -1334,10 +1334,11 @@ struct SmcStage {
     resumed_from: Option<u32>,
 }
 
-/// Particle `i` of `population`.
-fn particle(population: &Population, i: usize) -> Vec<f64> {
-    let dim = population.dim();
-    population.particles()[i * dim..(i + 1) * dim].to_vec()
+/// Particle `i` of `population`, an index [`resample`] drew from it.
+fn particle(population: &Population, i: usize) -> &[f64] {
+    population
+        .particle(i)
+        .expect("resampled indices are particles")
 }
 
 /// An ABC error as a calibration's, cancellation as [`CalibrationError::Cancelled`].

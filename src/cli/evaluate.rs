@@ -157,9 +157,7 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     for f in &files {
         match Case::load_with(f, &overrides) {
             Ok(c) => {
-                if !args.quiet {
-                    super::say_left_out_events(&c.loaded);
-                }
+                super::say_left_out_events(&c.loaded);
                 cases.push(c)
             }
             Err(e) => problems.push(e.to_string()),

@@ -1,8 +1,9 @@
 //! The experiment commands: `compare`, `sweep`, `sensitivity`, `outcomes`
 //! and `data`. Each parses its arguments, calls the library
 //! ([`armsim::experiment`], [`armsim::experiment::report`], [`armsim::data`])
-//! and prints what came out; the lifecycle (directories, checkpoints,
-//! shards) is the library's.
+//! and prints what came out. A campaign's lifecycle (directories,
+//! checkpoints, shards) is the library's; a comparison's (place, run, write,
+//! no checkpoint) is still here, in [`compare`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -254,10 +255,12 @@ fn parse_level(s: &str) -> Result<f64, String> {
 }
 
 fn scenario_at(path: &Option<PathBuf>, overrides: &[String]) -> Result<Loaded> {
-    Ok(match path {
+    let loaded = match path {
         Some(p) => scenario::load_file(p, overrides)?,
         None => scenario::load_baseline(overrides)?,
-    })
+    };
+    super::say_left_out_events(&loaded);
+    Ok(loaded)
 }
 
 fn outcomes_of(loaded: &Loaded, given: &[String]) -> Result<Vec<Outcome>> {
@@ -293,9 +296,10 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
     }
     let a = scenario_at(&args.a, &common)?;
     let b = match &args.b {
-        Some(path) => {
-            scenario::load_file(path, &[args.set_b.clone(), run_settings(&common)].concat())?
-        }
+        Some(path) => scenario_at(
+            &Some(path.clone()),
+            &[args.set_b.clone(), run_settings(&common)].concat(),
+        )?,
         None => {
             if args.set_b.is_empty() {
                 bail!(

@@ -1,7 +1,8 @@
-//! Tables of experiments: a comparison's outcomes, a sweep's points, a
+//! What experiments write: a comparison's outcomes, a sweep's points, a
 //! sensitivity analysis's indices, as CSV that pandas, polars and R read
-//! directly. Each writer takes any `Write` and returns its I/O errors; the
-//! directory a table goes into, and its plots, are written by the commands.
+//! directly (each writer takes any `Write` and returns its I/O errors); a
+//! campaign's plots; and a comparison's whole directory (its placement
+//! under the output rule, tables, plots and manifest, all or nothing).
 
 use std::io::{self, Write};
 

@@ -23,7 +23,7 @@ use locate::Locator;
 pub use overrides::Override;
 pub use raw::RawScenario;
 
-use crate::model::Scenario;
+use crate::model::{ModelVersion, Scenario};
 
 /// The baseline scenario, compiled in so that `armsim run` works anywhere.
 pub const BASELINE_TOML: &str = include_str!("../../scenarios/myanmar_2021.toml");
@@ -279,6 +279,7 @@ fn load(
     overrides: &[String],
     dir: Option<&Path>,
 ) -> Result<Loaded, ScenarioError> {
+    let file_model = written_model(text);
     let (text, applied) = overrides::apply(text, overrides)?;
     let locator = Locator::new(&text);
     let annotate = |mut diagnostics: Vec<Diagnostic>| {
@@ -294,11 +295,7 @@ fn load(
     };
     let mut raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
-    let left_out_events = if applied.iter().any(|o| o.field == "run.model") {
-        leave_out_events_of_other_models(&mut raw)
-    } else {
-        Vec::new()
-    };
+    let left_out_events = leave_out_events_of_other_models(&mut raw, file_model);
     let fill = profiles::fill(&mut raw, dir, origin, &locator).map_err(annotate)?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(|mut d| {
         d.iter_mut().for_each(|d| fill.relocate(d));
@@ -328,23 +325,50 @@ fn load(
     })
 }
 
-/// Marks the events whose parameter the scenario's model does not read
-/// (the file written for a newer model, replayed under an older one by an
-/// override), so validation skips them; returns their descriptions. An
-/// unknown parameter or model is left for validation to report.
-fn leave_out_events_of_other_models(raw: &mut RawScenario) -> Vec<String> {
-    use crate::model::{BuyerParam, ModelVersion, Param, SupplierParam, WorldParam};
-    let Some(model) = raw.run.model.as_deref().and_then(ModelVersion::from_name) else {
+/// The model a scenario's text names in `[run] model` (v1 without the key,
+/// as validation reads it); `None` where the text does not parse or names
+/// no known model (validation reports it).
+fn written_model(text: &str) -> Option<ModelVersion> {
+    let table: toml::Table = text.parse().ok()?;
+    match table.get("run").and_then(|run| run.get("model")) {
+        None => Some(ModelVersion::V1),
+        Some(model) => model.as_str().and_then(ModelVersion::from_name),
+    }
+}
+
+/// Where `--set run.model=...` replays a file under another model than the
+/// one it names (`file_model`), marks the events the file's model reads and
+/// the replaying model does not (a v3 hold replayed under v2), so
+/// validation skips them; returns their descriptions. Events on an unknown
+/// entity or parameter, or that the file's own model cannot read either,
+/// are left for validation to report.
+fn leave_out_events_of_other_models(
+    raw: &mut RawScenario,
+    file_model: Option<ModelVersion>,
+) -> Vec<String> {
+    let model = raw.run.model.as_deref().and_then(ModelVersion::from_name);
+    let (Some(model), Some(file_model)) = (model, file_model) else {
         return Vec::new();
     };
+    if model == file_model {
+        return Vec::new();
+    }
+    let suppliers: Vec<Option<&str>> = raw
+        .suppliers
+        .iter()
+        .map(|t| t.get("name").and_then(toml::Value::as_str))
+        .collect();
     let mut left_out = Vec::new();
     for (i, event) in raw.events.iter_mut().enumerate() {
-        let models = match event.entity.as_str() {
-            "world" => WorldParam::from_name(&event.param).map(|p| p.models()),
-            "buyer" => BuyerParam::from_name(&event.param).map(|p| p.models()),
-            _ => SupplierParam::from_name(&event.param).map(|p| p.models()),
+        let section = match event.entity.as_str() {
+            "world" => "world",
+            "buyer" => "buyer",
+            name if suppliers.contains(&Some(name)) => "suppliers",
+            _ => continue,
         };
-        if models.is_some_and(|m| !m.includes(model)) {
+        if profiles::other_model(section, &event.param, model)
+            && !profiles::other_model(section, &event.param, file_model)
+        {
             event.left_out = true;
             let quarter = match &event.quarter {
                 raw::QuarterRef::Label(l) => l.clone(),
@@ -443,11 +467,29 @@ mod tests {
         let mut indices: Vec<usize> = v2.scenario.events().iter().map(|e| e.index).collect();
         indices.sort();
         assert_eq!(indices, [0, 2]);
-        // A file that names the older model itself gets the error, as ever.
+        // A file that names the older model itself gets the error, as ever,
+        // with or without an override naming that same model.
         let text = std::fs::read_to_string(&file).unwrap();
         let written_v2 = text.replace("model = \"v3\"", "model = \"v2\"");
-        let err = load(&written_v2, "p", "p.toml", &[], Some(&cases)).unwrap_err();
-        assert!(err.to_string().contains("a parameter of model v3"), "{err}");
+        for overrides in [vec![], vec!["run.model=v2".to_string()]] {
+            let err = load(&written_v2, "p", "p.toml", &overrides, Some(&cases)).unwrap_err();
+            assert!(err.to_string().contains("a parameter of model v3"), "{err}");
+        }
+        // A misspelt supplier is reported, not left out.
+        let misspelt = text.replace(
+            "entity = \"United States\"\nparam = \"suspension\"",
+            "entity = \"United Sates\"\nparam = \"suspension\"",
+        );
+        assert_ne!(misspelt, text);
+        let err = load(
+            &misspelt,
+            "p",
+            "p.toml",
+            &["run.model=v2".into()],
+            Some(&cases),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("\"United Sates\""), "{err}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::model::{BuyerParam, ModelVersion, Param, SupplierParam, WorldParam};
 /// Whether key `k` of a `section` profile is a parameter that `model` does
 /// not use (and so is not filled); keys that name no parameter are filled,
 /// for validation to report.
-fn other_model(section: &str, k: &str, model: ModelVersion) -> bool {
+pub(super) fn other_model(section: &str, k: &str, model: ModelVersion) -> bool {
     let models = match section {
         "world" => WorldParam::from_name(k).map(Param::models),
         "buyer" => BuyerParam::from_name(k).map(Param::models),

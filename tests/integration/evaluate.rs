@@ -367,3 +367,30 @@ fn the_library_replays_under_v2_leaving_out_what_v2_cannot_read() {
     assert!(ok, "{stderr}");
     assert!(!stderr.contains("left out"), "{stderr}");
 }
+
+#[test]
+fn every_command_names_what_a_replay_leaves_out_and_calibrate_refuses_it() {
+    let case = "scenarios/cases/pakistan_1990.toml";
+    let (ok, _, stderr) = run(&["validate", case, "--set", "run.model=v2"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stderr.matches("is left out").count(), 2, "{stderr}");
+    // Under the model it names, or set to that same model, nothing is.
+    let (ok, _, stderr) = run(&["validate", case, "--set", "run.model=v3"]);
+    assert!(ok && !stderr.contains("left out"), "{stderr}");
+    // A calibrated file would name a model that cannot read the events.
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = run(&[
+        "calibrate",
+        case,
+        "--set",
+        "run.model=v2",
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+    ]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("model v2 does not read events.1: 1990Q4 United States.suspension"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("c").exists());
+}
