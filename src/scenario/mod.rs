@@ -296,6 +296,36 @@ fn load(
     let mut raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
     let left_out_events = leave_out_events_of_other_models(&mut raw, file_model);
+    // A `--set events.N...` on an event the replay leaves out would change
+    // nothing: say so rather than accept it.
+    let set_on_left_out: Vec<Diagnostic> = raw
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.left_out)
+        .filter_map(|(i, _)| {
+            let field = format!("events[{i}]");
+            let o = applied.iter().find(|o| within(&o.field, &field))?;
+            let path = [locate::Seg::Key("events".into()), locate::Seg::Index(i)];
+            let (line, column) = locator.position(&path).unzip();
+            Some(Diagnostic {
+                file: origin.to_string(),
+                line,
+                column,
+                field,
+                found: format!(
+                    "--set {} on an event model {} does not read",
+                    o.arg,
+                    raw.run.model.as_deref().unwrap_or("v1")
+                ),
+                expected: "a change to an event the run keeps".into(),
+                note: None,
+            })
+        })
+        .collect();
+    if !set_on_left_out.is_empty() {
+        return Err(ScenarioError::Invalid(set_on_left_out));
+    }
     let fill = profiles::fill(&mut raw, dir, origin, &locator).map_err(annotate)?;
     let scenario = validate::validate(&raw, id, origin, &locator).map_err(|mut d| {
         d.iter_mut().for_each(|d| fill.relocate(d));
@@ -490,6 +520,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("\"United Sates\""), "{err}");
+        // Changing an event the replay leaves out is refused.
+        let err =
+            load_file(&file, &["run.model=v2".into(), "events.1.set=0.5".into()]).unwrap_err();
+        assert!(
+            err.to_string().contains("events[1]") && err.to_string().contains("does not read"),
+            "{err}"
+        );
     }
 
     #[test]
