@@ -92,51 +92,58 @@ fn named_modules(source: &str, module: &[String]) -> BTreeSet<String> {
     found
 }
 
-/// The library's module graph, read from `src/`.
-fn library_graph(src: &Path) -> Graph {
-    let mut graph = Graph::new();
+/// Every `.rs` file under `src`, with its path relative to `src`.
+fn rust_files(src: &Path) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+    let mut files = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let relative = path.strip_prefix(src).unwrap().to_path_buf();
+                files.push((path, relative));
             }
-            let relative = path.strip_prefix(src).unwrap();
-            let top = relative
-                .components()
-                .next()
-                .unwrap()
-                .as_os_str()
-                .to_string_lossy()
-                .trim_end_matches(".rs")
-                .to_string();
-            let is_test = relative.file_name().is_some_and(|n| n == "tests.rs")
-                || relative.components().any(|c| c.as_os_str() == "tests");
-            if path.extension().is_none_or(|e| e != "rs")
-                || matches!(top.as_str(), "main" | "lib" | "cli" | "serve")
-                || is_test
-            {
-                continue;
-            }
-            let source = std::fs::read_to_string(&path).unwrap();
-            // The file's module path: `a.rs` and `a/mod.rs` are `a`.
-            let mut module: Vec<String> = relative
-                .with_extension("")
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            if module.last().is_some_and(|m| m == "mod") {
-                module.pop();
-            }
-            let entry = graph.entry(top.clone()).or_default();
-            entry.extend(
-                named_modules(&source, &module)
-                    .into_iter()
-                    .filter(|m| *m != top),
-            );
         }
+    }
+    files.sort();
+    files
+}
+
+/// The library's module graph, read from `src/`.
+fn library_graph(src: &Path) -> Graph {
+    let mut graph = Graph::new();
+    for (path, relative) in rust_files(src) {
+        let top = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        let is_test = relative.file_name().is_some_and(|n| n == "tests.rs")
+            || relative.components().any(|c| c.as_os_str() == "tests");
+        if matches!(top.as_str(), "main" | "lib" | "cli" | "serve") || is_test {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        // The file's module path: `a.rs` and `a/mod.rs` are `a`.
+        let mut module: Vec<String> = relative
+            .with_extension("")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if module.last().is_some_and(|m| m == "mod") {
+            module.pop();
+        }
+        let entry = graph.entry(top.clone()).or_default();
+        entry.extend(
+            named_modules(&source, &module)
+                .into_iter()
+                .filter(|m| *m != top),
+        );
     }
     graph
 }
@@ -225,28 +232,19 @@ fn the_library_s_modules_depend_on_each_other_without_cycles() {
 /// Public type names, with the files that define them.
 fn public_types(src: &Path) -> BTreeMap<String, Vec<String>> {
     let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let source = std::fs::read_to_string(&path).unwrap();
-            for line in source.lines() {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                if let ["pub", "struct" | "enum" | "type" | "trait", name, ..] = words.as_slice() {
-                    let name: String = name
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    let file = path.strip_prefix(src).unwrap().display().to_string();
-                    types.entry(name).or_default().push(file);
-                }
+    for (path, relative) in rust_files(src) {
+        let source = std::fs::read_to_string(&path).unwrap();
+        for line in source.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["pub", "struct" | "enum" | "type" | "trait", name, ..] = words.as_slice() {
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                types
+                    .entry(name)
+                    .or_default()
+                    .push(relative.display().to_string());
             }
         }
     }
