@@ -491,6 +491,47 @@ impl Interrupts {
     }
 }
 
+/// How far an interrupted command got: what every command says when
+/// SIGINT or SIGTERM stops it ([`say_interrupted`]).
+pub(crate) struct Interruption<'a> {
+    /// What was finished, such as "412 of 60,000 runs", where counted.
+    pub done: Option<String>,
+    /// What is kept for `--resume` ("them", "the finished folds") and
+    /// where; `None` for a command that keeps no checkpoint.
+    pub kept: Option<(&'a str, &'a std::path::Path)>,
+    /// The output directory, where nothing was written.
+    pub out: Option<&'a std::path::Path>,
+}
+
+/// Says on stderr, in one form for every command, that it was interrupted,
+/// what it had done, what it kept and that it wrote nothing.
+pub(crate) fn say_interrupted(i: Interruption<'_>) {
+    eprintln!("{}", interrupted_text(&i));
+}
+
+fn interrupted_text(i: &Interruption<'_>) -> String {
+    let after = i
+        .done
+        .as_ref()
+        .map(|d| format!(" after {d}"))
+        .unwrap_or_default();
+    let to = i
+        .out
+        .map(|o| format!(" to {}", o.display()))
+        .unwrap_or_default();
+    match i.kept {
+        Some((what, at)) => format!(
+            "interrupted{after}; kept {what} in {} and wrote nothing{to}.\n\
+             Continue with the same command and --resume.",
+            at.display()
+        ),
+        None => format!(
+            "interrupted{after}; wrote nothing{to}, and kept nothing: this command keeps no \
+             checkpoint, so running it again starts afresh."
+        ),
+    }
+}
+
 fn signal_name(signal: i32) -> &'static str {
     if signal == SIGTERM {
         "terminated (SIGTERM)"
@@ -609,14 +650,15 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     match finished? {
         Finished::Interrupted(i) => {
-            eprintln!(
-                "interrupted after {} of {} runs; kept them in {} and wrote nothing to {}.\n\
-                 Continue with the same command and --resume.",
-                output::thousands(i.done),
-                output::thousands(i.total),
-                i.checkpoint.display(),
-                i.dir.display()
-            );
+            say_interrupted(Interruption {
+                done: Some(format!(
+                    "{} of {} runs",
+                    output::thousands(i.done),
+                    output::thousands(i.total)
+                )),
+                kept: Some(("them", &i.checkpoint)),
+                out: Some(&i.dir),
+            });
             Ok(interrupts.exit_code())
         }
         Finished::Shard(s) => {
@@ -1184,12 +1226,11 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let written = match result {
         Err(CalibrationError::Cancelled) => {
-            eprintln!(
-                "interrupted; complete generations are kept in {} and nothing was written to {}.\n\
-                 Continue with the same command and --resume.",
-                cal::checkpoint_dir(&dir).display(),
-                dir.display()
-            );
+            say_interrupted(Interruption {
+                done: None,
+                kept: Some(("the complete generations", &cal::checkpoint_dir(&dir))),
+                out: Some(&dir),
+            });
             return Ok(interrupts.exit_code());
         }
         other => other?,
@@ -1218,9 +1259,33 @@ mod tests {
     //! they show in a shell block must parse with this command line (the
     //! integration tests run the quick start and the experiments for real).
 
-    use super::Cli;
+    use super::{Cli, Interruption, interrupted_text};
     use clap::Parser;
     use std::path::Path;
+
+    #[test]
+    fn every_command_reports_an_interruption_in_one_form() {
+        let kept = interrupted_text(&Interruption {
+            done: Some("412 of 60,000 runs".into()),
+            kept: Some(("them", Path::new(".out.checkpoint"))),
+            out: Some(Path::new("out")),
+        });
+        assert_eq!(
+            kept,
+            "interrupted after 412 of 60,000 runs; kept them in .out.checkpoint and wrote \
+             nothing to out.\nContinue with the same command and --resume."
+        );
+        let none = interrupted_text(&Interruption {
+            done: Some("5 of 10 pairs of runs".into()),
+            kept: None,
+            out: Some(Path::new("cmp")),
+        });
+        assert!(
+            none.starts_with("interrupted after 5 of 10 pairs of runs; wrote nothing to cmp")
+                && none.contains("keeps no checkpoint"),
+            "{none}"
+        );
+    }
 
     /// Splits a shell line into words: whitespace, single and double quotes,
     /// and a `#` comment outside quotes. Enough for the docs' commands.

@@ -282,10 +282,11 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
             match result {
                 Ok(f) => f,
                 Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
-                    eprintln!(
-                        "interrupted; the finished folds are saved in {}: continue with --resume",
-                        checkpoints.display()
-                    );
+                    super::say_interrupted(super::Interruption {
+                        done: None,
+                        kept: Some(("the finished folds", &checkpoints)),
+                        out: Some(&dir),
+                    });
                     return Ok(interrupts.exit_code());
                 }
                 Err(e) => return Err(e.into()),
@@ -305,7 +306,11 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     let evaluation = match result {
         Ok(e) => e,
         Err(evaluate::EvaluateError::Cancelled) => {
-            eprintln!("interrupted; nothing was written");
+            super::say_interrupted(super::Interruption {
+                done: None,
+                kept: None,
+                out: Some(&dir),
+            });
             return Ok(interrupts.exit_code());
         }
         Err(e) => return Err(e.into()),
@@ -433,11 +438,19 @@ pub(super) fn calibrate_cases(
     let fitted = match fitted {
         Ok(f) if f.stop != armsim::calibrate::abc::Stop::Cancelled => f,
         Ok(_) => {
-            eprintln!("interrupted; nothing was written");
+            super::say_interrupted(super::Interruption {
+                done: None,
+                kept: None,
+                out: Some(&out),
+            });
             return Ok(interrupts.exit_code());
         }
         Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
-            eprintln!("interrupted; nothing was written");
+            super::say_interrupted(super::Interruption {
+                done: None,
+                kept: None,
+                out: Some(&out),
+            });
             return Ok(interrupts.exit_code());
         }
         Err(e) => return Err(e.into()),

@@ -335,12 +335,15 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         .run()?;
     bar.finish_and_clear();
     if done.interrupted {
-        eprintln!(
-            "interrupted after {} of {} pairs of runs; a comparison keeps no checkpoint, so \
-             nothing was written",
-            output::thousands(done.paired.runs),
-            output::thousands(runs)
-        );
+        super::say_interrupted(super::Interruption {
+            done: Some(format!(
+                "{} of {} pairs of runs",
+                output::thousands(done.paired.runs),
+                output::thousands(runs)
+            )),
+            kept: None,
+            out: Some(&placement.dir),
+        });
         return Ok(interrupts.exit_code());
     }
     let dir = placement.dir;
@@ -485,11 +488,11 @@ fn run_campaign(args: CampaignArgs, loaded: Loaded, spec: CampaignSpec) -> Resul
             total,
             checkpoint,
         } => {
-            eprintln!(
-                "interrupted after {done} of {total} design points; kept them in {}.\n\
-                 Continue with the same command and --resume.",
-                checkpoint.display()
-            );
+            super::say_interrupted(super::Interruption {
+                done: Some(format!("{done} of {total} design points")),
+                kept: Some(("them", &checkpoint)),
+                out: None,
+            });
             Ok(interrupts.exit_code())
         }
         CampaignFinished::Shard {

@@ -446,9 +446,10 @@ fn ctrl_c_keeps_complete_generations_and_resume_finishes_the_same_calibration() 
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("interrupted; complete generations are kept in .stopped.checkpoint")
-            && stderr.contains("nothing was written to stopped")
-            && stderr.contains("--resume"),
+        stderr.contains(
+            "interrupted; kept the complete generations in .stopped.checkpoint \
+             and wrote nothing to stopped."
+        ) && stderr.contains("Continue with the same command and --resume."),
         "{stderr}"
     );
     assert!(!cwd.join("stopped").exists());
