@@ -24,6 +24,9 @@
 //! "Exact percentile" means the nearest-rank order statistic: the p-quantile of
 //! `n` values is the `ceil(p n)`-th smallest (the smallest for `p n < 1`).
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
 /// Fractional bits of [`Moments::sum`]: values are truncated to multiples of 2^-48.
 const FRACTION_BITS: u32 = 48;
 const FIXED_SCALE: f64 = (1u64 << FRACTION_BITS) as f64;
@@ -64,6 +67,10 @@ const MIN_EXP: i64 = -16;
 const MAX_EXP: i64 = 32;
 /// Number of positive bins: zero, then `SUB_BINS` per exponent.
 pub const POSITIVE_BINS: usize = 1 + (MAX_EXP - MIN_EXP) as usize * SUB_BINS;
+/// `positive_bin(x) = (x.to_bits() >> 46) - POSITIVE_BIN_OFFSET` for `x` in
+/// the sketch's range: the exponent and the top [`SUB_BITS`] mantissa bits
+/// read as one number, less the smallest exponent's, plus one for the zero bin.
+const POSITIVE_BIN_OFFSET: i64 = (1023 + MIN_EXP) * SUB_BINS as i64 - 1;
 /// Relative error bound of a percentile read from positive bins.
 pub const POSITIVE_RELATIVE_ERROR: f64 = 1.0 / (2 * SUB_BINS) as f64;
 /// Largest value a positive binning records: larger values count as this.
@@ -247,6 +254,24 @@ impl Moments {
 #[inline]
 pub fn fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
     debug_assert!(values.len() <= 64 && counts.len() == binning.bins());
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the processor runs AVX2 (checked above).
+        return unsafe {
+            match binning {
+                Binning::Unit => avx2::fold_unit::<false>(values, counts),
+                Binning::SignedUnit => avx2::fold_unit::<true>(values, counts),
+                Binning::Positive => avx2::fold_positive::<false>(values, counts),
+                Binning::SignedPositive => avx2::fold_positive::<true>(values, counts),
+            }
+        };
+    }
+    scalar_fold(values, counts, binning)
+}
+
+/// [`fold`] one value at a time, on any processor.
+#[inline]
+fn scalar_fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
     match binning {
         Binning::Unit => fold_unit::<false>(values, counts),
         Binning::SignedUnit => fold_unit::<true>(values, counts),
@@ -272,6 +297,16 @@ fn truncate(x: f64) -> i64 {
     unsafe { x.to_int_unchecked::<i64>() }
 }
 
+/// `x` (not NaN) clamped into `[lo, hi]` as `maxsd` and `minsd` do it, one
+/// instruction each with no assertion: `-0.0` against a bound of `0.0`
+/// becomes `0.0`, the bound (`f64::max` leaves that choice to the compiler).
+/// The vector folds clamp the same way.
+#[inline(always)]
+pub(crate) fn clamp_defined(x: f64, lo: f64, hi: f64) -> f64 {
+    let x = if x > lo { x } else { lo };
+    if x < hi { x } else { hi }
+}
+
 #[inline(always)]
 fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
     let lo = if SIGNED { -1.0 } else { 0.0 };
@@ -283,8 +318,7 @@ fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments 
         if x.is_nan() {
             continue;
         }
-        // max/min rather than clamp: one instruction each, no assertion.
-        let x = x.max(lo).min(1.0);
+        let x = clamp_defined(x, lo, 1.0);
         // `Binning::bin`, knowing |x| <= 1: round half away from zero to
         // 0.001, so the magnitude is at most 1000 and needs no clamp.
         let magnitude = truncate(x.abs() * 1000.0 + 0.5) as usize;
@@ -322,7 +356,7 @@ fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Mome
         if x.is_nan() {
             continue;
         }
-        let x = x.max(lo).min(POSITIVE_LIMIT);
+        let x = clamp_defined(x, lo, POSITIVE_LIMIT);
         let magnitude = positive_bin(x.abs());
         let bin = match (SIGNED, x < 0.0) {
             (false, _) => magnitude,
@@ -606,6 +640,64 @@ mod tests {
                 }
                 assert_eq!(folded, one_by_one, "{binning:?} {values:?}");
                 assert_eq!(counts, expected, "{binning:?} {values:?}");
+            }
+        }
+    }
+
+    /// Batches that reach every branch of the folds: NaNs, zeros of both
+    /// signs, the binnings' limits and bin edges, values beyond the limits,
+    /// tiny and huge magnitudes, and every length up to 64.
+    fn awkward_batches(binning: Binning) -> Vec<Vec<f64>> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+        let (lo, hi) = binning.limits();
+        (0..2000)
+            .map(|k| {
+                let len = if k < 65 { k } else { rng.random_range(0..=64) };
+                let zeros = rng.random_bool(0.1);
+                (0..len)
+                    .map(|_| match rng.random_range(0..10) {
+                        0 => f64::NAN,
+                        1 if zeros => [0.0, -0.0][rng.random_range(0..2)],
+                        1 => [lo, hi, 0.0005, -0.0015, 1.0, 0.5][rng.random_range(0..6)],
+                        2 => rng.random_range(lo..=hi) * 1.5,
+                        3 => hi * rng.random::<f64>().powi(40),
+                        4 => lo * rng.random::<f64>().powi(7),
+                        5 => f64::from_bits(rng.random_range(0..u64::MAX)),
+                        6 => (rng.random_range(-1000..=1000) as f64 + 0.5) / 1000.0,
+                        _ => rng.random_range(lo..=hi),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_folds_give_the_scalar_folds_bits() {
+        if !avx2::available() {
+            eprintln!("no AVX2 here: the vector folds are not used, nothing to compare");
+            return;
+        }
+        for binning in [
+            Binning::Unit,
+            Binning::SignedUnit,
+            Binning::Positive,
+            Binning::SignedPositive,
+        ] {
+            for values in awkward_batches(binning) {
+                let mut scalar_counts = vec![0u16; binning.bins()];
+                let scalar = scalar_fold(&values, &mut scalar_counts, binning);
+                let mut vector_counts = vec![0u16; binning.bins()];
+                // `fold` chooses the vector fold on this processor.
+                let vector = fold(&values, &mut vector_counts, binning);
+                let what = format!("{binning:?} {values:?}");
+                assert_eq!(vector.count, scalar.count, "{what}");
+                assert_eq!(vector.sum, scalar.sum, "{what}");
+                assert_eq!(vector.sum_squares, scalar.sum_squares, "{what}");
+                assert_eq!(vector.min.to_bits(), scalar.min.to_bits(), "{what}");
+                assert_eq!(vector.max.to_bits(), scalar.max.to_bits(), "{what}");
+                assert_eq!(vector_counts, scalar_counts, "{what}");
             }
         }
     }

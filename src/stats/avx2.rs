@@ -1,0 +1,338 @@
+//! The batch folds of [`super::fold`] four values at a time, with AVX2:
+//! the same bins and the same bits as the scalar folds, for the recording
+//! that takes a third of a run's instructions (docs/performance.md).
+//!
+//! Exactness without a packed float-to-integer conversion (AVX2 has none
+//! for 64-bit integers): every truncation is `vroundpd` toward zero, which
+//! is exact, and every truncated value is summed in `f64` lanes only while
+//! the lane's sum stays an integer below 2^53, so each addition is exact
+//! and the lanes' sums, converted once at the end, are the scalar folds'
+//! integer sums. A batch holds at most 64 values, so a lane sums at most 16:
+//! values below 2^48 (unit sums, fractions) sum below 2^52, and values that
+//! can reach 2^56 (squares) are split at 2^28 first. The histogram
+//! increments stay scalar; the bins are computed in the vector lanes with
+//! the same arithmetic as the scalar folds.
+//!
+//! Minimum and maximum are order-free, and so the same bits, except between
+//! the two zeros: a batch holding `-0.0` takes its minimum and maximum from
+//! the scalar loop, as the scalar fold would.
+
+use std::arch::x86_64::*;
+
+use super::{FIXED_SCALE, FRACTION_BITS, Moments, POSITIVE_BINS, POSITIVE_LIMIT, UNIT_BINS};
+
+/// Whether this processor runs the folds here (checked once, then cached).
+#[inline]
+pub(super) fn available() -> bool {
+    std::is_x86_feature_detected!("avx2")
+}
+
+/// Lanes of a vector.
+const LANES: usize = 4;
+
+const TWO_TO_26: f64 = (1u64 << 26) as f64;
+const TWO_TO_28: f64 = (1u64 << 28) as f64;
+const TWO_TO_30: f64 = (1u64 << 30) as f64;
+const TWO_TO_56: f64 = (1u64 << 56) as f64;
+const TWO_TO_MINUS_26: f64 = 1.0 / TWO_TO_26;
+const TWO_TO_MINUS_28: f64 = 1.0 / TWO_TO_28;
+/// Truncation toward zero, without raising exceptions.
+const TO_ZERO: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+
+/// Folds `values` four at a time: `group` takes each group of four (NaN
+/// past the end, and NaN is skipped) with its `movemask` of defined lanes.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn for_each_group(values: &[f64], mut group: impl FnMut(__m256d, __m256d, i32)) {
+    let mut groups = values.chunks_exact(LANES);
+    for chunk in &mut groups {
+        // SAFETY: an unaligned load of four f64 inside the slice.
+        let raw = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
+        let defined = _mm256_cmp_pd::<_CMP_ORD_Q>(raw, raw);
+        let mask = _mm256_movemask_pd(defined);
+        if mask != 0 {
+            group(raw, defined, mask);
+        }
+    }
+    let rest = groups.remainder();
+    if !rest.is_empty() {
+        // Lane by lane: a copy of unknown length would become a `memcpy`
+        // call, and every accumulator would spill around it.
+        let mut padded = [f64::NAN; LANES];
+        for (slot, &x) in padded.iter_mut().zip(rest) {
+            *slot = x;
+        }
+        // SAFETY: an unaligned load of a local array of four f64.
+        let raw = unsafe { _mm256_loadu_pd(padded.as_ptr()) };
+        let defined = _mm256_cmp_pd::<_CMP_ORD_Q>(raw, raw);
+        group(raw, defined, _mm256_movemask_pd(defined));
+    }
+}
+
+/// The four lanes of `v`.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn lanes(v: __m256d) -> [f64; LANES] {
+    let mut out = [0.0; LANES];
+    // SAFETY: an unaligned store into a local array of four f64.
+    unsafe { _mm256_storeu_pd(out.as_mut_ptr(), v) };
+    out
+}
+
+/// The sum of a vector's lanes, each an integer below 2^53 in magnitude.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn integer_sum(v: __m256d) -> i64 {
+    // SAFETY: each lane is a finite integer below 2^53 in magnitude.
+    lanes(v)
+        .iter()
+        .map(|&x| unsafe { x.to_int_unchecked::<i64>() })
+        .sum()
+}
+
+/// Increments the bins of the lanes set in `defined` (a `movemask`).
+///
+/// # Safety
+/// Every bin of a defined lane must be below `counts.len()`.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn count(counts: &mut [u16], bins: [usize; LANES], defined: i32) {
+    for (lane, bin) in bins.into_iter().enumerate() {
+        if defined == 0b1111 || defined & (1 << lane) != 0 {
+            debug_assert!(bin < counts.len());
+            // SAFETY: the caller's bound.
+            unsafe { *counts.get_unchecked_mut(bin) += 1 };
+        }
+    }
+}
+
+/// Running minimum and maximum of the defined values, and whether a `-0.0`
+/// was among them.
+struct Extremes {
+    min: __m256d,
+    max: __m256d,
+    negative_zero: __m256i,
+}
+
+impl Extremes {
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn new() -> Self {
+        Extremes {
+            min: _mm256_set1_pd(f64::INFINITY),
+            max: _mm256_set1_pd(f64::NEG_INFINITY),
+            negative_zero: _mm256_setzero_si256(),
+        }
+    }
+
+    /// Takes the clamped values `x` (NaN where undefined: `vminpd` and
+    /// `vmaxpd` return their second operand then), and watches the raw
+    /// values for `-0.0`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn take(&mut self, raw: __m256d, x: __m256d) {
+        self.min = _mm256_min_pd(x, self.min);
+        self.max = _mm256_max_pd(x, self.max);
+        self.negative_zero = _mm256_or_si256(
+            self.negative_zero,
+            _mm256_cmpeq_epi64(_mm256_castpd_si256(raw), _mm256_set1_epi64x(i64::MIN)),
+        );
+    }
+
+    /// Writes the minimum and maximum into `m`; with a `-0.0` in the batch,
+    /// as the scalar fold finds them (`clamp` is its clamping).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn finish(self, m: &mut Moments, values: &[f64], clamp: impl Fn(f64) -> f64) {
+        if _mm256_testz_si256(self.negative_zero, self.negative_zero) == 0 {
+            for &x in values.iter().filter(|x| !x.is_nan()) {
+                let x = clamp(x);
+                m.min = if x < m.min { x } else { m.min };
+                m.max = if x > m.max { x } else { m.max };
+            }
+            return;
+        }
+        m.min = lanes(self.min).into_iter().fold(f64::INFINITY, f64::min);
+        m.max = lanes(self.max)
+            .into_iter()
+            .fold(f64::NEG_INFINITY, f64::max);
+    }
+}
+
+/// A sum of truncated values that may reach 2^56, in two lane sums exact
+/// for 16 values a lane: whole multiples of 2^28, and the rest.
+struct Split {
+    high: __m256d,
+    low: __m256d,
+}
+
+impl Split {
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn new() -> Self {
+        Split {
+            high: _mm256_setzero_pd(),
+            low: _mm256_setzero_pd(),
+        }
+    }
+
+    /// Adds `trunc(x)` for `0 <= x < 2^56` (or up to 2^56 inclusive, whose
+    /// low part is 0): `high = trunc(x / 2^28)`, and `x - high 2^28` is
+    /// exact (both are multiples of `x`'s unit in the last place, and their
+    /// difference is below 2^28), so its truncation is `trunc(x)`'s rest.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn add(&mut self, x: __m256d) {
+        let high = _mm256_round_pd::<TO_ZERO>(_mm256_mul_pd(x, _mm256_set1_pd(TWO_TO_MINUS_28)));
+        let low = _mm256_round_pd::<TO_ZERO>(_mm256_sub_pd(
+            x,
+            _mm256_mul_pd(high, _mm256_set1_pd(TWO_TO_28)),
+        ));
+        self.high = _mm256_add_pd(self.high, high);
+        self.low = _mm256_add_pd(self.low, low);
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn total(self) -> i64 {
+        (integer_sum(self.high) << 28) + integer_sum(self.low)
+    }
+}
+
+/// [`super::fold_unit`], four values at a time.
+#[target_feature(enable = "avx2")]
+pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+    let lo = if SIGNED { -1.0 } else { 0.0 };
+    let mut sums = _mm256_setzero_pd();
+    let mut squares = Split::new();
+    let mut extremes = Extremes::new();
+    let mut m = Moments::default();
+    for_each_group(
+        values,
+        #[inline(always)]
+        |raw, defined, mask| {
+            m.count += mask.count_ones() as u64;
+            // `max(lo, raw)` keeps a NaN (the second operand), so undefined
+            // lanes stay NaN for the extremes and are zeroed after.
+            let x = _mm256_min_pd(_mm256_set1_pd(1.0), _mm256_max_pd(_mm256_set1_pd(lo), raw));
+            extremes.take(raw, x);
+            let x = _mm256_and_pd(x, defined);
+            // The bin: `trunc(|x| 1000 + 0.5)` (at most 1000) with x's sign,
+            // the same bits as the scalar's since rounding is symmetric in sign,
+            // about the middle bin when signed.
+            let half = if SIGNED {
+                _mm256_or_pd(_mm256_and_pd(x, _mm256_set1_pd(-0.0)), _mm256_set1_pd(0.5))
+            } else {
+                _mm256_set1_pd(0.5)
+            };
+            let magnitude = _mm256_cvttpd_epi32(_mm256_add_pd(
+                _mm256_mul_pd(x, _mm256_set1_pd(1000.0)),
+                half,
+            ));
+            let bins = if SIGNED {
+                _mm_add_epi32(magnitude, _mm_set1_epi32(UNIT_BINS as i32 - 1))
+            } else {
+                magnitude
+            };
+            let mut lanes = [0i32; LANES];
+            // SAFETY: an unaligned store into a local array of four i32.
+            unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), bins) };
+            // SAFETY: |x| <= 1, so every bin is at most 2 (UNIT_BINS - 1), and
+            // at most UNIT_BINS - 1 unsigned.
+            unsafe { count(counts, lanes.map(|bin| bin as usize), mask) };
+            sums = _mm256_add_pd(
+                sums,
+                _mm256_round_pd::<TO_ZERO>(_mm256_mul_pd(x, _mm256_set1_pd(FIXED_SCALE))),
+            );
+            squares.add(_mm256_mul_pd(
+                _mm256_mul_pd(x, x),
+                _mm256_set1_pd(TWO_TO_56),
+            ));
+        },
+    );
+    m.sum = integer_sum(sums) as i128;
+    m.sum_squares = squares.total() as u128;
+    extremes.finish(&mut m, values, |x| super::clamp_defined(x, lo, 1.0));
+    m
+}
+
+/// [`super::fold_positive`], four values at a time.
+#[target_feature(enable = "avx2")]
+pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+    let lo = if SIGNED { -POSITIVE_LIMIT } else { 0.0 };
+    let last = POSITIVE_BINS as i64 - 1;
+    let (mut wholes, mut fractions) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+    let mut highs = _mm256_setzero_pd();
+    let mut lows = Split::new();
+    let mut extremes = Extremes::new();
+    let mut m = Moments::default();
+    for_each_group(
+        values,
+        #[inline(always)]
+        |raw, defined, mask| {
+            m.count += mask.count_ones() as u64;
+            let x = _mm256_min_pd(
+                _mm256_set1_pd(POSITIVE_LIMIT),
+                _mm256_max_pd(_mm256_set1_pd(lo), raw),
+            );
+            extremes.take(raw, x);
+            let x = _mm256_and_pd(x, defined);
+            // The bin (`super::positive_bin` of |x|): exponent and top six
+            // mantissa bits read as one number, clamped to the sketch, 0 for 0.
+            let bits = _mm256_castpd_si256(_mm256_andnot_pd(_mm256_set1_pd(-0.0), x));
+            let sketch = _mm256_sub_epi64(
+                _mm256_srli_epi64::<46>(bits),
+                _mm256_set1_epi64x(super::POSITIVE_BIN_OFFSET),
+            );
+            let one = _mm256_set1_epi64x(1);
+            let sketch = _mm256_blendv_epi8(sketch, one, _mm256_cmpgt_epi64(one, sketch));
+            let top = _mm256_set1_epi64x(last);
+            let sketch = _mm256_blendv_epi8(sketch, top, _mm256_cmpgt_epi64(sketch, top));
+            let magnitude =
+                _mm256_andnot_si256(_mm256_cmpeq_epi64(bits, _mm256_setzero_si256()), sketch);
+            let bins = if SIGNED {
+                let negative =
+                    _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LT_OQ>(x, _mm256_setzero_pd()));
+                _mm256_blendv_epi8(
+                    _mm256_add_epi64(top, magnitude),
+                    _mm256_sub_epi64(top, magnitude),
+                    negative,
+                )
+            } else {
+                magnitude
+            };
+            let mut lanes = [0i64; LANES];
+            // SAFETY: an unaligned store into a local array of four i64.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), bins) };
+            // SAFETY: magnitudes are clamped to `last`, so every bin is below
+            // `POSITIVE_BINS` (2 `POSITIVE_BINS` - 1 when signed).
+            unsafe { count(counts, lanes.map(|bin| bin as usize), mask) };
+            // The sum: whole part (at most 2^32) and fraction in units of 2^-48.
+            let whole = _mm256_round_pd::<TO_ZERO>(x);
+            wholes = _mm256_add_pd(wholes, whole);
+            fractions = _mm256_add_pd(
+                fractions,
+                _mm256_round_pd::<TO_ZERO>(_mm256_mul_pd(
+                    _mm256_sub_pd(x, whole),
+                    _mm256_set1_pd(FIXED_SCALE),
+                )),
+            );
+            // The square: high part in units of 2^26 (at most 2^38) and the
+            // rest in units of 2^-30 (below 2^56, so split again).
+            let square = _mm256_mul_pd(x, x);
+            let high =
+                _mm256_round_pd::<TO_ZERO>(_mm256_mul_pd(square, _mm256_set1_pd(TWO_TO_MINUS_26)));
+            highs = _mm256_add_pd(highs, high);
+            lows.add(_mm256_mul_pd(
+                _mm256_sub_pd(square, _mm256_mul_pd(high, _mm256_set1_pd(TWO_TO_26))),
+                _mm256_set1_pd(TWO_TO_30),
+            ));
+        },
+    );
+    m.sum = ((integer_sum(wholes) as i128) << FRACTION_BITS) + integer_sum(fractions) as i128;
+    m.sum_squares = ((integer_sum(highs) as u128) << 56) + lows.total() as u128;
+    extremes.finish(&mut m, values, |x| {
+        super::clamp_defined(x, lo, POSITIVE_LIMIT)
+    });
+    m
+}
