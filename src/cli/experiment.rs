@@ -326,11 +326,11 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
     let interrupts = Interrupts::listen(args.quiet);
     let runs = a.scenario.runs();
     let bar = progress_bar(runs, args.quiet);
-    let mut progress = |p: &armsim::experiment::compare::Paired| bar.set_position(p.runs);
+    let mut progress = |pairs: u64| bar.set_position(pairs);
     let done = Comparison::new(&a.scenario, &b.scenario)?
         .outcomes(outcomes)
         .threads(args.threads)
-        .on_round(&mut progress)
+        .on_progress(&mut progress)
         .cancel_flag(&interrupts.flag)
         .run()?;
     bar.finish_and_clear();
@@ -338,7 +338,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         super::say_interrupted(super::Interruption {
             done: Some(format!(
                 "{} of {} pairs of runs",
-                output::thousands(done.paired.runs),
+                output::thousands(done.completed),
                 output::thousands(runs)
             )),
             kept: None,

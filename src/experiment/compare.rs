@@ -172,8 +172,13 @@ impl Paired {
 /// What a finished (or cancelled) comparison returns.
 #[derive(Debug)]
 pub struct CompareOutcome {
-    /// The results.
+    /// The results. A cancelled comparison's hold the pairs merged before
+    /// the cancel: every round's with [`Comparison::on_round`], otherwise
+    /// those of the last merge (see `completed`).
     pub paired: Paired,
+    /// Pairs run in whole rounds before it ended; `paired.runs` unless a
+    /// cancel dropped rounds that were not merged yet.
+    pub completed: u64,
     /// Whether the cancel flag stopped it early.
     pub interrupted: bool,
     /// Worker threads used.
@@ -193,6 +198,7 @@ pub struct Comparison<'a> {
     round: u64,
     outcomes: Vec<Outcome>,
     on_round: Option<&'a mut dyn FnMut(&Paired)>,
+    on_progress: Option<&'a mut dyn FnMut(u64)>,
     cancel: Option<&'a AtomicBool>,
 }
 
@@ -247,6 +253,7 @@ impl<'a> Comparison<'a> {
             round: 0,
             outcomes: Outcome::defaults(a),
             on_round: None,
+            on_progress: None,
             cancel: None,
         })
     }
@@ -282,9 +289,18 @@ impl<'a> Comparison<'a> {
         self
     }
 
-    /// Called after each round with the merged results so far.
+    /// Called after each round with the merged results so far. Merging
+    /// every worker's summaries is not free (it reads all their
+    /// histograms), so a caller that only reports progress should use
+    /// [`Comparison::on_progress`], which merges only when it must.
     pub fn on_round(mut self, callback: &'a mut dyn FnMut(&Paired)) -> Self {
         self.on_round = Some(callback);
+        self
+    }
+
+    /// Called after each round with the number of pairs run so far.
+    pub fn on_progress(mut self, callback: &'a mut dyn FnMut(u64)) -> Self {
+        self.on_progress = Some(callback);
         self
     }
 
@@ -310,6 +326,7 @@ impl<'a> Comparison<'a> {
             round,
             outcomes,
             mut on_round,
+            mut on_progress,
             cancel,
         } = self;
         let pool = rayon::ThreadPoolBuilder::new()
@@ -327,12 +344,22 @@ impl<'a> Comparison<'a> {
         let mut workers: ThreadLocal<RefCell<Worker<'_>>> = ThreadLocal::new();
         let mut next = range.start;
         let mut interrupted = false;
+        // Pairs the workers hold unmerged. Merging reads every histogram of
+        // every worker, about as much as recording a thousand pairs, so it
+        // happens only when a round's results are asked for, before a
+        // worker's 16-bit counters could fill, and at the end (as a study
+        // does); where it happens never changes the results.
+        let mut unmerged = 0;
         while next < range.end {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 interrupted = true;
                 break;
             }
             let end = (next + round).min(range.end);
+            if unmerged + (end - next) > crate::summary::RECORDER_CAPACITY {
+                merge_workers(&mut total, &mut workers, unmerged);
+                unmerged = 0;
+            }
             let chunks = (end - next).div_ceil(CHUNK);
             pool.install(|| {
                 (0..chunks).into_par_iter().for_each(|c| {
@@ -362,32 +389,49 @@ impl<'a> Comparison<'a> {
             });
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 // The round may be partial: its runs are dropped with the
-                // workers, so the results hold whole rounds only.
+                // workers (and any unmerged rounds before it), so the
+                // results hold whole rounds only.
                 interrupted = true;
                 break;
             }
-            for cell in workers.iter_mut() {
-                let w = cell.get_mut();
-                w.recorder
-                    .drain_into(&mut total.a, &mut total.b, &mut total.difference);
-                for (t, m) in total.outcomes.iter_mut().zip(&mut w.moments) {
-                    t.merge(m);
-                    *m = PairedMoments::new(m.outcome.clone());
-                }
-            }
-            total.runs += end - next;
+            unmerged += end - next;
             next = end;
             if let Some(callback) = on_round.as_mut() {
+                merge_workers(&mut total, &mut workers, unmerged);
+                unmerged = 0;
                 callback(&total);
             }
+            if let Some(callback) = on_progress.as_mut() {
+                callback(next - range.start);
+            }
+        }
+        let completed = next - range.start;
+        if !interrupted {
+            merge_workers(&mut total, &mut workers, unmerged);
         }
         Ok(CompareOutcome {
             paired: total,
+            completed,
             interrupted,
             threads,
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// Merges every worker's `pairs` unmerged pairs into `total` and empties
+/// the workers.
+fn merge_workers(total: &mut Paired, workers: &mut ThreadLocal<RefCell<Worker<'_>>>, pairs: u64) {
+    for cell in workers.iter_mut() {
+        let w = cell.get_mut();
+        w.recorder
+            .drain_into(&mut total.a, &mut total.b, &mut total.difference);
+        for (t, m) in total.outcomes.iter_mut().zip(&mut w.moments) {
+            t.merge(m);
+            *m = PairedMoments::new(m.outcome.clone());
+        }
+    }
+    total.runs += pairs;
 }
 
 impl Worker<'_> {
@@ -473,6 +517,22 @@ mod tests {
         assert_eq!(rounds, 7);
         assert_eq!(one.paired.difference, three.paired.difference);
         assert_eq!(one.paired.outcomes, three.paired.outcomes);
+        // Progress alone merges the workers only at the end: same bits.
+        let mut reported = Vec::new();
+        let mut progress = |pairs: u64| reported.push(pairs);
+        let two = Comparison::new(&a, &b)
+            .unwrap()
+            .threads(2)
+            .round_size(64)
+            .on_progress(&mut progress)
+            .run()
+            .unwrap();
+        assert_eq!(reported, [64, 128, 192, 256, 320, 384, 400]);
+        assert_eq!((two.completed, two.paired.runs), (400, 400));
+        assert_eq!(one.paired.a, two.paired.a);
+        assert_eq!(one.paired.b, two.paired.b);
+        assert_eq!(one.paired.difference, two.paired.difference);
+        assert_eq!(one.paired.outcomes, two.paired.outcomes);
         // Russia condemning the coup lowers its share, and common random
         // numbers make the paired interval narrower than independent runs'.
         let share = one.paired.outcomes[0].compare(0.9);
