@@ -404,6 +404,9 @@ pub struct OutcomeSet {
     accumulators: Vec<Acc>,
     values: Vec<f64>,
     last_quarter: u32,
+    /// For each quarter, the outcomes that read it, in order: most read
+    /// only the last quarter, so most quarters visit one or two.
+    reading: Vec<Vec<usize>>,
 }
 
 /// One outcome's running state within a run.
@@ -459,11 +462,22 @@ impl OutcomeSet {
     /// A set evaluating `outcomes` on runs of `scenario`.
     pub fn new(outcomes: Vec<Outcome>, scenario: &Scenario) -> Self {
         let n = outcomes.len();
+        let reading = (0..scenario.quarters())
+            .map(|t| {
+                (0..n)
+                    .filter(|&k| match outcomes[k].measure {
+                        Measure::Metric { from, to, .. } => (from..=to).contains(&t),
+                        Measure::FirstAhead { .. } => true,
+                    })
+                    .collect()
+            })
+            .collect();
         OutcomeSet {
             outcomes,
             accumulators: vec![Acc::default(); n],
             values: vec![f64::NAN; n],
             last_quarter: scenario.quarters() - 1,
+            reading,
         }
     }
 
@@ -486,18 +500,17 @@ impl Observer for OutcomeSet {
                 *acc = Acc::start(outcome.measure);
             }
         }
-        for (outcome, acc) in self.outcomes.iter().zip(&mut self.accumulators) {
-            match outcome.measure {
+        let reading = self.reading.get(t as usize).map_or(&[][..], |k| &k[..]);
+        for &k in reading {
+            let acc = &mut self.accumulators[k];
+            match self.outcomes[k].measure {
                 Measure::Metric {
                     id,
                     entity,
                     from,
-                    to,
                     aggregate,
+                    ..
                 } => {
-                    if !(from..=to).contains(&t) {
-                        continue;
-                    }
                     let (i, j) = entity.indices();
                     let x = id.read(v, i, j);
                     if aggregate == Aggregate::Cv {
