@@ -387,14 +387,32 @@ impl<'s> Simulator<'s> {
     }
 
     /// Simulates the next quarter (MODEL.md section 3, steps 1-11) and
-    /// returns its outputs.
+    /// returns its outputs. Each step is a method below, in the model's
+    /// order; the world's stream draws unrest's shock before the budget's.
     pub fn step(&mut self) -> QuarterView<'_> {
         let t = self.quarter;
         self.quarter += 1;
         self.apply_events(t);
-        let n = self.support.len();
+        let u = self.move_unrest();
+        let p = self.move_pressure(u);
+        let budget = self.draw_budget(u);
+        self.view_market();
+        let choice = self.choose(p);
+        self.place_orders(t, budget, &choice);
+        self.deliver(t);
+        self.adapt(
+            u,
+            p,
+            choice.support_value,
+            choice.outside_weight,
+            choice.shift,
+        );
+        self.vote_on_embargo(u, p);
+        self.record(t, u, p, budget)
+    }
 
-        // 2. Unrest.
+    /// Step 2: unrest's latent AR(1) moves by one shock; returns `u_t`.
+    fn move_unrest(&mut self) -> f64 {
         let rho = self.world[W::UnrestPersistence];
         let eps: f64 = self.world_rng.sample(StandardNormal);
         self.latent = rho * self.latent
@@ -402,16 +420,24 @@ impl<'s> Simulator<'s> {
             + self.world[W::UnrestVolatility] * eps;
         let u = logistic(self.latent);
         self.unrest = u;
+        u
+    }
 
-        // 3. Pressure; the impulse lasts one quarter.
+    /// Step 3: pressure decays, rises with unrest and takes this quarter's
+    /// impulse, which lasts one quarter; returns `p_t`.
+    fn move_pressure(&mut self, u: f64) -> f64 {
         let p = ((1.0 - self.world[W::PressureDecay]) * self.world[W::Pressure]
             + self.world[W::PressureFromUnrest] * u
             + self.world[W::PressureImpulse])
             .clamp(0.0, 1.0);
         self.world[W::Pressure] = p;
         self.world[W::PressureImpulse] = 0.0;
+        p
+    }
 
-        // 4. Budget.
+    /// Step 4: the budget `B_t`, a mean-one log-normal shock on the
+    /// scenario's budget, scaled by unrest and the multiplier.
+    fn draw_budget(&mut self, u: f64) -> f64 {
         let s_b = self.buyer[B::BudgetVolatility];
         let eps: f64 = self.world_rng.sample(StandardNormal);
         let budget = self.buyer[B::Budget]
@@ -419,8 +445,11 @@ impl<'s> Simulator<'s> {
             * (1.0 + self.buyer[B::BudgetUnrest] * u)
             * self.buyer[B::BudgetMultiplier];
         self.budget_now = budget;
+        budget
+    }
 
-        // 5. Market view: committed shares, what is installed plus what is on order.
+    /// Step 5: committed shares, of what is installed plus what is on order.
+    fn view_market(&mut self) {
         for ((c, &s), &o) in self
             .committed
             .iter_mut()
@@ -430,8 +459,12 @@ impl<'s> Simulator<'s> {
             *c = s + o;
         }
         shares_of(&self.committed, &mut self.committed_share);
+    }
 
-        // 6. Utilities, the outside option, and choice weights shifted by the maximum.
+    /// Step 6: utilities, the outside option, and choice weights shifted by
+    /// the largest utility (so none overflows).
+    fn choose(&mut self, p: f64) -> Choice {
+        let n = self.support.len();
         let tau = self.buyer[B::Temperature];
         let support_value = if self.v3 {
             // Backing is worth its weight; isolation raises the value of a
@@ -464,21 +497,32 @@ impl<'s> Simulator<'s> {
             // Nothing is available and the outside option is off.
             self.weight.fill(0.0);
         }
+        Choice {
+            support_value,
+            outside_weight,
+            total,
+            shift,
+        }
+    }
 
-        // 7. Orders, into the order book.
+    /// Step 7: orders (expected values or contracts), v3's tied and windfall
+    /// orders, each into the order book and its delivery profile.
+    fn place_orders(&mut self, t: u32, budget: f64, choice: &Choice) {
+        let n = self.support.len();
         self.orders.fill(0.0);
         let mut outside_award = 0.0;
-        if total > 0.0 {
+        if choice.total > 0.0 {
             match self.scenario.procurement {
                 Procurement::Expected => {
-                    let scale = budget / total;
+                    let scale = budget / choice.total;
                     for (order, &w) in self.orders.iter_mut().zip(&self.weight) {
                         *order = w * scale;
                     }
-                    outside_award = outside_weight * scale;
+                    outside_award = choice.outside_weight * scale;
                 }
                 Procurement::Contracts => {
-                    outside_award = self.award_contracts(budget, outside_weight, total);
+                    outside_award =
+                        self.award_contracts(budget, choice.outside_weight, choice.total);
                 }
             }
         }
@@ -510,9 +554,12 @@ impl<'s> Simulator<'s> {
                 self.backlog[i] += order;
             }
         }
+    }
 
-        // 8. Deliveries, cancelled (v2) or held (v3) while a supplier is
-        // unavailable; stocks.
+    /// Step 8: deliveries, cancelled (v2) or held (v3) while a supplier is
+    /// unavailable; stocks depreciate and take them; the rolling window.
+    fn deliver(&mut self, t: u32) {
+        let n = self.support.len();
         let slot = (t as usize % PIPELINE) * n;
         let keep = 1.0 - self.buyer[B::Depreciation];
         for i in 0..n {
@@ -530,29 +577,30 @@ impl<'s> Simulator<'s> {
             self.stocks[i] = keep * self.stocks[i] + delivered;
         }
         self.window.push(&self.deliveries);
+    }
 
-        // 9. Supplier adaptation.
-        self.adapt(u, p, support_value, outside_weight, shift);
-
-        // 10. Embargo vote, in force from the next quarter.
-        if !self.world.is_set(W::Embargo) {
-            let vote = (self.world[W::VoteBase] + self.world[W::VoteUnrestPressure] * u * p)
-                .clamp(0.0, 1.0);
-            if self.council_rng.random::<f64>() < vote {
-                let mut vetoed = false;
-                for i in 0..n {
-                    let c = &self.traits[i];
-                    if c.is_set(S::Veto) {
-                        let chance = (c[S::VetoPropensity] + c[S::VetoSlope] * self.support[i])
-                            .clamp(0.0, 1.0);
-                        vetoed |= self.council_rng.random::<f64>() < chance;
-                    }
-                }
-                self.embargo_next_quarter = !vetoed;
-            }
+    /// Step 10: the Security Council votes on an embargo (unless one is in
+    /// force), each veto holder may veto it; in force from the next quarter.
+    fn vote_on_embargo(&mut self, u: f64, p: f64) {
+        if self.world.is_set(W::Embargo) {
+            return;
         }
+        let vote =
+            (self.world[W::VoteBase] + self.world[W::VoteUnrestPressure] * u * p).clamp(0.0, 1.0);
+        if self.council_rng.random::<f64>() < vote {
+            let mut vetoed = false;
+            for (c, &support) in self.traits.iter().zip(&self.support) {
+                if c.is_set(S::Veto) {
+                    let chance = (c[S::VetoPropensity] + c[S::VetoSlope] * support).clamp(0.0, 1.0);
+                    vetoed |= self.council_rng.random::<f64>() < chance;
+                }
+            }
+            self.embargo_next_quarter = !vetoed;
+        }
+    }
 
-        // 11. Record.
+    /// Step 11: the quarter's outputs.
+    fn record(&mut self, t: u32, u: f64, p: f64, budget: f64) -> QuarterView<'_> {
         let base_defined = shares_of(&self.stocks, &mut self.base_share);
         let hhi = self.base_share.iter().map(|s| s * s).sum();
         let total_orders = self.orders.iter().sum();
@@ -770,6 +818,18 @@ fn bounded_step(x: f64, slope: f64, speed: f64, scale: f64, top: f64) -> f64 {
         return x.clamp(0.0, top);
     }
     (x + speed * (slope / scale).tanh()).clamp(0.0, top)
+}
+
+/// Step 6's choice, which steps 7 and 9 read.
+struct Choice {
+    /// What a unit of support is worth to the buyer this quarter.
+    support_value: f64,
+    /// The outside option's weight.
+    outside_weight: f64,
+    /// The sum of every weight, the outside option's included.
+    total: f64,
+    /// The utility the weights are shifted by (the largest).
+    shift: f64,
 }
 
 /// The common scale of step 9's choice weights, which a supplier's move can
