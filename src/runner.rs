@@ -552,55 +552,15 @@ impl<'a> Runner<'a> {
             });
         }
         if let Some((file, estimated)) = kept_runs {
-            if let Some(limit) = runs_limit
-                && estimated > limit
-            {
-                return Err(RunError::RunsTooLarge {
-                    file,
-                    runs: keep.map_or(0, |k| k.0.min(loaded.scenario.runs())),
-                    estimated,
-                    limit,
-                });
-            }
-            if estimated > RUNS_WARN_BYTES {
-                tell(Notice::LargeRuns { file, estimated });
-            }
+            let runs = keep.map_or(0, |k| k.0.min(loaded.scenario.runs()));
+            check_kept_runs(file, runs, estimated, runs_limit, &mut tell)?;
         }
 
         let scenario = &loaded.scenario;
-        let mut study = Study::new(scenario).threads(threads).runs(range.clone());
-        let mut resumed_seconds = 0.0;
-        let mut resumed_threads = 0u32;
-        let has_checkpoint = state::is_state_file(&checkpoint);
-        if resume && has_checkpoint {
-            let saved = StudyState::load(&checkpoint)?;
-            if saved.model != loaded.scenario.model() {
-                return Err(RunError::OtherModel {
-                    path: checkpoint,
-                    saved: saved.model,
-                    current: loaded.scenario.model(),
-                });
-            }
-            if !saved.belongs_to(loaded, &range) {
-                return Err(RunError::OtherCheckpoint { path: checkpoint });
-            }
-            tell(Notice::Resuming {
-                checkpoint: &checkpoint,
-                done: saved.done - range.start,
-                total: range.end - range.start,
-            });
-            resumed_seconds = saved.elapsed_seconds;
-            resumed_threads = saved.threads;
-            study = study.resume(saved.summary, saved.done);
-        } else if resume {
-            tell(Notice::NoCheckpoint {
-                checkpoint: &checkpoint,
-            });
-        } else if has_checkpoint {
-            tell(Notice::ReplacingCheckpoint {
-                checkpoint: &checkpoint,
-            });
-        }
+        let study = Study::new(scenario).threads(threads).runs(range.clone());
+        let (study, resumed) =
+            resume_from_checkpoint(study, loaded, &range, &checkpoint, resume, &mut tell)?;
+        let (resumed_seconds, resumed_threads) = resumed.unwrap_or((0.0, 0));
 
         let started = std::time::Instant::now();
         let elapsed =
@@ -706,6 +666,74 @@ impl<'a> Runner<'a> {
         }
         Ok(finished)
     }
+}
+
+/// Refuses a kept runs' file estimated above `limit`, or announces one
+/// above [`RUNS_WARN_BYTES`].
+fn check_kept_runs(
+    file: &'static str,
+    runs: u64,
+    estimated: u64,
+    limit: Option<u64>,
+    tell: &mut NoticeFn<'_>,
+) -> Result<(), RunError> {
+    if let Some(limit) = limit
+        && estimated > limit
+    {
+        return Err(RunError::RunsTooLarge {
+            file,
+            runs,
+            estimated,
+            limit,
+        });
+    }
+    if estimated > RUNS_WARN_BYTES {
+        tell(Notice::LargeRuns { file, estimated });
+    }
+    Ok(())
+}
+
+/// With `resume`, continues `study` from the checkpoint at `checkpoint` if
+/// it is this study's (refusing another model's or another study's), and
+/// returns the time and threads it had taken; says what happened to the
+/// checkpoint either way.
+fn resume_from_checkpoint<'s>(
+    study: Study<'s>,
+    loaded: &Loaded,
+    range: &Range<u64>,
+    checkpoint: &Path,
+    resume: bool,
+    tell: &mut NoticeFn<'_>,
+) -> Result<(Study<'s>, Option<(f64, u32)>), RunError> {
+    let has_checkpoint = state::is_state_file(checkpoint);
+    if resume && has_checkpoint {
+        let saved = StudyState::load(checkpoint)?;
+        if saved.model != loaded.scenario.model() {
+            return Err(RunError::OtherModel {
+                path: checkpoint.to_path_buf(),
+                saved: saved.model,
+                current: loaded.scenario.model(),
+            });
+        }
+        if !saved.belongs_to(loaded, range) {
+            return Err(RunError::OtherCheckpoint {
+                path: checkpoint.to_path_buf(),
+            });
+        }
+        tell(Notice::Resuming {
+            checkpoint,
+            done: saved.done - range.start,
+            total: range.end - range.start,
+        });
+        let resumed = (saved.elapsed_seconds, saved.threads);
+        return Ok((study.resume(saved.summary, saved.done), Some(resumed)));
+    }
+    if resume {
+        tell(Notice::NoCheckpoint { checkpoint });
+    } else if has_checkpoint {
+        tell(Notice::ReplacingCheckpoint { checkpoint });
+    }
+    Ok((study, None))
 }
 
 /// A merged study, written.

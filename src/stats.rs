@@ -716,7 +716,11 @@ mod tests {
         ] {
             for len in 0..=64 {
                 // All +0.0 takes the shortcut; one -0.0 among them does not.
-                for values in [vec![0.0; len], [vec![-0.0], vec![0.0; len]].concat()] {
+                let mut with_negative = vec![0.0; len];
+                if let Some(first) = with_negative.first_mut() {
+                    *first = -0.0;
+                }
+                for values in [vec![0.0; len], with_negative] {
                     let mut counts = vec![0u16; binning.bins()];
                     let folded = fold(&values, &mut counts, binning);
                     let mut expected_counts = vec![0u16; binning.bins()];

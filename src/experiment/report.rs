@@ -192,258 +192,312 @@ pub fn campaign_plots(
     indices: &[Result<Indices, String>],
 ) -> Result<Vec<String>, crate::output::OutputError> {
     use crate::experiment::sweep::Layout;
-    use crate::output::plot::{
-        Axis, Band, Bar, BarGroup, Caption, Format, HeatMap, PlotMeta, RankedBars, Series,
-        SweepChart, heat_map, ranked_bars, sweep_chart, titled,
-    };
     let loaded = campaign.loaded();
+    let mut figures = Figures {
+        dir,
+        written: Vec::new(),
+        title: loaded.title(),
+        caption: crate::output::plot::Caption {
+            seed: Some(campaign.spec().seed),
+            runs: Some(campaign.total_runs()),
+            overrides: loaded.model_overrides().map(|o| o.label.clone()).collect(),
+            note: Some(format!(
+                "{} points x {} runs, common random numbers",
+                crate::output::thousands(campaign.points() as u64),
+                crate::output::thousands(campaign.spec().runs)
+            )),
+        },
+    };
     let plan = campaign.plan();
-    let outcomes = campaign.outcomes();
-    let caption = Caption {
-        seed: Some(campaign.spec().seed),
-        runs: Some(campaign.total_runs()),
-        overrides: loaded.model_overrides().map(|o| o.label.clone()).collect(),
-        note: Some(format!(
-            "{} points x {} runs, common random numbers",
-            crate::output::thousands(campaign.points() as u64),
-            crate::output::thousands(campaign.spec().runs)
-        )),
-    };
-    let title = loaded.title();
-    let mut written = Vec::new();
-    let mut save = |figure: crate::output::plot::Figure,
-                    stem: String|
-     -> Result<(), crate::output::OutputError> {
-        figure
-            .write(dir, &stem)
-            .map_err(|e| crate::output::OutputError::Plot {
-                path: dir.join(format!("{stem}.png")),
-                message: e.to_string(),
-            })?;
-        written.push(format!("{stem}.png"));
-        written.push(format!("{stem}.svg"));
-        Ok(())
-    };
-    let fail = |stem: &str| {
-        let path = dir.join(format!("{stem}.png"));
-        move |e: crate::output::plot::PlotError| crate::output::OutputError::Plot {
-            path,
-            message: e.to_string(),
-        }
-    };
-    let axis_for = |o: &Outcome, label: String| {
-        let format = if o.is_share() {
-            Format::Percent
-        } else {
-            Format::Auto
-        };
-        Axis::new(label).format(format)
-    };
-    let vary = plan.vary();
     if !indices.is_empty() {
-        for (outcome, result) in outcomes.iter().zip(indices) {
-            let Ok(indices) = result else { continue };
-            let stem = format!(
-                "indices-{}",
-                crate::files::path_component(&outcome.to_string())
-            );
-            let (measures, groups, rank_by, label, x) = match indices {
-                Indices::Sobol(s) => (
-                    vec!["S1 (first order)".to_string(), "ST (total)".to_string()],
-                    s.params
-                        .iter()
-                        .map(|p| BarGroup {
-                            name: p.name.clone(),
-                            bars: vec![
-                                Bar::new(p.first.value, p.first.low, p.first.high),
-                                Bar::new(p.total.value, p.total.low, p.total.high),
-                            ],
-                        })
-                        .collect::<Vec<_>>(),
-                    1,
-                    "Sobol indices",
-                    Axis::new("share of the outcome's variance").range(0.0, 1.0),
-                ),
-                Indices::Morris(m) => (
-                    vec![
-                        "mu* (mean |effect|)".to_string(),
-                        "sigma (spread of effects)".to_string(),
-                    ],
-                    m.params
-                        .iter()
-                        .map(|p| BarGroup {
-                            name: p.name.clone(),
-                            bars: vec![
-                                Bar::new(p.mu_star.value, p.mu_star.low, p.mu_star.high),
-                                Bar {
-                                    value: p.sigma,
-                                    interval: None,
-                                },
-                            ],
-                        })
-                        .collect::<Vec<_>>(),
-                    0,
-                    "Morris elementary effects",
-                    Axis::new(format!(
-                        "change in {outcome} over each parameter's whole range"
-                    )),
-                ),
-            };
-            let meta = PlotMeta::new(titled(&title, &format!("what drives {outcome}")))
-                .subtitle(format!(
-                    "{label} of {} parameters, ranked; whiskers: {:.0}% bootstrap intervals",
-                    vary.len(),
-                    100.0 * campaign.spec().level
-                ))
-                .caption(caption.clone());
-            let chart = RankedBars {
-                measures,
-                groups,
-                rank_by,
-                x,
-                interval_label: format!("{:.0}% bootstrap interval", 100.0 * campaign.spec().level),
-            };
-            save(ranked_bars(&meta, &chart).map_err(fail(&stem))?, stem)?;
+        indices_plots(&mut figures, campaign, indices)?;
+    } else {
+        match (plan.layout(), plan.vary().len()) {
+            (_, 1) => sweep_plots(&mut figures, campaign, results)?,
+            (Layout::Grid, 2) => heat_maps(&mut figures, campaign, results)?,
+            _ => {}
         }
-        return Ok(written);
     }
-    match (plan.layout(), vary.len()) {
-        (_, 1) => {
-            let mut order: Vec<&PointResult> = results.iter().collect();
-            let x_of = |r: &PointResult| plan.design().point(r.point).map_or(f64::NAN, |p| p[0]);
-            order.sort_by(|a, b| x_of(a).total_cmp(&x_of(b)));
-            let mut families: Vec<(String, Vec<usize>)> = Vec::new();
-            for (o, outcome) in outcomes.iter().enumerate() {
-                let (fam, _) = family(outcome);
-                match families.iter_mut().find(|(f, _)| *f == fam) {
-                    Some((_, members)) => members.push(o),
-                    None => families.push((fam, vec![o])),
-                }
-            }
-            let level = campaign.spec().level;
-            for (fam, members) in families {
-                // A yes/no outcome (an embargo ever in force) is 0 or 1 in
-                // each run: its median is 0 or 1, so draw its probability
-                // (the mean) with the Wilson interval at the campaign's level.
-                let probability = outcomes[members[0]].is_probability();
-                let series: Vec<Series> = members
+    Ok(figures.written)
+}
+
+/// Where a campaign's figures go, what they are captioned, and the files
+/// written so far.
+#[cfg(feature = "plots")]
+struct Figures<'a> {
+    dir: &'a std::path::Path,
+    written: Vec<String>,
+    title: String,
+    caption: crate::output::plot::Caption,
+}
+
+#[cfg(feature = "plots")]
+impl Figures<'_> {
+    /// Writes `figure` as `stem.png` and `stem.svg`, naming the PNG in any error.
+    fn save(
+        &mut self,
+        figure: Result<crate::output::plot::Figure, crate::output::plot::PlotError>,
+        stem: String,
+    ) -> Result<(), crate::output::OutputError> {
+        let failed = |e: crate::output::plot::PlotError| crate::output::OutputError::Plot {
+            path: self.dir.join(format!("{stem}.png")),
+            message: e.to_string(),
+        };
+        figure
+            .map_err(failed)?
+            .write(self.dir, &stem)
+            .map_err(failed)?;
+        self.written.push(format!("{stem}.png"));
+        self.written.push(format!("{stem}.svg"));
+        Ok(())
+    }
+
+    fn meta(&self, what: &str) -> crate::output::plot::PlotMeta {
+        crate::output::plot::PlotMeta::new(crate::output::plot::titled(&self.title, what))
+            .caption(self.caption.clone())
+    }
+}
+
+/// The axis of an outcome: percent for shares.
+#[cfg(feature = "plots")]
+fn outcome_axis(o: &Outcome, label: String) -> crate::output::plot::Axis {
+    use crate::output::plot::{Axis, Format};
+    let format = if o.is_share() {
+        Format::Percent
+    } else {
+        Format::Auto
+    };
+    Axis::new(label).format(format)
+}
+
+/// A sensitivity analysis: a ranked bar chart of each outcome's indices.
+#[cfg(feature = "plots")]
+fn indices_plots(
+    figures: &mut Figures<'_>,
+    campaign: &crate::experiment::campaign::Campaign,
+    indices: &[Result<Indices, String>],
+) -> Result<(), crate::output::OutputError> {
+    use crate::output::plot::{Axis, Bar, BarGroup, RankedBars, ranked_bars};
+    let vary = campaign.plan().vary();
+    for (outcome, result) in campaign.outcomes().iter().zip(indices) {
+        let Ok(indices) = result else { continue };
+        let stem = format!(
+            "indices-{}",
+            crate::files::path_component(&outcome.to_string())
+        );
+        let (measures, groups, rank_by, label, x) = match indices {
+            Indices::Sobol(s) => (
+                vec!["S1 (first order)".to_string(), "ST (total)".to_string()],
+                s.params
                     .iter()
-                    .enumerate()
-                    .map(|(colour, &o)| {
-                        let points = order
-                            .iter()
-                            .filter_map(|r| {
-                                let stats = &r.outcomes[o];
-                                if probability {
-                                    let p = stats.mean?;
-                                    let interval =
-                                        crate::output::plot::wilson_interval(p, stats.n, level)?;
-                                    Some(Band::probability(x_of(r), p, interval))
-                                } else {
-                                    stats.percentiles.map(|p| Band::new(x_of(r), p))
-                                }
-                            })
-                            .collect();
-                        let (_, entity) = family(&outcomes[o]);
-                        Series::new(
-                            if entity.is_empty() {
-                                outcomes[o].to_string()
-                            } else {
-                                entity
+                    .map(|p| BarGroup {
+                        name: p.name.clone(),
+                        bars: vec![
+                            Bar::new(p.first.value, p.first.low, p.first.high),
+                            Bar::new(p.total.value, p.total.low, p.total.high),
+                        ],
+                    })
+                    .collect::<Vec<_>>(),
+                1,
+                "Sobol indices",
+                Axis::new("share of the outcome's variance").range(0.0, 1.0),
+            ),
+            Indices::Morris(m) => (
+                vec![
+                    "mu* (mean |effect|)".to_string(),
+                    "sigma (spread of effects)".to_string(),
+                ],
+                m.params
+                    .iter()
+                    .map(|p| BarGroup {
+                        name: p.name.clone(),
+                        bars: vec![
+                            Bar::new(p.mu_star.value, p.mu_star.low, p.mu_star.high),
+                            Bar {
+                                value: p.sigma,
+                                interval: None,
                             },
-                            colour,
-                            points,
-                        )
+                        ],
+                    })
+                    .collect::<Vec<_>>(),
+                0,
+                "Morris elementary effects",
+                Axis::new(format!(
+                    "change in {outcome} over each parameter's whole range"
+                )),
+            ),
+        };
+        let meta = figures
+            .meta(&format!("what drives {outcome}"))
+            .subtitle(format!(
+                "{label} of {} parameters, ranked; whiskers: {:.0}% bootstrap intervals",
+                vary.len(),
+                100.0 * campaign.spec().level
+            ));
+        let chart = RankedBars {
+            measures,
+            groups,
+            rank_by,
+            x,
+            interval_label: format!("{:.0}% bootstrap interval", 100.0 * campaign.spec().level),
+        };
+        figures.save(ranked_bars(&meta, &chart), stem)?;
+    }
+    Ok(())
+}
+
+/// A sweep of one parameter: each family of outcomes (one per supplier,
+/// say) against the parameter, with its bands.
+#[cfg(feature = "plots")]
+fn sweep_plots(
+    figures: &mut Figures<'_>,
+    campaign: &crate::experiment::campaign::Campaign,
+    results: &[PointResult],
+) -> Result<(), crate::output::OutputError> {
+    use crate::output::plot::{Axis, Band, Format, Series, SweepChart, sweep_chart};
+    let (plan, outcomes) = (campaign.plan(), campaign.outcomes());
+    let vary = plan.vary();
+    let mut order: Vec<&PointResult> = results.iter().collect();
+    let x_of = |r: &PointResult| plan.design().point(r.point).map_or(f64::NAN, |p| p[0]);
+    order.sort_by(|a, b| x_of(a).total_cmp(&x_of(b)));
+    let mut families: Vec<(String, Vec<usize>)> = Vec::new();
+    for (o, outcome) in outcomes.iter().enumerate() {
+        let (fam, _) = family(outcome);
+        match families.iter_mut().find(|(f, _)| *f == fam) {
+            Some((_, members)) => members.push(o),
+            None => families.push((fam, vec![o])),
+        }
+    }
+    let level = campaign.spec().level;
+    for (fam, members) in families {
+        // A yes/no outcome (an embargo ever in force) is 0 or 1 in
+        // each run: its median is 0 or 1, so draw its probability
+        // (the mean) with the Wilson interval at the campaign's level.
+        let probability = outcomes[members[0]].is_probability();
+        let series: Vec<Series> = members
+            .iter()
+            .enumerate()
+            .map(|(colour, &o)| {
+                let points = order
+                    .iter()
+                    .filter_map(|r| {
+                        let stats = &r.outcomes[o];
+                        if probability {
+                            let p = stats.mean?;
+                            let interval = crate::output::plot::wilson_interval(p, stats.n, level)?;
+                            Some(Band::probability(x_of(r), p, interval))
+                        } else {
+                            stats.percentiles.map(|p| Band::new(x_of(r), p))
+                        }
                     })
                     .collect();
-                let first = &outcomes[members[0]];
-                let mut chart = SweepChart::new(
-                    series,
-                    Axis::new(vary[0].path.clone()),
-                    axis_for(first, fam.replace('*', "supplier")),
-                );
-                let stem = format!(
-                    "sweep-{}",
-                    crate::files::path_component(&fam.replace(":*", ""))
-                );
-                let subtitle = if probability {
-                    let interval = format!("{:.0}% interval (Wilson)", 100.0 * level);
-                    let text = format!(
-                        "probability (share of runs where it holds) at each point, with its {interval}"
-                    );
-                    chart.probability = Some(interval);
-                    chart.y = chart.y.clone().format(Format::Percent);
-                    text
-                } else {
-                    "median and the middle 50% and 90% of runs at each point".to_string()
-                };
-                let meta =
-                    PlotMeta::new(titled(&title, &format!("{fam} against {}", vary[0].path)))
-                        .subtitle(subtitle)
-                        .caption(caption.clone());
-                save(sweep_chart(&meta, &chart).map_err(fail(&stem))?, stem)?;
-            }
-        }
-        (Layout::Grid, 2) => {
-            let mut xs: Vec<f64> = Vec::new();
-            let mut ys: Vec<f64> = Vec::new();
-            for r in results {
-                let p = plan.design().point(r.point).unwrap_or(&[]);
-                if p.len() == 2 {
-                    if !xs.contains(&p[0]) {
-                        xs.push(p[0]);
-                    }
-                    if !ys.contains(&p[1]) {
-                        ys.push(p[1]);
-                    }
-                }
-            }
-            let base = &loaded.scenario;
-            let highlight = Some((
-                base.param(vary[0].target),
-                base.param(vary[1].target),
-                "the scenario's values".to_string(),
-            ));
-            for (o, outcome) in outcomes.iter().enumerate() {
-                let mut z = vec![f64::NAN; xs.len() * ys.len()];
-                for r in results {
-                    let p = plan.design().point(r.point).unwrap_or(&[]);
-                    if let (Some(i), Some(j)) = (
-                        xs.iter().position(|&x| x == p[0]),
-                        ys.iter().position(|&y| y == p[1]),
-                    ) {
-                        z[j * xs.len() + i] = r.outcomes[o].mean.unwrap_or(f64::NAN);
-                    }
-                }
-                let map = HeatMap {
-                    x: Axis::new(vary[0].path.clone()),
-                    y: Axis::new(vary[1].path.clone()),
-                    x_values: xs.clone(),
-                    y_values: ys.clone(),
-                    z,
-                    z_axis: axis_for(
-                        outcome,
-                        if outcome.is_probability() {
-                            format!("probability of {outcome} (share of runs)")
-                        } else {
-                            format!("mean of {outcome}")
-                        },
-                    ),
-                    highlight: highlight.clone(),
-                };
-                let stem = format!(
-                    "heatmap-{}",
-                    crate::files::path_component(&outcome.to_string())
-                );
-                let meta = PlotMeta::new(titled(&title, &format!("{outcome} over two parameters")))
-                    .subtitle("mean over each point's runs")
-                    .caption(caption.clone());
-                save(heat_map(&meta, &map).map_err(fail(&stem))?, stem)?;
-            }
-        }
-        _ => {}
+                let (_, entity) = family(&outcomes[o]);
+                Series::new(
+                    if entity.is_empty() {
+                        outcomes[o].to_string()
+                    } else {
+                        entity
+                    },
+                    colour,
+                    points,
+                )
+            })
+            .collect();
+        let first = &outcomes[members[0]];
+        let mut chart = SweepChart::new(
+            series,
+            Axis::new(vary[0].path.clone()),
+            outcome_axis(first, fam.replace('*', "supplier")),
+        );
+        let stem = format!(
+            "sweep-{}",
+            crate::files::path_component(&fam.replace(":*", ""))
+        );
+        let subtitle = if probability {
+            let interval = format!("{:.0}% interval (Wilson)", 100.0 * level);
+            let text = format!(
+                "probability (share of runs where it holds) at each point, with its {interval}"
+            );
+            chart.probability = Some(interval);
+            chart.y = chart.y.clone().format(Format::Percent);
+            text
+        } else {
+            "median and the middle 50% and 90% of runs at each point".to_string()
+        };
+        let meta = figures
+            .meta(&format!("{fam} against {}", vary[0].path))
+            .subtitle(subtitle);
+        figures.save(sweep_chart(&meta, &chart), stem)?;
     }
-    Ok(written)
+    Ok(())
+}
+
+/// A grid of two parameters: a heat map of each outcome's mean.
+#[cfg(feature = "plots")]
+fn heat_maps(
+    figures: &mut Figures<'_>,
+    campaign: &crate::experiment::campaign::Campaign,
+    results: &[PointResult],
+) -> Result<(), crate::output::OutputError> {
+    use crate::output::plot::{Axis, HeatMap, heat_map};
+    let plan = campaign.plan();
+    let vary = plan.vary();
+    let mut xs: Vec<f64> = Vec::new();
+    let mut ys: Vec<f64> = Vec::new();
+    for r in results {
+        let p = plan.design().point(r.point).unwrap_or(&[]);
+        if p.len() == 2 {
+            if !xs.contains(&p[0]) {
+                xs.push(p[0]);
+            }
+            if !ys.contains(&p[1]) {
+                ys.push(p[1]);
+            }
+        }
+    }
+    let base = &campaign.loaded().scenario;
+    let highlight = Some((
+        base.param(vary[0].target),
+        base.param(vary[1].target),
+        "the scenario's values".to_string(),
+    ));
+    for (o, outcome) in campaign.outcomes().iter().enumerate() {
+        let mut z = vec![f64::NAN; xs.len() * ys.len()];
+        for r in results {
+            let p = plan.design().point(r.point).unwrap_or(&[]);
+            if let (Some(i), Some(j)) = (
+                xs.iter().position(|&x| x == p[0]),
+                ys.iter().position(|&y| y == p[1]),
+            ) {
+                z[j * xs.len() + i] = r.outcomes[o].mean.unwrap_or(f64::NAN);
+            }
+        }
+        let map = HeatMap {
+            x: Axis::new(vary[0].path.clone()),
+            y: Axis::new(vary[1].path.clone()),
+            x_values: xs.clone(),
+            y_values: ys.clone(),
+            z,
+            z_axis: outcome_axis(
+                outcome,
+                if outcome.is_probability() {
+                    format!("probability of {outcome} (share of runs)")
+                } else {
+                    format!("mean of {outcome}")
+                },
+            ),
+            highlight: highlight.clone(),
+        };
+        let stem = format!(
+            "heatmap-{}",
+            crate::files::path_component(&outcome.to_string())
+        );
+        let meta = figures
+            .meta(&format!("{outcome} over two parameters"))
+            .subtitle("mean over each point's runs");
+        figures.save(heat_map(&meta, &map), stem)?;
+    }
+    Ok(())
 }
 
 /// What a comparison's directory is written from.
