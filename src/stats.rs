@@ -211,8 +211,8 @@ impl Moments {
         self.count += 1;
         self.sum += to_fixed(x);
         self.sum_squares += square_fixed(x, binning.square_bits());
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
+        self.min = lesser(x, self.min);
+        self.max = greater(x, self.max);
     }
 
     /// Adds another stream's moments (exact).
@@ -220,8 +220,8 @@ impl Moments {
         self.count += other.count;
         self.sum += other.sum;
         self.sum_squares += other.sum_squares;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
+        self.min = lesser(other.min, self.min);
+        self.max = greater(other.max, self.max);
     }
 
     /// The mean, or `None` for an empty stream.
@@ -253,7 +253,14 @@ impl Moments {
 /// 64-bit halves).
 #[inline]
 pub fn fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
-    debug_assert!(values.len() <= 64 && counts.len() == binning.bins());
+    // Checked in every build: the vector folds index `counts` unchecked and
+    // keep their sums exact only for batches of at most 64 (once a batch).
+    assert!(
+        values.len() <= 64 && counts.len() == binning.bins(),
+        "a batch of {} values folded into {} bins of a {binning:?} binning",
+        values.len(),
+        counts.len()
+    );
     if all_positive_zeros(values) {
         // Common where nothing happened (no orders from a supplier, no
         // difference between two scenarios' runs): the fold's result
@@ -331,6 +338,30 @@ fn truncate(x: f64) -> i64 {
     unsafe { x.to_int_unchecked::<i64>() }
 }
 
+/// The smaller of two values that are not NaN, with `-0.0` below `0.0`
+/// (the order of `f64::total_cmp`): a minimum that does not depend on the
+/// order in which values, batches or partial summaries arrive, so on the
+/// threads either. (`f64::min`, and "keep the first of equals", leave the
+/// sign of a zero minimum to the order.)
+#[inline(always)]
+pub(crate) fn lesser(x: f64, y: f64) -> f64 {
+    if x < y || (x == y && x.is_sign_negative()) {
+        x
+    } else {
+        y
+    }
+}
+
+/// The larger of two values that are not NaN, with `0.0` above `-0.0`.
+#[inline(always)]
+pub(crate) fn greater(x: f64, y: f64) -> f64 {
+    if x > y || (x == y && x.is_sign_positive()) {
+        x
+    } else {
+        y
+    }
+}
+
 /// `x` (not NaN) clamped into `[lo, hi]` as `maxsd` and `minsd` do it, one
 /// instruction each with no assertion: `-0.0` against a bound of `0.0`
 /// becomes `0.0`, the bound (`f64::max` leaves that choice to the compiler).
@@ -366,8 +397,8 @@ fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments 
         squares += truncate(x * x * square_scale);
         m.count += 1;
         // NaN is skipped above, so plain comparisons do (one instruction each).
-        m.min = if x < m.min { x } else { m.min };
-        m.max = if x > m.max { x } else { m.max };
+        m.min = lesser(x, m.min);
+        m.max = greater(x, m.max);
     }
     m.sum = sum as i128;
     m.sum_squares = squares as u128;
@@ -408,8 +439,8 @@ fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Mome
         let high = truncate(square / SPLIT);
         highs += high;
         lows += truncate((square - high as f64 * SPLIT) * LOW_SCALE);
-        m.min = if x < m.min { x } else { m.min };
-        m.max = if x > m.max { x } else { m.max };
+        m.min = lesser(x, m.min);
+        m.max = greater(x, m.max);
     }
     m.sum = ((wholes as i128) << FRACTION_BITS) + fractions as i128;
     m.sum_squares = ((highs as u128) << 56) + lows as u128;
@@ -704,6 +735,43 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn zero_extremes_do_not_depend_on_order() {
+        // Min and max of zeros of both signs, however the values arrive:
+        // one by one, in a batch (either fold) or merged from parts.
+        let binning = Binning::SignedUnit;
+        let mut batches = Vec::new();
+        for values in [[0.0, -0.0, 0.5], [-0.0, 0.0, 0.5], [0.5, -0.0, 0.0]] {
+            let mut counts = vec![0u16; binning.bins()];
+            batches.push(fold(&values, &mut counts, binning));
+            let mut counts = vec![0u16; binning.bins()];
+            batches.push(scalar_fold(&values, &mut counts, binning));
+            let mut added = Moments::default();
+            values.iter().for_each(|&x| added.add(x, binning));
+            batches.push(added);
+        }
+        let negative = [-0.0, -0.0];
+        let mut counts = vec![0u16; binning.bins()];
+        let (mut left, mut right) = (fold(&negative, &mut counts, binning), Moments::default());
+        right.add(0.0, binning);
+        let right_first = {
+            let mut m = right;
+            m.merge(&left);
+            m
+        };
+        left.merge(&right);
+        batches.extend([left, right_first]);
+        for m in &batches {
+            assert_eq!(m.min.to_bits(), (-0.0f64).to_bits(), "{m:?}");
+        }
+        for m in &batches[..9] {
+            assert_eq!(m.max, 0.5, "{m:?}");
+        }
+        for m in &batches[9..] {
+            assert_eq!(m.max.to_bits(), 0.0f64.to_bits(), "{m:?}");
+        }
     }
 
     #[test]

@@ -172,9 +172,10 @@ impl Paired {
 /// What a finished (or cancelled) comparison returns.
 #[derive(Debug)]
 pub struct CompareOutcome {
-    /// The results. A cancelled comparison's hold the pairs merged before
-    /// the cancel: every round's with [`Comparison::on_round`], otherwise
-    /// those of the last merge (see `completed`).
+    /// The results. A cancelled comparison's hold whole rounds only: every
+    /// round finished before the cancel when it came between rounds or
+    /// with [`Comparison::on_round`], otherwise those merged before the
+    /// round it interrupted (see `completed`).
     pub paired: Paired,
     /// Pairs run in whole rounds before it ended; `paired.runs` unless a
     /// cancel dropped rounds that were not merged yet.
@@ -352,6 +353,8 @@ impl<'a> Comparison<'a> {
         let mut unmerged = 0;
         while next < range.end {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                // Between rounds the workers hold whole rounds: keep them.
+                merge_workers(&mut total, &mut workers, unmerged);
                 interrupted = true;
                 break;
             }
@@ -528,6 +531,19 @@ mod tests {
             .run()
             .unwrap();
         assert_eq!(reported, [64, 128, 192, 256, 320, 384, 400]);
+        // A cancel between rounds keeps the rounds run, merged or not.
+        let stop = AtomicBool::new(false);
+        let mut stop_after_two = |pairs: u64| stop.store(pairs >= 128, Ordering::Relaxed);
+        let cancelled = Comparison::new(&a, &b)
+            .unwrap()
+            .threads(2)
+            .round_size(64)
+            .on_progress(&mut stop_after_two)
+            .cancel_flag(&stop)
+            .run()
+            .unwrap();
+        assert!(cancelled.interrupted);
+        assert_eq!((cancelled.completed, cancelled.paired.runs), (128, 128));
         assert_eq!((two.completed, two.paired.runs), (400, 400));
         assert_eq!(one.paired.a, two.paired.a);
         assert_eq!(one.paired.b, two.paired.b);

@@ -14,8 +14,9 @@
 //! the same arithmetic as the scalar folds.
 //!
 //! Minimum and maximum are order-free, and so the same bits, except between
-//! the two zeros: a batch holding `-0.0` takes its minimum and maximum from
-//! the scalar loop, as the scalar fold would.
+//! the two zeros, which `vminpd` and `vmaxpd` do not order: a batch holding
+//! `-0.0` takes its minimum and maximum from a scalar loop that does (`-0.0`
+//! below `0.0`, as the scalar fold).
 
 use std::arch::x86_64::*;
 
@@ -147,8 +148,8 @@ impl Extremes {
         if _mm256_testz_si256(self.negative_zero, self.negative_zero) == 0 {
             for &x in values.iter().filter(|x| !x.is_nan()) {
                 let x = clamp(x);
-                m.min = if x < m.min { x } else { m.min };
-                m.max = if x > m.max { x } else { m.max };
+                m.min = super::lesser(x, m.min);
+                m.max = super::greater(x, m.max);
             }
             return;
         }
