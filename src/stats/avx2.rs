@@ -126,18 +126,22 @@ impl Extremes {
         }
     }
 
-    /// Takes the clamped values `x` (NaN where undefined: `vminpd` and
-    /// `vmaxpd` return their second operand then), and watches the raw
-    /// values for `-0.0`.
+    /// Clamps the group `raw` into `[lo, hi]`, takes the clamped values
+    /// into the extremes, watching for `-0.0`, and returns them with the
+    /// undefined lanes zeroed. `vmaxpd(lo, raw)` keeps a NaN (its second
+    /// operand), and `vminpd(x, min)` then keeps the minimum (likewise the
+    /// maximum), so undefined lanes take no part.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn take(&mut self, raw: __m256d, x: __m256d) {
+    fn clamp(&mut self, raw: __m256d, defined: __m256d, lo: f64, hi: f64) -> __m256d {
+        let x = _mm256_min_pd(_mm256_set1_pd(hi), _mm256_max_pd(_mm256_set1_pd(lo), raw));
         self.min = _mm256_min_pd(x, self.min);
         self.max = _mm256_max_pd(x, self.max);
         self.negative_zero = _mm256_or_si256(
             self.negative_zero,
             _mm256_cmpeq_epi64(_mm256_castpd_si256(raw), _mm256_set1_epi64x(i64::MIN)),
         );
+        _mm256_and_pd(x, defined)
     }
 
     /// Writes the minimum and maximum into `m`; with a `-0.0` in the batch,
@@ -213,11 +217,7 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) 
         #[inline(always)]
         |raw, defined, mask| {
             m.count += mask.count_ones() as u64;
-            // `max(lo, raw)` keeps a NaN (the second operand), so undefined
-            // lanes stay NaN for the extremes and are zeroed after.
-            let x = _mm256_min_pd(_mm256_set1_pd(1.0), _mm256_max_pd(_mm256_set1_pd(lo), raw));
-            extremes.take(raw, x);
-            let x = _mm256_and_pd(x, defined);
+            let x = extremes.clamp(raw, defined, lo, 1.0);
             // The bin: `trunc(|x| 1000 + 0.5)` (at most 1000) with x's sign,
             // the same bits as the scalar's since rounding is symmetric in sign,
             // about the middle bin when signed.
@@ -272,12 +272,7 @@ pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u1
         #[inline(always)]
         |raw, defined, mask| {
             m.count += mask.count_ones() as u64;
-            let x = _mm256_min_pd(
-                _mm256_set1_pd(POSITIVE_LIMIT),
-                _mm256_max_pd(_mm256_set1_pd(lo), raw),
-            );
-            extremes.take(raw, x);
-            let x = _mm256_and_pd(x, defined);
+            let x = extremes.clamp(raw, defined, lo, POSITIVE_LIMIT);
             // The bin (`super::positive_bin` of |x|): exponent and top six
             // mantissa bits read as one number, clamped to the sketch, 0 for 0.
             let bits = _mm256_castpd_si256(_mm256_andnot_pd(_mm256_set1_pd(-0.0), x));
