@@ -306,7 +306,7 @@ impl<'a> Comparison<'a> {
     }
 
     /// Stops within one pair of runs once `flag` is set; the results keep
-    /// the rounds finished before.
+    /// whole rounds only ([`CompareOutcome::paired`] says which).
     pub fn cancel_flag(mut self, flag: &'a AtomicBool) -> Self {
         self.cancel = Some(flag);
         self
