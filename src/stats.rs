@@ -339,9 +339,9 @@ fn truncate(x: f64) -> i64 {
 }
 
 /// The smaller of two values that are not NaN, with `-0.0` below `0.0`
-/// (the order of `f64::total_cmp`): a minimum that does not depend on the
-/// order in which values, batches or partial summaries arrive, so on the
-/// threads either. (`f64::min`, and "keep the first of equals", leave the
+/// (the order of `f64::total_cmp`): a minimum that depends neither on the
+/// order in which values, batches or partial summaries arrive nor,
+/// therefore, on the threads. (`f64::min`, and "keep the first of equals", leave the
 /// sign of a zero minimum to the order.)
 #[inline(always)]
 pub(crate) fn lesser(x: f64, y: f64) -> f64 {
