@@ -1,6 +1,6 @@
 //! The batch folds of [`super::fold`] four values at a time, with AVX2:
-//! the same bins and the same bits as the scalar folds, for the recording
-//! that takes a third of a run's instructions (docs/performance.md).
+//! the same bins and the same bits as the scalar folds, for the recording,
+//! which took a third of a run's instructions (docs/performance.md).
 //!
 //! Exactness without a packed float-to-integer conversion (AVX2 has none
 //! for 64-bit integers): every truncation is `vroundpd` toward zero, which
@@ -145,13 +145,13 @@ impl Extremes {
     }
 
     /// Writes the minimum and maximum into `m`; with a `-0.0` in the batch,
-    /// as the scalar fold finds them (`clamp` is its clamping).
+    /// as the scalar fold finds them, clamping `values` into `[lo, hi]`.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn finish(self, m: &mut Moments, values: &[f64], clamp: impl Fn(f64) -> f64) {
+    fn finish(self, m: &mut Moments, values: &[f64], lo: f64, hi: f64) {
         if _mm256_testz_si256(self.negative_zero, self.negative_zero) == 0 {
             for &x in values.iter().filter(|x| !x.is_nan()) {
-                let x = clamp(x);
+                let x = super::clamp_defined(x, lo, hi);
                 m.min = super::lesser(x, m.min);
                 m.max = super::greater(x, m.max);
             }
@@ -253,7 +253,7 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) 
     );
     m.sum = integer_sum(sums) as i128;
     m.sum_squares = squares.total() as u128;
-    extremes.finish(&mut m, values, |x| super::clamp_defined(x, lo, 1.0));
+    extremes.finish(&mut m, values, lo, 1.0);
     m
 }
 
@@ -327,8 +327,6 @@ pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u1
     );
     m.sum = ((integer_sum(wholes) as i128) << FRACTION_BITS) + integer_sum(fractions) as i128;
     m.sum_squares = ((integer_sum(highs) as u128) << 56) + lows.total() as u128;
-    extremes.finish(&mut m, values, |x| {
-        super::clamp_defined(x, lo, POSITIVE_LIMIT)
-    });
+    extremes.finish(&mut m, values, lo, POSITIVE_LIMIT);
     m
 }
