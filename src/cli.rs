@@ -18,11 +18,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use armsim::executor::max_threads;
 use armsim::model::{Param, Target};
 use armsim::output::{self, RunsFormat};
 use armsim::runner::{self, Finished, Merge, Notice, Runner, Shard};
 use armsim::scenario::{self, Loaded};
-use armsim::study::{Study, max_threads};
+use armsim::study::Study;
 use armsim::summary::Summary;
 
 /// Prints a line on standard output. A closed pipe (`armsim params | head
@@ -341,7 +342,7 @@ fn parse_threads(s: &str) -> Result<usize, String> {
         Ok(n) => Err(format!(
             "{n} threads is too many: at most {most} on this machine (4 per core, never more \
              than {}); 0 uses every core",
-            armsim::study::MAX_THREADS
+            armsim::executor::MAX_THREADS
         )),
         Err(_) => Err(format!("expected a whole number of threads, found {s:?}")),
     }
@@ -966,7 +967,7 @@ fn peak_memory() -> Option<u64> {
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     let loaded = load(&args.scenario)?;
     let s = &loaded.scenario;
-    let threads = armsim::study::resolve_threads(args.threads);
+    let threads = armsim::executor::resolve_threads(args.threads);
     if !args.json {
         say!(
             "{}: {} runs x {} quarters, {} suppliers, {} procurement, {}",

@@ -11,6 +11,7 @@
 //! - [`scenario`] reads TOML scenario files into validated [`model`] types;
 //! - [`engine`] simulates one run, taking its RNG as an argument;
 //! - [`summary`] and [`stats`] fold runs into exactly mergeable statistics;
+//! - [`executor`] owns the thread policy and runs indexed work in rounds;
 //! - [`study`] runs many runs in parallel, reproducibly;
 //! - [`output`] writes the CSV, manifest and plots of a study;
 //! - [`files`] guards the disk: all-or-nothing writes that never replace
@@ -29,6 +30,7 @@ pub mod calibrate;
 pub mod data;
 pub mod engine;
 pub mod evaluate;
+pub mod executor;
 pub mod experiment;
 pub mod files;
 pub mod metrics;

@@ -575,7 +575,7 @@ impl<'a> Runner<'a> {
                 summary.clone(),
             )
         };
-        let study_threads = crate::study::resolve_threads(threads);
+        let study_threads = crate::executor::resolve_threads(threads);
         let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
             if let Err(error) = state_of(summary, done, study_threads).save(&checkpoint) {
                 tell(Notice::CheckpointFailed {

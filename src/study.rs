@@ -2,77 +2,31 @@
 //!
 //! [`Study`] is a builder: choose threads, the range of run indices (a shard),
 //! a progress callback, a cancel flag, a checkpoint callback or a state to
-//! resume from, then [`Study::run`]. Runs are processed in rounds; within a
-//! round rayon spreads fixed chunks of runs over the pool, each worker thread
-//! folding its runs into its own [`Recorder`]. Because each run draws only from
-//! its own stream ([`run_rng`]) and summaries merge exactly, the result is the
-//! same bits whatever the thread count, the round size, the shards or where a
+//! resume from, then [`Study::run`]. The runs go through the
+//! [`executor`](crate::executor) in rounds, each worker thread folding its
+//! runs into its own [`Recorder`]. Because each run draws only from its own
+//! stream ([`run_rng`]) and summaries merge exactly, the result is the same
+//! bits whatever the thread count, the round size, the shards or where a
 //! resumed study was interrupted. Memory is one merged summary plus a
 //! recorder per thread (16-bit counters, drained into the summary before they
 //! could overflow), independent of the number of runs.
 
-use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-use thread_local::ThreadLocal;
-
 use crate::engine::{Observer, Simulator, run_rng};
+use crate::executor::{self, CancelAt, ExecutorError, Job, Rounds};
 use crate::model::Scenario;
 use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
-
-/// Runs per rayon task: small enough to balance, large enough that looking up
-/// the worker's summary costs nothing.
-const CHUNK: u64 = 64;
-/// Most runs per thread per round: rounds are when progress is reported, a
-/// cancel flag is noticed and a checkpoint may be written.
-const ROUND_PER_THREAD: u64 = 2048;
-/// What a round should take: rounds start at one chunk per thread and grow
-/// (or shrink) towards this, so a cancel flag is noticed within about this
-/// long even when runs are slow. Round sizes never change results.
-const ROUND_TARGET: Duration = Duration::from_millis(250);
-
-/// The most worker threads any study may use, whatever the machine.
-pub const MAX_THREADS: usize = 1024;
-
-/// The most worker threads a study may use on this machine: four per core
-/// (more only costs memory, a recorder per thread), at most [`MAX_THREADS`].
-pub fn max_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (4 * cores).clamp(4, MAX_THREADS)
-}
-
-/// The threads a study asked for `threads` will use (0: every core).
-pub fn resolve_threads(threads: usize) -> usize {
-    if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    }
-}
 
 /// Why a study could not run to its end.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StudyError {
-    /// The worker thread pool could not be built.
-    #[error("cannot start {threads} worker threads: {source}")]
-    ThreadPool {
-        /// Threads asked for.
-        threads: usize,
-        /// Why.
-        source: rayon::ThreadPoolBuildError,
-    },
-    /// More threads were asked for than [`max_threads`] allows.
-    #[error("{threads} worker threads asked for; at most {max} on this machine (4 per core)")]
-    TooManyThreads {
-        /// Threads asked for.
-        threads: usize,
-        /// The most allowed.
-        max: usize,
-    },
+    /// The executor could not give it its threads.
+    #[error(transparent)]
+    Threads(#[from] ExecutorError),
     /// The checkpoint callback failed.
     #[error("cannot write checkpoint: {0}")]
     Checkpoint(#[source] std::io::Error),
@@ -124,7 +78,8 @@ impl<'a> Study<'a> {
         }
     }
 
-    /// Worker threads; 0 (the default) uses every core. At most [`max_threads`].
+    /// Worker threads; 0 (the default) uses every core. At most
+    /// [`executor::max_threads`].
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
@@ -176,18 +131,8 @@ impl<'a> Study<'a> {
             mut checkpoint,
             resume,
         } = self;
-        if threads > max_threads() {
-            return Err(StudyError::TooManyThreads {
-                threads,
-                max: max_threads(),
-            });
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|source| StudyError::ThreadPool { threads, source })?;
-        let threads = pool.current_num_threads();
-        let (mut total, mut next) = match resume {
+        let pool = executor::pool(threads)?;
+        let (mut total, next) = match resume {
             Some((summary, done)) => {
                 if !summary.same_shape(&Summary::new(scenario))
                     || !(range.start..=range.end).contains(&done)
@@ -207,78 +152,52 @@ impl<'a> Study<'a> {
             }
             None => (Summary::new(scenario), range.start),
         };
-        let mut workers: ThreadLocal<RefCell<(Simulator<'_>, Recorder)>> = ThreadLocal::new();
-        let most = ROUND_PER_THREAD * threads as u64;
-        let fewest = CHUNK * threads as u64;
-        let mut round = fewest;
         let mut last_checkpoint = Instant::now();
-        let mut interrupted = false;
-        // Runs since the workers were last drained: a worker may have done all
-        // of them, and its 16-bit counters hold RECORDER_CAPACITY at most.
-        let mut undrained = 0;
-        while next < range.end {
-            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                interrupted = true;
-                break;
-            }
-            let end = (next + round).min(range.end);
-            if undrained + (end - next) > RECORDER_CAPACITY {
-                fold_workers(&mut total, &mut workers);
-                undrained = 0;
-            }
-            undrained += end - next;
-            let chunks = (end - next).div_ceil(CHUNK);
-            let round_started = Instant::now();
-            pool.install(|| {
-                (0..chunks).into_par_iter().for_each(|c| {
-                    let cell = workers.get_or(|| {
-                        RefCell::new((Simulator::new(scenario), Recorder::new(scenario)))
-                    });
-                    let (simulator, recorder) = &mut *cell.borrow_mut();
-                    let first = next + c * CHUNK;
-                    for k in first..(first + CHUNK).min(end) {
-                        simulator.run(&mut run_rng(scenario.seed(), k), recorder);
-                    }
-                });
-            });
-            next = end;
-            let took = round_started.elapsed();
-            if took < ROUND_TARGET / 2 {
-                round = (round * 2).min(most);
-            } else if took > ROUND_TARGET * 2 {
-                round = (round / 2).max(fewest);
-            }
-            if let Some(report) = progress.as_mut() {
-                report(next - range.start);
-            }
-            if let Some((every, save)) = checkpoint.as_mut()
-                && last_checkpoint.elapsed() >= *every
-                && next < range.end
-            {
-                fold_workers(&mut total, &mut workers);
-                undrained = 0;
-                save(&total, next).map_err(StudyError::Checkpoint)?;
-                last_checkpoint = Instant::now();
-            }
-        }
-        fold_workers(&mut total, &mut workers);
+        let ran = Rounds::new(&Runs(scenario), &pool)
+            .capacity(RECORDER_CAPACITY)
+            .cancel_flag(cancel, CancelAt::RoundEnd)
+            .run(&mut total, next..range.end, |between| {
+                if let Some(report) = progress.as_mut() {
+                    report(between.next() - range.start);
+                }
+                if let Some((every, save)) = checkpoint.as_mut()
+                    && last_checkpoint.elapsed() >= *every
+                    && !between.finished()
+                {
+                    let next = between.next();
+                    save(between.merged(), next).map_err(StudyError::Checkpoint)?;
+                    last_checkpoint = Instant::now();
+                }
+                Ok::<_, StudyError>(())
+            })?;
         Ok(StudyResult {
             summary: total,
-            completed: range.start..next,
-            interrupted,
-            threads,
+            completed: range.start..ran.next,
+            interrupted: ran.interrupted,
+            threads: pool.current_num_threads(),
             elapsed: started.elapsed(),
         })
     }
 }
 
-/// Merges every worker's runs into `total` and empties the workers.
-fn fold_workers(
-    total: &mut Summary,
-    workers: &mut ThreadLocal<RefCell<(Simulator<'_>, Recorder)>>,
-) {
-    for cell in workers.iter_mut() {
-        cell.get_mut().1.drain_into(total);
+/// A study's runs as the executor's job: a simulator and a recorder per
+/// thread, merged into one summary.
+struct Runs<'s>(&'s Scenario);
+
+impl<'s> Job for Runs<'s> {
+    type Worker = (Simulator<'s>, Recorder);
+    type Total = Summary;
+
+    fn worker(&self) -> Self::Worker {
+        (Simulator::new(self.0), Recorder::new(self.0))
+    }
+
+    fn run(&self, (simulator, recorder): &mut Self::Worker, k: u64) {
+        simulator.run(&mut run_rng(self.0.seed(), k), recorder);
+    }
+
+    fn merge(&self, total: &mut Summary, (_, recorder): &mut Self::Worker) {
+        recorder.drain_into(total);
     }
 }
 

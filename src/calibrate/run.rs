@@ -141,14 +141,9 @@ pub enum CalibrationError {
         /// The checkpoint directory.
         path: PathBuf,
     },
-    /// The worker pool could not start.
-    #[error("cannot start {threads} worker threads: {source}")]
-    ThreadPool {
-        /// Threads asked for.
-        threads: usize,
-        /// Why.
-        source: rayon::ThreadPoolBuildError,
-    },
+    /// The executor could not give it its threads.
+    #[error(transparent)]
+    Threads(#[from] crate::executor::ExecutorError),
     /// The calibrated scenario file could not be written: its text lacks
     /// the table of a parameter.
     #[error("cannot write the calibrated value of {path} into the scenario's text")]
@@ -738,13 +733,7 @@ impl<'a> Calibration<'a> {
     /// Any [`CalibrationError`]; [`CalibrationError::Cancelled`] if the
     /// cancel flag stopped it.
     pub fn run(mut self) -> Result<Fit, CalibrationError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .map_err(|source| CalibrationError::ThreadPool {
-                threads: self.threads,
-                source,
-            })?;
+        let pool = crate::executor::pool(self.threads)?;
         let threads = pool.current_num_threads();
         let progress = self.progress.take();
         let mut fit = pool.install(move || self.stages(progress))?;

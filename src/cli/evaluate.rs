@@ -224,11 +224,8 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     }
     let dir = placement.dir;
     let interrupts = Interrupts::listen(args.quiet);
-    let threads = armsim::study::resolve_threads(args.threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let threads = armsim::executor::resolve_threads(args.threads);
+    let pool = armsim::executor::pool(threads)?;
     let started = Instant::now();
     let forecasters = match mode {
         Mode::Defaults => evaluate::at_defaults(&cases, timeline),
@@ -407,11 +404,8 @@ pub(super) fn calibrate_cases(
     }
     let out = placement.dir;
     let interrupts = Interrupts::listen(quiet);
-    let threads = armsim::study::resolve_threads(threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let threads = armsim::executor::resolve_threads(threads);
+    let pool = armsim::executor::pool(threads)?;
     let started = Instant::now();
     let refs: Vec<&Case> = cases.iter().collect();
     let mut progress = |p: &Population| {

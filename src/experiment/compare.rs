@@ -10,28 +10,23 @@
 //! paired confidence interval of the difference and, for contrast, the wider
 //! interval that independent runs would give.
 //!
-//! Like a study, a comparison runs in rounds over a rayon pool, each worker
-//! folding its runs into recorders of its own that merge exactly, so results
-//! are the same bits whatever the thread count; after each round a callback
+//! Like a study, a comparison runs through the [`executor`](crate::executor)
+//! in rounds, each worker thread folding its pairs into recorders of its own
+//! that merge exactly, so results are the same bits whatever the thread
+//! count; after each round a callback
 //! sees the merged results so far (the web page streams them), and a cancel
 //! flag stops it within one pair of runs, keeping the whole rounds before.
 
-use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
-use thread_local::ThreadLocal;
 
 use super::outcome::{Outcome, OutcomeSet};
 use crate::engine::{Simulator, run_rng};
+use crate::executor::{self, CancelAt, ExecutorError, Job, RoundSize, Rounds};
 use crate::model::Scenario;
 use crate::stats::{Binning, Moments};
 use crate::summary::{PairRecorder, Summary};
-
-/// Runs per rayon task.
-const CHUNK: u64 = 32;
 
 /// Why a comparison cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -41,14 +36,9 @@ pub enum CompareError {
     /// cannot be paired.
     #[error("A and B cannot be compared: {0}")]
     Incompatible(String),
-    /// The worker thread pool could not be built.
-    #[error("cannot start {threads} worker threads: {source}")]
-    ThreadPool {
-        /// Threads asked for.
-        threads: usize,
-        /// Why.
-        source: rayon::ThreadPoolBuildError,
-    },
+    /// The executor could not give it its threads.
+    #[error(transparent)]
+    Threads(#[from] ExecutorError),
 }
 
 /// The exact moments of one outcome in A, in B and of the paired difference.
@@ -211,6 +201,8 @@ struct Worker<'s> {
     out_a: OutcomeSet,
     out_b: OutcomeSet,
     moments: Vec<PairedMoments>,
+    /// Pairs run since the last merge.
+    pairs: u64,
 }
 
 impl<'a> Comparison<'a> {
@@ -277,8 +269,8 @@ impl<'a> Comparison<'a> {
         self
     }
 
-    /// Pairs of runs per round (0, the default, chooses 1,024 per thread):
-    /// how often the callback sees results and the cancel flag is checked.
+    /// Pairs of runs per round (0, the default, sizes rounds to take about a
+    /// quarter of a second): how often the callbacks see results.
     pub fn round_size(mut self, runs: u64) -> Self {
         self.round = runs;
         self
@@ -315,7 +307,7 @@ impl<'a> Comparison<'a> {
     /// Runs the comparison.
     ///
     /// # Errors
-    /// [`CompareError::ThreadPool`] if the pool cannot start.
+    /// [`CompareError::Threads`] if the executor cannot give it its threads.
     pub fn run(self) -> Result<CompareOutcome, CompareError> {
         let started = Instant::now();
         let Comparison {
@@ -330,111 +322,93 @@ impl<'a> Comparison<'a> {
             mut on_progress,
             cancel,
         } = self;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|source| CompareError::ThreadPool { threads, source })?;
-        let threads = pool.current_num_threads();
-        let round = if round == 0 {
-            1024 * threads as u64
-        } else {
-            round
-        }
-        .min(crate::summary::RECORDER_CAPACITY);
+        let pool = executor::pool(threads)?;
         let mut total = Paired::new(a, &outcomes);
-        let mut workers: ThreadLocal<RefCell<Worker<'_>>> = ThreadLocal::new();
-        let mut next = range.start;
-        let mut interrupted = false;
-        // Pairs the workers hold unmerged. Merging reads every histogram of
-        // every worker, about as much as recording a thousand pairs, so it
-        // happens only when a round's results are asked for, before a
-        // worker's 16-bit counters could fill, and at the end (as a study
-        // does); where it happens never changes the results.
-        let mut unmerged = 0;
-        while next < range.end {
-            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                // Between rounds the workers hold whole rounds: keep them.
-                merge_workers(&mut total, &mut workers, unmerged);
-                interrupted = true;
-                break;
-            }
-            let end = (next + round).min(range.end);
-            if unmerged + (end - next) > crate::summary::RECORDER_CAPACITY {
-                merge_workers(&mut total, &mut workers, unmerged);
-                unmerged = 0;
-            }
-            let chunks = (end - next).div_ceil(CHUNK);
-            pool.install(|| {
-                (0..chunks).into_par_iter().for_each(|c| {
-                    let cell = workers.get_or(|| {
-                        RefCell::new(Worker {
-                            sim_a: Simulator::new(a),
-                            sim_b: Simulator::new(b),
-                            recorder: PairRecorder::new(a),
-                            out_a: OutcomeSet::new(outcomes.clone(), a),
-                            out_b: OutcomeSet::new(outcomes.clone(), b),
-                            moments: outcomes.iter().cloned().map(PairedMoments::new).collect(),
-                        })
-                    });
-                    let w = &mut *cell.borrow_mut();
-                    let first = next + c * CHUNK;
-                    for k in first..(first + CHUNK).min(end) {
-                        // Checked before every pair, not only between
-                        // rounds: a round of a large scenario takes minutes,
-                        // and a cancelled study (a page that went away)
-                        // should free its threads and memory at once.
-                        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                            return;
-                        }
-                        w.run_pair(seed, k, a.quarters());
-                    }
-                });
+        let job = Pairs {
+            a,
+            b,
+            seed,
+            outcomes: &outcomes,
+        };
+        let size = match round {
+            0 => RoundSize::Adaptive,
+            n => RoundSize::Fixed(n),
+        };
+        // Merging reads every histogram of every worker, about as much as
+        // recording a thousand pairs, so the workers are merged only when a
+        // round's results are asked for (and, by the executor, before their
+        // 16-bit counters could fill, and at the end); where it happens never
+        // changes the results.
+        let ran = Rounds::new(&job, &pool)
+            .size(size)
+            .capacity(crate::summary::RECORDER_CAPACITY)
+            // Checked before every pair, not only between rounds: a round of
+            // a large scenario takes minutes, and a cancelled comparison (a
+            // page that went away) should free its threads and memory at once.
+            .cancel_flag(cancel, CancelAt::NextIndex)
+            .run(&mut total, range.clone(), |between| {
+                if let Some(callback) = on_round.as_mut() {
+                    callback(between.merged());
+                }
+                if let Some(callback) = on_progress.as_mut() {
+                    callback(between.next() - range.start);
+                }
+                Ok::<_, std::convert::Infallible>(())
             });
-            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                // The round may be partial: its runs are dropped with the
-                // workers (and any unmerged rounds before it), so the
-                // results hold whole rounds only.
-                interrupted = true;
-                break;
-            }
-            unmerged += end - next;
-            next = end;
-            if let Some(callback) = on_round.as_mut() {
-                merge_workers(&mut total, &mut workers, unmerged);
-                unmerged = 0;
-                callback(&total);
-            }
-            if let Some(callback) = on_progress.as_mut() {
-                callback(next - range.start);
-            }
-        }
-        let completed = next - range.start;
-        if !interrupted {
-            merge_workers(&mut total, &mut workers, unmerged);
-        }
+        let Ok(ran) = ran;
         Ok(CompareOutcome {
             paired: total,
-            completed,
-            interrupted,
-            threads,
+            completed: ran.next - range.start,
+            interrupted: ran.interrupted,
+            threads: pool.current_num_threads(),
             elapsed: started.elapsed(),
         })
     }
 }
 
-/// Merges every worker's `pairs` unmerged pairs into `total` and empties
-/// the workers.
-fn merge_workers(total: &mut Paired, workers: &mut ThreadLocal<RefCell<Worker<'_>>>, pairs: u64) {
-    for cell in workers.iter_mut() {
-        let w = cell.get_mut();
+/// A comparison's pairs as the executor's job.
+struct Pairs<'s> {
+    a: &'s Scenario,
+    b: &'s Scenario,
+    seed: u64,
+    outcomes: &'s [Outcome],
+}
+
+impl<'s> Job for Pairs<'s> {
+    type Worker = Worker<'s>;
+    type Total = Paired;
+    const CHUNK: u64 = 32;
+
+    fn worker(&self) -> Worker<'s> {
+        Worker {
+            sim_a: Simulator::new(self.a),
+            sim_b: Simulator::new(self.b),
+            recorder: PairRecorder::new(self.a),
+            out_a: OutcomeSet::new(self.outcomes.to_vec(), self.a),
+            out_b: OutcomeSet::new(self.outcomes.to_vec(), self.b),
+            moments: self
+                .outcomes
+                .iter()
+                .cloned()
+                .map(PairedMoments::new)
+                .collect(),
+            pairs: 0,
+        }
+    }
+
+    fn run(&self, worker: &mut Worker<'s>, k: u64) {
+        worker.run_pair(self.seed, k, self.a.quarters());
+    }
+
+    fn merge(&self, total: &mut Paired, w: &mut Worker<'s>) {
         w.recorder
             .drain_into(&mut total.a, &mut total.b, &mut total.difference);
         for (t, m) in total.outcomes.iter_mut().zip(&mut w.moments) {
             t.merge(m);
             *m = PairedMoments::new(m.outcome.clone());
         }
+        total.runs += std::mem::take(&mut w.pairs);
     }
-    total.runs += pairs;
 }
 
 impl Worker<'_> {
@@ -459,6 +433,7 @@ impl Worker<'_> {
         {
             m.add(x, y);
         }
+        self.pairs += 1;
     }
 }
 
@@ -472,6 +447,7 @@ mod tests {
     use super::*;
     use crate::metrics::{Entity, MetricId};
     use crate::scenario::load_baseline;
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn a_scenario_compared_with_itself_differs_by_exactly_nothing() {

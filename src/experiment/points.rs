@@ -90,14 +90,9 @@ pub enum PointError {
         /// Why.
         source: ParamError,
     },
-    /// The worker thread pool could not be built.
-    #[error("cannot start {threads} worker threads: {source}")]
-    ThreadPool {
-        /// Threads asked for.
-        threads: usize,
-        /// Why.
-        source: rayon::ThreadPoolBuildError,
-    },
+    /// The executor could not give it its threads.
+    #[error(transparent)]
+    Threads(#[from] crate::executor::ExecutorError),
     /// The block callback failed (a checkpoint could not be written).
     #[error("{0}")]
     Callback(String),
@@ -219,10 +214,7 @@ impl<'a> PointRunner<'a> {
             mut on_block,
             cancel,
         } = self;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|source| PointError::ThreadPool { threads, source })?;
+        let pool = crate::executor::pool(threads)?;
         let threads = pool.current_num_threads();
         let todo: Vec<usize> = range.filter(|&p| !skip[p]).collect();
         let width = outcomes.len().max(1);
