@@ -15,10 +15,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use armsim::experiment::campaign::{
     Campaign, CampaignFinished, CampaignKind, CampaignRunner, CampaignSpec, CampaignWritten,
 };
-use armsim::experiment::compare::Comparison;
+use armsim::experiment::comparing::{CompareFinished, CompareRunner};
 use armsim::experiment::config;
 use armsim::experiment::outcome::Outcome;
-use armsim::experiment::report::ComparisonReport;
 use armsim::experiment::sweep::{Indices, Layout};
 use armsim::metrics::{MetricId, Scope};
 use armsim::output;
@@ -311,57 +310,44 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
     };
     let outcomes = outcomes_of(&a, &args.outcomes)?;
-    let placement = armsim::experiment::report::comparison_placement(
-        args.out.as_deref(),
-        std::path::Path::new("output"),
-        &a,
-        &b,
-        &outcomes,
-        args.level,
-        !args.no_plots,
-    )?;
-    if !args.quiet {
-        super::say_placement(&placement);
-    }
     let interrupts = Interrupts::listen(args.quiet);
     let runs = a.scenario.runs();
     let bar = progress_bar(runs, args.quiet);
     let mut progress = |pairs: u64| bar.set_position(pairs);
-    let done = Comparison::new(&a.scenario, &b.scenario)?
+    let mut runner = CompareRunner::new(&a, &b)
         .outcomes(outcomes)
+        .level(args.level)
+        .plots(!args.no_plots)
         .threads(args.threads)
+        .cancel(&interrupts.flag)
         .on_progress(&mut progress)
-        .cancel_flag(&interrupts.flag)
-        .run()?;
-    bar.finish_and_clear();
-    if done.interrupted {
-        super::say_interrupted(super::Interruption {
-            done: Some(format!(
-                "{} of {} pairs of runs",
-                output::thousands(done.completed),
-                output::thousands(runs)
-            )),
-            kept: None,
-            out: Some(&placement.dir),
-        });
-        return Ok(interrupts.exit_code());
+        .command_line(command_line());
+    if let Some(out) = &args.out {
+        runner = runner.out(out);
     }
-    let dir = placement.dir;
-    let line = command_line();
-    let files = armsim::experiment::report::write_comparison(
-        &dir,
-        &ComparisonReport {
-            a: &a,
-            b: &b,
-            paired: &done.paired,
-            seed: a.scenario.seed(),
-            level: args.level,
-            threads: done.threads,
-            elapsed_seconds: done.elapsed.as_secs_f64(),
-            plots: !args.no_plots,
-            command_line: &line,
-        },
-    )?;
+    let quiet = args.quiet;
+    let finished = runner.run_placed(&mut |placement| {
+        if !quiet {
+            super::say_placement(placement);
+        }
+    })?;
+    bar.finish_and_clear();
+    let done = match finished {
+        CompareFinished::Done(done) => done,
+        CompareFinished::Interrupted(stopped) => {
+            super::say_interrupted(super::Interruption {
+                done: Some(format!(
+                    "{} of {} pairs of runs",
+                    output::thousands(stopped.done),
+                    output::thousands(stopped.total)
+                )),
+                kept: None,
+                out: Some(&stopped.dir),
+            });
+            return Ok(interrupts.exit_code());
+        }
+        other => bail!("a comparison ended in an unknown way: {other:?}"),
+    };
     if args.quiet {
         return Ok(ExitCode::SUCCESS);
     }
@@ -420,10 +406,10 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
     say!(
         "\n{} in {:.2} s ({})",
         plural(done.paired.runs * 2, "run"),
-        done.elapsed.as_secs_f64(),
+        done.elapsed_seconds,
         plural(done.threads as u64, "thread")
     );
-    super::print_files(&files);
+    super::print_files(&done.files);
     Ok(ExitCode::SUCCESS)
 }
 

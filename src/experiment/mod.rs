@@ -3,7 +3,8 @@
 //! - [`outcome`]: outcomes, scalar summaries of one run, named once and
 //!   shared by every experiment (`rolling_share:Russia@2030Q4`).
 //! - [`compare`]: two scenarios run with common random numbers, their
-//!   paired differences over time and at the horizon.
+//!   paired differences over time and at the horizon; [`comparing`] is the
+//!   lifecycle of the `compare` command (directory, run, write).
 //! - [`design`]: where to put the points of a sweep or sensitivity study
 //!   (grids, Latin hypercubes, Saltelli and Morris designs), and
 //!   [`sensitivity`]: global sensitivity indices read back from the output
@@ -29,6 +30,7 @@
 
 pub mod campaign;
 pub mod compare;
+pub mod comparing;
 pub mod config;
 pub mod design;
 pub mod outcome;
