@@ -12,9 +12,8 @@ use clap::Args;
 use armsim::calibrate::population::Population;
 use armsim::evaluate::case::Case;
 use armsim::evaluate::fit::{self, FitSettings, SharedParam};
-use armsim::evaluate::report::{
-    EvaluationReport, evaluation_settings, summary_text, write_evaluation,
-};
+use armsim::evaluate::report::summary_text;
+use armsim::evaluate::run::{EvaluateFinished, Evaluator};
 use armsim::evaluate::{self, Mode, Timeline};
 
 use super::{Interrupts, command_line, parse_threads};
@@ -139,11 +138,6 @@ fn cases_model(cases: &[Case]) -> armsim::model::ModelVersion {
         .unwrap_or(armsim::model::ModelVersion::V2)
 }
 
-/// Where fold `case`'s population is saved during a --loo evaluation.
-fn fold_path(checkpoints: &Path, case: &str) -> PathBuf {
-    checkpoints.join(format!("fold-{}.pop", armsim::files::path_component(case)))
-}
-
 pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     evaluate::check_runs(args.runs)?;
     let files = case_files(&args.cases)?;
@@ -176,181 +170,81 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     } else {
         Timeline::Full
     };
-    let fit_paths: Vec<String> = if args.fit.is_empty() {
-        fit::default_shared(cases_model(&cases))
-    } else {
-        args.fit.clone()
-    };
     let settings = if args.quick_fit {
         FitSettings::quick(args.seed)
     } else {
         FitSettings::standard(args.seed)
     };
-    let sources: Vec<(String, String)> = cases
-        .iter()
-        .map(|c| (c.path.display().to_string(), c.loaded.hash.clone()))
-        .collect();
-    let fingerprint = evaluation_settings(
-        &sources,
-        mode,
-        timeline,
-        args.runs,
-        (mode == Mode::LeaveOneOut).then_some((&fit_paths[..], &settings)),
-        !args.no_plots,
+    let stem = format!(
+        "evaluate-{}{}{}",
+        match mode {
+            Mode::Defaults => "defaults",
+            Mode::LeaveOneOut => "loo",
+        },
+        if args.ex_ante { "-ex-ante" } else { "" },
+        args.model
+            .as_deref()
+            .map(|m| format!("-{m}"))
+            .unwrap_or_default()
     );
-    let placement = match &args.out {
-        Some(dir) => armsim::files::claim(dir, &fingerprint)?,
-        None => {
-            let mode = match mode {
-                Mode::Defaults => "defaults",
-                Mode::LeaveOneOut => "loo",
-            };
-            let ex_ante = if args.ex_ante { "-ex-ante" } else { "" };
-            let model = args
-                .model
-                .as_deref()
-                .map(|m| format!("-{m}"))
-                .unwrap_or_default();
-            armsim::files::place(
-                Path::new("output"),
-                &format!("evaluate-{mode}{ex_ante}{model}"),
-                "",
-                &fingerprint,
-            )?
-        }
-    };
-    if !args.quiet {
-        super::say_placement(&placement);
-    }
-    let dir = placement.dir;
     let interrupts = Interrupts::listen(args.quiet);
-    let threads = armsim::executor::resolve_threads(args.threads);
-    let pool = armsim::executor::pool(threads)?;
-    let started = Instant::now();
-    let forecasters = match mode {
-        Mode::Defaults => evaluate::at_defaults(&cases, timeline),
-        Mode::LeaveOneOut => {
-            let shared = fit_paths
-                .iter()
-                .map(|p| SharedParam::over_range(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            let checkpoints = checkpoint_dir(&dir);
-            if !args.resume && checkpoints.exists() {
-                bail!(
-                    "{} holds the folds of an interrupted evaluation: continue it with --resume, \
-                     or remove the directory",
-                    checkpoints.display()
-                );
-            }
-            std::fs::create_dir_all(&checkpoints)
-                .with_context(|| format!("cannot create {}", checkpoints.display()))?;
-            let quiet = args.quiet;
-            let n = cases.len();
-            let ids: Vec<String> = cases.iter().map(|c| c.id().to_string()).collect();
-            let mut load = |k: usize| Population::load(&fold_path(&checkpoints, &ids[k])).ok();
-            let mut save = |k: usize, p: &Population| {
-                if !quiet {
-                    eprintln!(
-                        "fold {}/{n} ({}): generation {} done, tolerance {:.3}, {} simulations",
-                        k + 1,
-                        ids[k],
-                        p.generation(),
-                        p.epsilon(),
-                        p.total_simulations()
-                    );
-                }
-                p.save(&fold_path(&checkpoints, &ids[k]))
-                    .map_err(|e| std::io::Error::other(e.to_string()))
-            };
-            let result = pool.install(|| {
-                evaluate::leave_one_out(
-                    &cases,
-                    &evaluate::LeaveOneOut {
-                        shared,
-                        settings,
-                        timeline,
-                        runs: args.runs,
-                    },
-                    Some(&interrupts.flag),
-                    &mut load,
-                    &mut save,
-                )
-            });
-            match result {
-                Ok(f) => f,
-                Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
-                    super::say_interrupted(super::Interruption {
-                        done: None,
-                        kept: Some(("the finished folds", &checkpoints)),
-                        out: Some(&dir),
-                    });
-                    return Ok(interrupts.exit_code());
-                }
-                Err(e) => return Err(e.into()),
-            }
+    let quiet = args.quiet;
+    let n = cases.len();
+    let mut progress = |k: usize, id: &str, p: &Population| {
+        if !quiet {
+            eprintln!(
+                "fold {}/{n} ({id}): generation {} done, tolerance {:.3}, {} simulations",
+                k + 1,
+                p.generation(),
+                p.epsilon(),
+                p.total_simulations()
+            );
         }
     };
-    let result = pool.install(|| {
-        evaluate::evaluate(
-            &cases,
-            &forecasters,
-            mode,
-            timeline,
-            args.runs,
-            Some(&interrupts.flag),
-        )
-    });
-    let evaluation = match result {
-        Ok(e) => e,
-        Err(evaluate::EvaluateError::Cancelled) => {
+    let mut evaluator = Evaluator::new(&cases, mode)
+        .timeline(timeline)
+        .runs(args.runs)
+        .fit_settings(settings)
+        .name(stem)
+        .resume(args.resume)
+        .threads(args.threads)
+        .plots(!args.no_plots)
+        .cancel(&interrupts.flag)
+        .on_generation(&mut progress)
+        .command_line(command_line());
+    if !args.fit.is_empty() {
+        evaluator = evaluator.fit(args.fit.clone());
+    }
+    if let Some(out) = &args.out {
+        evaluator = evaluator.out(out);
+    }
+    let finished = evaluator.run_placed(&mut |placement| {
+        if !quiet {
+            super::say_placement(placement);
+        }
+    })?;
+    let done = match finished {
+        EvaluateFinished::Done(done) => done,
+        EvaluateFinished::Interrupted(stopped) => {
             super::say_interrupted(super::Interruption {
                 done: None,
-                kept: None,
-                out: Some(&dir),
+                kept: stopped.kept.as_deref().map(|k| ("the finished folds", k)),
+                out: Some(&stopped.dir),
             });
             return Ok(interrupts.exit_code());
         }
-        Err(e) => return Err(e.into()),
+        other => bail!("an evaluation ended in an unknown way: {other:?}"),
     };
-    let line = command_line();
-    let written = write_evaluation(
-        &dir,
-        &EvaluationReport {
-            evaluation: &evaluation,
-            sources,
-            threads,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            plots: !args.no_plots,
-            command_line: &line,
-            settings: fingerprint,
-        },
-    )?;
-    if mode == Mode::LeaveOneOut {
-        let checkpoints = checkpoint_dir(&dir);
-        for c in &cases {
-            let _ = std::fs::remove_file(fold_path(&checkpoints, c.id()));
-        }
-        let _ = std::fs::remove_dir(&checkpoints);
-    }
     if !args.quiet {
-        say!("{}", summary_text(&evaluation));
+        say!("{}", summary_text(&done.evaluation));
         say!(
             "wrote {} files to {} in {:.1} s",
-            written.len(),
-            dir.display(),
-            started.elapsed().as_secs_f64()
+            done.files.len(),
+            done.dir.display(),
+            done.elapsed_seconds
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The directory of a --loo evaluation's saved folds: beside the output,
-/// hidden.
-fn checkpoint_dir(dir: &Path) -> PathBuf {
-    let name = dir
-        .file_name()
-        .map_or_else(|| "evaluate".into(), |n| n.to_string_lossy().into_owned());
-    dir.with_file_name(format!(".{name}.folds"))
 }
 
 /// `armsim calibrate DIR`: the shared parameters fitted on every case of a

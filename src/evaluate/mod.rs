@@ -16,6 +16,9 @@
 //! left-out case is forecast from its pre-shock record alone, with the
 //! posterior's spread in its bands.
 //!
+//! [`run::Evaluator`] is the `evaluate` command's lifecycle around this
+//! (output directory, saved folds, resume, writing).
+//!
 //! Every simulation runs in one rayon pool; run `k` of a case draws from
 //! stream `k` of the case's seed, so the scores are the same bits whatever
 //! the thread count.
@@ -25,6 +28,7 @@ pub mod case;
 pub mod fit;
 pub mod forecast;
 pub mod report;
+pub mod run;
 pub mod score;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,479 @@
+//! An evaluation's lifecycle, as [`crate::runner::Runner`] is a study's.
+//!
+//! [`Evaluator`] places the output directory first (the rule every command
+//! follows: `--out` claimed, or `output/evaluate-MODE...` named; a directory
+//! armsim did not write is refused before anything runs), gets its threads
+//! from the executor, fits the folds of a leave-one-case-out evaluation
+//! with each complete generation saved beside the directory
+//! (`.NAME.folds/fold-CASE.pop`, continued with `resume`), forecasts and
+//! scores every case, writes the directory all or nothing, and only then
+//! removes the saved folds. Interrupted, it writes nothing and says what it
+//! kept ([`EvaluateFinished::Interrupted`]). The binary parses, finds the
+//! cases and prints.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::case::Case;
+use super::fit::{self, FitError, FitSettings, SharedParam};
+use super::report::{EvaluationReport, evaluation_settings, write_evaluation};
+use super::{EvaluateError, Evaluation, LeaveOneOut, Mode, Timeline};
+use crate::calibrate::population::Population;
+use crate::executor::{self, ExecutorError};
+use crate::files::{FileError, Placement};
+use crate::output::OutputError;
+
+/// Why an evaluation could not be run or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvaluatorError {
+    /// The output directory was refused (before anything ran).
+    #[error(transparent)]
+    Place(#[from] FileError),
+    /// The executor could not give it its threads.
+    #[error(transparent)]
+    Threads(#[from] ExecutorError),
+    /// The folds of an interrupted evaluation are there, and `resume` was
+    /// not asked for.
+    #[error(
+        "{} holds the folds of an interrupted evaluation: continue it with --resume, or remove \
+         the directory",
+        .0.display()
+    )]
+    FoldsExist(PathBuf),
+    /// The directory of saved folds could not be made.
+    #[error("cannot create {}: {source}", path.display())]
+    Folds {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A shared parameter, or a fold's fit, failed.
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    /// The forecasts or scores failed.
+    #[error(transparent)]
+    Evaluate(#[from] EvaluateError),
+    /// The results could not be written.
+    #[error(transparent)]
+    Write(#[from] OutputError),
+}
+
+/// An evaluation written to its directory.
+#[derive(Debug)]
+pub struct EvaluateDone {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The results.
+    pub evaluation: Evaluation,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds.
+    pub elapsed_seconds: f64,
+}
+
+/// An evaluation stopped by its cancel flag: nothing was written.
+#[derive(Debug)]
+pub struct EvaluateInterrupted {
+    /// The directory it would have written.
+    pub dir: PathBuf,
+    /// The saved folds, continued by `resume` (leave one case out only).
+    pub kept: Option<PathBuf>,
+}
+
+/// How an evaluation ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EvaluateFinished {
+    /// The directory was written.
+    Done(EvaluateDone),
+    /// The cancel flag stopped it; nothing was written.
+    Interrupted(EvaluateInterrupted),
+}
+
+/// A fold's progress: the fold (from 0), its case and its latest complete
+/// generation.
+pub type FoldProgressFn<'a> = dyn FnMut(usize, &str, &Population) + Send + 'a;
+
+/// An evaluation's whole lifecycle; see the module documentation.
+pub struct Evaluator<'a> {
+    cases: &'a [Case],
+    mode: Mode,
+    timeline: Timeline,
+    runs: u64,
+    fit_paths: Vec<String>,
+    settings: FitSettings,
+    name: String,
+    out: Option<PathBuf>,
+    root: PathBuf,
+    resume: bool,
+    threads: usize,
+    plots: bool,
+    cancel: Option<&'a AtomicBool>,
+    on_generation: Option<&'a mut FoldProgressFn<'a>>,
+    command_line: Vec<String>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluation of `cases` in `mode`: the whole timeline, 1,000 runs a
+    /// case, the default shared parameters and the standard fit, written
+    /// under `output/` as `evaluate-defaults` or `evaluate-loo`.
+    pub fn new(cases: &'a [Case], mode: Mode) -> Self {
+        let model = cases
+            .iter()
+            .map(|c| c.loaded.scenario.model())
+            .min()
+            .unwrap_or(crate::model::ModelVersion::V2);
+        Evaluator {
+            cases,
+            mode,
+            timeline: Timeline::Full,
+            runs: 1000,
+            fit_paths: fit::default_shared(model),
+            settings: FitSettings::standard(20_260_101),
+            name: format!("evaluate-{}", mode_stem(mode)),
+            out: None,
+            root: PathBuf::from("output"),
+            resume: false,
+            threads: 0,
+            plots: true,
+            cancel: None,
+            on_generation: None,
+            command_line: Vec::new(),
+        }
+    }
+
+    /// How much of each case's timeline its forecast knows.
+    pub fn timeline(mut self, timeline: Timeline) -> Self {
+        self.timeline = timeline;
+        self
+    }
+
+    /// Runs of each case's forecast.
+    pub fn runs(mut self, runs: u64) -> Self {
+        self.runs = runs;
+        self
+    }
+
+    /// The shared parameters a leave-one-case-out evaluation fits.
+    pub fn fit(mut self, paths: Vec<String>) -> Self {
+        self.fit_paths = paths;
+        self
+    }
+
+    /// The leave-one-case-out fit's settings.
+    pub fn fit_settings(mut self, settings: FitSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The directory's name under the output root when no `out` is given.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Writes to exactly this directory (`--out`).
+    pub fn out(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out = Some(dir.into());
+        self
+    }
+
+    /// Where a directory is named when no `out` is given (`output/`).
+    pub fn output_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
+
+    /// Continues from the folds an interrupted evaluation saved.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Worker threads; 0 uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Whether to draw the pictures.
+    pub fn plots(mut self, plots: bool) -> Self {
+        self.plots = plots;
+        self
+    }
+
+    /// Stops at the next batch once `flag` is set, writing nothing.
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Called with each fold's complete generations.
+    pub fn on_generation(mut self, progress: &'a mut FoldProgressFn<'a>) -> Self {
+        self.on_generation = Some(progress);
+        self
+    }
+
+    /// The command line, for the manifest.
+    pub fn command_line(mut self, args: Vec<String>) -> Self {
+        self.command_line = args;
+        self
+    }
+
+    /// Each case's scenario file and its resolved scenario's hash.
+    fn sources(&self) -> Vec<(String, String)> {
+        self.cases
+            .iter()
+            .map(|c| (c.path.display().to_string(), c.loaded.hash.clone()))
+            .collect()
+    }
+
+    /// The settings fingerprint the output rule compares.
+    fn fingerprint(&self) -> String {
+        evaluation_settings(
+            &self.sources(),
+            self.mode,
+            self.timeline,
+            self.runs,
+            (self.mode == Mode::LeaveOneOut).then_some((&self.fit_paths[..], &self.settings)),
+            self.plots,
+        )
+    }
+
+    /// Where the evaluation will write, checked before anything runs.
+    ///
+    /// # Errors
+    /// [`EvaluatorError::Place`] if the directory holds what armsim did not
+    /// write, or another evaluation's results.
+    pub fn placement(&self) -> Result<Placement, EvaluatorError> {
+        let fingerprint = self.fingerprint();
+        Ok(match &self.out {
+            Some(dir) => crate::files::claim(dir, &fingerprint)?,
+            None => crate::files::place(&self.root, &self.name, "", &fingerprint)?,
+        })
+    }
+
+    /// Places, runs and writes the evaluation, telling `placed` where it
+    /// will write before anything runs; see the module documentation.
+    ///
+    /// # Errors
+    /// [`EvaluatorError`].
+    pub fn run_placed(
+        self,
+        placed: &mut dyn FnMut(&Placement),
+    ) -> Result<EvaluateFinished, EvaluatorError> {
+        super::check_runs(self.runs)?;
+        let placement = self.placement()?;
+        let fingerprint = self.fingerprint();
+        let sources = self.sources();
+        placed(&placement);
+        let dir = placement.dir;
+        let pool = executor::pool(executor::resolve_threads(self.threads))?;
+        let threads = pool.current_num_threads();
+        let started = Instant::now();
+        let Evaluator {
+            cases,
+            mode,
+            timeline,
+            runs,
+            fit_paths,
+            settings,
+            resume,
+            plots,
+            cancel,
+            mut on_generation,
+            command_line,
+            ..
+        } = self;
+        let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+        let folds = folds_dir(&dir);
+        let forecasters = match mode {
+            Mode::Defaults => super::at_defaults(cases, timeline),
+            Mode::LeaveOneOut => {
+                let shared = fit_paths
+                    .iter()
+                    .map(|p| SharedParam::over_range(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !resume && folds.exists() {
+                    return Err(EvaluatorError::FoldsExist(folds));
+                }
+                std::fs::create_dir_all(&folds).map_err(|source| EvaluatorError::Folds {
+                    path: folds.clone(),
+                    source,
+                })?;
+                let ids: Vec<&str> = cases.iter().map(Case::id).collect();
+                let mut load = |k: usize| Population::load(&fold_path(&folds, ids[k])).ok();
+                let mut save = |k: usize, p: &Population| {
+                    if let Some(tell) = on_generation.as_mut() {
+                        tell(k, ids[k], p);
+                    }
+                    p.save(&fold_path(&folds, ids[k]))
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                };
+                let plan = LeaveOneOut {
+                    shared,
+                    settings,
+                    timeline,
+                    runs,
+                };
+                match pool
+                    .install(|| super::leave_one_out(cases, &plan, cancel, &mut load, &mut save))
+                {
+                    Ok(f) => f,
+                    Err(_) if cancelled() => {
+                        return Ok(EvaluateFinished::Interrupted(EvaluateInterrupted {
+                            dir,
+                            kept: Some(folds),
+                        }));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let evaluation = match pool
+            .install(|| super::evaluate(cases, &forecasters, mode, timeline, runs, cancel))
+        {
+            Ok(e) => e,
+            Err(EvaluateError::Cancelled) => {
+                return Ok(EvaluateFinished::Interrupted(EvaluateInterrupted {
+                    dir,
+                    kept: (mode == Mode::LeaveOneOut).then_some(folds),
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let elapsed_seconds = started.elapsed().as_secs_f64();
+        let files = write_evaluation(
+            &dir,
+            &EvaluationReport {
+                evaluation: &evaluation,
+                sources,
+                threads,
+                elapsed_seconds,
+                plots,
+                command_line: &command_line,
+                settings: fingerprint,
+            },
+        )?;
+        if mode == Mode::LeaveOneOut {
+            // Only the fold files this evaluation wrote, then the directory
+            // if that left it empty: nothing armsim did not write goes.
+            for c in cases {
+                let _ = std::fs::remove_file(fold_path(&folds, c.id()));
+            }
+            let _ = std::fs::remove_dir(&folds);
+        }
+        Ok(EvaluateFinished::Done(EvaluateDone {
+            dir,
+            files,
+            evaluation,
+            threads,
+            elapsed_seconds,
+        }))
+    }
+}
+
+/// `defaults` or `loo`: a default directory name's mode.
+fn mode_stem(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Defaults => "defaults",
+        Mode::LeaveOneOut => "loo",
+    }
+}
+
+/// The directory of a leave-one-case-out evaluation's saved folds: beside
+/// the output, hidden.
+pub fn folds_dir(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "evaluate".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!(".{name}.folds"))
+}
+
+/// Fold `case`'s saved population.
+fn fold_path(folds: &Path, case: &str) -> PathBuf {
+    folds.join(format!("fold-{}.pop", crate::files::path_component(case)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cases() -> Vec<Case> {
+        ["thailand_2006", "thailand_2014"]
+            .iter()
+            .map(|c| Case::load(Path::new(&format!("scenarios/cases/{c}.toml"))).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_evaluation_is_written_whole_and_a_cancelled_one_writes_nothing() {
+        let cases = cases();
+        let root = tempfile::tempdir().unwrap();
+        let finished = Evaluator::new(&cases, Mode::Defaults)
+            .runs(50)
+            .plots(false)
+            .threads(2)
+            .output_root(root.path())
+            .run_placed(&mut |_| {})
+            .unwrap();
+        let EvaluateFinished::Done(done) = finished else {
+            panic!("not done: {finished:?}");
+        };
+        assert_eq!(done.dir, root.path().join("evaluate-defaults"));
+        assert!(done.files.iter().all(|f| f.is_file()), "{:?}", done.files);
+        assert_eq!(done.evaluation.cases.len(), 2);
+
+        let flag = AtomicBool::new(true);
+        let other = tempfile::tempdir().unwrap();
+        let finished = Evaluator::new(&cases, Mode::Defaults)
+            .runs(50)
+            .plots(false)
+            .output_root(other.path())
+            .cancel(&flag)
+            .run_placed(&mut |_| {})
+            .unwrap();
+        let EvaluateFinished::Interrupted(stopped) = finished else {
+            panic!("not interrupted: {finished:?}");
+        };
+        assert_eq!(stopped.kept, None);
+        assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn saved_folds_are_not_overwritten_without_resume_and_foreign_directories_are_refused() {
+        let cases = cases();
+        let root = tempfile::tempdir().unwrap();
+        let folds = folds_dir(&root.path().join("evaluate-loo"));
+        std::fs::create_dir(&folds).unwrap();
+        std::fs::write(folds.join("fold-x.pop"), "saved").unwrap();
+        let mut placed = false;
+        let err = Evaluator::new(&cases, Mode::LeaveOneOut)
+            .plots(false)
+            .output_root(root.path())
+            .run_placed(&mut |_| placed = true)
+            .unwrap_err();
+        assert!(matches!(err, EvaluatorError::FoldsExist(_)), "{err}");
+        assert!(placed);
+        assert_eq!(
+            std::fs::read_to_string(folds.join("fold-x.pop")).unwrap(),
+            "saved"
+        );
+
+        let theirs = root.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("notes.txt"), "mine").unwrap();
+        let mut placed = false;
+        let err = Evaluator::new(&cases, Mode::Defaults)
+            .out(&theirs)
+            .run_placed(&mut |_| placed = true)
+            .unwrap_err();
+        assert!(matches!(err, EvaluatorError::Place(_)), "{err}");
+        assert!(!placed);
+    }
+}
