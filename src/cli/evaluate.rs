@@ -138,14 +138,11 @@ fn cases_model(cases: &[Case]) -> armsim::model::ModelVersion {
         .unwrap_or(armsim::model::ModelVersion::V2)
 }
 
-pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
-    evaluate::check_runs(args.runs)?;
-    let files = case_files(&args.cases)?;
-    let overrides: Vec<String> = args
-        .model
-        .iter()
-        .map(|m| format!("run.model={m}"))
-        .collect();
+/// The cases at `paths` (the library by default), under `model` if given,
+/// every one that cannot be read named at once.
+fn load_cases(paths: &[PathBuf], model: Option<&str>) -> Result<Vec<Case>> {
+    let files = case_files(paths)?;
+    let overrides: Vec<String> = model.iter().map(|m| format!("run.model={m}")).collect();
     let mut cases = Vec::new();
     let mut problems = Vec::new();
     for f in &files {
@@ -160,6 +157,12 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
+    Ok(cases)
+}
+
+pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
+    evaluate::check_runs(args.runs)?;
+    let cases = load_cases(&args.cases, args.model.as_deref())?;
     let mode = if args.loo {
         Mode::LeaveOneOut
     } else {

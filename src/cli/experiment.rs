@@ -15,7 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use armsim::experiment::campaign::{
     Campaign, CampaignFinished, CampaignKind, CampaignRunner, CampaignSpec, CampaignWritten,
 };
-use armsim::experiment::comparing::{CompareFinished, CompareRunner};
+use armsim::experiment::comparing::{CompareDone, CompareFinished, CompareRunner};
 use armsim::experiment::config;
 use armsim::experiment::outcome::Outcome;
 use armsim::experiment::sweep::{Indices, Layout};
@@ -348,9 +348,16 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
         other => bail!("a comparison ended in an unknown way: {other:?}"),
     };
-    if args.quiet {
-        return Ok(ExitCode::SUCCESS);
+    if !args.quiet {
+        print_comparison(&a, &b, &done, args.level);
+        super::print_files(&done.files);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The comparison's table: each outcome in A and B, B - A with its paired
+/// interval, and how much wider independent runs' interval would be.
+fn print_comparison(a: &Loaded, b: &Loaded, done: &CompareDone, level: f64) {
     say!(
         "A: {}\nB: {}\n{} pairs of runs with common random numbers (run k of A and of B share \
          stream k), seed {}\n",
@@ -359,7 +366,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         output::thousands(done.paired.runs),
         a.scenario.seed()
     );
-    let pct = format!("{:.0}%", 100.0 * args.level);
+    let pct = format!("{:.0}%", 100.0 * level);
     say!(
         "{:<36} {:>9} {:>9} {:>10}  {:<22} {}",
         "outcome",
@@ -370,7 +377,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         "independent runs' CI would be"
     );
     for m in &done.paired.outcomes {
-        let c = m.compare(args.level);
+        let c = m.compare(level);
         let o = &m.outcome;
         let scale = if o.is_share() { 100.0 } else { 1.0 };
         let unit = if o.is_share() { " pts" } else { "" };
@@ -409,8 +416,6 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         done.elapsed_seconds,
         plural(done.threads as u64, "thread")
     );
-    super::print_files(&done.files);
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The run settings among `overrides` (`run.runs`, `run.seed`), which a

@@ -286,7 +286,7 @@ impl<'a> Evaluator<'a> {
             resume,
             plots,
             cancel,
-            mut on_generation,
+            on_generation,
             command_line,
             ..
         } = self;
@@ -302,28 +302,15 @@ impl<'a> Evaluator<'a> {
                 if !resume && folds.exists() {
                     return Err(EvaluatorError::FoldsExist(folds));
                 }
-                std::fs::create_dir_all(&folds).map_err(|source| EvaluatorError::Folds {
-                    path: folds.clone(),
-                    source,
-                })?;
-                let ids: Vec<&str> = cases.iter().map(Case::id).collect();
-                let mut load = |k: usize| Population::load(&fold_path(&folds, ids[k])).ok();
-                let mut save = |k: usize, p: &Population| {
-                    if let Some(tell) = on_generation.as_mut() {
-                        tell(k, ids[k], p);
-                    }
-                    p.save(&fold_path(&folds, ids[k]))
-                        .map_err(|e| std::io::Error::other(e.to_string()))
-                };
                 let plan = LeaveOneOut {
                     shared,
                     settings,
                     timeline,
                     runs,
                 };
-                match pool
-                    .install(|| super::leave_one_out(cases, &plan, cancel, &mut load, &mut save))
-                {
+                let fitted =
+                    pool.install(|| fit_folds(cases, &plan, &folds, cancel, on_generation));
+                match fitted {
                     Ok(f) => f,
                     Err(_) if cancelled() => {
                         return Ok(EvaluateFinished::Interrupted(EvaluateInterrupted {
@@ -331,7 +318,7 @@ impl<'a> Evaluator<'a> {
                             kept: Some(folds),
                         }));
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(e),
                 }
             }
         };
@@ -376,6 +363,34 @@ impl<'a> Evaluator<'a> {
             elapsed_seconds,
         }))
     }
+}
+
+/// Every fold of a leave-one-case-out evaluation fitted, each complete
+/// generation saved in `folds` (and told to `on_generation`), a fold saved
+/// by an earlier, interrupted evaluation continued from its file.
+fn fit_folds(
+    cases: &[Case],
+    plan: &LeaveOneOut,
+    folds: &Path,
+    cancel: Option<&AtomicBool>,
+    mut on_generation: Option<&mut FoldProgressFn<'_>>,
+) -> Result<Vec<super::Forecaster>, EvaluatorError> {
+    std::fs::create_dir_all(folds).map_err(|source| EvaluatorError::Folds {
+        path: folds.to_path_buf(),
+        source,
+    })?;
+    let ids: Vec<&str> = cases.iter().map(Case::id).collect();
+    let mut load = |k: usize| Population::load(&fold_path(folds, ids[k])).ok();
+    let mut save = |k: usize, p: &Population| {
+        if let Some(tell) = on_generation.as_mut() {
+            tell(k, ids[k], p);
+        }
+        p.save(&fold_path(folds, ids[k]))
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    };
+    Ok(super::leave_one_out(
+        cases, plan, cancel, &mut load, &mut save,
+    )?)
 }
 
 /// `defaults` or `loo`: a default directory name's mode.
