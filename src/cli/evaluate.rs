@@ -4,16 +4,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use armsim::calibrate::population::Population;
 use armsim::evaluate::case::Case;
-use armsim::evaluate::fit::{self, FitSettings, SharedParam};
+use armsim::evaluate::fit::FitSettings;
 use armsim::evaluate::report::summary_text;
-use armsim::evaluate::run::{EvaluateFinished, Evaluator};
+use armsim::evaluate::run::{EvaluateFinished, Evaluator, JointCalibrator, JointFinished};
 use armsim::evaluate::{self, Mode, Timeline};
 
 use super::{Interrupts, command_line, parse_threads};
@@ -126,16 +125,6 @@ fn case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
-}
-
-/// The model version the cases share (the oldest, where they differ: a
-/// parameter only a newer version has cannot be fitted across them all).
-fn cases_model(cases: &[Case]) -> armsim::model::ModelVersion {
-    cases
-        .iter()
-        .map(|c| c.loaded.scenario.model())
-        .min()
-        .unwrap_or(armsim::model::ModelVersion::V2)
 }
 
 /// The cases at `paths` (the library by default), under `model` if given,
@@ -265,46 +254,10 @@ pub(super) fn calibrate_cases(
         .iter()
         .map(|f| Case::load(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let paths: Vec<String> = if fit_paths.is_empty() {
-        fit::default_shared(cases_model(&cases))
-    } else {
-        fit_paths.to_vec()
-    };
-    let shared = paths
-        .iter()
-        .map(|p| SharedParam::over_range(p))
-        .collect::<Result<Vec<_>, _>>()?;
     let name = dir
         .file_name()
         .map_or_else(|| "cases".into(), |n| n.to_string_lossy().into_owned());
-    let settings = FitSettings::standard(20_260_101);
-    let fingerprint = armsim::files::settings_fingerprint(&serde_json::json!({
-        "kind": "joint calibration",
-        "cases": cases.iter().map(|c| &c.loaded.hash).collect::<Vec<_>>(),
-        "parameters": paths,
-        "seed": settings.seed,
-        "population": settings.population,
-        "generations": settings.generations,
-        "max_simulations": settings.max_simulations,
-    }));
-    let placement = match out {
-        Some(dir) => armsim::files::claim(dir, &fingerprint)?,
-        None => armsim::files::place(
-            Path::new("output"),
-            &armsim::files::path_component(&format!("{name}_calibration")),
-            "",
-            &fingerprint,
-        )?,
-    };
-    if !quiet {
-        super::say_placement(&placement);
-    }
-    let out = placement.dir;
     let interrupts = Interrupts::listen(quiet);
-    let threads = armsim::executor::resolve_threads(threads);
-    let pool = armsim::executor::pool(threads)?;
-    let started = Instant::now();
-    let refs: Vec<&Case> = cases.iter().collect();
     let mut progress = |p: &Population| {
         if !quiet {
             eprintln!(
@@ -314,53 +267,39 @@ pub(super) fn calibrate_cases(
                 p.total_simulations()
             );
         }
-        Ok(())
     };
-    let fitted = pool.install(|| {
-        fit::fit(
-            &refs,
-            &shared,
-            settings,
-            Some(&interrupts.flag),
-            None,
-            &mut progress,
-        )
-    });
-    let fitted = match fitted {
-        Ok(f) if f.stop != armsim::calibrate::abc::Stop::Cancelled => f,
-        Ok(_) => {
+    let mut calibrator = JointCalibrator::new(&cases, &name)
+        .threads(threads)
+        .cancel(&interrupts.flag)
+        .on_generation(&mut progress)
+        .command_line(command_line());
+    if !fit_paths.is_empty() {
+        calibrator = calibrator.fit(fit_paths.to_vec());
+    }
+    if let Some(out) = out {
+        calibrator = calibrator.out(out);
+    }
+    let finished = calibrator.run_placed(&mut |placement| {
+        if !quiet {
+            super::say_placement(placement);
+        }
+    })?;
+    match finished {
+        JointFinished::Done(done) => {
+            if !quiet {
+                say!("{}", done.text);
+                say!("wrote {}", done.dir.display());
+            }
+        }
+        JointFinished::Interrupted(stopped) => {
             super::say_interrupted(super::Interruption {
                 done: None,
                 kept: None,
-                out: Some(&out),
+                out: Some(&stopped.dir),
             });
             return Ok(interrupts.exit_code());
         }
-        Err(_) if interrupts.flag.load(std::sync::atomic::Ordering::SeqCst) => {
-            super::say_interrupted(super::Interruption {
-                done: None,
-                kept: None,
-                out: Some(&out),
-            });
-            return Ok(interrupts.exit_code());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let line = command_line();
-    let text = armsim::evaluate::report::write_joint_fit(
-        &out,
-        &armsim::evaluate::report::JointFitReport {
-            fit: &fitted,
-            cases: &cases,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            threads,
-            command_line: &line,
-            settings: fingerprint,
-        },
-    )?;
-    if !quiet {
-        say!("{text}");
-        say!("wrote {}", out.display());
+        other => bail!("a calibration ended in an unknown way: {other:?}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::case::Case;
-use super::fit::{self, FitError, FitSettings, SharedParam};
+use super::fit::{self, FitError, FitSettings, JointFit, SharedParam};
 use super::report::{EvaluationReport, evaluation_settings, write_evaluation};
 use super::{EvaluateError, Evaluation, LeaveOneOut, Mode, Timeline};
 use crate::calibrate::population::Population;
@@ -123,17 +123,12 @@ impl<'a> Evaluator<'a> {
     /// case, the default shared parameters and the standard fit, written
     /// under `output/` as `evaluate-defaults` or `evaluate-loo`.
     pub fn new(cases: &'a [Case], mode: Mode) -> Self {
-        let model = cases
-            .iter()
-            .map(|c| c.loaded.scenario.model())
-            .min()
-            .unwrap_or(crate::model::ModelVersion::V2);
         Evaluator {
             cases,
             mode,
             timeline: Timeline::Full,
             runs: 1000,
-            fit_paths: fit::default_shared(model),
+            fit_paths: fit::default_shared(lowest_model(cases)),
             settings: FitSettings::standard(20_260_101),
             name: format!("evaluate-{}", mode_stem(mode)),
             out: None,
@@ -365,6 +360,195 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// A joint calibration written to its directory.
+#[derive(Debug)]
+pub struct JointDone {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The fit in words, as `summary.txt` holds it.
+    pub text: String,
+    /// The fit.
+    pub fit: JointFit,
+}
+
+/// How a joint calibration ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JointFinished {
+    /// The directory was written.
+    Done(Box<JointDone>),
+    /// The cancel flag stopped it; nothing was written or kept.
+    Interrupted(EvaluateInterrupted),
+}
+
+/// `armsim calibrate DIR`'s lifecycle: the shared parameters fitted on
+/// every case at once (nothing left out), the directory placed and checked
+/// first and written all or nothing, as [`Evaluator`] does.
+pub struct JointCalibrator<'a> {
+    cases: &'a [Case],
+    fit_paths: Vec<String>,
+    settings: FitSettings,
+    name: String,
+    out: Option<PathBuf>,
+    root: PathBuf,
+    threads: usize,
+    cancel: Option<&'a AtomicBool>,
+    on_generation: Option<&'a mut GenerationFn<'a>>,
+    command_line: Vec<String>,
+}
+
+/// A joint calibration's progress: its latest complete generation.
+pub type GenerationFn<'a> = dyn FnMut(&Population) + Send + 'a;
+
+impl<'a> JointCalibrator<'a> {
+    /// A joint calibration of `cases` (the default shared parameters, the
+    /// standard fit), written under `output/` as `NAME_calibration`.
+    pub fn new(cases: &'a [Case], name: &str) -> Self {
+        JointCalibrator {
+            cases,
+            fit_paths: fit::default_shared(lowest_model(cases)),
+            settings: FitSettings::standard(20_260_101),
+            name: crate::files::path_component(&format!("{name}_calibration")),
+            out: None,
+            root: PathBuf::from("output"),
+            threads: 0,
+            cancel: None,
+            on_generation: None,
+            command_line: Vec::new(),
+        }
+    }
+
+    /// The shared parameters to fit.
+    pub fn fit(mut self, paths: Vec<String>) -> Self {
+        self.fit_paths = paths;
+        self
+    }
+
+    /// Writes to exactly this directory.
+    pub fn out(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out = Some(dir.into());
+        self
+    }
+
+    /// Where a directory is named when no `out` is given (`output/`).
+    pub fn output_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
+
+    /// Worker threads; 0 uses every core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Stops at the next batch once `flag` is set, writing nothing.
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Called with each complete generation.
+    pub fn on_generation(mut self, progress: &'a mut GenerationFn<'a>) -> Self {
+        self.on_generation = Some(progress);
+        self
+    }
+
+    /// The command line, for the manifest.
+    pub fn command_line(mut self, args: Vec<String>) -> Self {
+        self.command_line = args;
+        self
+    }
+
+    /// Places, fits and writes, telling `placed` where it will write before
+    /// anything runs.
+    ///
+    /// # Errors
+    /// [`EvaluatorError`]: a bad parameter path or a refused directory
+    /// (before anything runs), threads that cannot start, a failed fit or
+    /// write.
+    pub fn run_placed(
+        self,
+        placed: &mut dyn FnMut(&Placement),
+    ) -> Result<JointFinished, EvaluatorError> {
+        let JointCalibrator {
+            cases,
+            fit_paths,
+            settings,
+            name,
+            out,
+            root,
+            threads,
+            cancel,
+            mut on_generation,
+            command_line,
+        } = self;
+        let shared = fit_paths
+            .iter()
+            .map(|p| SharedParam::over_range(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let fingerprint = crate::files::settings_fingerprint(&serde_json::json!({
+            "kind": "joint calibration",
+            "cases": cases.iter().map(|c| &c.loaded.hash).collect::<Vec<_>>(),
+            "parameters": fit_paths,
+            "seed": settings.seed,
+            "population": settings.population,
+            "generations": settings.generations,
+            "max_simulations": settings.max_simulations,
+        }));
+        let placement = match &out {
+            Some(dir) => crate::files::claim(dir, &fingerprint)?,
+            None => crate::files::place(&root, &name, "", &fingerprint)?,
+        };
+        placed(&placement);
+        let dir = placement.dir;
+        let pool = executor::pool(executor::resolve_threads(threads))?;
+        let started = Instant::now();
+        let refs: Vec<&Case> = cases.iter().collect();
+        let mut progress = |p: &Population| {
+            if let Some(tell) = on_generation.as_mut() {
+                tell(p);
+            }
+            Ok(())
+        };
+        let fitted =
+            pool.install(|| fit::fit(&refs, &shared, settings, cancel, None, &mut progress));
+        let cancelled = cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+        let fit = match fitted {
+            Ok(f) if f.stop != crate::calibrate::abc::Stop::Cancelled => f,
+            Err(e) if !cancelled => return Err(e.into()),
+            _ => {
+                return Ok(JointFinished::Interrupted(EvaluateInterrupted {
+                    dir,
+                    kept: None,
+                }));
+            }
+        };
+        let text = super::report::write_joint_fit(
+            &dir,
+            &super::report::JointFitReport {
+                fit: &fit,
+                cases,
+                elapsed_seconds: started.elapsed().as_secs_f64(),
+                threads: pool.current_num_threads(),
+                command_line: &command_line,
+                settings: fingerprint,
+            },
+        )?;
+        Ok(JointFinished::Done(Box::new(JointDone { dir, text, fit })))
+    }
+}
+
+/// The model version the cases share (the oldest, where they differ: a
+/// parameter only a newer version has cannot be fitted across them all).
+fn lowest_model(cases: &[Case]) -> crate::model::ModelVersion {
+    cases
+        .iter()
+        .map(|c| c.loaded.scenario.model())
+        .min()
+        .unwrap_or(crate::model::ModelVersion::V2)
+}
+
 /// Every fold of a leave-one-case-out evaluation fitted, each complete
 /// generation saved in `folds` (and told to `on_generation`), a fold saved
 /// by an earlier, interrupted evaluation continued from its file.
@@ -490,5 +674,39 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, EvaluatorError::Place(_)), "{err}");
         assert!(!placed);
+    }
+
+    #[test]
+    fn a_joint_calibration_is_written_whole_and_a_cancelled_one_writes_nothing() {
+        let cases = cases();
+        let root = tempfile::tempdir().unwrap();
+        let mut generations = 0;
+        let mut count = |_: &Population| generations += 1;
+        let finished = JointCalibrator::new(&cases, "thai")
+            .threads(2)
+            .output_root(root.path())
+            .on_generation(&mut count)
+            .run_placed(&mut |_| {})
+            .unwrap();
+        let JointFinished::Done(done) = finished else {
+            panic!("not done: {finished:?}");
+        };
+        assert_eq!(done.dir, root.path().join("thai_calibration"));
+        assert!(done.dir.join("posterior.csv").is_file());
+        assert!(done.text.contains("buyer."), "{}", done.text);
+        assert!(generations > 0);
+
+        let flag = AtomicBool::new(true);
+        let other = tempfile::tempdir().unwrap();
+        let finished = JointCalibrator::new(&cases, "thai")
+            .output_root(other.path())
+            .cancel(&flag)
+            .run_placed(&mut |_| {})
+            .unwrap();
+        assert!(
+            matches!(finished, JointFinished::Interrupted(_)),
+            "{finished:?}"
+        );
+        assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
     }
 }
