@@ -1137,31 +1137,11 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
         }
         other => other?,
     };
-    // The output rule: --out is written there; the default directory is
-    // kept if it holds an earlier result, and this one goes beside it. A
-    // calibration's manifest records no settings fingerprint yet, so an
-    // earlier calibration always counts as other settings: nothing is lost,
-    // at the cost of a numbered sibling for a repeat.
-    let fingerprint = armsim::files::settings_fingerprint(&serde_json::json!({
-        "kind": "calibration",
-        "scenario": loaded.hash,
-        "calibration": loaded.sections.calibration.as_ref().map(ToString::to_string),
-    }));
-    let placement = match &args.out {
-        Some(dir) => armsim::files::claim(dir, &fingerprint)?,
-        None => {
-            let default = cal::default_dir(std::path::Path::new(runner::OUTPUT_ROOT), &loaded);
-            let parent = default.parent().unwrap_or(std::path::Path::new("."));
-            let stem = default.file_name().map_or_else(
-                || "calibration".into(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            // An interrupted calibration wrote nothing to its directory, so
-            // the rule gives the same one again and --resume finds its
-            // checkpoints beside it.
-            armsim::files::place(parent, &stem, "", &fingerprint)?
-        }
-    };
+    let placement = cal::placement(
+        &loaded,
+        args.out.as_deref(),
+        std::path::Path::new(runner::OUTPUT_ROOT),
+    )?;
     if !args.quiet {
         say_placement(&placement);
     }

@@ -440,6 +440,42 @@ pub fn default_dir(root: &Path, loaded: &Loaded) -> PathBuf {
     ))
 }
 
+/// Where a calibration of `loaded` writes, by the rule every command
+/// follows: `out` claimed if given; otherwise [`default_dir`] under `root`,
+/// kept if it holds an earlier result, this one going beside it. A
+/// calibration's manifest records no settings fingerprint yet, so an earlier
+/// calibration always counts as other settings: nothing is lost, at the
+/// cost of a numbered sibling for a repeat. An interrupted calibration wrote
+/// nothing to its directory, so the rule gives the same one again and
+/// `resume` finds its checkpoints beside it.
+///
+/// # Errors
+/// [`crate::files::FileError`] if the directory holds what armsim did not
+/// write.
+pub fn placement(
+    loaded: &Loaded,
+    out: Option<&Path>,
+    root: &Path,
+) -> Result<crate::files::Placement, crate::files::FileError> {
+    let fingerprint = crate::files::settings_fingerprint(&serde_json::json!({
+        "kind": "calibration",
+        "scenario": loaded.hash,
+        "calibration": loaded.sections.calibration.as_ref().map(ToString::to_string),
+    }));
+    match out {
+        Some(dir) => crate::files::claim(dir, &fingerprint),
+        None => {
+            let default = default_dir(root, loaded);
+            let parent = default.parent().unwrap_or(Path::new("."));
+            let stem = default.file_name().map_or_else(
+                || "calibration".into(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            crate::files::place(parent, &stem, "", &fingerprint)
+        }
+    }
+}
+
 /// Where the checkpoints of a calibration written to `out` live: a hidden
 /// directory beside it, `.NAME.checkpoint`.
 pub fn checkpoint_dir(out: &Path) -> PathBuf {
