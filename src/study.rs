@@ -2,8 +2,8 @@
 //!
 //! [`Study`] is a builder: choose threads, the range of run indices (a shard),
 //! a progress callback, a cancel flag, a checkpoint callback or a state to
-//! resume from, then [`Study::run`]. The runs go through the
-//! [`executor`](crate::executor) in rounds, each worker thread folding its
+//! resume from, then [`Study::run`]. The runs go through
+//! [`crate::executor`] in rounds, each worker thread folding its
 //! runs into its own [`Recorder`]. Because each run draws only from its own
 //! stream ([`run_rng`]) and summaries merge exactly, the result is the same
 //! bits whatever the thread count, the round size, the shards or where a

@@ -1,7 +1,7 @@
 //! What a calibration writes: the posterior and its summaries, the fit, the
 //! forecast across the posterior, and the calibrated scenario files.
 //!
-//! [`write`] fills an output directory all or nothing, replacing only an
+//! [`write()`] fills an output directory all or nothing, replacing only an
 //! earlier armsim directory ([`crate::files`]; so the directory is flat and
 //! `manifest.json` lists every file):
 //!

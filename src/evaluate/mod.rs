@@ -12,7 +12,7 @@
 //!
 //! Two modes ([`Mode`]): at the scenarios' own values (quick: nothing is
 //! fitted), or leave one case out, where the parameters the cases share are
-//! fitted on every other case's record ([`crate::calibrate::joint`]) and the
+//! fitted on every other case's record ([`fit`]) and the
 //! left-out case is forecast from its pre-shock record alone, with the
 //! posterior's spread in its bands.
 //!

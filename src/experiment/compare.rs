@@ -10,7 +10,7 @@
 //! paired confidence interval of the difference and, for contrast, the wider
 //! interval that independent runs would give.
 //!
-//! Like a study, a comparison runs through the [`executor`](crate::executor)
+//! Like a study, a comparison runs through the [`crate::executor`]
 //! in rounds, each worker thread folding its pairs into recorders of its own
 //! that merge exactly, so results are the same bits whatever the thread
 //! count; after each round a callback

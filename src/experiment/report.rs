@@ -183,7 +183,7 @@ fn family(outcome: &Outcome) -> (String, String) {
 /// ranked bar chart of each outcome's indices.
 ///
 /// # Errors
-/// [`OutputError::Plot`] naming the file that could not be drawn.
+/// [`crate::output::OutputError::Plot`] naming the file that could not be drawn.
 #[cfg(feature = "plots")]
 pub fn campaign_plots(
     dir: &std::path::Path,

@@ -6,7 +6,7 @@
 //! parameters: the full grid, a Latin hypercube, or a Saltelli or Morris
 //! design for sensitivity indices ([`super::design`]); each design point is the
 //! base scenario with those values set through [`Scenario::set_param`], so a
-//! point is checked exactly as a `--set` would be. [`Plan::runner`] gives the
+//! point is checked exactly as a `--set` would be. [`Plan::builder`] feeds the
 //! [`super::points::PointRunner`] that runs every point's Monte Carlo study
 //! in one pool, and [`Plan::sensitivity`] reads indices back from the points'
 //! means.
