@@ -246,10 +246,14 @@ impl<'a> Evaluator<'a> {
     /// [`EvaluatorError::Place`] if the directory holds what armsim did not
     /// write, or another evaluation's results.
     pub fn placement(&self) -> Result<Placement, EvaluatorError> {
-        let fingerprint = self.fingerprint();
+        self.place(&self.fingerprint())
+    }
+
+    /// The directory the output rule gives a result of these settings.
+    fn place(&self, fingerprint: &str) -> Result<Placement, EvaluatorError> {
         Ok(match &self.out {
-            Some(dir) => crate::files::claim(dir, &fingerprint)?,
-            None => crate::files::place(&self.root, &self.name, "", &fingerprint)?,
+            Some(dir) => crate::files::claim(dir, fingerprint)?,
+            None => crate::files::place(&self.root, &self.name, "", fingerprint)?,
         })
     }
 
@@ -263,8 +267,8 @@ impl<'a> Evaluator<'a> {
         placed: &mut dyn FnMut(&Placement),
     ) -> Result<EvaluateFinished, EvaluatorError> {
         super::check_runs(self.runs)?;
-        let placement = self.placement()?;
         let fingerprint = self.fingerprint();
+        let placement = self.place(&fingerprint)?;
         let sources = self.sources();
         placed(&placement);
         let dir = placement.dir;
