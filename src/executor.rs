@@ -13,8 +13,8 @@
 //!   spreads each round's chunks over the pool, and between rounds it
 //!   reports progress, notices a cancel flag and lets the caller look at the
 //!   merged total (to checkpoint, or to show a snapshot). Workers are merged
-//!   only when someone asks, before a worker could hold more than the job's
-//!   capacity, and at the end. Round sizes adapt to take about 250 ms (or are
+//!   only when someone asks, before any one worker could hold more than the
+//!   job's capacity, and at the end. Round sizes adapt to take about 250 ms (or are
 //!   fixed), and none of this changes a result: a job whose runs depend only
 //!   on their index and whose merge is exact gives the same bits whatever
 //!   the threads, the rounds or where a cancel fell. A `Study` and a
@@ -115,7 +115,7 @@ pub trait Job: Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoundSize {
     /// Sized to take about 250 ms, from one chunk per thread to 2,048 runs
-    /// per thread.
+    /// per thread (and at most half the capacity).
     Adaptive,
     /// This many indices (at least one).
     Fixed(u64),
@@ -147,7 +147,7 @@ pub struct Ran {
 pub struct Between<'r, J: Job> {
     job: &'r J,
     total: &'r mut J::Total,
-    workers: &'r mut ThreadLocal<RefCell<J::Worker>>,
+    workers: &'r mut Workers<J::Worker>,
     merged: &'r mut u64,
     next: u64,
     end: u64,
@@ -204,8 +204,13 @@ impl<'a, J: Job> Rounds<'a, J> {
         self
     }
 
-    /// The most indices the workers may hold unmerged (a recorder's 16-bit
-    /// counters, say): they are merged before a round could exceed it.
+    /// The most indices one worker may hold unmerged (a recorder's 16-bit
+    /// counters, say). Each worker counts what it holds, and the workers are
+    /// merged before a round in which any one of them could exceed it (as
+    /// if it ran the whole round). Counting per worker, not in total, is
+    /// what keeps merges rare on many threads: with 16 threads, merging
+    /// whenever the pool as a whole had run a worker's capacity meant a
+    /// serial merge every round.
     pub fn capacity(mut self, runs: u64) -> Self {
         self.capacity = runs.max(1);
         self
@@ -244,9 +249,12 @@ impl<'a, J: Job> Rounds<'a, J> {
             RoundSize::Adaptive => (J::CHUNK * threads, ROUND_PER_THREAD * threads),
             RoundSize::Fixed(n) => (n.max(1), n.max(1)),
         };
-        let (fewest, most) = (fewest.min(capacity), most.min(capacity));
+        // A round of at most half the capacity leaves a worker room for
+        // several rounds between merges.
+        let largest = (capacity / 2).max(1);
+        let (fewest, most) = (fewest.min(largest), most.min(largest));
         let mut round = fewest;
-        let mut workers: ThreadLocal<RefCell<J::Worker>> = ThreadLocal::new();
+        let mut workers: Workers<J::Worker> = ThreadLocal::new();
         let (mut next, mut merged) = (range.start, range.start);
         let mut interrupted = false;
         while next < range.end {
@@ -255,7 +263,8 @@ impl<'a, J: Job> Rounds<'a, J> {
                 break;
             }
             let end = (next + round).min(range.end);
-            if end - merged > capacity {
+            let most_held = workers.iter_mut().map(|h| h.get_mut().held).max();
+            if most_held.unwrap_or(0) + (end - next) > capacity {
                 merge_all(job, total, &mut workers);
                 merged = next;
             }
@@ -263,14 +272,20 @@ impl<'a, J: Job> Rounds<'a, J> {
             let round_started = Instant::now();
             pool.install(|| {
                 (0..chunks).into_par_iter().for_each(|c| {
-                    let cell = workers.get_or(|| RefCell::new(job.worker()));
-                    let worker = &mut *cell.borrow_mut();
+                    let cell = workers.get_or(|| {
+                        RefCell::new(Held {
+                            worker: job.worker(),
+                            held: 0,
+                        })
+                    });
+                    let held = &mut *cell.borrow_mut();
                     let first = next + c * J::CHUNK;
                     for k in first..(first + J::CHUNK).min(end) {
                         if cancel_at == CancelAt::NextIndex && cancelled() {
                             return;
                         }
-                        job.run(worker, k);
+                        job.run(&mut held.worker, k);
+                        held.held += 1;
                     }
                 });
             });
@@ -310,10 +325,21 @@ impl<'a, J: Job> Rounds<'a, J> {
     }
 }
 
+/// A thread's worker and how many indices it holds unmerged.
+struct Held<W> {
+    worker: W,
+    held: u64,
+}
+
+/// The workers of a run of rounds, one per pool thread that took a chunk.
+type Workers<W> = ThreadLocal<RefCell<Held<W>>>;
+
 /// Merges every worker into `total`, emptying them.
-fn merge_all<J: Job>(job: &J, total: &mut J::Total, workers: &mut ThreadLocal<RefCell<J::Worker>>) {
+fn merge_all<J: Job>(job: &J, total: &mut J::Total, workers: &mut Workers<J::Worker>) {
     for cell in workers.iter_mut() {
-        job.merge(total, cell.get_mut());
+        let held = cell.get_mut();
+        job.merge(total, &mut held.worker);
+        held.held = 0;
     }
 }
 
@@ -377,6 +403,46 @@ mod tests {
                     );
                     assert!(seen.windows(2).all(|w| w[0] < w[1]) && seen.last() == Some(&1_000));
                 }
+            }
+        }
+    }
+
+    /// Counts what each worker holds, and the most any one ever held.
+    struct Counted;
+
+    impl Job for Counted {
+        type Worker = u64;
+        type Total = (u64, u64);
+        const CHUNK: u64 = 4;
+        fn worker(&self) -> u64 {
+            0
+        }
+        fn run(&self, worker: &mut u64, _: u64) {
+            *worker += 1;
+        }
+        fn merge(&self, (runs, most): &mut (u64, u64), worker: &mut u64) {
+            *runs += *worker;
+            *most = (*most).max(std::mem::take(worker));
+        }
+    }
+
+    #[test]
+    fn no_worker_holds_more_than_the_capacity() {
+        for (threads, capacity) in [(1, 10), (3, 10), (3, 1_000), (4, 7)] {
+            let pool = pool(threads).unwrap();
+            for size in [RoundSize::Adaptive, RoundSize::Fixed(9)] {
+                let mut total = (0, 0);
+                Rounds::new(&Counted, &pool)
+                    .size(size)
+                    .capacity(capacity)
+                    .run(&mut total, 0..20_000, |_| Ok::<_, ()>(()))
+                    .unwrap();
+                assert_eq!(total.0, 20_000);
+                assert!(
+                    total.1 <= capacity,
+                    "{threads} threads, {size:?}: a worker held {} > {capacity}",
+                    total.1
+                );
             }
         }
     }
