@@ -559,25 +559,21 @@ fn exit_status(signal: i32) -> u8 {
     if signal == SIGTERM { 143 } else { 130 }
 }
 
-fn run(args: RunArgs) -> Result<ExitCode> {
-    let loaded = load(&args.scenario)?;
-    if loaded.model_defaulted && !args.quiet {
-        eprintln!(
-            "note: {} has no [run] model key, so it runs model v1 as it always did; \
-             add model = \"v3\" to run the current model",
-            loaded.origin
-        );
-    }
-    let interrupts = Interrupts::listen(args.quiet);
-    let quiet = args.quiet;
+/// Says a lifecycle's [`Notice`]s on stderr (all but warnings only without
+/// `--quiet`), for a study or a comparison (`what`, counted in `units`).
+pub(crate) fn notice_printer(
+    quiet: bool,
+    what: &'static str,
+    units: &'static str,
+) -> impl FnMut(Notice<'_>) {
     let mut failures: Vec<String> = Vec::new();
-    let mut notice = |n: Notice<'_>| match n {
+    move |n: Notice<'_>| match n {
         Notice::Resuming {
             checkpoint,
             done,
             total,
         } if !quiet => eprintln!(
-            "resuming from {}: {} of {} runs already done",
+            "resuming from {}: {} of {} {units} already done",
             checkpoint.display(),
             output::thousands(done),
             output::thousands(total)
@@ -587,7 +583,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             checkpoint.display()
         ),
         Notice::ReplacingCheckpoint { checkpoint } if !quiet => eprintln!(
-            "note: {} holds an interrupted study; this run starts afresh and replaces it \
+            "note: {} holds an interrupted {what}; this run starts afresh and replaces it \
              (--resume would continue it)",
             checkpoint.display()
         ),
@@ -611,7 +607,21 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
         Notice::Placed { placement } if !quiet => say_placement(placement),
         _ => {}
-    };
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let loaded = load(&args.scenario)?;
+    if loaded.model_defaulted && !args.quiet {
+        eprintln!(
+            "note: {} has no [run] model key, so it runs model v1 as it always did; \
+             add model = \"v3\" to run the current model",
+            loaded.origin
+        );
+    }
+    let interrupts = Interrupts::listen(args.quiet);
+    let quiet = args.quiet;
+    let mut notice = notice_printer(quiet, "study", "runs");
     let mut runner = Runner::new(&loaded)
         .threads(args.threads)
         .resume(args.resume)

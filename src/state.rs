@@ -28,6 +28,9 @@ use crate::scenario::{Loaded, Override};
 use crate::summary::Summary;
 
 const MAGIC: &[u8; 8] = b"ARMSIMST";
+/// The magic bytes of a comparison's checkpoint
+/// ([`crate::experiment::comparing`]): the same frame, another payload.
+pub const COMPARISON_MAGIC: &[u8; 8] = b"ARMSIMCP";
 const VERSION: u32 = 2;
 /// Bytes around the payload: magic, version, length, checksum.
 const FRAME: usize = 8 + 4 + 8 + 32;
@@ -95,7 +98,8 @@ pub struct StudyState {
     pub summary: Summary,
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+/// Appends a length-prefixed string.
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&(s.len() as u64).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
 }
@@ -325,13 +329,7 @@ impl StudyState {
     /// frames arbitrary bytes so, to reach the payload's decoder behind a
     /// valid checksum (as a careful forger would).
     pub fn frame(payload: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(payload.len() + FRAME);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(payload);
-        out.extend_from_slice(&Sha256::digest(payload));
-        out
+        frame(MAGIC, payload)
     }
 
     /// Decodes [`StudyState::encode`]'s output, checking its checksum, every
@@ -341,43 +339,7 @@ impl StudyState {
     /// # Errors
     /// A description of what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<StudyState, String> {
-        let mut reader = Reader { input: bytes };
-        if reader.bytes(8).ok() != Some(MAGIC.as_slice()) {
-            return Err("wrong magic bytes".into());
-        }
-        let version = u32::from_le_bytes(
-            reader
-                .bytes(4)?
-                .try_into()
-                .map_err(|_| "truncated header")?,
-        );
-        if version != VERSION {
-            return Err(if version < VERSION {
-                format!(
-                    "state format {version}, written by an older armsim; this armsim reads \
-                     format {VERSION}: run that study or shard again"
-                )
-            } else {
-                format!(
-                    "state format {version}, written by a newer armsim; this armsim reads {VERSION}"
-                )
-            });
-        }
-        let declared = reader.u64()?;
-        if declared != (bytes.len() - bytes.len().min(FRAME)) as u64 || bytes.len() < FRAME {
-            return Err(format!(
-                "the file is {} bytes but says it holds a {declared}-byte payload \
-                 (a truncated or damaged copy)",
-                bytes.len()
-            ));
-        }
-        let (payload, checksum) = reader.input.split_at(declared as usize);
-        if Sha256::digest(payload).as_slice() != checksum {
-            return Err(
-                "checksum mismatch: the file is damaged (a changed byte or a bad copy)".into(),
-            );
-        }
-        decode_payload(payload)
+        decode_payload(unframe(MAGIC, bytes)?)
     }
 
     /// Writes the state to `path` atomically (a temporary file renamed into
@@ -410,7 +372,60 @@ impl StudyState {
 /// Whether the file at `path` is an armsim state file (by its magic bytes):
 /// the only kind of file a checkpoint may replace or remove.
 pub fn is_state_file(path: &Path) -> bool {
-    files::starts_with(path, MAGIC)
+    files::starts_with(path, MAGIC) || files::starts_with(path, COMPARISON_MAGIC)
+}
+
+/// `payload` framed as a state file: `magic`, the format, the payload's
+/// length, the payload and its SHA-256. The one frame of every state file.
+pub(crate) fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + FRAME);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&Sha256::digest(payload));
+    out
+}
+
+/// The payload of a [`frame`]d file, once its magic, format, length and
+/// checksum are checked: nothing in a payload is read before its checksum
+/// holds.
+pub(crate) fn unframe<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8], String> {
+    let mut reader = Reader { input: bytes };
+    if reader.bytes(8).ok() != Some(magic.as_slice()) {
+        return Err("wrong magic bytes".into());
+    }
+    let version = u32::from_le_bytes(
+        reader
+            .bytes(4)?
+            .try_into()
+            .map_err(|_| "truncated header")?,
+    );
+    if version != VERSION {
+        return Err(if version < VERSION {
+            format!(
+                "state format {version}, written by an older armsim; this armsim reads \
+                 format {VERSION}: run it again"
+            )
+        } else {
+            format!(
+                "state format {version}, written by a newer armsim; this armsim reads {VERSION}"
+            )
+        });
+    }
+    let declared = reader.u64()?;
+    if declared != (bytes.len() - bytes.len().min(FRAME)) as u64 || bytes.len() < FRAME {
+        return Err(format!(
+            "the file is {} bytes but says it holds a {declared}-byte payload \
+             (a truncated or damaged copy)",
+            bytes.len()
+        ));
+    }
+    let (payload, checksum) = reader.input.split_at(declared as usize);
+    if Sha256::digest(payload).as_slice() != checksum {
+        return Err("checksum mismatch: the file is damaged (a changed byte or a bad copy)".into());
+    }
+    Ok(payload)
 }
 
 fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
@@ -527,12 +542,14 @@ fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
     })
 }
 
-struct Reader<'a> {
-    input: &'a [u8],
+/// Reads a payload's fields, each checked against the bytes left.
+pub(crate) struct Reader<'a> {
+    /// What is left to read.
+    pub(crate) input: &'a [u8],
 }
 
 impl Reader<'_> {
-    fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
         if self.input.len() < n {
             return Err("truncated".into());
         }
@@ -541,12 +558,12 @@ impl Reader<'_> {
         Ok(head)
     }
 
-    fn u64(&mut self) -> Result<u64, String> {
+    pub(crate) fn u64(&mut self) -> Result<u64, String> {
         let bytes: [u8; 8] = self.bytes(8)?.try_into().map_err(|_| "truncated")?;
         Ok(u64::from_le_bytes(bytes))
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    pub(crate) fn string(&mut self) -> Result<String, String> {
         let n = self.u64()?;
         if n > self.input.len() as u64 {
             return Err("truncated string".into());

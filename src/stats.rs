@@ -202,6 +202,36 @@ fn square_fixed(x: f64, bits: u32) -> u128 {
 }
 
 impl Moments {
+    /// Bytes of [`Moments::encode`]: count, sum, sum of squares, min, max.
+    pub const ENCODED_BYTES: usize = 8 + 16 + 16 + 8 + 8;
+
+    /// Appends the little-endian encoding (for state files).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.sum.to_le_bytes());
+        out.extend_from_slice(&self.sum_squares.to_le_bytes());
+        out.extend_from_slice(&self.min.to_bits().to_le_bytes());
+        out.extend_from_slice(&self.max.to_bits().to_le_bytes());
+    }
+
+    /// Decodes [`Moments::encode`]'s output from the front of `input`,
+    /// advancing it; `None` if it is too short.
+    pub fn decode(input: &mut &[u8]) -> Option<Moments> {
+        let (bytes, rest) = input.split_first_chunk::<{ Moments::ENCODED_BYTES }>()?;
+        *input = rest;
+        let (count, bytes) = bytes.split_first_chunk::<8>()?;
+        let (sum, bytes) = bytes.split_first_chunk::<16>()?;
+        let (sum_squares, bytes) = bytes.split_first_chunk::<16>()?;
+        let (min, max) = bytes.split_first_chunk::<8>()?;
+        Some(Moments {
+            count: u64::from_le_bytes(*count),
+            sum: i128::from_le_bytes(*sum),
+            sum_squares: u128::from_le_bytes(*sum_squares),
+            min: f64::from_bits(u64::from_le_bytes(*min)),
+            max: f64::from_bits(u64::from_le_bytes(max.try_into().ok()?)),
+        })
+    }
+
     /// Adds one value of a metric histogrammed with `binning`, clamped into
     /// its limits (NaN is "undefined" and must be skipped by the caller).
     #[inline]

@@ -817,11 +817,7 @@ impl Summary {
             put(out, c);
         }
         for m in &self.moments {
-            put(out, m.count);
-            out.extend_from_slice(&m.sum.to_le_bytes());
-            out.extend_from_slice(&m.sum_squares.to_le_bytes());
-            put(out, m.min.to_bits());
-            put(out, m.max.to_bits());
+            m.encode(out);
         }
         for &e in &self.counts {
             put(out, e);
@@ -836,9 +832,7 @@ impl Summary {
     /// # Errors
     /// [`SummaryError`] saying what is malformed.
     pub fn decode(input: &mut &[u8]) -> Result<Summary, SummaryError> {
-        /// Encoded bytes of one cell's moments: count, sum, sum of squares,
-        /// minimum, maximum.
-        const MOMENTS_BYTES: u64 = 8 + 16 + 16 + 8 + 8;
+        const MOMENTS_BYTES: u64 = Moments::ENCODED_BYTES as u64;
         fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], SummaryError> {
             let (head, rest) = input
                 .split_first_chunk::<N>()
@@ -915,11 +909,7 @@ impl Summary {
             summary.bins[i as usize] = count;
         }
         for m in summary.moments.iter_mut() {
-            m.count = get(input)?;
-            m.sum = i128::from_le_bytes(take::<16>(input)?);
-            m.sum_squares = u128::from_le_bytes(take::<16>(input)?);
-            m.min = f64::from_bits(get(input)?);
-            m.max = f64::from_bits(get(input)?);
+            *m = Moments::decode(input).ok_or(SummaryError::Truncated)?;
         }
         for e in summary.counts.iter_mut() {
             *e = get(input)?;

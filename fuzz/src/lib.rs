@@ -5,7 +5,12 @@
 //! returns normally for an input handled correctly (accepted, or refused
 //! with an error) and panics on a fault.
 
+use std::sync::OnceLock;
+
 use armsim::engine::{QuarterView, Simulator, run_rng};
+use armsim::experiment::comparing::ComparisonState;
+use armsim::experiment::outcome::Outcome;
+use armsim::scenario::{Loaded, load_baseline};
 use armsim::state::StudyState;
 use armsim::summary::Summary;
 
@@ -73,6 +78,61 @@ pub fn state_file(data: &[u8]) {
         assert_eq!(state.summary.runs(), state.done - state.range.start);
         let bytes = state.encode();
         let back = StudyState::decode(&bytes).expect("an encoded state decodes");
+        assert_eq!(back.encode(), bytes, "encode then decode");
+    }
+}
+
+/// The comparison whose checkpoints the comparison targets decode: the
+/// built-in baseline (40 pairs of 8 quarters) against Russia's support at 0.
+pub struct Comparison {
+    /// Scenario A, whose shape the checkpoint's summaries must have.
+    pub a: Loaded,
+    /// Its default outcomes.
+    pub outcomes: Vec<Outcome>,
+    /// The comparison's identity.
+    pub identity: String,
+}
+
+/// The one [`Comparison`] (made once: a fuzzer calls the check millions of
+/// times).
+pub fn comparison() -> &'static Comparison {
+    static COMPARISON: OnceLock<Comparison> = OnceLock::new();
+    COMPARISON.get_or_init(|| {
+        let small = ["run.runs=40".to_string(), "run.quarters=8".to_string()];
+        let a = load_baseline(&small).expect("the baseline loads");
+        let b =
+            load_baseline(&[small.to_vec(), vec!["suppliers.Russia.support=0".into()]].concat())
+                .expect("the baseline loads");
+        let outcomes = Outcome::defaults(&a.scenario);
+        let identity = ComparisonState::identity(&a, &b, &outcomes);
+        Comparison {
+            a,
+            outcomes,
+            identity,
+        }
+    })
+}
+
+/// Any bytes as a comparison checkpoint's payload, framed with a valid
+/// checksum (as [`state_bytes`] does for a study's): a checkpoint whose
+/// identity, shapes and counts check out, or an error.
+pub fn comparison_state_bytes(data: &[u8]) {
+    comparison_state_file(&ComparisonState::frame(data));
+}
+
+/// Any bytes as a whole comparison checkpoint.
+pub fn comparison_state_file(data: &[u8]) {
+    let c = comparison();
+    if let Ok(Some(state)) = ComparisonState::decode(data, &c.identity, &c.a, &c.outcomes) {
+        let runs = state.paired.runs;
+        assert!(runs <= c.a.scenario.runs());
+        for summary in [&state.paired.a, &state.paired.b, &state.paired.difference] {
+            assert_eq!(summary.runs(), runs);
+        }
+        let bytes = state.encode();
+        let back = ComparisonState::decode(&bytes, &c.identity, &c.a, &c.outcomes)
+            .expect("an encoded checkpoint decodes")
+            .expect("of the same comparison");
         assert_eq!(back.encode(), bytes, "encode then decode");
     }
 }

@@ -2,8 +2,8 @@
 //! and `data`. Each parses its arguments, calls the library
 //! ([`armsim::experiment`], [`armsim::experiment::report`], [`armsim::data`])
 //! and prints what came out. A campaign's lifecycle (directories,
-//! checkpoints, shards) is the library's; a comparison's (place, run, write,
-//! no checkpoint) is still here, in [`compare`].
+//! checkpoints, shards) is the library's, as a comparison's is
+//! ([`armsim::experiment::comparing`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +72,20 @@ pub(super) struct CompareArgs {
     /// Write into DIR [default: output/compare-A-vs-B/]; new, empty, or an earlier armsim output
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+
+    /// Continue an interrupted comparison from its last checkpoint
+    #[arg(long)]
+    resume: bool,
+
+    /// Seconds between checkpoints of a long comparison (0: after every round)
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
+    checkpoint_every: Duration,
 
     /// Skip the plots
     #[arg(long)]
@@ -313,14 +327,25 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
     let interrupts = Interrupts::listen(args.quiet);
     let runs = a.scenario.runs();
     let bar = progress_bar(runs, args.quiet);
-    let mut progress = |pairs: u64| bar.set_position(pairs);
+    let mut progress = |pairs: u64| {
+        // A resumed comparison's first report: start the bar there, so the
+        // rate and time left count only new pairs.
+        if bar.position() == 0 && pairs > 0 {
+            bar.reset_eta();
+        }
+        bar.set_position(pairs);
+    };
+    let mut notice = super::notice_printer(args.quiet, "comparison", "pairs of runs");
     let mut runner = CompareRunner::new(&a, &b)
         .outcomes(outcomes)
         .level(args.level)
         .plots(!args.no_plots)
         .threads(args.threads)
+        .resume(args.resume)
+        .checkpoint_every(args.checkpoint_every)
         .cancel(&interrupts.flag)
         .on_progress(&mut progress)
+        .on_notice(&mut notice)
         .command_line(command_line());
     if let Some(out) = &args.out {
         runner = runner.out(out);
@@ -341,7 +366,7 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
                     output::thousands(stopped.done),
                     output::thousands(stopped.total)
                 )),
-                kept: None,
+                kept: stopped.checkpoint.as_deref().map(|at| ("them", at)),
                 out: Some(&stopped.dir),
             });
             return Ok(interrupts.exit_code());

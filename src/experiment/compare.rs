@@ -15,7 +15,11 @@
 //! that merge exactly, so results are the same bits whatever the thread
 //! count; after each round a callback
 //! sees the merged results so far (the web page streams them), and a cancel
-//! flag stops it within one pair of runs, keeping the whole rounds before.
+//! flag stops it within one pair of runs, keeping the whole rounds before
+//! (or, [`Comparison::stop_at_round_end`], at the round's end, keeping it).
+//! It can continue from earlier results ([`Comparison::resume`]) and hand
+//! its results to a checkpoint between rounds ([`Comparison::checkpoint`]);
+//! the `compare` command's lifecycle around it is [`super::comparing`].
 
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
@@ -133,7 +137,7 @@ pub struct OutcomeComparison {
 }
 
 /// What a comparison has produced so far (or in all).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Paired {
     /// Summary of A's runs.
     pub a: Summary,
@@ -148,7 +152,8 @@ pub struct Paired {
 }
 
 impl Paired {
-    fn new(a: &Scenario, outcomes: &[Outcome]) -> Self {
+    /// Empty results of a comparison shaped like `a`, with these outcomes.
+    pub fn new(a: &Scenario, outcomes: &[Outcome]) -> Self {
         Paired {
             a: Summary::new(a),
             b: Summary::new(a),
@@ -156,6 +161,20 @@ impl Paired {
             outcomes: outcomes.iter().cloned().map(PairedMoments::new).collect(),
             runs: 0,
         }
+    }
+
+    /// Whether these results could be merged with `other`'s: the same
+    /// summaries' shapes and the same outcomes, in order.
+    pub fn fits(&self, other: &Paired) -> bool {
+        self.a.same_shape(&other.a)
+            && self.b.same_shape(&other.b)
+            && self.difference.same_shape(&other.difference)
+            && self.outcomes.len() == other.outcomes.len()
+            && self
+                .outcomes
+                .iter()
+                .zip(&other.outcomes)
+                .all(|(x, y)| x.outcome == y.outcome)
     }
 }
 
@@ -191,7 +210,13 @@ pub struct Comparison<'a> {
     on_round: Option<&'a mut dyn FnMut(&Paired)>,
     on_progress: Option<&'a mut dyn FnMut(u64)>,
     cancel: Option<&'a AtomicBool>,
+    cancel_at: CancelAt,
+    resume: Option<Paired>,
+    checkpoint: Option<(Duration, &'a mut SaveFn<'a>)>,
 }
+
+/// What a comparison hands its results to between rounds, to checkpoint.
+pub type SaveFn<'a> = dyn FnMut(&Paired) + 'a;
 
 /// One worker's simulators and accumulators.
 struct Worker<'s> {
@@ -248,6 +273,9 @@ impl<'a> Comparison<'a> {
             on_round: None,
             on_progress: None,
             cancel: None,
+            cancel_at: CancelAt::NextIndex,
+            resume: None,
+            checkpoint: None,
         })
     }
 
@@ -304,10 +332,33 @@ impl<'a> Comparison<'a> {
         self
     }
 
+    /// Stops at the end of the round under way once the cancel flag is
+    /// set, keeping it (for a checkpoint), instead of before the next pair.
+    pub fn stop_at_round_end(mut self) -> Self {
+        self.cancel_at = CancelAt::RoundEnd;
+        self
+    }
+
+    /// Continues from `done`, the results of the range's first `done.runs`
+    /// pairs (a checkpoint's): the rest of the range is run into them.
+    pub fn resume(mut self, done: Paired) -> Self {
+        self.resume = Some(done);
+        self
+    }
+
+    /// Hands the merged results so far to `save` at a round's end, at most
+    /// once per `every` (and never after the last round): a checkpoint.
+    pub fn checkpoint(mut self, every: Duration, save: &'a mut SaveFn<'a>) -> Self {
+        self.checkpoint = Some((every, save));
+        self
+    }
+
     /// Runs the comparison.
     ///
     /// # Errors
-    /// [`CompareError::Threads`] if the executor cannot give it its threads.
+    /// [`CompareError::Threads`] if the executor cannot give it its threads;
+    /// [`CompareError::Incompatible`] if the results it resumes from are not
+    /// of these scenarios' shape or outcomes.
     pub fn run(self) -> Result<CompareOutcome, CompareError> {
         let started = Instant::now();
         let Comparison {
@@ -321,9 +372,23 @@ impl<'a> Comparison<'a> {
             mut on_round,
             mut on_progress,
             cancel,
+            cancel_at,
+            resume,
+            mut checkpoint,
         } = self;
         let pool = executor::pool(threads)?;
-        let mut total = Paired::new(a, &outcomes);
+        let fresh = Paired::new(a, &outcomes);
+        let mut total = match resume {
+            Some(done) if !done.fits(&fresh) || done.runs > range.end - range.start => {
+                return Err(CompareError::Incompatible(
+                    "the results to resume from are of another shape, outcomes or run count".into(),
+                ));
+            }
+            Some(done) => done,
+            None => fresh,
+        };
+        let first = range.start + total.runs;
+        let mut last_checkpoint = Instant::now();
         let job = Pairs {
             a,
             b,
@@ -345,13 +410,20 @@ impl<'a> Comparison<'a> {
             // Checked before every pair, not only between rounds: a round of
             // a large scenario takes minutes, and a cancelled comparison (a
             // page that went away) should free its threads and memory at once.
-            .cancel_flag(cancel, CancelAt::NextIndex)
-            .run(&mut total, range.clone(), |between| {
+            .cancel_flag(cancel, cancel_at)
+            .run(&mut total, first..range.end, |between| {
                 if let Some(callback) = on_round.as_mut() {
                     callback(between.merged());
                 }
                 if let Some(callback) = on_progress.as_mut() {
                     callback(between.next() - range.start);
+                }
+                if let Some((every, save)) = checkpoint.as_mut()
+                    && last_checkpoint.elapsed() >= *every
+                    && !between.finished()
+                {
+                    save(between.merged());
+                    last_checkpoint = Instant::now();
                 }
                 Ok::<_, std::convert::Infallible>(())
             });

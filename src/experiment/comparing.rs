@@ -4,20 +4,32 @@
 //! command follows: `--out` claimed, or a fresh name under the output root;
 //! a directory armsim did not write is refused before a single pair runs),
 //! then runs the pairs through [`Comparison`] (the executor: threads,
-//! rounds, progress, cancel), then writes the directory all or nothing. An
-//! interrupted comparison writes nothing and says how far it got
-//! ([`CompareFinished::Interrupted`]); it keeps no checkpoint, so running it
-//! again starts afresh. The binary only parses, shows progress and prints.
+//! rounds, progress, cancel), then writes the directory all or nothing.
+//!
+//! Checkpoints follow a study's rules ([`crate::runner`]): saved beside the
+//! directory (`.NAME.checkpoint`) every period and when the cancel flag
+//! stops the comparison at a round's end ([`CompareFinished::Interrupted`]:
+//! nothing is written to the directory); with `resume`, a checkpoint of the
+//! same comparison is continued, one of another is refused; after the
+//! directory is written the checkpoint is removed. A checkpoint is a
+//! [`ComparisonState`], in the frame every armsim state file has
+//! ([`crate::state`]). What a person should hear comes back as
+//! [`Notice`]s. The binary only parses, shows progress and prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use super::compare::{CompareError, Comparison, Paired};
+use super::compare::{CompareError, Comparison, Paired, PairedMoments};
 use super::outcome::Outcome;
 use super::report::{ComparisonReport, comparison_placement, write_comparison};
-use crate::files::{FileError, Placement};
+use crate::files::{self, FileError, Placement};
 use crate::output::OutputError;
+use crate::runner::{Notice, checkpoint_path};
 use crate::scenario::Loaded;
+use crate::state::{self, COMPARISON_MAGIC, Reader, StateError, put_str};
+use crate::stats::Moments;
+use crate::summary::Summary;
 
 /// Why a comparison could not be run or written.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +44,19 @@ pub enum CompareRunError {
     /// The results could not be written.
     #[error(transparent)]
     Write(#[from] OutputError),
+    /// The checkpoint could not be read, or (when interrupted) saved.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The checkpoint to resume from is of another comparison.
+    #[error(
+        "{} is a checkpoint of another comparison (its scenarios, seed, runs or outcomes \
+         differ); remove it, or run without --resume to replace it",
+        path.display()
+    )]
+    OtherCheckpoint {
+        /// The checkpoint.
+        path: PathBuf,
+    },
 }
 
 /// A comparison written to its directory.
@@ -49,11 +74,14 @@ pub struct CompareDone {
     pub elapsed_seconds: f64,
 }
 
-/// A comparison stopped by its cancel flag: nothing was written.
+/// A comparison stopped by its cancel flag: nothing was written to its
+/// directory, and the pairs done are in its checkpoint.
 #[derive(Debug)]
 pub struct CompareInterrupted {
     /// The directory it would have written.
     pub dir: PathBuf,
+    /// The checkpoint holding the pairs done (`None` if none were).
+    pub checkpoint: Option<PathBuf>,
     /// Pairs run before it stopped.
     pub done: u64,
     /// Pairs asked for.
@@ -82,6 +110,9 @@ pub struct CompareRunner<'a> {
     threads: usize,
     cancel: Option<&'a AtomicBool>,
     progress: Option<&'a mut dyn FnMut(u64)>,
+    notice: Option<&'a mut dyn FnMut(Notice<'_>)>,
+    resume: bool,
+    every: Duration,
     command_line: Vec<String>,
 }
 
@@ -100,6 +131,9 @@ impl<'a> CompareRunner<'a> {
             threads: 0,
             cancel: None,
             progress: None,
+            notice: None,
+            resume: false,
+            every: Duration::from_secs(60),
             command_line: Vec::new(),
         }
     }
@@ -140,9 +174,29 @@ impl<'a> CompareRunner<'a> {
         self
     }
 
-    /// Stops within one pair once `flag` is set, writing nothing.
+    /// Stops at the end of the round under way once `flag` is set (a
+    /// quarter of a second or so), checkpointing and writing nothing.
     pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
         self.cancel = Some(flag);
+        self
+    }
+
+    /// Continue from the checkpoint if there is one of this comparison.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Save a checkpoint at most this often (at a round's end).
+    pub fn checkpoint_every(mut self, every: Duration) -> Self {
+        self.every = every;
+        self
+    }
+
+    /// Called with what a person should hear: resuming, a checkpoint that
+    /// cannot be saved, and the like.
+    pub fn on_notice(mut self, notice: &'a mut dyn FnMut(Notice<'_>)) -> Self {
+        self.notice = Some(notice);
         self
     }
 
@@ -195,6 +249,7 @@ impl<'a> CompareRunner<'a> {
         placed: &mut dyn FnMut(&Placement),
     ) -> Result<CompareFinished, CompareRunError> {
         let placement = self.placement()?;
+        let checkpoint = checkpoint_path(&placement.dir);
         let CompareRunner {
             a,
             b,
@@ -204,12 +259,33 @@ impl<'a> CompareRunner<'a> {
             threads,
             cancel,
             progress,
+            mut notice,
+            resume,
+            every,
             command_line,
             ..
         } = self;
+        let mut tell = |n: Notice<'_>| {
+            if let Some(f) = notice.as_mut() {
+                f(n);
+            }
+        };
+        let total = a.scenario.runs();
+        let identity = ComparisonState::identity(a, b, &outcomes);
         let mut comparison = Comparison::new(&a.scenario, &b.scenario)?
-            .outcomes(outcomes)
-            .threads(threads);
+            .outcomes(outcomes.clone())
+            .threads(threads)
+            .stop_at_round_end();
+        let resumed = resume_from(&checkpoint, resume, &identity, a, &outcomes, &mut tell)?;
+        let resumed_seconds = resumed.as_ref().map_or(0.0, |r| r.elapsed_seconds);
+        if let Some(saved) = resumed {
+            tell(Notice::Resuming {
+                checkpoint: &checkpoint,
+                done: saved.paired.runs,
+                total,
+            });
+            comparison = comparison.resume(saved.paired);
+        }
         placed(&placement);
         if let Some(progress) = progress {
             comparison = comparison.on_progress(progress);
@@ -217,12 +293,34 @@ impl<'a> CompareRunner<'a> {
         if let Some(flag) = cancel {
             comparison = comparison.cancel_flag(flag);
         }
-        let done = comparison.run()?;
+        let started = std::time::Instant::now();
+        let state_of = |paired: &Paired| ComparisonState {
+            identity: identity.clone(),
+            elapsed_seconds: resumed_seconds + started.elapsed().as_secs_f64(),
+            paired: paired.clone(),
+        };
+        let mut save = |paired: &Paired| {
+            if let Err(error) = state_of(paired).save(&checkpoint) {
+                tell(Notice::CheckpointFailed {
+                    checkpoint: &checkpoint,
+                    error: &error,
+                });
+            }
+        };
+        let done = comparison.checkpoint(every, &mut save).run()?;
+        let elapsed_seconds = resumed_seconds + done.elapsed.as_secs_f64();
         if done.interrupted {
+            let kept = if done.paired.runs > 0 {
+                state_of(&done.paired).save(&checkpoint)?;
+                Some(checkpoint)
+            } else {
+                None
+            };
             return Ok(CompareFinished::Interrupted(CompareInterrupted {
                 dir: placement.dir,
-                done: done.completed,
-                total: a.scenario.runs(),
+                checkpoint: kept,
+                done: done.paired.runs,
+                total,
             }));
         }
         let files = write_comparison(
@@ -234,18 +332,221 @@ impl<'a> CompareRunner<'a> {
                 seed: a.scenario.seed(),
                 level,
                 threads: done.threads,
-                elapsed_seconds: done.elapsed.as_secs_f64(),
+                elapsed_seconds,
                 plots,
                 command_line: &command_line,
             },
         )?;
+        if let Err(error) = files::remove_file_if_ours(&checkpoint, state::is_state_file) {
+            tell(Notice::StaleCheckpoint {
+                checkpoint: &checkpoint,
+                error: &error,
+            });
+        }
         Ok(CompareFinished::Done(Box::new(CompareDone {
             dir: placement.dir,
             files,
             paired: done.paired,
             threads: done.threads,
-            elapsed_seconds: done.elapsed.as_secs_f64(),
+            elapsed_seconds,
         })))
+    }
+}
+
+/// With `resume`, the checkpoint at `checkpoint` if it is this comparison's
+/// (refusing another's); says what happened to the checkpoint either way.
+fn resume_from(
+    checkpoint: &Path,
+    resume: bool,
+    identity: &str,
+    a: &Loaded,
+    outcomes: &[Outcome],
+    tell: &mut dyn FnMut(Notice<'_>),
+) -> Result<Option<ComparisonState>, CompareRunError> {
+    let has_checkpoint = files::starts_with(checkpoint, COMPARISON_MAGIC);
+    if resume && has_checkpoint {
+        return match ComparisonState::load(checkpoint, identity, a, outcomes)? {
+            Some(saved) => Ok(Some(saved)),
+            None => Err(CompareRunError::OtherCheckpoint {
+                path: checkpoint.to_path_buf(),
+            }),
+        };
+    }
+    if resume {
+        tell(Notice::NoCheckpoint { checkpoint });
+    } else if state::is_state_file(checkpoint) {
+        tell(Notice::ReplacingCheckpoint { checkpoint });
+    }
+    Ok(None)
+}
+
+/// A comparison's checkpoint: the results of its first pairs.
+///
+/// The payload, inside the frame of every state file
+/// ([`COMPARISON_MAGIC`]): the writer's version, the comparison's identity
+/// (a fingerprint of both scenarios, the seed, the runs, the outcomes and
+/// the catalogue of metrics), the seconds spent, the pairs done, the three
+/// summaries (A, B, B - A) and each outcome's three moments. It is read
+/// only to resume the same comparison, so the identity is checked before
+/// anything else in it is believed, and every summary is checked against
+/// the shape the comparison's own scenario gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparisonState {
+    /// Which comparison it belongs to ([`ComparisonState::identity`]).
+    pub identity: String,
+    /// Wall-clock seconds spent so far.
+    pub elapsed_seconds: f64,
+    /// The results of the pairs done.
+    pub paired: Paired,
+}
+
+impl ComparisonState {
+    /// The fingerprint of what decides a comparison's results: its two
+    /// scenarios (with their seed and runs), its outcomes and the metrics'
+    /// catalogue. Not the level or the plots, which only its report reads.
+    pub fn identity(a: &Loaded, b: &Loaded, outcomes: &[Outcome]) -> String {
+        files::settings_fingerprint(&serde_json::json!({
+            "kind": "comparison checkpoint",
+            "a": a.hash,
+            "b": b.hash,
+            "seed": a.scenario.seed(),
+            "runs": a.scenario.runs(),
+            "outcomes": outcomes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "catalogue": crate::metrics::fingerprint(),
+        }))
+    }
+
+    /// `payload` framed as a comparison's checkpoint (magic bytes, format,
+    /// length, payload, SHA-256): how the fuzz target reaches the payload's
+    /// decoder behind a valid checksum.
+    pub fn frame(payload: &[u8]) -> Vec<u8> {
+        state::frame(COMPARISON_MAGIC, payload)
+    }
+
+    /// The framed binary encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut payload = Vec::new();
+        put_str(&mut payload, env!("CARGO_PKG_VERSION"));
+        put_str(&mut payload, &self.identity);
+        payload.extend_from_slice(&self.elapsed_seconds.to_bits().to_le_bytes());
+        payload.extend_from_slice(&self.paired.runs.to_le_bytes());
+        for summary in [&self.paired.a, &self.paired.b, &self.paired.difference] {
+            summary.encode(&mut payload);
+        }
+        payload.extend_from_slice(&(self.paired.outcomes.len() as u64).to_le_bytes());
+        for o in &self.paired.outcomes {
+            for m in [&o.a, &o.b, &o.difference] {
+                m.encode(&mut payload);
+            }
+        }
+        Self::frame(&payload)
+    }
+
+    /// Decodes [`ComparisonState::encode`]'s output if it is the checkpoint
+    /// of the comparison `identity` names (of `a`'s shape, with
+    /// `outcomes`); `Ok(None)` if it is another comparison's.
+    ///
+    /// # Errors
+    /// What is wrong with a damaged, truncated or inconsistent file.
+    pub fn decode(
+        bytes: &[u8],
+        identity: &str,
+        a: &Loaded,
+        outcomes: &[Outcome],
+    ) -> Result<Option<ComparisonState>, String> {
+        let mut reader = Reader {
+            input: state::unframe(COMPARISON_MAGIC, bytes)?,
+        };
+        let _writer_version = reader.string()?;
+        if reader.string()? != identity {
+            return Ok(None);
+        }
+        let elapsed_seconds = f64::from_bits(reader.u64()?);
+        if !(elapsed_seconds.is_finite() && elapsed_seconds >= 0.0) {
+            return Err("invalid elapsed time".into());
+        }
+        let runs = reader.u64()?;
+        if runs > a.scenario.runs() {
+            return Err(format!(
+                "it holds {runs} pairs of a comparison of {}",
+                a.scenario.runs()
+            ));
+        }
+        let mut expected = Paired::new(&a.scenario, outcomes);
+        let mut input = reader.input;
+        for (name, slot) in [
+            ("A's", &mut expected.a),
+            ("B's", &mut expected.b),
+            ("the differences'", &mut expected.difference),
+        ] {
+            let summary =
+                Summary::decode(&mut input).map_err(|e| format!("{name} summary: {e}"))?;
+            if !summary.same_shape(slot) || summary.runs() != runs {
+                return Err(format!("{name} summary does not fit the comparison"));
+            }
+            summary.check_counts()?;
+            *slot = summary;
+        }
+        let mut reader = Reader { input };
+        if reader.u64()? != outcomes.len() as u64 {
+            return Err("its outcomes are not the comparison's".into());
+        }
+        let mut input = reader.input;
+        for o in expected.outcomes.iter_mut() {
+            let mut next = || Moments::decode(&mut input).ok_or("truncated outcome moments");
+            let (ma, mb, md) = (next()?, next()?, next()?);
+            if [&ma, &mb, &md].iter().any(|m| m.count > runs) {
+                return Err("an outcome counts more pairs than were run".into());
+            }
+            *o = PairedMoments {
+                outcome: o.outcome.clone(),
+                a: ma,
+                b: mb,
+                difference: md,
+            };
+        }
+        if !input.is_empty() {
+            return Err("trailing bytes".into());
+        }
+        expected.runs = runs;
+        Ok(Some(ComparisonState {
+            identity: identity.to_string(),
+            elapsed_seconds,
+            paired: expected,
+        }))
+    }
+
+    /// Writes the checkpoint atomically, replacing only an armsim state file.
+    ///
+    /// # Errors
+    /// [`StateError::Write`].
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let bytes = self.encode();
+        files::write_file_atomically(path, state::is_state_file, |w| {
+            std::io::Write::write_all(w, &bytes)
+        })?;
+        Ok(())
+    }
+
+    /// Reads the checkpoint at `path` if it is of the comparison `identity`
+    /// names; `Ok(None)` if it is another's.
+    ///
+    /// # Errors
+    /// [`StateError::Io`] or [`StateError::Malformed`].
+    pub fn load(
+        path: &Path,
+        identity: &str,
+        a: &Loaded,
+        outcomes: &[Outcome],
+    ) -> Result<Option<ComparisonState>, StateError> {
+        let bytes = std::fs::read(path).map_err(|source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::decode(&bytes, identity, a, outcomes).map_err(|reason| StateError::Malformed {
+            path: path.to_path_buf(),
+            reason,
+        })
     }
 }
 
@@ -330,5 +631,135 @@ mod tests {
         assert!(!stopped.dir.exists());
         assert!(flag.load(Ordering::Relaxed));
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+
+    /// Runs the comparison into `root/out`, interrupting it once `stop_at`
+    /// pairs are done (if given).
+    fn run_into(
+        a: &Loaded,
+        b: &Loaded,
+        root: &Path,
+        resume: bool,
+        stop_at: Option<u64>,
+        notices: &mut Vec<String>,
+    ) -> Result<CompareFinished, CompareRunError> {
+        let flag = AtomicBool::new(false);
+        let mut progress = |pairs: u64| {
+            if stop_at.is_some_and(|n| pairs >= n) {
+                flag.store(true, Ordering::Relaxed);
+            }
+        };
+        let mut notice = |n: Notice<'_>| notices.push(format!("{n:?}"));
+        CompareRunner::new(a, b)
+            .plots(false)
+            .threads(1)
+            .out(root.join("out"))
+            .resume(resume)
+            .cancel(&flag)
+            .on_progress(&mut progress)
+            .on_notice(&mut notice)
+            .run()
+    }
+
+    #[test]
+    fn an_interrupted_comparison_resumes_to_the_same_results() {
+        let (a, b) = pair();
+        let root = tempfile::tempdir().unwrap();
+        let mut notices = Vec::new();
+        let stopped = run_into(&a, &b, root.path(), false, Some(1), &mut notices).unwrap();
+        let CompareFinished::Interrupted(stopped) = stopped else {
+            panic!("not interrupted: {stopped:?}");
+        };
+        assert!(stopped.done > 0 && stopped.done < 120, "{stopped:?}");
+        let checkpoint = stopped.checkpoint.expect("a checkpoint");
+        assert_eq!(checkpoint, root.path().join(".out.checkpoint"));
+        assert!(state::is_state_file(&checkpoint));
+        assert!(!root.path().join("out").exists(), "nothing written");
+
+        let resumed = run_into(&a, &b, root.path(), true, None, &mut notices).unwrap();
+        let CompareFinished::Done(done) = resumed else {
+            panic!("not done: {resumed:?}");
+        };
+        assert!(
+            notices.iter().any(|n| n.starts_with("Resuming")),
+            "{notices:?}"
+        );
+        let direct = Comparison::new(&a.scenario, &b.scenario)
+            .unwrap()
+            .threads(2)
+            .run()
+            .unwrap();
+        assert_eq!(done.paired, direct.paired);
+        assert!(
+            !checkpoint.exists(),
+            "the checkpoint is removed once written"
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_comparison_is_refused_on_resume_and_replaced_without() {
+        let (a, b) = pair();
+        let root = tempfile::tempdir().unwrap();
+        let mut notices = Vec::new();
+        let stopped = run_into(&a, &b, root.path(), false, Some(1), &mut notices).unwrap();
+        assert!(matches!(stopped, CompareFinished::Interrupted(_)));
+        let other = load_baseline(&[
+            "run.runs=120".into(),
+            "run.quarters=8".into(),
+            "suppliers.China.support=0".into(),
+        ])
+        .unwrap();
+        let err = run_into(&a, &other, root.path(), true, None, &mut notices).unwrap_err();
+        assert!(
+            matches!(err, CompareRunError::OtherCheckpoint { .. }),
+            "{err}"
+        );
+        assert!(root.path().join(".out.checkpoint").exists(), "left alone");
+        // Without --resume it starts afresh and, once written, removes it.
+        notices.clear();
+        let done = run_into(&a, &other, root.path(), false, None, &mut notices).unwrap();
+        assert!(matches!(done, CompareFinished::Done(_)));
+        assert!(notices[0].starts_with("ReplacingCheckpoint"), "{notices:?}");
+        assert!(!root.path().join(".out.checkpoint").exists());
+    }
+
+    #[test]
+    fn a_damaged_or_truncated_checkpoint_is_refused_never_believed() {
+        let (a, b) = pair();
+        let outcomes = Outcome::defaults(&a.scenario);
+        let done = Comparison::new(&a.scenario, &b.scenario)
+            .unwrap()
+            .runs(0..50)
+            .threads(1)
+            .run()
+            .unwrap();
+        let identity = ComparisonState::identity(&a, &b, &outcomes);
+        let saved = ComparisonState {
+            identity: identity.clone(),
+            elapsed_seconds: 1.5,
+            paired: done.paired,
+        };
+        let bytes = saved.encode();
+        let decoded = ComparisonState::decode(&bytes, &identity, &a, &outcomes).unwrap();
+        assert_eq!(decoded, Some(saved.clone()));
+        // Another comparison's: not this one's, and not an error.
+        let other = ComparisonState::identity(&a, &a, &outcomes);
+        assert_eq!(
+            ComparisonState::decode(&bytes, &other, &a, &outcomes),
+            Ok(None)
+        );
+        for cut in (0..bytes.len()).step_by(97) {
+            assert!(ComparisonState::decode(&bytes[..cut], &identity, &a, &outcomes).is_err());
+        }
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 1;
+        let err = ComparisonState::decode(&flipped, &identity, &a, &outcomes).unwrap_err();
+        assert!(err.contains("checksum"), "{err}");
+        // A payload forged behind a valid checksum (a summary's run count
+        // raised) is checked too.
+        let mut forged = saved;
+        forged.paired.a = Summary::new(&a.scenario);
+        let err = ComparisonState::decode(&forged.encode(), &identity, &a, &outcomes).unwrap_err();
+        assert!(err.contains("does not fit"), "{err}");
     }
 }

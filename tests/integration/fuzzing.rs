@@ -87,8 +87,49 @@ fn the_state_target_reaches_the_payload_decoder() {
     checks::state_file(&file);
 }
 
+/// A valid comparison checkpoint's payload, of the fuzz checks' comparison.
+fn comparison_payload() -> Vec<u8> {
+    use armsim::experiment::compare::Comparison;
+    use armsim::experiment::comparing::ComparisonState;
+    let c = checks::comparison();
+    let b = armsim::scenario::load_baseline(&[
+        "run.runs=40".into(),
+        "run.quarters=8".into(),
+        "suppliers.Russia.support=0".into(),
+    ])
+    .unwrap();
+    let paired = Comparison::new(&c.a.scenario, &b.scenario)
+        .unwrap()
+        .runs(0..25)
+        .threads(1)
+        .run()
+        .unwrap()
+        .paired;
+    let state = ComparisonState {
+        identity: c.identity.clone(),
+        elapsed_seconds: 0.25,
+        paired,
+    };
+    payload(&state.encode())
+}
+
+#[test]
+fn the_comparison_state_target_reaches_the_payload_decoder() {
+    use armsim::experiment::comparing::ComparisonState;
+    let c = checks::comparison();
+    let framed = ComparisonState::frame(&comparison_payload());
+    let state = ComparisonState::decode(&framed, &c.identity, &c.a, &c.outcomes).unwrap();
+    assert_eq!(state.map(|s| s.paired.runs), Some(25));
+    checks::comparison_state_bytes(&comparison_payload());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn comparison_checkpoints_with_changed_bytes_are_decoded_or_refused(m in mutation()) {
+        checks::comparison_state_bytes(&m.apply(&comparison_payload()));
+    }
 
     #[test]
     fn state_payloads_with_changed_bytes_are_decoded_or_refused(m in mutation()) {
@@ -108,6 +149,8 @@ proptest! {
         checks::state_bytes(&bytes);
         checks::state_file(&bytes);
         checks::summary_bytes(&bytes);
+        checks::comparison_state_bytes(&bytes);
+        checks::comparison_state_file(&bytes);
     }
 
     #[test]
@@ -177,11 +220,17 @@ fn soak() {
     let valid_summary = encoded_summary();
     let scenario = std::fs::read(super::root().join("tests/fixtures/minimal_v2.toml")).unwrap();
     let overrides = b"buyer.budget=50\nsuppliers.Alpha.support=0.5".to_vec();
-    let targets: [(&str, &[u8], Check); 4] = [
+    let valid_comparison = comparison_payload();
+    let targets: [(&str, &[u8], Check); 5] = [
         ("scenario_text", &scenario, checks::scenario_text),
         ("set_override", &overrides, checks::set_override),
         ("summary_bytes", &valid_summary, checks::summary_bytes),
         ("state_bytes", &valid_payload, checks::state_bytes),
+        (
+            "comparison_state_bytes",
+            &valid_comparison,
+            checks::comparison_state_bytes,
+        ),
     ];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
     for (name, seed, check) in targets {

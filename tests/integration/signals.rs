@@ -96,3 +96,69 @@ fn a_checkpoint_that_cannot_be_written_is_reported_and_the_study_carries_on() {
     assert_eq!(manifest(&tmp.path().join("study"))["runs"], 60000);
     assert_eq!(names(&blocker), ["keep.txt"], "left alone");
 }
+
+/// A comparison, like a study: SIGINT saves a checkpoint beside the
+/// directory, writes nothing, and `--resume` ends with the same files.
+#[test]
+fn an_interrupted_comparison_resumes_to_the_same_files() {
+    const PAIRS: &str = "40000";
+    let tmp = tempfile::tempdir().unwrap();
+    let compare = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "compare",
+            "--runs",
+            PAIRS,
+            "--no-plots",
+            "--set-b",
+            "suppliers.Russia.support=0",
+            "--out",
+            out,
+        ];
+        args.extend(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        armsim(tmp.path(), &args)
+    };
+    ok(run(compare("reference", &[])));
+
+    let args = compare("stopped", &["--threads", "1", "--checkpoint-every", "0"]);
+    let child = spawn(
+        tmp.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let checkpoint = tmp.path().join(".stopped.checkpoint");
+    wait_for("the comparison's first checkpoint", || checkpoint.exists());
+    send("-INT", child.id());
+    let stopped = child.wait_with_output().unwrap();
+    let (_, stderr) = text(&stopped);
+    assert_eq!(stopped.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("of 40,000 pairs of runs; kept them in"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("stopped").exists(), "nothing written");
+
+    let (_, stderr) = text(&ok(run(compare(
+        "stopped",
+        &["--resume", "--threads", "2"],
+    ))));
+    assert!(stderr.contains("resuming from"), "{stderr}");
+    for file in [
+        "outcomes.csv",
+        "difference.csv",
+        "summary_a.csv",
+        "summary_b.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(tmp.path().join("stopped").join(file)).unwrap(),
+            std::fs::read(tmp.path().join("reference").join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert!(
+        !checkpoint.exists(),
+        "removed once the comparison is written"
+    );
+}
