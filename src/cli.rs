@@ -190,19 +190,8 @@ struct RunArgs {
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<Shard>,
 
-    /// Continue an interrupted study from its last checkpoint
-    #[arg(long)]
-    resume: bool,
-
-    /// Seconds between checkpoints of a long study (0: after every round)
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value = "60",
-        value_parser = parse_seconds,
-        allow_hyphen_values = true
-    )]
-    checkpoint_every: Duration,
+    #[command(flatten)]
+    checkpoints: CheckpointArgs,
 
     /// Print nothing but errors
     #[arg(long, short)]
@@ -346,6 +335,27 @@ fn parse_threads(s: &str) -> Result<usize, String> {
         )),
         Err(_) => Err(format!("expected a whole number of threads, found {s:?}")),
     }
+}
+
+/// Checkpoints and `--resume`: the same two options, with the same rules,
+/// for every command whose lifecycle keeps a checkpoint (`run`, `compare`,
+/// `sweep`, `sensitivity`).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct CheckpointArgs {
+    /// Continue from the checkpoint an interrupted run of the same command
+    /// kept beside its output directory
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Seconds between checkpoints of a long run (0: after every round)
+    #[arg(
+        long = "checkpoint-every",
+        value_name = "SECS",
+        default_value = "60",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
+    pub every: Duration,
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -624,8 +634,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let mut notice = notice_printer(quiet, "study", "runs");
     let mut runner = Runner::new(&loaded)
         .threads(args.threads)
-        .resume(args.resume)
-        .checkpoint_every(args.checkpoint_every)
+        .resume(args.checkpoints.resume)
+        .checkpoint_every(args.checkpoints.every)
         .cancel(&interrupts.flag)
         .keep_runs(
             args.keep_runs,

@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -25,7 +24,7 @@ use armsim::runner::Shard;
 use armsim::scenario::{self, Loaded};
 
 use super::{
-    Interrupts, ScenarioArgs, command_line, load, parse_seconds, parse_shard, parse_threads,
+    CheckpointArgs, Interrupts, ScenarioArgs, command_line, load, parse_shard, parse_threads,
     plural, progress_bar,
 };
 
@@ -73,19 +72,8 @@ pub(super) struct CompareArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
-    /// Continue an interrupted comparison from its last checkpoint
-    #[arg(long)]
-    resume: bool,
-
-    /// Seconds between checkpoints of a long comparison (0: after every round)
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value = "60",
-        value_parser = parse_seconds,
-        allow_hyphen_values = true
-    )]
-    checkpoint_every: Duration,
+    #[command(flatten)]
+    checkpoints: CheckpointArgs,
 
     /// Skip the plots
     #[arg(long)]
@@ -134,13 +122,8 @@ pub(super) struct CampaignArgs {
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<Shard>,
 
-    /// Continue an interrupted campaign from its checkpoint
-    #[arg(long)]
-    resume: bool,
-
-    /// Seconds between checkpoints
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
-    checkpoint_every: Duration,
+    #[command(flatten)]
+    checkpoints: CheckpointArgs,
 
     /// Skip the plots
     #[arg(long)]
@@ -341,8 +324,8 @@ pub(super) fn compare(args: CompareArgs) -> Result<ExitCode> {
         .level(args.level)
         .plots(!args.no_plots)
         .threads(args.threads)
-        .resume(args.resume)
-        .checkpoint_every(args.checkpoint_every)
+        .resume(args.checkpoints.resume)
+        .checkpoint_every(args.checkpoints.every)
         .cancel(&interrupts.flag)
         .on_progress(&mut progress)
         .on_notice(&mut notice)
@@ -487,8 +470,8 @@ fn run_campaign(args: CampaignArgs, loaded: Loaded, spec: CampaignSpec) -> Resul
     let runner = CampaignRunner::new(&campaign)
         .out(args.out.clone())
         .shard(args.shard)
-        .resume(args.resume)
-        .checkpoint_every(args.checkpoint_every)
+        .resume(args.checkpoints.resume)
+        .checkpoint_every(args.checkpoints.every)
         .threads(args.threads)
         .cancel(&interrupts.flag)
         .plots(!args.no_plots)
