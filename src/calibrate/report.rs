@@ -532,132 +532,14 @@ fn write_files(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<Str
     population_csv(&add("posterior.csv"), fit, &fit.smc.population)?;
     population_csv(&add("rejection.csv"), fit, &fit.rejection)?;
 
-    let ratios = fit.sd_ratio();
     write_file(&add("posterior_summary.csv"), |w| {
-        writeln!(
-            w,
-            "parameter,prior,prior_lo,prior_hi,prior_mean,prior_sd,fitted_lo,fitted_hi,\
-             rejection_mean,rejection_sd,rejection_q05,rejection_q50,rejection_q95,\
-             mean,sd,q05,q50,q95,calibrated_value,sd_ratio,identification"
-        )?;
-        for (k, p) in fit.priors.iter().enumerate() {
-            let (lo, hi) = p.prior.support();
-            let (flo, fhi) = fit.fitted[k].prior.support();
-            let r = &fit.rejection_posterior;
-            let q = &fit.posterior;
-            writeln!(
-                w,
-                "{},{},{lo},{hi},{},{},{flo},{fhi},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_escape(&p.name),
-                prior_kind(&fit.spec.params[k]),
-                p.prior.mean(),
-                p.prior.variance().sqrt(),
-                r.mean[k],
-                r.sd[k],
-                r.q05[k],
-                r.q50[k],
-                r.q95[k],
-                q.mean[k],
-                q.sd[k],
-                q.q05[k],
-                q.q50[k],
-                q.q95[k],
-                fit.calibrated[k],
-                ratios[k],
-                identification(ratios[k])
-            )?;
-        }
-        Ok(())
+        posterior_summary_csv(w, fit)
     })?;
-    write_file(&add("correlations.csv"), |w| {
-        let names: Vec<String> = fit.priors.iter().map(|p| csv_escape(&p.name)).collect();
-        writeln!(w, "parameter,{}", names.join(","))?;
-        for (k, row) in fit.posterior.correlation.iter().enumerate() {
-            let cells: Vec<String> = row.iter().map(|c| format!("{c:.4}")).collect();
-            writeln!(w, "{},{}", names[k], cells.join(","))?;
-        }
-        Ok(())
-    })?;
-    write_file(&add("generations.csv"), |w| {
-        writeln!(w, "generation,epsilon,simulations,acceptance_rate,ess")?;
-        for g in fit.smc.population.history() {
-            writeln!(
-                w,
-                "{},{},{},{},{}",
-                g.generation, g.epsilon, g.simulations, g.acceptance_rate, g.ess
-            )?;
-        }
-        Ok(())
-    })?;
-    write_file(&add("fit.csv"), |w| {
-        writeln!(
-            w,
-            "statistic,observed,scale,predictive_mean,predictive_p05,predictive_p25,\
-             predictive_p50,predictive_p75,predictive_p95,calibrated_mean,calibrated_p05,\
-             calibrated_p50,calibrated_p95,observed_in_band,calibrated_in_band"
-        )?;
-        for b in &fit.bands {
-            let p = b.predictive.percentiles.unwrap_or([f64::NAN; 5]);
-            let c = b.calibrated.percentiles.unwrap_or([f64::NAN; 5]);
-            let cm = b.calibrated.mean.unwrap_or(f64::NAN);
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_escape(&b.statistic.outcome),
-                b.observed,
-                b.scale,
-                b.predictive.mean.unwrap_or(f64::NAN),
-                p[0],
-                p[1],
-                p[2],
-                p[3],
-                p[4],
-                cm,
-                c[0],
-                c[2],
-                c[4],
-                b.holds(b.observed),
-                b.holds(cm)
-            )?;
-        }
-        Ok(())
-    })?;
+    write_file(&add("correlations.csv"), |w| correlations_csv(w, fit))?;
+    write_file(&add("generations.csv"), |w| generations_csv(w, fit))?;
+    write_file(&add("fit.csv"), |w| fit_csv(w, fit))?;
     let f = &fit.forecast;
-    write_file(&add("forecast.csv"), |w| {
-        writeln!(
-            w,
-            "outcome,n,mean,sd,p05,p25,p50,p75,p95,particle_mean_p05,particle_mean_p50,\
-             particle_mean_p95,calibrated_mean,calibrated_p05,calibrated_p50,calibrated_p95"
-        )?;
-        for (o, text) in f.outcomes.iter().enumerate() {
-            let s = &f.pooled[o];
-            let p = s.percentiles.unwrap_or([f64::NAN; 5]);
-            let m = f.particle_means[o].percentiles.unwrap_or([f64::NAN; 5]);
-            let a = &f.at_median[o];
-            let ap = a.percentiles.unwrap_or([f64::NAN; 5]);
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_escape(text),
-                s.n,
-                s.mean.unwrap_or(f64::NAN),
-                s.sd.unwrap_or(f64::NAN),
-                p[0],
-                p[1],
-                p[2],
-                p[3],
-                p[4],
-                m[0],
-                m[2],
-                m[4],
-                a.mean.unwrap_or(f64::NAN),
-                ap[0],
-                ap[2],
-                ap[4]
-            )?;
-        }
-        Ok(())
-    })?;
+    write_file(&add("forecast.csv"), |w| forecast_csv(w, fit))?;
     write_file(&add("forecast_summary.csv"), |w| {
         crate::output::write_summary_csv(w, &f.scenario, &f.summary)
     })?;
@@ -684,8 +566,155 @@ fn write_files(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<Str
     plots(dir, fit, &mut files)?;
 
     files.push(crate::files::MANIFEST.to_string());
+    let manifest = manifest(fit, command_line, &files);
+    write_file(&dir.join(crate::files::MANIFEST), |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest)?;
+        writeln!(w)
+    })?;
+    Ok(files)
+}
+
+/// `posterior_summary.csv`: Each parameter's prior, rejection and SMC posteriors, calibrated value and identification.
+fn posterior_summary_csv(w: &mut dyn std::io::Write, fit: &Fit) -> std::io::Result<()> {
+    let ratios = fit.sd_ratio();
+    writeln!(
+        w,
+        "parameter,prior,prior_lo,prior_hi,prior_mean,prior_sd,fitted_lo,fitted_hi,\
+         rejection_mean,rejection_sd,rejection_q05,rejection_q50,rejection_q95,\
+         mean,sd,q05,q50,q95,calibrated_value,sd_ratio,identification"
+    )?;
+    for (k, p) in fit.priors.iter().enumerate() {
+        let (lo, hi) = p.prior.support();
+        let (flo, fhi) = fit.fitted[k].prior.support();
+        let r = &fit.rejection_posterior;
+        let q = &fit.posterior;
+        writeln!(
+            w,
+            "{},{},{lo},{hi},{},{},{flo},{fhi},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_escape(&p.name),
+            prior_kind(&fit.spec.params[k]),
+            p.prior.mean(),
+            p.prior.variance().sqrt(),
+            r.mean[k],
+            r.sd[k],
+            r.q05[k],
+            r.q50[k],
+            r.q95[k],
+            q.mean[k],
+            q.sd[k],
+            q.q05[k],
+            q.q50[k],
+            q.q95[k],
+            fit.calibrated[k],
+            ratios[k],
+            identification(ratios[k])
+        )?;
+    }
+    Ok(())
+}
+
+/// `correlations.csv`: The posterior's correlation matrix.
+fn correlations_csv(w: &mut dyn std::io::Write, fit: &Fit) -> std::io::Result<()> {
+    let names: Vec<String> = fit.priors.iter().map(|p| csv_escape(&p.name)).collect();
+    writeln!(w, "parameter,{}", names.join(","))?;
+    for (k, row) in fit.posterior.correlation.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|c| format!("{c:.4}")).collect();
+        writeln!(w, "{},{}", names[k], cells.join(","))?;
+    }
+    Ok(())
+}
+
+/// `generations.csv`: One row per SMC generation: tolerance, simulations, acceptance, ESS.
+fn generations_csv(w: &mut dyn std::io::Write, fit: &Fit) -> std::io::Result<()> {
+    writeln!(w, "generation,epsilon,simulations,acceptance_rate,ess")?;
+    for g in fit.smc.population.history() {
+        writeln!(
+            w,
+            "{},{},{},{},{}",
+            g.generation, g.epsilon, g.simulations, g.acceptance_rate, g.ess
+        )?;
+    }
+    Ok(())
+}
+
+/// `fit.csv`: Each target statistic against its posterior predictive and calibrated bands.
+fn fit_csv(w: &mut dyn std::io::Write, fit: &Fit) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "statistic,observed,scale,predictive_mean,predictive_p05,predictive_p25,\
+         predictive_p50,predictive_p75,predictive_p95,calibrated_mean,calibrated_p05,\
+         calibrated_p50,calibrated_p95,observed_in_band,calibrated_in_band"
+    )?;
+    for b in &fit.bands {
+        let p = b.predictive.percentiles.unwrap_or([f64::NAN; 5]);
+        let c = b.calibrated.percentiles.unwrap_or([f64::NAN; 5]);
+        let cm = b.calibrated.mean.unwrap_or(f64::NAN);
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_escape(&b.statistic.outcome),
+            b.observed,
+            b.scale,
+            b.predictive.mean.unwrap_or(f64::NAN),
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            cm,
+            c[0],
+            c[2],
+            c[4],
+            b.holds(b.observed),
+            b.holds(cm)
+        )?;
+    }
+    Ok(())
+}
+
+/// `forecast.csv`: The forecast's outcomes, pooled over particles and at the calibrated values.
+fn forecast_csv(w: &mut dyn std::io::Write, fit: &Fit) -> std::io::Result<()> {
+    let f = &fit.forecast;
+    writeln!(
+        w,
+        "outcome,n,mean,sd,p05,p25,p50,p75,p95,particle_mean_p05,particle_mean_p50,\
+         particle_mean_p95,calibrated_mean,calibrated_p05,calibrated_p50,calibrated_p95"
+    )?;
+    for (o, text) in f.outcomes.iter().enumerate() {
+        let s = &f.pooled[o];
+        let p = s.percentiles.unwrap_or([f64::NAN; 5]);
+        let m = f.particle_means[o].percentiles.unwrap_or([f64::NAN; 5]);
+        let a = &f.at_median[o];
+        let ap = a.percentiles.unwrap_or([f64::NAN; 5]);
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_escape(text),
+            s.n,
+            s.mean.unwrap_or(f64::NAN),
+            s.sd.unwrap_or(f64::NAN),
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            m[0],
+            m[2],
+            m[4],
+            a.mean.unwrap_or(f64::NAN),
+            ap[0],
+            ap[2],
+            ap[4]
+        )?;
+    }
+    Ok(())
+}
+
+/// The calibration's `manifest.json`: what ran, with which settings, how
+/// it went and which files it wrote.
+fn manifest(fit: &Fit, command_line: &[String], files: &[String]) -> serde_json::Value {
     let s = &fit.spec.settings;
-    let manifest = serde_json::json!({
+    serde_json::json!({
         "written_by": crate::files::WRITTEN_BY,
         "armsim_version": env!("CARGO_PKG_VERSION"),
         "kind": "calibration",
@@ -730,12 +759,7 @@ fn write_files(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<Str
             .map(|(stage, d)| (stage.name().to_string(), d.as_secs_f64()))
             .collect::<std::collections::BTreeMap<_, _>>(),
         "files": files,
-    });
-    write_file(&dir.join(crate::files::MANIFEST), |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        writeln!(w)
-    })?;
-    Ok(files)
+    })
 }
 
 fn prior_kind(p: &ParamSpec) -> String {
@@ -763,6 +787,15 @@ fn stop_words(stop: Stop) -> &'static str {
 /// The calibration in words and tables (`summary.txt`).
 pub fn summary_text(fit: &Fit) -> String {
     let mut t = String::new();
+    summary_head(&mut t, fit);
+    summary_parameters(&mut t, fit);
+    summary_fit(&mut t, fit);
+    summary_forecast(&mut t, fit);
+    t
+}
+
+/// The summary's head: data, seed, history matching and the ABC-SMC run.
+fn summary_head(t: &mut String, fit: &Fit) {
     let s = &fit.spec.settings;
     let pop = &fit.smc.population;
     let _ = writeln!(t, "Calibration of {} ({})", fit.origin, fit.id);
@@ -825,6 +858,10 @@ pub fn summary_text(fit: &Fit) -> String {
             g.ess
         );
     }
+}
+
+/// The parameters' prior, rejection and posterior, and strong correlations.
+fn summary_parameters(t: &mut String, fit: &Fit) {
     let _ = writeln!(
         t,
         "\nParameters: prior, rejection baseline and posterior (median [5%, 95%]), \
@@ -881,6 +918,10 @@ pub fn summary_text(fit: &Fit) -> String {
             strong.join("; ")
         }
     );
+}
+
+/// Each target statistic against its predictive band.
+fn summary_fit(t: &mut String, fit: &Fit) {
     let _ = writeln!(
         t,
         "\nFit: observed, posterior predictive median [5%, 95%] (single runs at resampled \
@@ -921,6 +962,10 @@ pub fn summary_text(fit: &Fit) -> String {
         fit.bands.len() - outside,
         fit.bands.len()
     );
+}
+
+/// The forecast's outcomes and the time each stage took.
+fn summary_forecast(t: &mut String, fit: &Fit) {
     let f = &fit.forecast;
     let _ = writeln!(
         t,
@@ -948,5 +993,4 @@ pub fn summary_text(fit: &Fit) -> String {
     for (stage, d) in &fit.timings {
         let _ = writeln!(t, "  {:<28} {:>8.1} s", stage.name(), d.as_secs_f64());
     }
-    t
 }
