@@ -30,7 +30,9 @@ use crate::summary::Summary;
 const MAGIC: &[u8; 8] = b"ARMSIMST";
 /// The magic bytes of a comparison's checkpoint
 /// ([`crate::experiment::comparing`]): the same frame, another payload.
-pub const COMPARISON_MAGIC: &[u8; 8] = b"ARMSIMCP";
+pub const COMPARISON_MAGIC: &[u8; 8] = b"ARMSIMCM";
+/// The magic bytes of a campaign's state (sweep, sensitivity).
+pub const CAMPAIGN_MAGIC: &[u8; 8] = b"ARMSIMCP";
 const VERSION: u32 = 2;
 /// Bytes around the payload: magic, version, length, checksum.
 const FRAME: usize = 8 + 4 + 8 + 32;
@@ -329,7 +331,7 @@ impl StudyState {
     /// frames arbitrary bytes so, to reach the payload's decoder behind a
     /// valid checksum (as a careful forger would).
     pub fn frame(payload: &[u8]) -> Vec<u8> {
-        frame(MAGIC, payload)
+        frame(MAGIC, VERSION, payload)
     }
 
     /// Decodes [`StudyState::encode`]'s output, checking its checksum, every
@@ -339,7 +341,7 @@ impl StudyState {
     /// # Errors
     /// A description of what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<StudyState, String> {
-        decode_payload(unframe(MAGIC, bytes)?)
+        decode_payload(unframe(MAGIC, VERSION, bytes)?)
     }
 
     /// Writes the state to `path` atomically (a temporary file renamed into
@@ -372,15 +374,21 @@ impl StudyState {
 /// Whether the file at `path` is an armsim state file (by its magic bytes):
 /// the only kind of file a checkpoint may replace or remove.
 pub fn is_state_file(path: &Path) -> bool {
-    files::starts_with(path, MAGIC) || files::starts_with(path, COMPARISON_MAGIC)
+    [MAGIC, COMPARISON_MAGIC, CAMPAIGN_MAGIC]
+        .iter()
+        .any(|magic| files::starts_with(path, &magic[..]))
 }
 
-/// `payload` framed as a state file: `magic`, the format, the payload's
-/// length, the payload and its SHA-256. The one frame of every state file.
-pub(crate) fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
+/// `payload` framed as a state file: `magic` (which kind of state), the
+/// kind's format `version`, the payload's length, the payload and its
+/// SHA-256. The one frame of every state file armsim writes: a study's or
+/// shard's ([`StudyState`]), a comparison's checkpoint
+/// ([`crate::experiment::comparing::ComparisonState`]) and a campaign's
+/// ([`crate::experiment::campaign::CampaignState`]).
+pub(crate) fn frame(magic: &[u8; 8], version: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + FRAME);
     out.extend_from_slice(magic);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(payload);
     out.extend_from_slice(&Sha256::digest(payload));
@@ -390,7 +398,11 @@ pub(crate) fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
 /// The payload of a [`frame`]d file, once its magic, format, length and
 /// checksum are checked: nothing in a payload is read before its checksum
 /// holds.
-pub(crate) fn unframe<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8], String> {
+pub(crate) fn unframe<'a>(
+    magic: &[u8; 8],
+    expected: u32,
+    bytes: &'a [u8],
+) -> Result<&'a [u8], String> {
     let mut reader = Reader { input: bytes };
     if reader.bytes(8).ok() != Some(magic.as_slice()) {
         return Err("wrong magic bytes".into());
@@ -401,11 +413,11 @@ pub(crate) fn unframe<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8], 
             .try_into()
             .map_err(|_| "truncated header")?,
     );
-    if version != VERSION {
+    if version != expected {
         return Err(if version < VERSION {
             format!(
                 "state format {version}, written by an older armsim; this armsim reads \
-                 format {VERSION}: run it again"
+                 format {expected}: run it again"
             )
         } else {
             format!(
@@ -576,6 +588,29 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_kind_of_state_file_has_its_own_magic() {
+        // A comparison's checkpoint first took a campaign's magic bytes, so
+        // one could have been read as the other: every kind must differ,
+        // and each must still count as armsim's own.
+        let magics = [MAGIC, COMPARISON_MAGIC, CAMPAIGN_MAGIC];
+        for (i, a) in magics.iter().enumerate() {
+            for b in &magics[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for magic in magics {
+            let path = dir.path().join("state");
+            std::fs::write(&path, super::frame(magic, 1, b"payload")).unwrap();
+            assert!(is_state_file(&path));
+            assert!(unframe(magic, 1, &std::fs::read(&path).unwrap()).is_ok());
+            for other in magics.iter().filter(|m| **m != magic) {
+                assert!(unframe(other, 1, &std::fs::read(&path).unwrap()).is_err());
+            }
+        }
+    }
     use crate::scenario::load_baseline;
     use crate::study::Study;
 

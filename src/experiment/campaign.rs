@@ -33,8 +33,8 @@ use crate::metrics;
 use crate::output::{self, OutputError};
 use crate::runner::{Shard, checkpoint_path};
 use crate::scenario::{Loaded, ScenarioError};
+use crate::state::{self, CAMPAIGN_MAGIC};
 
-const MAGIC: &[u8; 8] = b"ARMSIMCP";
 const VERSION: u32 = 1;
 /// The file a campaign shard's directory holds its state in.
 pub const CAMPAIGN_STATE: &str = "campaign.armsim";
@@ -377,16 +377,12 @@ impl CampaignState {
         }
     }
 
-    /// The bytes of a state file: magic, version, payload length, the
-    /// payload (JSON), and its SHA-256.
+    /// The bytes of a state file: the frame every armsim state file has
+    /// ([`crate::state`]: magic, version, payload length, payload,
+    /// SHA-256), around a JSON payload.
     pub fn encode(&self) -> Vec<u8> {
         let payload = serde_json::to_vec(self).expect("a state serialises");
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
-        out.extend_from_slice(&Sha256::digest(&payload));
-        out
+        state::frame(CAMPAIGN_MAGIC, VERSION, &payload)
     }
 
     /// Reads [`CampaignState::encode`]'s bytes, checking the checksum, the
@@ -395,26 +391,8 @@ impl CampaignState {
     /// # Errors
     /// What is wrong, in words.
     pub fn decode(bytes: &[u8]) -> Result<CampaignState, String> {
-        let header = 8 + 4 + 8;
-        if bytes.len() < header + 32 || &bytes[..8] != MAGIC {
-            return Err("not an armsim campaign state file".into());
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != VERSION {
-            return Err(format!(
-                "campaign state format {version}; this armsim reads {VERSION}"
-            ));
-        }
-        let declared = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-        if declared != (bytes.len() - header - 32) as u64 {
-            return Err(
-                "the file's length does not match what it declares (a truncated copy?)".into(),
-            );
-        }
-        let payload = &bytes[header..bytes.len() - 32];
-        if Sha256::digest(payload).as_slice() != &bytes[bytes.len() - 32..] {
-            return Err("checksum mismatch: the file is damaged".into());
-        }
+        let payload = state::unframe(CAMPAIGN_MAGIC, VERSION, bytes)
+            .map_err(|e| format!("not a usable campaign state file ({e})"))?;
         let state: CampaignState =
             serde_json::from_slice(payload).map_err(|e| format!("malformed state: {e}"))?;
         if state.range.start > state.range.end || state.range.end > state.points {
@@ -440,7 +418,7 @@ impl CampaignState {
 
     /// Whether `path` starts like a campaign state file.
     pub fn is_state_file(path: &Path) -> bool {
-        files::starts_with(path, MAGIC)
+        files::starts_with(path, CAMPAIGN_MAGIC)
     }
 
     fn save(&self, path: &Path) -> Result<(), CampaignError> {

@@ -380,6 +380,9 @@ fn resume_from(
     Ok(None)
 }
 
+/// The format of a comparison's checkpoint.
+const STATE_VERSION: u32 = 1;
+
 /// A comparison's checkpoint: the results of its first pairs.
 ///
 /// The payload, inside the frame of every state file
@@ -420,7 +423,7 @@ impl ComparisonState {
     /// length, payload, SHA-256): how the fuzz target reaches the payload's
     /// decoder behind a valid checksum.
     pub fn frame(payload: &[u8]) -> Vec<u8> {
-        state::frame(COMPARISON_MAGIC, payload)
+        state::frame(COMPARISON_MAGIC, STATE_VERSION, payload)
     }
 
     /// The framed binary encoding.
@@ -455,7 +458,7 @@ impl ComparisonState {
         outcomes: &[Outcome],
     ) -> Result<Option<ComparisonState>, String> {
         let mut reader = Reader {
-            input: state::unframe(COMPARISON_MAGIC, bytes)?,
+            input: state::unframe(COMPARISON_MAGIC, STATE_VERSION, bytes)?,
         };
         let _writer_version = reader.string()?;
         if reader.string()? != identity {
