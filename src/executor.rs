@@ -117,7 +117,7 @@ pub enum RoundSize {
     /// Sized to take about 250 ms, from one chunk per thread to 2,048 runs
     /// per thread (and at most half the capacity).
     Adaptive,
-    /// This many indices (at least one).
+    /// This many indices (at least one, and at most half the capacity).
     Fixed(u64),
 }
 

@@ -371,12 +371,25 @@ impl StudyState {
     }
 }
 
-/// Whether the file at `path` is an armsim state file (by its magic bytes):
-/// the only kind of file a checkpoint may replace or remove.
+/// Whether the file at `path` is a study's state file (by its magic bytes):
+/// the only kind of file a study's checkpoint may replace or remove. Each
+/// kind of state replaces only its own kind, so a checkpoint another
+/// command kept at the same path is never lost to this one.
 pub fn is_state_file(path: &Path) -> bool {
-    [MAGIC, COMPARISON_MAGIC, CAMPAIGN_MAGIC]
-        .iter()
-        .any(|magic| files::starts_with(path, &magic[..]))
+    files::starts_with(path, MAGIC)
+}
+
+/// Which kind of armsim state file `path` holds, if any: "study",
+/// "comparison" or "campaign".
+pub fn state_kind(path: &Path) -> Option<&'static str> {
+    [
+        (MAGIC, "study"),
+        (COMPARISON_MAGIC, "comparison"),
+        (CAMPAIGN_MAGIC, "campaign"),
+    ]
+    .into_iter()
+    .find(|(magic, _)| files::starts_with(path, &magic[..]))
+    .map(|(_, kind)| kind)
 }
 
 /// `payload` framed as a state file: `magic` (which kind of state), the
@@ -414,14 +427,14 @@ pub(crate) fn unframe<'a>(
             .map_err(|_| "truncated header")?,
     );
     if version != expected {
-        return Err(if version < VERSION {
+        return Err(if version < expected {
             format!(
                 "state format {version}, written by an older armsim; this armsim reads \
                  format {expected}: run it again"
             )
         } else {
             format!(
-                "state format {version}, written by a newer armsim; this armsim reads {VERSION}"
+                "state format {version}, written by a newer armsim; this armsim reads {expected}"
             )
         });
     }
@@ -592,8 +605,7 @@ mod tests {
     #[test]
     fn each_kind_of_state_file_has_its_own_magic() {
         // A comparison's checkpoint first took a campaign's magic bytes, so
-        // one could have been read as the other: every kind must differ,
-        // and each must still count as armsim's own.
+        // one could have been read as the other: every kind must differ.
         let magics = [MAGIC, COMPARISON_MAGIC, CAMPAIGN_MAGIC];
         for (i, a) in magics.iter().enumerate() {
             for b in &magics[i + 1..] {
@@ -601,10 +613,12 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        for magic in magics {
+        for (magic, kind) in magics.into_iter().zip(["study", "comparison", "campaign"]) {
             let path = dir.path().join("state");
             std::fs::write(&path, super::frame(magic, 1, b"payload")).unwrap();
-            assert!(is_state_file(&path));
+            assert_eq!(state_kind(&path), Some(kind));
+            // A study replaces or removes only a study's state.
+            assert_eq!(is_state_file(&path), magic == MAGIC);
             assert!(unframe(magic, 1, &std::fs::read(&path).unwrap()).is_ok());
             for other in magics.iter().filter(|m| **m != magic) {
                 assert!(unframe(other, 1, &std::fs::read(&path).unwrap()).is_err());

@@ -232,6 +232,47 @@ impl Moments {
         })
     }
 
+    /// Checks that these could be the moments of values of `binning`: no
+    /// sums without a count; otherwise a minimum and maximum within the
+    /// binning's limits, a mean between them, and a mean square between the
+    /// mean's square and the largest square. What a state file's moments
+    /// must pass before they are believed (or merged: a forged sum could
+    /// overflow).
+    ///
+    /// # Errors
+    /// What is impossible, in words ("has minimum ..."), to follow a name.
+    pub fn check(&self, binning: Binning) -> Result<(), String> {
+        let (lo, hi) = binning.limits();
+        if self.count == 0 {
+            if self.sum != 0 || self.sum_squares != 0 {
+                return Err("sums values it has not counted".into());
+            }
+            return Ok(());
+        }
+        let mean = self.mean().unwrap_or(f64::NAN);
+        let within = lo <= self.min && self.min <= self.max && self.max <= hi;
+        if !within || !(self.min - 1e-9..=self.max + 1e-9).contains(&mean) {
+            return Err(format!(
+                "has minimum {}, maximum {} and mean {mean}",
+                self.min, self.max
+            ));
+        }
+        // The mean square lies between the square of the mean (else the
+        // variance would be negative, and read as 0) and the largest square.
+        // The slack covers the fixed-point truncation, far below it.
+        let mean_square =
+            self.sum_squares as f64 / (1u64 << binning.square_bits()) as f64 / self.count as f64;
+        let largest = self.min.abs().max(self.max.abs());
+        let slack = 1e-8 * largest.max(1.0).powi(2);
+        if !(mean * mean - slack..=largest * largest + slack).contains(&mean_square) {
+            return Err(format!(
+                "has mean {mean} but mean square {mean_square}, impossible for values from {} to {}",
+                self.min, self.max
+            ));
+        }
+        Ok(())
+    }
+
     /// Adds one value of a metric histogrammed with `binning`, clamped into
     /// its limits (NaN is "undefined" and must be skipped by the caller).
     #[inline]

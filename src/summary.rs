@@ -427,7 +427,6 @@ impl Summary {
                             .iter()
                             .map(|&c| c as u128)
                             .sum();
-                        let (lo, hi) = binning.limits();
                         let name = cell.id.name();
                         if binned != m.count as u128 || m.count > self.runs {
                             return bad(format!(
@@ -435,39 +434,8 @@ impl Summary {
                                 m.count, self.runs
                             ));
                         }
-                        if m.count == 0 {
-                            if m.sum != 0 || m.sum_squares != 0 {
-                                return bad(format!(
-                                    "quarter {q}: {name} sums values it has not counted"
-                                ));
-                            }
-                        } else {
-                            let mean = m.mean().unwrap_or(f64::NAN);
-                            let within = lo <= m.min && m.min <= m.max && m.max <= hi;
-                            if !within || !(m.min - 1e-9..=m.max + 1e-9).contains(&mean) {
-                                return bad(format!(
-                                    "quarter {q}: {name} has minimum {}, maximum {} and mean {mean}",
-                                    m.min, m.max
-                                ));
-                            }
-                            // The mean square lies between the square of the
-                            // mean (else the variance would be negative, and
-                            // read as 0) and the largest square. The slack
-                            // covers the fixed-point truncation, far below it.
-                            let mean_square = m.sum_squares as f64
-                                / (1u64 << binning.square_bits()) as f64
-                                / m.count as f64;
-                            let largest = m.min.abs().max(m.max.abs());
-                            let slack = 1e-8 * largest.max(1.0).powi(2);
-                            if !(mean * mean - slack..=largest * largest + slack)
-                                .contains(&mean_square)
-                            {
-                                return bad(format!(
-                                    "quarter {q}: {name} has mean {mean} but mean square \
-                                     {mean_square}, impossible for values from {} to {}",
-                                    m.min, m.max
-                                ));
-                            }
+                        if let Err(what) = m.check(binning) {
+                            return bad(format!("quarter {q}: {name} {what}"));
                         }
                     }
                 }

@@ -57,6 +57,19 @@ pub enum CompareRunError {
         /// The checkpoint.
         path: PathBuf,
     },
+    /// Where the comparison keeps its checkpoint, another command kept its
+    /// own (an interrupted study or campaign of the same directory).
+    #[error(
+        "{} is the checkpoint of an interrupted {kind}, not of a comparison; continue that \
+         {kind}, remove the file, or write the comparison elsewhere (--out)",
+        path.display()
+    )]
+    OtherKind {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Its kind: "study" or "campaign".
+        kind: &'static str,
+    },
 }
 
 /// A comparison written to its directory.
@@ -174,8 +187,9 @@ impl<'a> CompareRunner<'a> {
         self
     }
 
-    /// Stops at the end of the round under way once `flag` is set (a
-    /// quarter of a second or so), checkpointing and writing nothing.
+    /// Stops at the end of the round under way once `flag` is set (rounds
+    /// adapt to take about a quarter of a second), checkpointing and writing
+    /// nothing.
     pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
         self.cancel = Some(flag);
         self
@@ -337,7 +351,8 @@ impl<'a> CompareRunner<'a> {
                 command_line: &command_line,
             },
         )?;
-        if let Err(error) = files::remove_file_if_ours(&checkpoint, state::is_state_file) {
+        if let Err(error) = files::remove_file_if_ours(&checkpoint, ComparisonState::is_state_file)
+        {
             tell(Notice::StaleCheckpoint {
                 checkpoint: &checkpoint,
                 error: &error,
@@ -354,7 +369,10 @@ impl<'a> CompareRunner<'a> {
 }
 
 /// With `resume`, the checkpoint at `checkpoint` if it is this comparison's
-/// (refusing another's); says what happened to the checkpoint either way.
+/// (refusing another comparison's); says what happened to the checkpoint
+/// either way. Another command's checkpoint there (a study's, a
+/// campaign's) is refused before anything runs, resuming or not: it is not
+/// this command's to replace.
 fn resume_from(
     checkpoint: &Path,
     resume: bool,
@@ -363,21 +381,31 @@ fn resume_from(
     outcomes: &[Outcome],
     tell: &mut dyn FnMut(Notice<'_>),
 ) -> Result<Option<ComparisonState>, CompareRunError> {
-    let has_checkpoint = files::starts_with(checkpoint, COMPARISON_MAGIC);
-    if resume && has_checkpoint {
-        return match ComparisonState::load(checkpoint, identity, a, outcomes)? {
-            Some(saved) => Ok(Some(saved)),
-            None => Err(CompareRunError::OtherCheckpoint {
-                path: checkpoint.to_path_buf(),
-            }),
-        };
+    match (state::state_kind(checkpoint), resume) {
+        (Some("comparison"), true) => {
+            match ComparisonState::load(checkpoint, identity, a, outcomes)? {
+                Some(saved) => Ok(Some(saved)),
+                None => Err(CompareRunError::OtherCheckpoint {
+                    path: checkpoint.to_path_buf(),
+                }),
+            }
+        }
+        (Some("comparison"), false) => {
+            tell(Notice::ReplacingCheckpoint { checkpoint });
+            Ok(None)
+        }
+        // Another command's checkpoint at the same path: it is never
+        // replaced, so the comparison could keep no checkpoint of its own.
+        (Some(kind), _) => Err(CompareRunError::OtherKind {
+            path: checkpoint.to_path_buf(),
+            kind,
+        }),
+        (None, true) => {
+            tell(Notice::NoCheckpoint { checkpoint });
+            Ok(None)
+        }
+        _ => Ok(None),
     }
-    if resume {
-        tell(Notice::NoCheckpoint { checkpoint });
-    } else if state::is_state_file(checkpoint) {
-        tell(Notice::ReplacingCheckpoint { checkpoint });
-    }
-    Ok(None)
 }
 
 /// The format of a comparison's checkpoint.
@@ -482,6 +510,16 @@ impl ComparisonState {
             ("B's", &mut expected.b),
             ("the differences'", &mut expected.difference),
         ] {
+            // The shape is known: a summary declaring another is refused
+            // before the decoder allocates what it declares.
+            let mut header = Vec::new();
+            slot.encode(&mut header);
+            // Quarters, suppliers, the pairs' count, each pair, the flag.
+            let pairs = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+            let shape_bytes = 8 * (4 + 2 * pairs as usize);
+            if input.get(..shape_bytes) != Some(&header[..shape_bytes]) {
+                return Err(format!("{name} summary does not fit the comparison"));
+            }
             let summary =
                 Summary::decode(&mut input).map_err(|e| format!("{name} summary: {e}"))?;
             if !summary.same_shape(slot) || summary.runs() != runs {
@@ -498,8 +536,13 @@ impl ComparisonState {
         for o in expected.outcomes.iter_mut() {
             let mut next = || Moments::decode(&mut input).ok_or("truncated outcome moments");
             let (ma, mb, md) = (next()?, next()?, next()?);
-            if [&ma, &mb, &md].iter().any(|m| m.count > runs) {
+            if [&ma, &mb, &md].iter().any(|m| m.count > runs) || md.count > ma.count.min(mb.count) {
                 return Err("an outcome counts more pairs than were run".into());
+            }
+            let binning = o.outcome.binning();
+            for (m, binning) in [(&ma, binning), (&mb, binning), (&md, binning.signed())] {
+                m.check(binning)
+                    .map_err(|what| format!("outcome {} {what}", o.outcome))?;
             }
             *o = PairedMoments {
                 outcome: o.outcome.clone(),
@@ -519,13 +562,20 @@ impl ComparisonState {
         }))
     }
 
-    /// Writes the checkpoint atomically, replacing only an armsim state file.
+    /// Whether `path` holds a comparison's checkpoint (by its magic bytes):
+    /// the only kind of file a comparison may replace or remove.
+    pub fn is_state_file(path: &Path) -> bool {
+        files::starts_with(path, COMPARISON_MAGIC)
+    }
+
+    /// Writes the checkpoint atomically, replacing only a comparison's
+    /// checkpoint.
     ///
     /// # Errors
     /// [`StateError::Write`].
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let bytes = self.encode();
-        files::write_file_atomically(path, state::is_state_file, |w| {
+        files::write_file_atomically(path, Self::is_state_file, |w| {
             std::io::Write::write_all(w, &bytes)
         })?;
         Ok(())
@@ -676,7 +726,7 @@ mod tests {
         assert!(stopped.done > 0 && stopped.done < 120, "{stopped:?}");
         let checkpoint = stopped.checkpoint.expect("a checkpoint");
         assert_eq!(checkpoint, root.path().join(".out.checkpoint"));
-        assert!(state::is_state_file(&checkpoint));
+        assert!(ComparisonState::is_state_file(&checkpoint));
         assert!(!root.path().join("out").exists(), "nothing written");
 
         let resumed = run_into(&a, &b, root.path(), true, None, &mut notices).unwrap();
@@ -758,11 +808,44 @@ mod tests {
         flipped[bytes.len() / 2] ^= 1;
         let err = ComparisonState::decode(&flipped, &identity, &a, &outcomes).unwrap_err();
         assert!(err.contains("checksum"), "{err}");
-        // A payload forged behind a valid checksum (a summary's run count
-        // raised) is checked too.
+        // A payload forged behind a valid checksum is checked too: an
+        // outcome's sum that would overflow when merged, a mean outside
+        // its minimum and maximum, a difference counted more than its sides.
+        for forge in [
+            |m: &mut PairedMoments| m.a.sum = i128::MAX,
+            |m: &mut PairedMoments| m.b.max = -1.0,
+            |m: &mut PairedMoments| m.difference.count = m.a.count + 1,
+        ] {
+            let mut forged = saved.clone();
+            forge(&mut forged.paired.outcomes[0]);
+            let err =
+                ComparisonState::decode(&forged.encode(), &identity, &a, &outcomes).unwrap_err();
+            assert!(err.contains("outcome"), "{err}");
+        }
+        // ... and a summary's run count.
         let mut forged = saved;
         forged.paired.a = Summary::new(&a.scenario);
         let err = ComparisonState::decode(&forged.encode(), &identity, &a, &outcomes).unwrap_err();
         assert!(err.contains("does not fit"), "{err}");
+    }
+
+    #[test]
+    fn another_commands_checkpoint_is_refused_and_left_alone() {
+        let (a, b) = pair();
+        let root = tempfile::tempdir().unwrap();
+        let checkpoint = root.path().join(".out.checkpoint");
+        let study = crate::state::StudyState::new(&a, 0..120, 0, 0.0, 1, Summary::new(&a.scenario));
+        study.save(&checkpoint).unwrap();
+        let before = std::fs::read(&checkpoint).unwrap();
+        for resume in [true, false] {
+            let mut notices = Vec::new();
+            let err = run_into(&a, &b, root.path(), resume, None, &mut notices).unwrap_err();
+            assert!(
+                matches!(err, CompareRunError::OtherKind { kind: "study", .. }),
+                "{err}"
+            );
+            assert_eq!(std::fs::read(&checkpoint).unwrap(), before, "left alone");
+            assert!(!root.path().join("out").exists());
+        }
     }
 }
