@@ -164,9 +164,13 @@ impl Paired {
     }
 
     /// Whether these results could be merged with `other`'s: the same
-    /// summaries' shapes and the same outcomes, in order.
+    /// summaries' shapes and the same outcomes, in order, and each of its
+    /// summaries holding its `runs`.
     pub fn fits(&self, other: &Paired) -> bool {
-        self.a.same_shape(&other.a)
+        [&self.a, &self.b, &self.difference]
+            .iter()
+            .all(|s| s.runs() == self.runs)
+            && self.a.same_shape(&other.a)
             && self.b.same_shape(&other.b)
             && self.difference.same_shape(&other.difference)
             && self.outcomes.len() == other.outcomes.len()
