@@ -504,7 +504,6 @@ impl ComparisonState {
             ));
         }
         let mut expected = Paired::new(&a.scenario, outcomes);
-        let mut input = reader.input;
         for (name, slot) in [
             ("A's", &mut expected.a),
             ("B's", &mut expected.b),
@@ -517,24 +516,22 @@ impl ComparisonState {
             // Quarters, suppliers, the pairs' count, each pair, the flag.
             let pairs = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
             let shape_bytes = 8 * (4 + 2 * pairs as usize);
-            if input.get(..shape_bytes) != Some(&header[..shape_bytes]) {
+            if reader.input.get(..shape_bytes) != Some(&header[..shape_bytes]) {
                 return Err(format!("{name} summary does not fit the comparison"));
             }
             let summary =
-                Summary::decode(&mut input).map_err(|e| format!("{name} summary: {e}"))?;
+                Summary::decode(&mut reader.input).map_err(|e| format!("{name} summary: {e}"))?;
             if !summary.same_shape(slot) || summary.runs() != runs {
                 return Err(format!("{name} summary does not fit the comparison"));
             }
             summary.check_counts()?;
             *slot = summary;
         }
-        let mut reader = Reader { input };
         if reader.u64()? != outcomes.len() as u64 {
             return Err("its outcomes are not the comparison's".into());
         }
-        let mut input = reader.input;
         for o in expected.outcomes.iter_mut() {
-            let mut next = || Moments::decode(&mut input).ok_or("truncated outcome moments");
+            let mut next = || Moments::decode(&mut reader.input).ok_or("truncated outcome moments");
             let (ma, mb, md) = (next()?, next()?, next()?);
             if [&ma, &mb, &md].iter().any(|m| m.count > runs) || md.count > ma.count.min(mb.count) {
                 return Err("an outcome counts more pairs than were run".into());
@@ -551,7 +548,7 @@ impl ComparisonState {
                 difference: md,
             };
         }
-        if !input.is_empty() {
+        if !reader.input.is_empty() {
             return Err("trailing bytes".into());
         }
         expected.runs = runs;
