@@ -73,6 +73,11 @@ pub const POSITIVE_BINS: usize = 1 + (MAX_EXP - MIN_EXP) as usize * SUB_BINS;
 const POSITIVE_BIN_OFFSET: i64 = (1023 + MIN_EXP) * SUB_BINS as i64 - 1;
 /// Relative error bound of a percentile read from positive bins.
 pub const POSITIVE_RELATIVE_ERROR: f64 = 1.0 / (2 * SUB_BINS) as f64;
+/// Smallest value with a positive bin of its own (2^-16): the percentiles of
+/// smaller positive values are read from the first bin, within
+/// `POSITIVE_FLOOR * (1 + POSITIVE_RELATIVE_ERROR)` of the truth rather than
+/// within the relative bound.
+pub const POSITIVE_FLOOR: f64 = 1.0 / (1u64 << -MIN_EXP) as f64;
 /// Largest value a positive binning records: larger values count as this.
 pub const POSITIVE_LIMIT: f64 = (1u64 << MAX_EXP) as f64;
 

@@ -39,7 +39,7 @@ pub(super) struct EvaluateArgs {
     /// A shared parameter to fit with --loo (buyer.KEY, world.KEY or
     /// profile.NAME.KEY), uniform over its documented range. Repeatable
     /// [default: the buyer's support, lock-in, dependence and quality
-    /// weights and contracts per quarter; for v3 cases also the carryover]
+    /// weights; for v3 cases also the carryover]
     #[arg(long = "fit", value_name = "PATH", requires = "loo")]
     fit: Vec<String>,
 
@@ -54,6 +54,12 @@ pub(super) struct EvaluateArgs {
     /// output directory's default name ends in the version
     #[arg(long, value_name = "VERSION", value_parser = ["v2", "v3"])]
     model: Option<String>,
+
+    /// Change one value in every case, checked like the files (after
+    /// --model). Repeatable; e.g. --set buyer.contracts_per_quarter=1.0.
+    /// With --loo a parameter it fits is drawn anew
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 
     /// Monte Carlo runs per case, 1 to 100,000
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -127,11 +133,16 @@ fn case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The cases at `paths` (the library by default), under `model` if given,
+/// The cases at `paths` (the library by default), under `model` if given
+/// and with `set` applied to each,
 /// every one that cannot be read named at once.
-fn load_cases(paths: &[PathBuf], model: Option<&str>) -> Result<Vec<Case>> {
+fn load_cases(paths: &[PathBuf], model: Option<&str>, set: &[String]) -> Result<Vec<Case>> {
     let files = case_files(paths)?;
-    let overrides: Vec<String> = model.iter().map(|m| format!("run.model={m}")).collect();
+    let overrides: Vec<String> = model
+        .iter()
+        .map(|m| format!("run.model={m}"))
+        .chain(set.iter().cloned())
+        .collect();
     let mut cases = Vec::new();
     let mut problems = Vec::new();
     for f in &files {
@@ -151,7 +162,7 @@ fn load_cases(paths: &[PathBuf], model: Option<&str>) -> Result<Vec<Case>> {
 
 pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     evaluate::check_runs(args.runs)?;
-    let cases = load_cases(&args.cases, args.model.as_deref())?;
+    let cases = load_cases(&args.cases, args.model.as_deref(), &args.set)?;
     let mode = if args.loo {
         Mode::LeaveOneOut
     } else {

@@ -212,18 +212,24 @@ impl Case {
         Years::new(y - 5, y - 1).expect("five years")
     }
 
+    /// The last year the scenario simulates whole (its fourth quarter
+    /// included).
+    pub fn last_simulated_year(&self) -> i32 {
+        let s = &self.loaded.scenario;
+        let last = s.label(s.quarters() - 1);
+        if last.q == 4 {
+            last.year
+        } else {
+            last.year - 1
+        }
+    }
+
     /// The windows this case is scored on: `+1..+5` and `+3..+7` where the
     /// record and the scenario's horizon both reach their last year; the
     /// shock year alone if neither does.
     pub fn windows(&self) -> Vec<Window> {
         let s = &self.loaded.scenario;
-        let last_simulated = s.label(s.quarters() - 1);
-        // A year is simulated whole if its fourth quarter is.
-        let simulated_until = if last_simulated.q == 4 {
-            last_simulated.year
-        } else {
-            last_simulated.year - 1
-        };
+        let simulated_until = self.last_simulated_year();
         let window = |kind: WindowKind| {
             let (a, b) = kind.offsets();
             let years = Years::new(self.shock_year() + a, self.shock_year() + b).ok()?;

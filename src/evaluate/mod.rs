@@ -30,6 +30,7 @@ pub mod forecast;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod zero_years;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -227,6 +228,9 @@ pub struct Evaluation {
     pub scores: Vec<CaseScore>,
     /// Skill per window kind and baseline.
     pub skill: Vec<Skill>,
+    /// The zero-year check ([`zero_years`]): each active group's chance of
+    /// delivering nothing in each year from the shock to `+7`.
+    pub zero_years: Vec<zero_years::ZeroYearRow>,
 }
 
 /// What the evaluation says about one case besides its scores.
@@ -275,6 +279,13 @@ pub fn evaluate(
         }
     }
     let windows: Vec<_> = cases.iter().map(Case::windows).collect();
+    // Each run also records the single years the zero-year check reads,
+    // after the scored windows.
+    let simulated: Vec<Vec<case::Window>> = cases
+        .iter()
+        .zip(&windows)
+        .map(|(case, w)| [w.clone(), zero_years::years(case)].concat())
+        .collect();
     let jobs: Vec<(usize, std::ops::Range<u64>)> = (0..cases.len())
         .flat_map(|c| {
             (0..runs.div_ceil(CHUNK)).map(move |j| (c, j * CHUNK..((j + 1) * CHUNK).min(runs)))
@@ -289,7 +300,7 @@ pub fn evaluate(
             let seed = cases[*c].loaded.scenario.seed();
             Some(forecast::simulate(
                 &forecasters[*c].variants,
-                &windows[*c],
+                &simulated[*c],
                 seed,
                 range.clone(),
             ))
@@ -310,6 +321,7 @@ pub fn evaluate(
         rows: Vec::new(),
         scores: Vec::new(),
         skill: Vec::new(),
+        zero_years: Vec::new(),
     };
     for (c, case) in cases.iter().enumerate() {
         let baselines: Vec<Option<Vec<f64>>> =
@@ -382,6 +394,13 @@ pub fn evaluate(
             }
             out.scores.push(score);
         }
+        let scored = windows[c].len();
+        let years: Vec<forecast::RunDeliveries> = per_case[c]
+            .iter()
+            .map(|run| run[scored..].to_vec())
+            .collect();
+        out.zero_years
+            .extend(zero_years::rows(case, &simulated[c][scored..], &years));
         out.cases.push(info);
     }
     out.skill = skills(&out.scores);

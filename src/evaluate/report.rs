@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::evaluate::baseline::Baseline;
 use crate::evaluate::case::WindowKind;
+use crate::evaluate::zero_years::{self, ZeroYearSummary};
 use crate::evaluate::{CaseScore, Evaluation, Mode};
 #[cfg(feature = "plots")]
 use crate::output::plot::{
@@ -205,6 +206,49 @@ pub fn write_skill_csv<W: Write>(w: &mut W, e: &Evaluation) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `zero_years.csv`: the zero-year check's rows
+/// ([`crate::evaluate::zero_years`]).
+///
+/// # Errors
+/// The writer's.
+pub fn write_zero_years_csv<W: Write>(w: &mut W, e: &Evaluation) -> io::Result<()> {
+    writeln!(
+        w,
+        "case,year,supplier,observed_zero,model_chance_of_zero,before_share_of_zero_years"
+    )?;
+    for r in &e.zero_years {
+        writeln!(
+            w,
+            "{},{},{},{},{},{}",
+            r.case,
+            r.year,
+            csv_text(&r.supplier),
+            u8::from(r.observed_zero),
+            number(r.model),
+            number(r.before)
+        )?;
+    }
+    Ok(())
+}
+
+/// The zero-year check in words (nothing if no row was checked).
+fn zero_years_text(e: &Evaluation) -> Option<String> {
+    let s = ZeroYearSummary::of(&e.zero_years)?;
+    Some(format!(
+        "Zero years (is the model as lumpy as the record?): of {} years in which a supplier group \
+         active before its shock could deliver (the shock year to +{}), the record shows nothing \
+         in {} and the model expected {:.1}. Brier score of the model's chance of nothing {:.3}, \
+         of the share of such years before the shock {:.3} (skill {}).",
+        s.rows,
+        zero_years::LAST_OFFSET,
+        s.observed,
+        s.expected,
+        s.brier,
+        s.brier_before,
+        signed(s.skill())
+    ))
+}
+
 fn three(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.3}")
@@ -285,6 +329,9 @@ pub fn summary_text(e: &Evaluation) -> String {
         100.0 * c90,
         e.rows.len()
     ));
+    if let Some(text) = zero_years_text(e) {
+        line(text);
+    }
     line(String::new());
     line(
         "Per case and window, the CRPS of the model and of persistence and of the shock-adjusted \
@@ -347,10 +394,16 @@ pub fn write_evaluation(
     if report.plots && cfg!(not(feature = "plots")) {
         return Err(OutputError::PlotsNotBuilt);
     }
-    let mut files: Vec<String> = ["scores.csv", "cases.csv", "skill.csv", "summary.txt"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut files: Vec<String> = [
+        "scores.csv",
+        "cases.csv",
+        "skill.csv",
+        "zero_years.csv",
+        "summary.txt",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     if report.plots {
         for c in &e.cases {
             files.push(format!("case-{}.png", c.id));
@@ -366,6 +419,7 @@ pub fn write_evaluation(
         write_file(&tmp.join("scores.csv"), |w| write_scores_csv(w, e))?;
         write_file(&tmp.join("cases.csv"), |w| write_cases_csv(w, e))?;
         write_file(&tmp.join("skill.csv"), |w| write_skill_csv(w, e))?;
+        write_file(&tmp.join("zero_years.csv"), |w| write_zero_years_csv(w, e))?;
         write_file(&tmp.join("summary.txt"), |w| {
             w.write_all(summary_text(e).as_bytes())
         })?;

@@ -40,6 +40,7 @@ fn the_library_is_scored_against_the_baselines_with_every_file_written() {
         "scores.csv",
         "cases.csv",
         "skill.csv",
+        "zero_years.csv",
         "summary.txt",
         "manifest.json",
     ] {
@@ -105,6 +106,57 @@ fn the_library_is_scored_against_the_baselines_with_every_file_written() {
     assert!(skill.contains("+1..+5,persistence,"), "{skill}");
     let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"written_by\": \"armsim\""));
+}
+
+/// The zero-year check's expected count and its Brier scores, read back
+/// from `zero_years.csv`: (rows, observed zeros, expected zeros).
+fn zero_years(dir: &std::path::Path) -> (usize, usize, f64) {
+    let csv = fs::read_to_string(dir.join("zero_years.csv")).unwrap();
+    assert!(csv.starts_with("case,year,supplier,observed_zero,model_chance_of_zero,"));
+    let table = rows(&csv);
+    let observed = table.iter().filter(|r| r[3] == "1").count();
+    let expected = table.iter().map(|r| r[4].parse::<f64>().unwrap()).sum();
+    (table.len(), observed, expected)
+}
+
+#[test]
+fn set_changes_every_case_and_fewer_contracts_mean_more_years_without_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checks = Vec::new();
+    for lambda in ["0.5", "4"] {
+        let out = dir.path().join(format!("ev{lambda}"));
+        let set = format!("buyer.contracts_per_quarter={lambda}");
+        let mut args = vec!["evaluate", "--runs", "200", "--no-plots", "--set", &set];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(CASES);
+        let (ok, stdout, stderr) = run(&args);
+        assert!(ok, "{stderr}");
+        assert!(stdout.contains("Zero years"), "{stdout}");
+        let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+        assert!(manifest.contains(&set), "the command line is recorded");
+        checks.push(zero_years(&out));
+    }
+    let ((rows_few, observed, few), (rows_many, observed_again, many)) = (checks[0], checks[1]);
+    // The record is the same: Pakistan 1990-97 and Thailand 2014-21 for
+    // their active groups, Myanmar's 2021 (Russia and India delivered
+    // nothing that year).
+    assert_eq!((rows_few, observed), (rows_many, observed_again));
+    assert!(observed >= 2, "{observed}");
+    // Fewer, larger contracts leave more years empty.
+    assert!(few > many + 5.0, "0.5 a quarter: {few}, 4: {many}");
+    // A bad value is refused, naming it, and nothing is written.
+    let out = dir.path().join("bad");
+    let (ok, _, stderr) = run(&[
+        "evaluate",
+        "--set",
+        "buyer.contracts_per_quarter=-1",
+        "--out",
+        out.to_str().unwrap(),
+        CASES[0],
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("contracts_per_quarter"), "{stderr}");
+    assert!(!out.exists());
 }
 
 #[test]

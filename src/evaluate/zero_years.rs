@@ -1,0 +1,193 @@
+//! Zero years: how lumpy the model's deliveries are, against the record.
+//!
+//! SIPRI's record of single years is lumpy: a supplier that sold every year
+//! before a shock often delivers nothing in one year and a great deal in
+//! the next, because an order arrives in a few batches. Share scores over
+//! five-year windows cannot see this, so the evaluation checks it apart:
+//! for every supplier group *active* before a case's shock (a delivery
+//! recorded in at least one of the five years before it) and every whole
+//! year from the shock year to `+7` that the record and the simulation
+//! both cover, the chance the model gives that the group delivers nothing
+//! that year (under 0.5 TIV million: SIPRI's figures are whole millions, so
+//! a recorded 0 is under 0.5) against whether the record shows nothing.
+//!
+//! The check is a Brier score (mean squared difference of that chance and
+//! the 0/1 outcome; lower is better) beside a naive forecast's (the
+//! group's share of zero years among the five before the shock), and the
+//! counts of zero years expected and observed. Too few expected zeros
+//! means deliveries too smooth, too many means too lumpy; the contracts'
+//! number a quarter (`contracts_per_quarter`) sets it most directly
+//! (docs/model.md).
+
+use super::case::{Case, Window, WindowKind};
+use super::forecast::RunDeliveries;
+use crate::data::Years;
+
+/// Last year after the shock year the check reaches.
+pub const LAST_OFFSET: i32 = 7;
+
+/// Below this many TIV millions a year counts as no delivery.
+pub const ZERO_BELOW: f64 = 0.5;
+
+/// One case, group and year of the check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZeroYearRow {
+    /// The case's id.
+    pub case: String,
+    /// The year.
+    pub year: i32,
+    /// The supplier group.
+    pub supplier: String,
+    /// Whether the record shows no delivery that year.
+    pub observed_zero: bool,
+    /// The share of the model's runs with no delivery that year.
+    pub model: f64,
+    /// The naive forecast: the group's share of zero years among the five
+    /// before the shock.
+    pub before: f64,
+}
+
+/// The check over many rows: counts and Brier scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZeroYearSummary {
+    /// Group-years checked.
+    pub rows: usize,
+    /// Of them, the years the record shows no delivery.
+    pub observed: usize,
+    /// The model's expected count of such years (sum of its chances).
+    pub expected: f64,
+    /// The model's Brier score.
+    pub brier: f64,
+    /// The naive forecast's Brier score.
+    pub brier_before: f64,
+}
+
+impl ZeroYearSummary {
+    /// The summary of `rows`; `None` if there are none.
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a ZeroYearRow>) -> Option<ZeroYearSummary> {
+        let mut s = ZeroYearSummary {
+            rows: 0,
+            observed: 0,
+            expected: 0.0,
+            brier: 0.0,
+            brier_before: 0.0,
+        };
+        for r in rows {
+            let y = f64::from(u8::from(r.observed_zero));
+            s.rows += 1;
+            s.observed += usize::from(r.observed_zero);
+            s.expected += r.model;
+            s.brier += (r.model - y).powi(2);
+            s.brier_before += (r.before - y).powi(2);
+        }
+        (s.rows > 0).then(|| {
+            let n = s.rows as f64;
+            s.brier /= n;
+            s.brier_before /= n;
+            s
+        })
+    }
+
+    /// `1 - brier / brier_before`: above 0 where the model tells zero
+    /// years better than the naive forecast.
+    pub fn skill(&self) -> f64 {
+        super::score::skill(self.brier, self.brier_before)
+    }
+}
+
+/// The one-year windows a case is checked on: from the shock year to
+/// `+7`, within the record and the simulated whole years.
+pub fn years(case: &Case) -> Vec<Window> {
+    let first = case.shock_year().max(case.loaded.scenario.start().year);
+    let last = (case.shock_year() + LAST_OFFSET)
+        .min(case.observed_until)
+        .min(case.last_simulated_year());
+    (first..=last)
+        .filter_map(|y| Years::new(y, y).ok())
+        .map(|years| Window {
+            kind: WindowKind::ShockYear,
+            years,
+        })
+        .collect()
+}
+
+/// The rows of one case: `runs[k][w][g]` are run `k`'s deliveries to group
+/// `g` in `windows[w]`, the windows of [`years`].
+pub fn rows(case: &Case, windows: &[Window], runs: &[RunDeliveries]) -> Vec<ZeroYearRow> {
+    let before = case.before();
+    let mut out = Vec::new();
+    if runs.is_empty() {
+        return out;
+    }
+    for (g, supplier) in case.groups().iter().enumerate() {
+        let zeros_before = (before.first()..=before.last())
+            .filter(|&y| case.record.tiv(y, g) < ZERO_BELOW)
+            .count();
+        if zeros_before == before.len() {
+            continue; // not active before the shock
+        }
+        for (w, window) in windows.iter().enumerate() {
+            let year = window.years.first();
+            let model_zeros = runs.iter().filter(|r| r[w][g] < ZERO_BELOW).count();
+            out.push(ZeroYearRow {
+                case: case.id().to_string(),
+                year,
+                supplier: supplier.clone(),
+                observed_zero: case.record.tiv(year, g) < ZERO_BELOW,
+                model: model_zeros as f64 / runs.len() as f64,
+                before: zeros_before as f64 / before.len() as f64,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(observed_zero: bool, model: f64, before: f64) -> ZeroYearRow {
+        ZeroYearRow {
+            case: "c".into(),
+            year: 2000,
+            supplier: "s".into(),
+            observed_zero,
+            model,
+            before,
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_and_scores_each_row() {
+        let rows = [row(true, 0.5, 0.0), row(false, 0.25, 0.2)];
+        let s = ZeroYearSummary::of(&rows).unwrap();
+        assert_eq!((s.rows, s.observed), (2, 1));
+        assert!((s.expected - 0.75).abs() < 1e-15);
+        assert!((s.brier - (0.25 + 0.0625) / 2.0).abs() < 1e-15);
+        assert!((s.brier_before - (1.0 + 0.04) / 2.0).abs() < 1e-15);
+        assert!(s.skill() > 0.0);
+        assert_eq!(ZeroYearSummary::of(&[]), None);
+    }
+
+    #[test]
+    fn a_case_is_checked_on_its_active_groups_and_whole_years() {
+        let case = Case::load(std::path::Path::new("scenarios/cases/thailand_2014.toml")).unwrap();
+        let windows = years(&case);
+        assert_eq!(windows.first().unwrap().years.first(), 2014);
+        assert_eq!(windows.last().unwrap().years.last(), 2021);
+        // Two runs: one delivers nothing anywhere, one 1 TIV everywhere.
+        let groups = case.groups().len();
+        let runs = vec![
+            vec![vec![0.0; groups]; windows.len()],
+            vec![vec![1.0; groups]; windows.len()],
+        ];
+        let rows = rows(&case, &windows, &runs);
+        assert_eq!(rows.len(), groups * windows.len(), "every group was active");
+        assert!(rows.iter().all(|r| r.model == 0.5));
+        let china_2014 = rows
+            .iter()
+            .find(|r| r.supplier == "China" && r.year == 2014)
+            .unwrap();
+        assert!(!china_2014.observed_zero, "China delivered 7 in 2014");
+    }
+}
