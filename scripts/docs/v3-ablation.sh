@@ -46,7 +46,12 @@ run v3-no-stability-stake 's/^stability_stake = [0-9.]+/stability_stake = 0.0/'
 run v3-holds-cancel 's/^(stance_cost = [0-9.]+.*)$/\1\ncancel_held = 1.0/'
 run v3-full-carryover 's/^carryover = [0-9.]+/carryover = 1.0/' \
   --fit buyer.support_weight --fit buyer.lock_in_weight --fit buyer.dependence_weight \
-  --fit buyer.quality_weight --fit buyer.contracts_per_quarter
+  --fit buyer.quality_weight
+# Contracts a quarter fitted from the shares with the rest, as before the
+# zero-year fit (docs/model.md 14.1), rather than held at the profile's value.
+run v3-contracts-from-shares 's/^$//' \
+  --fit buyer.support_weight --fit buyer.lock_in_weight --fit buyer.dependence_weight \
+  --fit buyer.quality_weight --fit buyer.carryover --fit buyer.contracts_per_quarter
 {
   echo "Leave-one-case-out skill against persistence (mean over cases; 1000 runs a case, seed 20260101),"
   echo "with one v3 mechanism switched off in the shared profiles at a time."

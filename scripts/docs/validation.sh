@@ -38,8 +38,26 @@ run() { # NAME ARGS...
   keep "$work/$name.txt" > "$results/validation-$name.txt"
   cp "$work/$name/skill.csv" "$results/validation-$name-skill.csv"
   cp "$work/$name/cases.csv" "$results/validation-$name-cases.csv"
+  cp "$work/$name/zero_years.csv" "$results/validation-$name-zero-years.csv"
   printf '%-16s %s %6s s %6s MB\n' "$name" "armsim evaluate $*" \
     "$(seconds "$work/$name.time")" "$(megabytes "$work/$name.time")" >> "$results/validation-timing.txt"
+}
+
+zero_years_grid() {
+  local out=$results/validation-zero-years-grid.txt
+  echo "armsim evaluate --set buyer.contracts_per_quarter=L: the zero-year check at each L" > "$out"
+  for l in 0.7 0.8 0.85 0.9 0.95 1.0 1.05 1.1 1.25 1.5; do
+    "$ARMSIM" evaluate --set "buyer.contracts_per_quarter=$l" --no-plots --quiet --out "$work/grid-$l"
+    printf 'L = %-5s %s\n' "$l" "$(grep '^Zero years' "$work/grid-$l/summary.txt" | sed 's/.*the record shows nothing/nothing/')" >> "$out"
+  done
+  # Leave one case out: the grid value each case's fold picks (the lowest
+  # Brier score on the other cases).
+  echo "Leave one case out, the value fitted without each case:" >> "$out"
+  for l in 0.7 0.8 0.85 0.9 0.95 1.0 1.05 1.1 1.25 1.5; do
+    awk -F, -v l="$l" 'NR > 1 { e = ($5 - $4) ^ 2; se[$1] += e; n[$1]++; all += e; N++ }
+      END { for (c in se) printf "%s %s %.6f\n", c, l, (all - se[c]) / (N - n[c]) }' \
+      "$work/grid-$l/zero_years.csv"
+  done | sort -k1,1 -k3,3g | awk '$1 != last { printf "  %-18s %s\n", $1, $2; last = $1 }' >> "$out"
 }
 
 run defaults
@@ -50,6 +68,10 @@ run loo-ex-ante --loo --ex-ante
 run loo-v2 --loo --model v2
 run loo-ex-ante-v2 --loo --ex-ante --model v2
 cp "$work/loo/scores.csv" "$results/validation-loo-scores.csv"
+
+# The contracts' number a quarter fitted to the library's zero years
+# (docs/model.md 3.1): the check's line at each value of a grid.
+zero_years_grid
 
 # The baseline scenario's own forecast of 2021, against the record.
 "$ARMSIM" evaluate scenarios/myanmar_2021.toml --runs 10000 --no-plots --quiet --out "$work/baseline"

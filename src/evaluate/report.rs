@@ -237,8 +237,8 @@ fn zero_years_text(e: &Evaluation) -> Option<String> {
     Some(format!(
         "Zero years (is the model as lumpy as the record?): of {} years in which a supplier group \
          active before its shock could deliver (the shock year to +{}), the record shows nothing \
-         in {} and the model expected {:.1}. Brier score of the model's chance of nothing {:.3}, \
-         of the share of such years before the shock {:.3} (skill {}).",
+         in {} and the model expected {:.1}. Brier score of the model's chance of nothing {:.4}, \
+         of the share of such years before the shock {:.4} (skill {}).",
         s.rows,
         zero_years::LAST_OFFSET,
         s.observed,
