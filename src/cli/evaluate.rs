@@ -13,6 +13,7 @@ use armsim::evaluate::case::Case;
 use armsim::evaluate::fit::FitSettings;
 use armsim::evaluate::report::summary_text;
 use armsim::evaluate::run::{EvaluateFinished, Evaluator, JointCalibrator, JointFinished};
+use armsim::evaluate::zero_years::CONTRACTS_PATH;
 use armsim::evaluate::{self, Mode, Timeline};
 
 use super::{Interrupts, command_line, parse_threads};
@@ -39,7 +40,9 @@ pub(super) struct EvaluateArgs {
     /// A shared parameter to fit with --loo (buyer.KEY, world.KEY or
     /// profile.NAME.KEY), uniform over its documented range. Repeatable
     /// [default: the buyer's support, lock-in, dependence and quality
-    /// weights; for v3 cases also the carryover]
+    /// weights; for v3 cases also the carryover]. Unless named here, the
+    /// contracts a quarter is fitted per fold to the other cases' years
+    /// without deliveries
     #[arg(long = "fit", value_name = "PATH", requires = "loo")]
     fit: Vec<String>,
 
@@ -57,7 +60,7 @@ pub(super) struct EvaluateArgs {
 
     /// Change one value in every case, checked like the files (after
     /// --model). Repeatable; e.g. --set buyer.contracts_per_quarter=1.0.
-    /// With --loo a parameter it fits is drawn anew
+    /// With --loo, a parameter the folds fit is refused
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
 
@@ -160,8 +163,41 @@ fn load_cases(paths: &[PathBuf], model: Option<&str>, set: &[String]) -> Result<
     Ok(cases)
 }
 
+/// Refuses a `--set` that would be silently undone: the model (set with
+/// `--model`, which names the output) or, with `--loo`, a parameter the
+/// folds fit.
+fn check_set(args: &EvaluateArgs) -> Result<()> {
+    let fitted: Vec<String> = if !args.loo {
+        Vec::new()
+    } else if args.fit.is_empty() {
+        armsim::evaluate::fit::default_shared(armsim::model::ModelVersion::V3)
+    } else {
+        args.fit.clone()
+    };
+    for set in &args.set {
+        let path = set.split_once('=').map_or(set.as_str(), |(p, _)| p).trim();
+        if path == "run.model" {
+            bail!("--set {set}: use --model to run the cases under another model version");
+        }
+        if fitted.iter().any(|f| f == path) || (args.loo && path == CONTRACTS_PATH) {
+            bail!(
+                "--set {set}: with --loo each fold fits {path} (from the other cases' {}), so \
+                 a value set here would be ignored; leave --loo out to evaluate every case at \
+                 this value",
+                if path == CONTRACTS_PATH && !fitted.iter().any(|f| f == path) {
+                    "zero years"
+                } else {
+                    "shares"
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     evaluate::check_runs(args.runs)?;
+    check_set(&args)?;
     let cases = load_cases(&args.cases, args.model.as_deref(), &args.set)?;
     let mode = if args.loo {
         Mode::LeaveOneOut

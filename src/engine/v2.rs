@@ -231,7 +231,7 @@ impl<'s> Simulator<'s> {
         self.unrest = logistic(self.latent);
     }
 
-    /// v3: the order book supplier `i` starts with (docs/model.md 3.1):
+    /// v3: the order book supplier `i` starts with (docs/model.md 14.1):
     /// orders placed in each of the quarters before the start whose
     /// deliveries reach into the run, each as lumpy as the buyer's own
     /// contracts (a Poisson number with mean `lambda_c r_i / sum r`, each

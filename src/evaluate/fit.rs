@@ -63,6 +63,17 @@ pub enum FitError {
     /// The calibration failed.
     #[error(transparent)]
     Abc(#[from] AbcError),
+    /// A value could not be set in a case (out of its domain).
+    #[error("shared parameter `{path}`: {source}")]
+    Set {
+        /// The path.
+        path: String,
+        /// Why.
+        source: ParamError,
+    },
+    /// The zero-year check behind a fold's contracts a quarter failed.
+    #[error("fitting the contracts a quarter to zero years: {0}")]
+    ZeroYears(#[source] Box<super::EvaluateError>),
 }
 
 /// One shared parameter and its prior.
@@ -108,8 +119,8 @@ impl SharedParam {
 /// evaluation fits by default. The contracts' number a quarter is not among
 /// them: shares over five-year windows do not identify it (their fit pushed
 /// it to smooth deliveries, 81 years without a delivery expected where the
-/// record shows 122), so it keeps the profile's value, fitted to the
-/// library's zero years ([`super::zero_years`], docs/model.md 3.1).
+/// record shows 122). Leave one case out, each fold fits it instead to the
+/// other cases' zero years ([`super::zero_years`], docs/model.md 14.1).
 pub const DEFAULT_SHARED: &[&str] = &[
     "buyer.support_weight",
     "buyer.lock_in_weight",
@@ -216,6 +227,20 @@ fn resolve(path: &str, scenario: &Scenario) -> Result<Vec<Target>, FitError> {
         }
         _ => Err(FitError::Path { path: path.into() }),
     }
+}
+
+/// Sets shared parameter `path` (as [`SharedParam::path`]) to `value` in
+/// `scenario`.
+///
+/// # Errors
+/// [`FitError::Path`] if it names nothing, [`FitError::Set`] if the value
+/// is outside its domain.
+pub fn set_shared(scenario: &mut Scenario, path: &str, value: f64) -> Result<(), FitError> {
+    let targets = resolve(path, scenario)?;
+    apply(scenario, &[targets], &[value]).map_err(|source| FitError::Set {
+        path: path.into(),
+        source,
+    })
 }
 
 /// Sets shared parameter values in a scenario through its targets.

@@ -516,9 +516,22 @@ pub fn leave_one_out(
         runs,
     } = plan;
     let (settings, timeline, runs) = (*settings, *timeline, *runs);
+    // The contracts a quarter, unless fitted from shares with the rest:
+    // each fold's from the other cases' zero years.
+    let contracts = if shared.iter().any(|p| p.path == zero_years::CONTRACTS_PATH) {
+        None
+    } else {
+        Some(contracts_fit(cases, runs, cancel)?)
+    };
     let mut out = Vec::with_capacity(cases.len());
-    for (k, case) in cases.iter().enumerate() {
-        let others: Vec<&Case> = cases
+    for k in 0..cases.len() {
+        let chosen = contracts.as_ref().and_then(|f| f.best_without(Some(k)));
+        let fold_cases: Vec<Case> = cases
+            .iter()
+            .map(|c| with_contracts(c, chosen))
+            .collect::<Result<_, _>>()?;
+        let case = &fold_cases[k];
+        let others: Vec<&Case> = fold_cases
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != k)
@@ -538,8 +551,64 @@ pub fn leave_one_out(
                 "the buyer's preferences fitted on the {} other cases",
                 cases.len() - 1
             ),
-            fitted: fold.medians(),
+            fitted: fold
+                .medians()
+                .into_iter()
+                .chain(chosen.map(|v| (format!("{} (zero years)", zero_years::CONTRACTS_PATH), v)))
+                .collect(),
         });
     }
     Ok(out)
+}
+
+/// `case` with its contracts a quarter set to `value`, if given.
+fn with_contracts(case: &Case, value: Option<f64>) -> Result<Case, fit::FitError> {
+    let mut case = case.clone();
+    if let Some(v) = value {
+        fit::set_shared(&mut case.loaded.scenario, zero_years::CONTRACTS_PATH, v)?;
+    }
+    Ok(case)
+}
+
+/// The zero-year check of every case (at its values, whole timeline) at
+/// each value of [`zero_years::CONTRACTS_GRID`], `runs` runs a case: what
+/// each fold of [`leave_one_out`] picks its contracts a quarter from.
+///
+/// # Errors
+/// [`fit::FitError::ZeroYears`] (cancellation as [`fit::FitError::Abc`]).
+pub fn contracts_fit(
+    cases: &[Case],
+    runs: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<zero_years::ContractsFit, fit::FitError> {
+    let mut rows = Vec::new();
+    for v in zero_years::CONTRACTS_GRID {
+        let at_v: Vec<Case> = cases
+            .iter()
+            .map(|c| with_contracts(c, Some(v)))
+            .collect::<Result<_, _>>()?;
+        let forecasters = at_defaults(&at_v, Timeline::Full);
+        match evaluate(
+            &at_v,
+            &forecasters,
+            Mode::Defaults,
+            Timeline::Full,
+            runs,
+            cancel,
+        ) {
+            Ok(e) => rows.push(e.zero_years),
+            Err(EvaluateError::Cancelled) => {
+                return Err(fit::FitError::Abc(
+                    crate::calibrate::abc::AbcError::Cancelled,
+                ));
+            }
+            Err(e) => return Err(fit::FitError::ZeroYears(Box::new(e))),
+        }
+    }
+    let ids: Vec<&str> = cases.iter().map(Case::id).collect();
+    Ok(zero_years::ContractsFit::new(
+        zero_years::CONTRACTS_GRID.to_vec(),
+        &ids,
+        &rows,
+    ))
 }

@@ -98,7 +98,9 @@ impl ZeroYearSummary {
 /// The one-year windows a case is checked on: from the shock year to
 /// `+7`, within the record and the simulated whole years.
 pub fn years(case: &Case) -> Vec<Window> {
-    let first = case.shock_year().max(case.loaded.scenario.start().year);
+    // A year is simulated whole only from the first that starts in Q1.
+    let start = case.loaded.scenario.start();
+    let first = case.shock_year().max(start.year + i32::from(start.q != 1));
     let last = (case.shock_year() + LAST_OFFSET)
         .min(case.observed_until)
         .min(case.last_simulated_year());
@@ -142,6 +144,72 @@ pub fn rows(case: &Case, windows: &[Window], runs: &[RunDeliveries]) -> Vec<Zero
     out
 }
 
+/// The contracts' number a quarter ([`CONTRACTS_PATH`]) the check is fitted
+/// over: leave one case out, each fold takes the value of this grid with
+/// the lowest Brier score on the other cases' zero years.
+pub const CONTRACTS_GRID: [f64; 10] = [0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5];
+
+/// The parameter fitted to zero years.
+pub const CONTRACTS_PATH: &str = "buyer.contracts_per_quarter";
+
+/// Each case's zero-year check at each value of a grid of the contracts'
+/// number a quarter: what a fold needs to pick its value without its case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractsFit {
+    /// The grid.
+    pub grid: Vec<f64>,
+    /// `squared[v][c]`: case `c`'s summed squared error at `grid[v]`, and
+    /// its number of rows.
+    pub squared: Vec<Vec<(f64, usize)>>,
+}
+
+impl ContractsFit {
+    /// From each grid value's rows (`rows[v]`), for `cases` (by id).
+    pub fn new(grid: Vec<f64>, cases: &[&str], rows: &[Vec<ZeroYearRow>]) -> ContractsFit {
+        let squared = rows
+            .iter()
+            .map(|rows| {
+                cases
+                    .iter()
+                    .map(|id| {
+                        rows.iter()
+                            .filter(|r| r.case == *id)
+                            .fold((0.0, 0), |(e, n), r| {
+                                let y = f64::from(u8::from(r.observed_zero));
+                                (e + (r.model - y).powi(2), n + 1)
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        ContractsFit { grid, squared }
+    }
+
+    /// The grid value with the lowest Brier score over every case but
+    /// `left_out` (over all of them for `None`); the smaller value on a tie,
+    /// `None` if no case but the left-out one has a row.
+    pub fn best_without(&self, left_out: Option<usize>) -> Option<f64> {
+        let brier = |per_case: &Vec<(f64, usize)>| {
+            let (e, n) = per_case
+                .iter()
+                .enumerate()
+                .filter(|(c, _)| Some(*c) != left_out)
+                .fold((0.0, 0), |(e, n), (_, &(ec, nc))| (e + ec, n + nc));
+            (n > 0).then(|| e / n as f64)
+        };
+        let mut best: Option<(f64, f64)> = None;
+        for (v, per_case) in self.grid.iter().zip(&self.squared) {
+            let Some(b) = brier(per_case) else {
+                return None;
+            };
+            if best.is_none_or(|(_, lowest)| b < lowest) {
+                best = Some((*v, b));
+            }
+        }
+        best.map(|(v, _)| v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +235,46 @@ mod tests {
         assert!((s.brier_before - (1.0 + 0.04) / 2.0).abs() < 1e-15);
         assert!(s.skill() > 0.0);
         assert_eq!(ZeroYearSummary::of(&[]), None);
+    }
+
+    #[test]
+    fn a_fold_picks_the_value_best_on_the_other_cases() {
+        // Two cases, three values: case 0 is best at 1.0, case 1 at 0.5;
+        // together (case 1 has more rows) 0.5 wins.
+        let fit = ContractsFit {
+            grid: vec![0.5, 1.0, 1.5],
+            squared: vec![
+                vec![(3.0, 10), (1.0, 20)],
+                vec![(1.0, 10), (4.0, 20)],
+                vec![(2.0, 10), (6.0, 20)],
+            ],
+        };
+        assert_eq!(fit.best_without(None), Some(0.5));
+        assert_eq!(fit.best_without(Some(1)), Some(1.0));
+        assert_eq!(fit.best_without(Some(0)), Some(0.5));
+        // A tie goes to the smaller value; no rows left, no value.
+        let tie = ContractsFit {
+            grid: vec![0.5, 1.0],
+            squared: vec![vec![(1.0, 4)], vec![(1.0, 4)]],
+        };
+        assert_eq!(tie.best_without(None), Some(0.5));
+        assert_eq!(tie.best_without(Some(0)), None);
+        // Built from rows: squared errors summed per case.
+        let rows = vec![vec![row(true, 0.5, 0.0), row(false, 0.5, 0.0)]];
+        let built = ContractsFit::new(vec![1.0], &["c", "d"], &rows);
+        assert_eq!(built.squared, vec![vec![(0.5, 2), (0.0, 0)]]);
+    }
+
+    #[test]
+    fn a_case_that_starts_inside_a_year_is_checked_from_the_next() {
+        let overrides = [
+            "run.start=2014Q2".to_string(),
+            "run.quarters=30".to_string(),
+        ];
+        let path = std::path::Path::new("scenarios/cases/thailand_2014.toml");
+        let case = Case::load_with(path, &overrides).unwrap();
+        let windows = years(&case);
+        assert_eq!(windows.first().unwrap().years.first(), 2015);
     }
 
     #[test]

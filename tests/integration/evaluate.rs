@@ -157,6 +157,26 @@ fn set_changes_every_case_and_fewer_contracts_mean_more_years_without_deliveries
     assert!(!ok);
     assert!(stderr.contains("contracts_per_quarter"), "{stderr}");
     assert!(!out.exists());
+    // A value that would be silently undone is refused: the model (that is
+    // --model's) and, leave one case out, what the folds fit.
+    for (args, expected) in [
+        (&["--set", "run.model=v2"][..], "use --model"),
+        (
+            &["--loo", "--set", "buyer.support_weight=1"],
+            "each fold fits",
+        ),
+        (
+            &["--loo", "--set", "buyer.contracts_per_quarter=1"],
+            "zero years",
+        ),
+    ] {
+        let mut all = vec!["evaluate", "--out", out.to_str().unwrap()];
+        all.extend(args);
+        all.push(CASES[0]);
+        let (ok, _, stderr) = run(&all);
+        assert!(!ok && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!out.exists());
+    }
 }
 
 #[test]
@@ -189,6 +209,11 @@ fn the_same_bits_whatever_the_threads_and_leave_one_out_fits_elsewhere() {
         assert!(
             manifest.contains("buyer.support_weight"),
             "fitted medians recorded"
+        );
+        // Each fold's contracts a quarter, from the other cases' zero years.
+        assert!(
+            manifest.contains("buyer.contracts_per_quarter (zero years)"),
+            "{manifest}"
         );
     }
     assert_eq!(outputs[0], outputs[1]);
