@@ -199,9 +199,7 @@ impl ContractsFit {
         };
         let mut best: Option<(f64, f64)> = None;
         for (v, per_case) in self.grid.iter().zip(&self.squared) {
-            let Some(b) = brier(per_case) else {
-                return None;
-            };
+            let b = brier(per_case)?;
             if best.is_none_or(|(_, lowest)| b < lowest) {
                 best = Some((*v, b));
             }
