@@ -44,9 +44,25 @@ pub enum CompareRunError {
     /// The results could not be written.
     #[error(transparent)]
     Write(#[from] OutputError),
-    /// The checkpoint could not be read, or (when interrupted) saved.
+    /// The checkpoint could not be read.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The comparison was interrupted and its completed pairs could not be
+    /// saved (as a study says it: [`crate::runner::RunError::Unsaved`]).
+    #[error(
+        "interrupted after {done} of {total} pairs, but they could not be saved in {}: {source}",
+        path.display()
+    )]
+    Unsaved {
+        /// Pairs done.
+        done: u64,
+        /// Pairs asked for.
+        total: u64,
+        /// The checkpoint.
+        path: PathBuf,
+        /// Why.
+        source: Box<StateError>,
+    },
     /// The checkpoint to resume from is of another comparison.
     #[error(
         "{} is a checkpoint of another comparison (its scenarios, seed, runs or outcomes \
@@ -325,7 +341,14 @@ impl<'a> CompareRunner<'a> {
         let elapsed_seconds = resumed_seconds + done.elapsed.as_secs_f64();
         if done.interrupted {
             let kept = if done.paired.runs > 0 {
-                state_of(&done.paired).save(&checkpoint)?;
+                if let Err(source) = state_of(&done.paired).save(&checkpoint) {
+                    return Err(CompareRunError::Unsaved {
+                        done: done.paired.runs,
+                        total,
+                        path: checkpoint,
+                        source: Box::new(source),
+                    });
+                }
                 Some(checkpoint)
             } else {
                 None
@@ -709,6 +732,45 @@ mod tests {
             .on_progress(&mut progress)
             .on_notice(&mut notice)
             .run()
+    }
+
+    #[test]
+    fn an_interruption_whose_checkpoint_cannot_be_saved_says_what_was_done() {
+        let (a, b) = pair();
+        let root = tempfile::tempdir().unwrap();
+        let parent = root.path().join("gone");
+        std::fs::create_dir(&parent).unwrap();
+        let flag = AtomicBool::new(false);
+        // Once pairs are done, a file takes the place of the checkpoint's
+        // directory and the comparison is interrupted.
+        let mut progress = |pairs: u64| {
+            if pairs >= 1 && !flag.load(Ordering::Relaxed) {
+                std::fs::remove_dir_all(&parent).unwrap();
+                std::fs::write(&parent, b"in the way").unwrap();
+                flag.store(true, Ordering::Relaxed);
+            }
+        };
+        let result = CompareRunner::new(&a, &b)
+            .plots(false)
+            .threads(1)
+            .out(parent.join("out"))
+            .cancel(&flag)
+            .on_progress(&mut progress)
+            .run();
+        let Err(error) = result else {
+            panic!("saved: {result:?}");
+        };
+        let CompareRunError::Unsaved {
+            done, total, path, ..
+        } = &error
+        else {
+            panic!("{error}");
+        };
+        assert!(*done > 0 && *done < *total, "{error}");
+        assert_eq!(path, &parent.join(".out.checkpoint"));
+        let message = error.to_string();
+        assert!(message.starts_with("interrupted after"), "{message}");
+        assert!(message.contains("could not be saved"), "{message}");
     }
 
     #[test]
