@@ -34,7 +34,7 @@ use std::time::Duration;
 use crate::files;
 use crate::output::{self, KeptRuns, OutputError, RunsFormat, SHARD_STATE, StudyShardRecord};
 use crate::scenario::{Loaded, ScenarioError};
-use crate::state::{self, MergeError, StateError, StudyState};
+use crate::state::{self, MergeError, StateError, StudyState, Unsaved};
 use crate::study::{Study, StudyError, replay, shard_range};
 use crate::summary::Summary;
 
@@ -144,20 +144,8 @@ pub enum RunError {
         limit: u64,
     },
     /// The study was interrupted and its completed runs could not be saved.
-    #[error(
-        "interrupted after {done} of {total} runs, but they could not be saved in {}: {source}",
-        path.display()
-    )]
-    Unsaved {
-        /// Runs done in this study's range.
-        done: u64,
-        /// Runs in the range.
-        total: u64,
-        /// The checkpoint.
-        path: PathBuf,
-        /// Why.
-        source: Box<StateError>,
-    },
+    #[error(transparent)]
+    Unsaved(#[from] Unsaved),
     /// A path given to merge is not a shard directory.
     #[error(
         "{} is not a shard directory: it has no {SHARD_STATE} (shards are written by \
@@ -609,9 +597,10 @@ impl<'a> Runner<'a> {
         if outcome.interrupted {
             let done = state.done - range.start;
             let total = range.end - range.start;
-            state.save(&checkpoint).map_err(|e| RunError::Unsaved {
+            state.save(&checkpoint).map_err(|e| Unsaved {
                 done,
                 total,
+                unit: "runs",
                 path: checkpoint.clone(),
                 source: Box::new(e),
             })?;

@@ -33,6 +33,16 @@ const MAGIC: &[u8; 8] = b"ARMSIMST";
 pub const COMPARISON_MAGIC: &[u8; 8] = b"ARMSIMCM";
 /// The magic bytes of a campaign's state (sweep, sensitivity).
 pub const CAMPAIGN_MAGIC: &[u8; 8] = b"ARMSIMCP";
+/// The magic bytes of an ABC population: a calibration's generation, an
+/// evaluation's fold ([`crate::calibrate::population`]).
+pub const POPULATION_MAGIC: &[u8; 8] = b"ARMSIMAB";
+/// Every kind of state file, by its magic bytes, and its name.
+const KINDS: [(&[u8; 8], &str); 4] = [
+    (MAGIC, "study"),
+    (COMPARISON_MAGIC, "comparison"),
+    (CAMPAIGN_MAGIC, "campaign"),
+    (POPULATION_MAGIC, "population"),
+];
 const VERSION: u32 = 2;
 /// Bytes around the payload: magic, version, length, checksum.
 const FRAME: usize = 8 + 4 + 8 + 32;
@@ -65,6 +75,28 @@ pub enum StateError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// An interrupted command whose finished work could not be saved for
+/// `--resume`: what was done, where it was to be kept and why it was not.
+/// Every command (a study's runs, a comparison's pairs, a campaign's
+/// points) reports this in the same words.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted after {done} of {total} {unit}, but they could not be saved in {}: {source}",
+    path.display()
+)]
+pub struct Unsaved {
+    /// Units done.
+    pub done: u64,
+    /// Units asked for.
+    pub total: u64,
+    /// What a unit is: "runs", "pairs", "points".
+    pub unit: &'static str,
+    /// The checkpoint.
+    pub path: std::path::PathBuf,
+    /// Why it could not be written.
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// The state of a study, or of one shard of it.
@@ -380,24 +412,21 @@ pub fn is_state_file(path: &Path) -> bool {
 }
 
 /// Which kind of armsim state file `path` holds, if any: "study",
-/// "comparison" or "campaign".
+/// "comparison", "campaign" or "population".
 pub fn state_kind(path: &Path) -> Option<&'static str> {
-    [
-        (MAGIC, "study"),
-        (COMPARISON_MAGIC, "comparison"),
-        (CAMPAIGN_MAGIC, "campaign"),
-    ]
-    .into_iter()
-    .find(|(magic, _)| files::starts_with(path, &magic[..]))
-    .map(|(_, kind)| kind)
+    KINDS
+        .into_iter()
+        .find(|(magic, _)| files::starts_with(path, &magic[..]))
+        .map(|(_, kind)| kind)
 }
 
 /// `payload` framed as a state file: `magic` (which kind of state), the
 /// kind's format `version`, the payload's length, the payload and its
 /// SHA-256. The one frame of every state file armsim writes: a study's or
 /// shard's ([`StudyState`]), a comparison's checkpoint
-/// ([`crate::experiment::comparing::ComparisonState`]) and a campaign's
-/// ([`crate::experiment::campaign::CampaignState`]).
+/// ([`crate::experiment::comparing::ComparisonState`]), a campaign's
+/// ([`crate::experiment::campaign::CampaignState`]) and an ABC population
+/// ([`crate::calibrate::population::Population`]).
 pub(crate) fn frame(magic: &[u8; 8], version: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + FRAME);
     out.extend_from_slice(magic);
@@ -408,6 +437,58 @@ pub(crate) fn frame(magic: &[u8; 8], version: u32, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Why bytes are not a [`frame`] of the kind and format expected: nothing
+/// in the payload has been read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// Another kind of file (its magic bytes differ).
+    #[error("wrong magic bytes")]
+    Magic,
+    /// Another format of this kind.
+    #[error("{}", version_message(*found, *expected))]
+    Version {
+        /// The file's format.
+        found: u32,
+        /// The format this armsim reads.
+        expected: u32,
+    },
+    /// The file ends inside its header.
+    #[error("the file ends inside its header (a truncated copy)")]
+    Header,
+    /// The length the header declares is not what follows it.
+    #[error(
+        "the file is {size} bytes but says it holds a {declared}-byte payload \
+         (a truncated or damaged copy)"
+    )]
+    Length {
+        /// The file's size.
+        size: usize,
+        /// The payload's declared length.
+        declared: u64,
+    },
+    /// The payload is not what was written.
+    #[error("checksum mismatch: the file is damaged (a changed byte or a bad copy)")]
+    Checksum,
+}
+
+fn version_message(found: u32, expected: u32) -> String {
+    if found < expected {
+        format!(
+            "state format {found}, written by an older armsim; this armsim reads \
+             format {expected}: run it again"
+        )
+    } else {
+        format!("state format {found}, written by a newer armsim; this armsim reads {expected}")
+    }
+}
+
+impl From<FrameError> for String {
+    fn from(e: FrameError) -> String {
+        e.to_string()
+    }
+}
+
 /// The payload of a [`frame`]d file, once its magic, format, length and
 /// checksum are checked: nothing in a payload is read before its checksum
 /// holds.
@@ -415,40 +496,28 @@ pub(crate) fn unframe<'a>(
     magic: &[u8; 8],
     expected: u32,
     bytes: &'a [u8],
-) -> Result<&'a [u8], String> {
-    let mut reader = Reader { input: bytes };
-    if reader.bytes(8).ok() != Some(magic.as_slice()) {
-        return Err("wrong magic bytes".into());
+) -> Result<&'a [u8], FrameError> {
+    if bytes.get(..8) != Some(magic.as_slice()) {
+        return Err(FrameError::Magic);
     }
-    let version = u32::from_le_bytes(
-        reader
-            .bytes(4)?
-            .try_into()
-            .map_err(|_| "truncated header")?,
-    );
-    if version != expected {
-        return Err(if version < expected {
-            format!(
-                "state format {version}, written by an older armsim; this armsim reads \
-                 format {expected}: run it again"
-            )
-        } else {
-            format!(
-                "state format {version}, written by a newer armsim; this armsim reads {expected}"
-            )
+    let Some(header) = bytes.get(8..20) else {
+        return Err(FrameError::Header);
+    };
+    let (version, declared) = header.split_at(4);
+    let found = u32::from_le_bytes(version.try_into().expect("4 bytes"));
+    if found != expected {
+        return Err(FrameError::Version { found, expected });
+    }
+    let declared = u64::from_le_bytes(declared.try_into().expect("8 bytes"));
+    if bytes.len() < FRAME || declared != (bytes.len() - FRAME) as u64 {
+        return Err(FrameError::Length {
+            size: bytes.len(),
+            declared,
         });
     }
-    let declared = reader.u64()?;
-    if declared != (bytes.len() - bytes.len().min(FRAME)) as u64 || bytes.len() < FRAME {
-        return Err(format!(
-            "the file is {} bytes but says it holds a {declared}-byte payload \
-             (a truncated or damaged copy)",
-            bytes.len()
-        ));
-    }
-    let (payload, checksum) = reader.input.split_at(declared as usize);
+    let (payload, checksum) = bytes[20..].split_at(declared as usize);
     if Sha256::digest(payload).as_slice() != checksum {
-        return Err("checksum mismatch: the file is damaged (a changed byte or a bad copy)".into());
+        return Err(FrameError::Checksum);
     }
     Ok(payload)
 }
@@ -606,14 +675,14 @@ mod tests {
     fn each_kind_of_state_file_has_its_own_magic() {
         // A comparison's checkpoint first took a campaign's magic bytes, so
         // one could have been read as the other: every kind must differ.
-        let magics = [MAGIC, COMPARISON_MAGIC, CAMPAIGN_MAGIC];
+        let magics = KINDS.map(|(magic, _)| magic);
         for (i, a) in magics.iter().enumerate() {
             for b in &magics[i + 1..] {
                 assert_ne!(a, b);
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        for (magic, kind) in magics.into_iter().zip(["study", "comparison", "campaign"]) {
+        for (magic, kind) in KINDS {
             let path = dir.path().join("state");
             std::fs::write(&path, super::frame(magic, 1, b"payload")).unwrap();
             assert_eq!(state_kind(&path), Some(kind));

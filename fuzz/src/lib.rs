@@ -7,6 +7,8 @@
 
 use std::sync::OnceLock;
 
+use armsim::calibrate::abc::{Population, Problem, Smc, SmcConfig};
+use armsim::calibrate::prior::{Prior, PriorParam};
 use armsim::engine::{QuarterView, Simulator, run_rng};
 use armsim::experiment::comparing::ComparisonState;
 use armsim::experiment::outcome::Outcome;
@@ -133,6 +135,57 @@ pub fn comparison_state_file(data: &[u8]) {
         let back = ComparisonState::decode(&bytes, &c.identity, &c.a, &c.outcomes)
             .expect("an encoded checkpoint decodes")
             .expect("of the same comparison");
+        assert_eq!(back.encode(), bytes, "encode then decode");
+    }
+}
+
+/// A small, valid ABC population (made once): two generations of ABC-SMC
+/// on a one-parameter model, the kind of file a calibration checkpoints and
+/// an evaluation's folds keep.
+pub fn population() -> &'static Population {
+    static POPULATION: OnceLock<Population> = OnceLock::new();
+    POPULATION.get_or_init(|| {
+        let model = |theta: &[f64], stream: u64| -> Result<Vec<f64>, std::convert::Infallible> {
+            Ok(vec![theta[0] + (stream % 17) as f64 / 8.0 - 1.0])
+        };
+        let prior = Prior::uniform(-5.0, 5.0).expect("a valid prior");
+        let params = vec![PriorParam::new("theta", prior)];
+        let problem = Problem::new(params, vec![0.5], vec![1.0], model).expect("a valid problem");
+        let mut config = SmcConfig::new(7, 20);
+        config.initial_draws = 60;
+        config.batch = 16;
+        config.max_generations = 2;
+        Smc::new(&problem, config)
+            .run()
+            .expect("ABC runs")
+            .population
+    })
+}
+
+/// Any bytes as an ABC population's payload, framed with a valid checksum
+/// (as [`state_bytes`] does for a study's): a population whose sizes,
+/// weights, distances and history check out, or an error.
+pub fn population_bytes(data: &[u8]) {
+    population_file(&Population::frame(data));
+}
+
+/// Any bytes as a whole population file. A population that decodes is
+/// consistent, summarises without a fault and survives encoding unchanged.
+pub fn population_file(data: &[u8]) {
+    if let Ok(p) = Population::decode(data) {
+        assert_eq!(p.particles().len(), p.len() * p.dim());
+        assert_eq!(p.weights().len(), p.len());
+        let total: f64 = p.weights().iter().sum();
+        assert!((total - 1.0).abs() <= 1e-9, "weights sum to {total}");
+        assert!(p.distances().iter().all(|d| *d <= p.epsilon()));
+        assert_eq!(
+            p.history().last().map(|h| h.generation),
+            Some(p.generation())
+        );
+        let _ = p.posterior();
+        let _ = p.ess();
+        let bytes = p.encode();
+        let back = Population::decode(&bytes).expect("an encoded population decodes");
         assert_eq!(back.encode(), bytes, "encode then decode");
     }
 }

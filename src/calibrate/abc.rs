@@ -65,8 +65,9 @@
 //! weights, distances, statistics, tolerance, simulation counts and the
 //! history of earlier generations, with a fingerprint of the problem and of
 //! the settings that shape the populations (seed, population size, initial
-//! draws, alpha, batch). [`Population::encode`] writes it with a SHA-256
-//! checksum; [`Population::decode`] refuses corrupt bytes with a typed
+//! draws, alpha, batch). [`Population::encode`] writes it in the state
+//! files' one frame ([`crate::state`]: magic, format, length, payload,
+//! SHA-256); [`Population::decode`] refuses corrupt bytes with a typed
 //! [`DecodeError`] and bounds every declared size by the bytes present before
 //! allocating. [`Smc::resume`] continues from a population and gives the same
 //! bits as the uninterrupted run; the stopping rules may differ (to extend a

@@ -13,38 +13,22 @@
 //! present (and a fixed maximum) before allocating, so a corrupt or forged
 //! file gives a [`DecodeError`], never a panic or a huge allocation.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use super::abc::{MAX_GENERATIONS, MAX_PARAMS, MAX_POPULATION, MAX_STATISTICS};
 use super::posterior::{Posterior, effective_sample_size};
+use crate::files::{self, FileError};
+use crate::state::{self, FrameError};
 
 /// Why bytes are not a population ([`Population::decode`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// The bytes do not start with the population magic.
-    #[error("not an armsim ABC population")]
-    NotAPopulation,
-    /// Another format version.
-    #[error("format version {found}, this armsim reads {supported}")]
-    Version {
-        /// Found.
-        found: u32,
-        /// Supported.
-        supported: u32,
-    },
-    /// Fewer bytes than declared.
-    #[error("truncated")]
-    Truncated,
-    /// More bytes than declared.
-    #[error("trailing bytes")]
-    TrailingBytes,
-    /// The checksum does not match the contents: the bytes are corrupt.
-    #[error("checksum mismatch: the contents are corrupt")]
-    Checksum,
+    /// The frame around the payload is wrong: another kind of file, another
+    /// format, a truncated copy or a checksum that fails. Nothing in the
+    /// payload was read.
+    #[error("not a usable ABC population file ({0})")]
+    Frame(#[from] FrameError),
     /// The contents are inconsistent.
     #[error("malformed: {what}")]
     Malformed {
@@ -57,7 +41,7 @@ pub enum DecodeError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PopulationFileError {
-    /// Reading or writing failed.
+    /// Reading failed.
     #[error("{}: {source}", path.display())]
     Io {
         /// The file.
@@ -65,6 +49,9 @@ pub enum PopulationFileError {
         /// Why.
         source: std::io::Error,
     },
+    /// Writing failed, or the path holds something armsim may not replace.
+    #[error(transparent)]
+    Write(#[from] FileError),
     /// The file is not a valid population.
     #[error("{}: {source}", path.display())]
     Decode {
@@ -201,16 +188,27 @@ impl Population {
 }
 
 /// The first bytes of every population file.
-pub const MAGIC: &[u8; 8] = b"ARMSIMAB";
-const VERSION: u32 = 1;
-/// Magic, version, payload length.
+pub const MAGIC: &[u8; 8] = state::POPULATION_MAGIC;
+/// Format 2 is the state files' one frame ([`crate::state`]); format 1
+/// had a frame of its own.
+const VERSION: u32 = 2;
+/// Magic, version, payload length: the bytes before the payload.
+#[cfg(test)]
 pub(super) const HEADER: usize = 8 + 4 + 8;
+/// The payload's SHA-256, after it.
+#[cfg(test)]
 pub(super) const CHECKSUM: usize = 32;
 const MAX_NAME: usize = 4096;
 
+/// Whether `path` holds a population (by its magic bytes): the only kind of
+/// file a population replaces.
+pub fn is_population_file(path: &Path) -> bool {
+    files::starts_with(path, MAGIC)
+}
+
 impl Population {
-    /// The binary form: magic, format version, payload length, payload, and
-    /// the SHA-256 of everything before it. Floats are stored as their bits,
+    /// The binary form: the payload in the state files' one frame (magic,
+    /// format version, payload length, payload, its SHA-256). Floats are stored as their bits,
     /// so decoding gives back the same population exactly.
     pub fn encode(&self) -> Vec<u8> {
         let mut p = Vec::new();
@@ -243,14 +241,14 @@ impl Population {
             p.extend_from_slice(&h.acceptance_rate.to_bits().to_le_bytes());
             p.extend_from_slice(&h.ess.to_bits().to_le_bytes());
         }
-        let mut out = Vec::with_capacity(HEADER + p.len() + CHECKSUM);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-        out.extend_from_slice(&p);
-        let sum: [u8; 32] = Sha256::digest(&out).into();
-        out.extend_from_slice(&sum);
-        out
+        Self::frame(&p)
+    }
+
+    /// `payload` in the frame of a population file (magic, format, length,
+    /// payload, SHA-256 of the payload). The fuzz target frames arbitrary
+    /// bytes so, to reach the payload's decoder behind a valid checksum.
+    pub fn frame(payload: &[u8]) -> Vec<u8> {
+        state::frame(MAGIC, VERSION, payload)
     }
 
     /// Decodes [`Population::encode`]'s output, checking the checksum before
@@ -260,34 +258,8 @@ impl Population {
     /// # Errors
     /// [`DecodeError`].
     pub fn decode(bytes: &[u8]) -> Result<Population, DecodeError> {
-        if bytes.len() < 8 || &bytes[..8] != MAGIC {
-            return Err(DecodeError::NotAPopulation);
-        }
-        if bytes.len() < HEADER {
-            return Err(DecodeError::Truncated);
-        }
-        let version = u32::from_le_bytes(array(&bytes[8..12]));
-        if version != VERSION {
-            return Err(DecodeError::Version {
-                found: version,
-                supported: VERSION,
-            });
-        }
-        let declared = u64::from_le_bytes(array(&bytes[12..20]));
-        let present = (bytes.len() - HEADER).saturating_sub(CHECKSUM) as u64;
-        if bytes.len() < HEADER + CHECKSUM || declared > present {
-            return Err(DecodeError::Truncated);
-        }
-        if declared < present {
-            return Err(DecodeError::TrailingBytes);
-        }
-        let end = bytes.len() - CHECKSUM;
-        let sum: [u8; 32] = Sha256::digest(&bytes[..end]).into();
-        if sum[..] != bytes[end..] {
-            return Err(DecodeError::Checksum);
-        }
         let mut r = Reader {
-            input: &bytes[HEADER..end],
+            input: state::unframe(MAGIC, VERSION, bytes)?,
         };
         let malformed = |what| DecodeError::Malformed { what };
         let fingerprint: [u8; 32] = array(r.take(32)?);
@@ -367,25 +339,15 @@ impl Population {
         })
     }
 
-    /// Writes [`Population::encode`] to `path` atomically (a temporary file
-    /// in the same directory, renamed into place).
+    /// Writes [`Population::encode`] to `path` all or nothing (a temporary
+    /// file in the same directory, renamed into place), replacing only a
+    /// population file.
     ///
     /// # Errors
-    /// [`PopulationFileError::Io`].
+    /// [`PopulationFileError::Write`].
     pub fn save(&self, path: &Path) -> Result<(), PopulationFileError> {
-        let io = |source| PopulationFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(&self.encode()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
+        let bytes = self.encode();
+        files::write_file_atomically(path, is_population_file, |w| w.write_all(&bytes))?;
         Ok(())
     }
 

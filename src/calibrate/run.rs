@@ -56,6 +56,7 @@ use super::abc::{
     RejectionConfig, Smc, SmcConfig, SmcOutcome,
 };
 use super::history::{WaveConfig, history_match};
+use super::population::is_population_file;
 use super::posterior::{Posterior, weighted_quantile};
 use super::prior::PriorParam;
 use super::report;
@@ -535,9 +536,7 @@ pub fn remove_checkpoints(dir: &Path) -> Result<(), CalibrationError> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.starts_with("generation-") && name.ends_with(".abcpop") {
-            crate::files::remove_file_if_ours(&entry.path(), |p| {
-                crate::files::starts_with(p, super::population::MAGIC)
-            })?;
+            crate::files::remove_file_if_ours(&entry.path(), is_population_file)?;
         }
     }
     // Fails, harmlessly, if anything else is left.
@@ -1113,7 +1112,10 @@ impl<'a> Calibration<'a> {
                 Some(dir) => {
                     p.save(&dir.join(generation_file(p.generation())))
                         .map_err(|e| match e {
-                            PopulationFileError::Io { source, .. } => source,
+                            PopulationFileError::Write(crate::files::FileError::Io {
+                                source,
+                                ..
+                            }) => source,
                             other => std::io::Error::other(other.to_string()),
                         })
                 }

@@ -350,7 +350,10 @@ impl<'a> Evaluator<'a> {
             // Only the fold files this evaluation wrote, then the directory
             // if that left it empty: nothing armsim did not write goes.
             for c in cases {
-                let _ = std::fs::remove_file(fold_path(&folds, c.id()));
+                let _ = crate::files::remove_file_if_ours(
+                    &fold_path(&folds, c.id()),
+                    crate::calibrate::population::is_population_file,
+                );
             }
             let _ = std::fs::remove_dir(&folds);
         }

@@ -33,7 +33,7 @@ use crate::metrics;
 use crate::output::{self, OutputError};
 use crate::runner::{Shard, checkpoint_path};
 use crate::scenario::{Loaded, ScenarioError};
-use crate::state::{self, CAMPAIGN_MAGIC};
+use crate::state::{self, CAMPAIGN_MAGIC, Unsaved};
 
 const VERSION: u32 = 1;
 /// The file a campaign shard's directory holds its state in.
@@ -108,6 +108,10 @@ pub enum CampaignError {
     /// Settings that do not fit together.
     #[error("{0}")]
     Settings(String),
+    /// The campaign was interrupted and its completed points could not be
+    /// saved (in the words every command uses: [`Unsaved`]).
+    #[error(transparent)]
+    Unsaved(#[from] Unsaved),
     /// The cancel flag stopped the sensitivity indices' bootstrap.
     #[error("cancelled while computing the sensitivity indices")]
     Cancelled,
@@ -720,7 +724,14 @@ impl<'a> CampaignRunner<'a> {
         let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
         if outcome.interrupted {
             CampaignState::new(campaign, range.clone(), &results, elapsed, threads)
-                .save(&checkpoint)?;
+                .save(&checkpoint)
+                .map_err(|e| Unsaved {
+                    done: results.len() as u64,
+                    total: total as u64,
+                    unit: "points",
+                    path: checkpoint.clone(),
+                    source: Box::new(e),
+                })?;
             return Ok(CampaignFinished::Interrupted {
                 done: results.len(),
                 total,
@@ -1342,6 +1353,60 @@ mod tests {
             panic!()
         };
         assert_eq!(resumed.results, direct.results);
+    }
+
+    #[test]
+    fn an_interruption_whose_checkpoint_cannot_be_saved_says_what_was_done() {
+        // As a study and a comparison say it: the points done, the total
+        // and where they could not be kept.
+        let root = tempfile::tempdir().unwrap();
+        // A block holds at most 4,096 points: one more makes two blocks,
+        // and the interruption comes between them.
+        let mut one_run = spec(
+            CampaignKind::Sweep,
+            &["buyer.support_weight=0:3:4097"],
+            Layout::Grid,
+        );
+        one_run.runs = 1;
+        let c = Campaign::new(loaded(), one_run).unwrap();
+        let parent = root.path().join("gone");
+        std::fs::create_dir(&parent).unwrap();
+        let flag = AtomicBool::new(false);
+        // Once points are done, a file takes the place of the checkpoint's
+        // directory and the campaign is interrupted.
+        let mut progress = |done: usize, _: usize| {
+            if done >= 1 && !flag.load(Ordering::Relaxed) {
+                std::fs::remove_dir_all(&parent).unwrap();
+                std::fs::write(&parent, b"in the way").unwrap();
+                flag.store(true, Ordering::Relaxed);
+            }
+        };
+        let result = CampaignRunner::new(&c)
+            .out(Some(parent.join("out")))
+            .threads(1)
+            .plots(false)
+            .cancel(&flag)
+            .on_progress(&mut progress)
+            .run();
+        let Err(error) = result else {
+            panic!("saved: {result:?}");
+        };
+        let CampaignError::Unsaved(Unsaved {
+            done,
+            total,
+            unit,
+            path,
+            ..
+        }) = &error
+        else {
+            panic!("{error}");
+        };
+        assert!(*done > 0 && *done < *total, "{error}");
+        assert_eq!(*unit, "points");
+        assert_eq!(path, &parent.join(".out.checkpoint"));
+        let message = error.to_string();
+        assert!(message.starts_with("interrupted after"), "{message}");
+        assert!(message.contains("points, but they could not be saved"), "{message}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::files::{self, FileError, Placement};
 use crate::output::OutputError;
 use crate::runner::{Notice, checkpoint_path};
 use crate::scenario::Loaded;
-use crate::state::{self, COMPARISON_MAGIC, Reader, StateError, put_str};
+use crate::state::{self, COMPARISON_MAGIC, Reader, StateError, Unsaved, put_str};
 use crate::stats::Moments;
 use crate::summary::Summary;
 
@@ -48,21 +48,9 @@ pub enum CompareRunError {
     #[error(transparent)]
     State(#[from] StateError),
     /// The comparison was interrupted and its completed pairs could not be
-    /// saved (as a study says it: [`crate::runner::RunError::Unsaved`]).
-    #[error(
-        "interrupted after {done} of {total} pairs, but they could not be saved in {}: {source}",
-        path.display()
-    )]
-    Unsaved {
-        /// Pairs done.
-        done: u64,
-        /// Pairs asked for.
-        total: u64,
-        /// The checkpoint.
-        path: PathBuf,
-        /// Why.
-        source: Box<StateError>,
-    },
+    /// saved (in the words every command uses: [`Unsaved`]).
+    #[error(transparent)]
+    Unsaved(#[from] Unsaved),
     /// The checkpoint to resume from is of another comparison.
     #[error(
         "{} is a checkpoint of another comparison (its scenarios, seed, runs or outcomes \
@@ -342,12 +330,14 @@ impl<'a> CompareRunner<'a> {
         if done.interrupted {
             let kept = if done.paired.runs > 0 {
                 if let Err(source) = state_of(&done.paired).save(&checkpoint) {
-                    return Err(CompareRunError::Unsaved {
+                    return Err(Unsaved {
                         done: done.paired.runs,
                         total,
+                        unit: "pairs",
                         path: checkpoint,
                         source: Box::new(source),
-                    });
+                    }
+                    .into());
                 }
                 Some(checkpoint)
             } else {
@@ -760,9 +750,9 @@ mod tests {
         let Err(error) = result else {
             panic!("saved: {result:?}");
         };
-        let CompareRunError::Unsaved {
+        let CompareRunError::Unsaved(Unsaved {
             done, total, path, ..
-        } = &error
+        }) = &error
         else {
             panic!("{error}");
         };

@@ -123,8 +123,27 @@ fn the_comparison_state_target_reaches_the_payload_decoder() {
     checks::comparison_state_bytes(&comparison_payload());
 }
 
+/// A population file's payload (the frame is the state files').
+fn population_payload() -> Vec<u8> {
+    payload(&checks::population().encode())
+}
+
+#[test]
+fn the_population_target_reaches_the_payload_decoder() {
+    use armsim::calibrate::abc::Population;
+    let decoded = Population::decode(&Population::frame(&population_payload())).unwrap();
+    assert_eq!(decoded.len(), 20);
+    assert_eq!(decoded.generation(), 1);
+    checks::population_bytes(&population_payload());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn populations_with_changed_bytes_are_decoded_or_refused(m in mutation()) {
+        checks::population_bytes(&m.apply(&population_payload()));
+    }
 
     #[test]
     fn comparison_checkpoints_with_changed_bytes_are_decoded_or_refused(m in mutation()) {
@@ -151,6 +170,8 @@ proptest! {
         checks::summary_bytes(&bytes);
         checks::comparison_state_bytes(&bytes);
         checks::comparison_state_file(&bytes);
+        checks::population_bytes(&bytes);
+        checks::population_file(&bytes);
     }
 
     #[test]
@@ -221,7 +242,8 @@ fn soak() {
     let scenario = std::fs::read(super::root().join("tests/fixtures/minimal_v2.toml")).unwrap();
     let overrides = b"buyer.budget=50\nsuppliers.Alpha.support=0.5".to_vec();
     let valid_comparison = comparison_payload();
-    let targets: [(&str, &[u8], Check); 5] = [
+    let valid_population = population_payload();
+    let targets: [(&str, &[u8], Check); 6] = [
         ("scenario_text", &scenario, checks::scenario_text),
         ("set_override", &overrides, checks::set_override),
         ("summary_bytes", &valid_summary, checks::summary_bytes),
@@ -230,6 +252,11 @@ fn soak() {
             "comparison_state_bytes",
             &valid_comparison,
             checks::comparison_state_bytes,
+        ),
+        (
+            "population_bytes",
+            &valid_population,
+            checks::population_bytes,
         ),
     ];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);

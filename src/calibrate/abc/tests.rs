@@ -10,6 +10,7 @@ use rand_distr::StandardNormal;
 
 use super::*;
 use crate::calibrate::population::{CHECKSUM, HEADER};
+use crate::state::FrameError;
 use crate::calibrate::prior::Prior;
 
 /// Observations per simulated data set.
@@ -389,7 +390,7 @@ fn corrupt_populations_are_refused() {
         bad[at] ^= 0x10;
         assert_eq!(
             Population::decode(&bad),
-            Err(DecodeError::Checksum),
+            Err(DecodeError::Frame(FrameError::Checksum)),
             "byte {at}"
         );
     }
@@ -398,31 +399,35 @@ fn corrupt_populations_are_refused() {
     }
     let mut longer = bytes.clone();
     longer.push(0);
-    assert_eq!(Population::decode(&longer), Err(DecodeError::TrailingBytes));
+    assert!(matches!(
+        Population::decode(&longer),
+        Err(DecodeError::Frame(FrameError::Length { .. }))
+    ));
     let mut magic = bytes.clone();
     magic[0] = b'X';
-    assert_eq!(Population::decode(&magic), Err(DecodeError::NotAPopulation));
+    assert_eq!(
+        Population::decode(&magic),
+        Err(DecodeError::Frame(FrameError::Magic))
+    );
     let mut version = bytes.clone();
     version[8] = 9;
     assert_eq!(
         Population::decode(&version),
-        Err(DecodeError::Version {
+        Err(DecodeError::Frame(FrameError::Version {
             found: 9,
-            supported: 1
-        })
+            expected: 2
+        }))
     );
-    // A huge declared count with a valid checksum (a forged or buggy file)
-    // is refused before anything is allocated: here the particle count,
-    // after the fingerprint, generation, epsilon, the one name and the
-    // statistics count.
-    let count_at = HEADER + 32 + 4 + 8 + 8 + 8 + "theta".len() + 8;
-    let mut forged = bytes[..bytes.len() - CHECKSUM].to_vec();
-    assert_eq!(forged[count_at..count_at + 8], 200u64.to_le_bytes());
-    forged[count_at..count_at + 8].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
-    let sum: [u8; 32] = Sha256::digest(&forged).into();
-    forged.extend_from_slice(&sum);
+    // A huge declared count behind a valid checksum (a forged or buggy
+    // file) is refused before anything is allocated: here the particle
+    // count, after the fingerprint, generation, epsilon, the one name and
+    // the statistics count.
+    let count_at = 32 + 4 + 8 + 8 + 8 + "theta".len() + 8;
+    let mut payload = bytes[HEADER..bytes.len() - CHECKSUM].to_vec();
+    assert_eq!(payload[count_at..count_at + 8], 200u64.to_le_bytes());
+    payload[count_at..count_at + 8].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
     assert_eq!(
-        Population::decode(&forged),
+        Population::decode(&Population::frame(&payload)),
         Err(DecodeError::Malformed {
             what: "a declared size exceeds the contents"
         })
@@ -433,7 +438,7 @@ fn corrupt_populations_are_refused() {
     assert!(matches!(
         Population::load(&path),
         Err(PopulationFileError::Decode {
-            source: DecodeError::NotAPopulation,
+            source: DecodeError::Frame(FrameError::Magic),
             ..
         })
     ));
