@@ -570,7 +570,8 @@ fn exit_status(signal: i32) -> u8 {
 }
 
 /// Says a lifecycle's [`Notice`]s on stderr (all but warnings only without
-/// `--quiet`), for a study or a comparison (`what`, counted in `units`).
+/// `--quiet`), for a study, a comparison or a campaign (`what`, counted in
+/// `units`).
 pub(crate) fn notice_printer(
     quiet: bool,
     what: &'static str,

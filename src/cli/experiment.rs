@@ -467,6 +467,7 @@ fn run_campaign(args: CampaignArgs, loaded: Loaded, spec: CampaignSpec) -> Resul
     }
     let bar = progress_bar(points as u64, args.quiet);
     let mut progress = |done: usize, _total: usize| bar.set_position(done as u64);
+    let mut notice = super::notice_printer(args.quiet, "campaign", "design points");
     let runner = CampaignRunner::new(&campaign)
         .out(args.out.clone())
         .shard(args.shard)
@@ -479,7 +480,10 @@ fn run_campaign(args: CampaignArgs, loaded: Loaded, spec: CampaignSpec) -> Resul
     if !args.quiet {
         super::say_placement(&runner.placement()?);
     }
-    let finished = runner.on_progress(&mut progress).run();
+    let finished = runner
+        .on_progress(&mut progress)
+        .on_notice(&mut notice)
+        .run();
     bar.finish_and_clear();
     match finished? {
         CampaignFinished::Interrupted {

@@ -31,9 +31,9 @@ use super::sweep::{Indices, Layout, Plan, SweepError, Vary};
 use crate::files::{self, FileError};
 use crate::metrics;
 use crate::output::{self, OutputError};
-use crate::runner::{Shard, checkpoint_path};
+use crate::runner::{Notice, Shard, checkpoint_path};
 use crate::scenario::{Loaded, ScenarioError};
-use crate::state::{self, CAMPAIGN_MAGIC, Unsaved};
+use crate::state::{self, CAMPAIGN_MAGIC, StateError, Unsaved};
 
 const VERSION: u32 = 1;
 /// The file a campaign shard's directory holds its state in.
@@ -108,6 +108,9 @@ pub enum CampaignError {
     /// Settings that do not fit together.
     #[error("{0}")]
     Settings(String),
+    /// A checkpoint could not be written.
+    #[error(transparent)]
+    Checkpoint(#[from] StateError),
     /// The campaign was interrupted and its completed points could not be
     /// saved (in the words every command uses: [`Unsaved`]).
     #[error(transparent)]
@@ -425,7 +428,7 @@ impl CampaignState {
         files::starts_with(path, CAMPAIGN_MAGIC)
     }
 
-    fn save(&self, path: &Path) -> Result<(), CampaignError> {
+    fn save(&self, path: &Path) -> Result<(), StateError> {
         let bytes = self.encode();
         files::write_file_atomically(path, Self::is_state_file, |w| w.write_all(&bytes))?;
         Ok(())
@@ -528,6 +531,7 @@ pub struct CampaignRunner<'a> {
     threads: usize,
     cancel: Option<&'a AtomicBool>,
     progress: Option<&'a mut dyn FnMut(usize, usize)>,
+    notice: Option<&'a mut dyn FnMut(Notice<'_>)>,
     plots: bool,
     command_line: Vec<String>,
 }
@@ -545,6 +549,7 @@ impl<'a> CampaignRunner<'a> {
             threads: 0,
             cancel: None,
             progress: None,
+            notice: None,
             plots: true,
             command_line: Vec::new(),
         }
@@ -589,6 +594,15 @@ impl<'a> CampaignRunner<'a> {
     /// Called with (points done, points in the range) as blocks finish.
     pub fn on_progress(mut self, progress: &'a mut dyn FnMut(usize, usize)) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Called with what the lifecycle says on the way, as a study's and a
+    /// comparison's runners say it: resuming (or no checkpoint to resume),
+    /// replacing an interrupted campaign's checkpoint, a checkpoint that
+    /// could not be saved (the campaign carries on) or removed.
+    pub fn on_notice(mut self, notice: &'a mut dyn FnMut(Notice<'_>)) -> Self {
+        self.notice = Some(notice);
         self
     }
 
@@ -654,14 +668,41 @@ impl<'a> CampaignRunner<'a> {
     ///
     /// # Errors
     /// [`CampaignError`]; a refused destination is refused before any run.
-    pub fn run(self) -> Result<CampaignFinished, CampaignError> {
+    pub fn run(mut self) -> Result<CampaignFinished, CampaignError> {
         let started = Instant::now();
         let campaign = self.campaign;
         let dir = self.placement()?.dir;
         let checkpoint = checkpoint_path(&dir);
         let range = self.range();
+        let mut notice = self.notice.take();
+        let mut tell = |n: Notice<'_>| {
+            if let Some(f) = notice.as_mut() {
+                f(n);
+            }
+        };
         let mut results: Vec<PointResult> = Vec::new();
         let mut resumed_seconds = 0.0;
+        match (state::state_kind(&checkpoint), self.resume) {
+            (Some("campaign"), true) => {}
+            (Some("campaign"), false) => tell(Notice::ReplacingCheckpoint {
+                checkpoint: &checkpoint,
+            }),
+            // Another command's checkpoint at the same path is never
+            // replaced: say so now, not after every point has run.
+            (Some(kind), _) => {
+                return Err(CampaignError::State {
+                    path: checkpoint,
+                    reason: format!(
+                        "holds a {kind}'s checkpoint, which a campaign never replaces; \
+                         remove it, or write the campaign elsewhere (--out)"
+                    ),
+                });
+            }
+            (None, true) => tell(Notice::NoCheckpoint {
+                checkpoint: &checkpoint,
+            }),
+            (None, false) => {}
+        }
         if self.resume && CampaignState::is_state_file(&checkpoint) {
             let saved = CampaignState::load(&checkpoint)?;
             if saved.fingerprint != campaign.fingerprint() || saved.range != range {
@@ -674,6 +715,11 @@ impl<'a> CampaignRunner<'a> {
             }
             results = saved.results.clone();
             resumed_seconds = saved.elapsed_seconds;
+            tell(Notice::Resuming {
+                checkpoint: &checkpoint,
+                done: results.len() as u64,
+                total: range.len() as u64,
+            });
         }
         let done: Vec<usize> = results.iter().map(|r| r.point).collect();
         let build = campaign.plan.builder();
@@ -683,7 +729,6 @@ impl<'a> CampaignRunner<'a> {
         let mut so_far = results.clone();
         let mut progress = self.progress;
         let threads_hint = self.threads;
-        let mut save_failed: Option<CampaignError> = None;
         let mut on_block = |finished: &[PointResult]| -> Result<(), String> {
             so_far.extend_from_slice(finished);
             if let Some(p) = progress.as_mut() {
@@ -695,9 +740,12 @@ impl<'a> CampaignRunner<'a> {
                 let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
                 let state =
                     CampaignState::new(campaign, range.clone(), &sorted, elapsed, threads_hint);
-                if let Err(e) = state.save(&checkpoint) {
-                    // Reported once the campaign ends; the runs go on.
-                    save_failed.get_or_insert(e);
+                if let Err(error) = state.save(&checkpoint) {
+                    // Said now; the runs go on.
+                    tell(Notice::CheckpointFailed {
+                        checkpoint: &checkpoint,
+                        error: &error,
+                    });
                 }
                 last_save = Instant::now();
             }
@@ -742,7 +790,7 @@ impl<'a> CampaignRunner<'a> {
             let state = CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
             let settings = campaign.settings(false, Some(&range));
             write_shard(&dir, &state, shard, &settings, &self.command_line)?;
-            files::remove_file_if_ours(&checkpoint, CampaignState::is_state_file)?;
+            remove_checkpoint(&checkpoint, &mut tell);
             return Ok(CampaignFinished::Shard {
                 dir,
                 range,
@@ -776,16 +824,19 @@ impl<'a> CampaignRunner<'a> {
             }
             written => written?,
         };
-        files::remove_file_if_ours(&checkpoint, CampaignState::is_state_file)?;
-        if let Some(e) = save_failed {
-            // The campaign finished and was written; say that a checkpoint
-            // could not be kept along the way.
-            return Err(CampaignError::Settings(format!(
-                "the campaign was written to {}, but a checkpoint could not be saved on the way: {e}",
-                dir.display()
-            )));
-        }
+        remove_checkpoint(&checkpoint, &mut tell);
         Ok(CampaignFinished::Written(written))
+    }
+}
+
+/// Removes a finished campaign's checkpoint (only a campaign's); a failure
+/// leaves it stale, which is said, not an error: the campaign is written.
+fn remove_checkpoint(checkpoint: &Path, tell: &mut impl FnMut(Notice<'_>)) {
+    if let Err(error) = files::remove_file_if_ours(checkpoint, CampaignState::is_state_file) {
+        tell(Notice::StaleCheckpoint {
+            checkpoint,
+            error: &error,
+        });
     }
 }
 
@@ -1406,7 +1457,64 @@ mod tests {
         assert_eq!(path, &parent.join(".out.checkpoint"));
         let message = error.to_string();
         assert!(message.starts_with("interrupted after"), "{message}");
-        assert!(message.contains("points, but they could not be saved"), "{message}");
+        assert!(
+            message.contains("points, but they could not be saved"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_lifecycle_says_what_a_study_says_and_leaves_another_commands_checkpoint() {
+        let root = tempfile::tempdir().unwrap();
+        let c = Campaign::new(
+            loaded(),
+            spec(
+                CampaignKind::Sweep,
+                &["buyer.support_weight=0:3:4"],
+                Layout::Grid,
+            ),
+        )
+        .unwrap();
+        let dir = root.path().join("c");
+        let stop = AtomicBool::new(true);
+        let run = |resume: bool, cancel: Option<&AtomicBool>| {
+            let mut notices = Vec::new();
+            let mut note = |n: Notice<'_>| notices.push(format!("{n:?}"));
+            let mut runner = CampaignRunner::new(&c)
+                .out(Some(dir.clone()))
+                .resume(resume)
+                .plots(false)
+                .on_notice(&mut note);
+            if let Some(flag) = cancel {
+                runner = runner.cancel(flag);
+            }
+            let finished = runner.run();
+            (finished, notices)
+        };
+        // --resume with nothing to resume starts afresh, and says so.
+        let (finished, notices) = run(true, Some(&stop));
+        assert!(matches!(finished, Ok(CampaignFinished::Interrupted { .. })));
+        assert!(notices[0].starts_with("NoCheckpoint"), "{notices:?}");
+        // Without --resume, an interrupted campaign's checkpoint is replaced,
+        // and that is said.
+        let (finished, notices) = run(false, Some(&stop));
+        assert!(matches!(finished, Ok(CampaignFinished::Interrupted { .. })));
+        assert!(notices[0].starts_with("ReplacingCheckpoint"), "{notices:?}");
+        // --resume continues it, and says from where.
+        let (finished, notices) = run(true, None);
+        assert!(matches!(finished, Ok(CampaignFinished::Written(_))));
+        assert!(notices[0].starts_with("Resuming"), "{notices:?}");
+        assert!(!checkpoint_path(&dir).exists());
+        // Another command's checkpoint at the path is refused before any
+        // point runs, and left as it was.
+        let study = crate::state::frame(b"ARMSIMST", 2, b"a study's");
+        std::fs::write(checkpoint_path(&dir), &study).unwrap();
+        let started = Instant::now();
+        let (finished, _) = run(true, None);
+        let error = finished.unwrap_err().to_string();
+        assert!(error.contains("holds a study's checkpoint"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(std::fs::read(checkpoint_path(&dir)).unwrap(), study);
     }
 
     #[test]

@@ -371,3 +371,60 @@ fn a_yes_no_outcome_is_swept_as_a_probability() {
     assert!(svg.contains("band: 95% interval (Wilson)"));
     assert!(!svg.contains("line: median"));
 }
+
+#[test]
+fn a_sweep_says_what_its_checkpoint_does_and_leaves_another_commands_alone() {
+    // A campaign's lifecycle speaks as a study's does: --resume with nothing
+    // to resume says so; another command's checkpoint at its path is refused
+    // before any point runs, and kept.
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = |resume: bool| {
+        let mut args = vec![
+            "sweep",
+            "--vary",
+            "buyer.support_weight=0:3:3",
+            "--runs-per-point",
+            "10",
+            "--set",
+            "run.quarters=8",
+            "--outcome",
+            "rolling_share:Russia@end",
+            "--out",
+            "swept",
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        armsim(tmp.path(), &args)
+    };
+    let (_, stderr) = text(&ok(sweep(true)));
+    assert!(
+        stderr.contains("no checkpoint at") && stderr.contains("starting from the beginning"),
+        "{stderr}"
+    );
+    // A study's state (a shard's) where the sweep's checkpoint would go.
+    let shard = tmp.path().join("shard");
+    ok(armsim(
+        tmp.path(),
+        &[
+            "run",
+            "--runs",
+            "20",
+            "--set",
+            "run.quarters=8",
+            "--shard",
+            "0/2",
+            "--out",
+            shard.to_str().unwrap(),
+            "--quiet",
+        ],
+    ));
+    let bytes = std::fs::read(shard.join("state.armsim")).unwrap();
+    let checkpoint = tmp.path().join(".swept.checkpoint");
+    std::fs::write(&checkpoint, &bytes).unwrap();
+    let out = sweep(true);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("holds a study's checkpoint"), "{stderr}");
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), bytes);
+}

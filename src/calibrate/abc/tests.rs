@@ -10,8 +10,8 @@ use rand_distr::StandardNormal;
 
 use super::*;
 use crate::calibrate::population::{CHECKSUM, HEADER};
-use crate::state::FrameError;
 use crate::calibrate::prior::Prior;
+use crate::state::FrameError;
 
 /// Observations per simulated data set.
 const K: usize = 10;
