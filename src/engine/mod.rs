@@ -203,6 +203,9 @@ pub(crate) fn shares_of(values: &[f64], shares: &mut [f64]) -> bool {
     }
 }
 
+// `RollingWindow::push` marks suppliers in a `u64`.
+const _: () = assert!(crate::model::MAX_SUPPLIERS <= 64);
+
 /// The rolling window of the last [`ROLLING_QUARTERS`] quarters' deliveries
 /// per supplier, and each supplier's share of it.
 ///
@@ -261,15 +264,19 @@ impl RollingWindow {
     pub(crate) fn push(&mut self, latest: &[f64]) {
         let n = self.suppliers;
         let start = self.position * n;
-        // `i` indexes four arrays and a column of the window: a range is
-        // clearer here than zipping them.
-        #[allow(clippy::needless_range_loop)]
-        for i in 0..n {
-            let (old, new) = (self.window[start + i], latest[i]);
-            self.window[start + i] = new;
-            let count = &mut self.nonzero[i];
-            *count = *count + (new != 0.0) as u8 - (old != 0.0) as u8;
-            let sum = &mut self.sums[i];
+        // Suppliers whose sum cancelled (rare), re-added once the quarter
+        // is in place: bit `i` for supplier `i` (at most 64 suppliers).
+        let mut cancelled = 0u64;
+        let quarter = &mut self.window[start..start + n];
+        for (i, (((slot, &new), count), sum)) in quarter
+            .iter_mut()
+            .zip(latest)
+            .zip(&mut self.nonzero)
+            .zip(&mut self.sums)
+            .enumerate()
+        {
+            let old = std::mem::replace(slot, new);
+            *count = *count + u8::from(new != 0.0) - u8::from(old != 0.0);
             *sum += new - old;
             if *count == 0 {
                 *sum = 0.0;
@@ -278,11 +285,17 @@ impl RollingWindow {
                 // smaller than the rounding error of the subtraction, so add
                 // the supplier's column again rather than keep the residue
                 // (which may even be negative).
-                *sum = self.window[i..].iter().step_by(n).sum();
+                cancelled |= 1 << i;
             }
         }
-        self.position = (self.position + 1) % ROLLING_QUARTERS;
-        if self.position == 0 {
+        while cancelled != 0 {
+            let i = cancelled.trailing_zeros() as usize;
+            cancelled &= cancelled - 1;
+            self.sums[i] = self.window[i..].iter().step_by(n).sum();
+        }
+        self.position += 1;
+        if self.position == ROLLING_QUARTERS {
+            self.position = 0;
             // Re-add from scratch once per window so running sums never drift.
             self.sums.fill(0.0);
             for quarter in self.window.chunks_exact(n) {
