@@ -395,10 +395,7 @@ pub fn evaluate(
             out.scores.push(score);
         }
         let scored = windows[c].len();
-        let years: Vec<forecast::RunDeliveries> = per_case[c]
-            .iter()
-            .map(|run| run[scored..].to_vec())
-            .collect();
+        let years: Vec<&[Vec<f64>]> = per_case[c].iter().map(|run| &run[scored..]).collect();
         out.zero_years
             .extend(zero_years::rows(case, &simulated[c][scored..], &years));
         out.cases.push(info);

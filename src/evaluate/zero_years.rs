@@ -20,7 +20,6 @@
 //! (docs/model.md).
 
 use super::case::{Case, Window, WindowKind};
-use super::forecast::RunDeliveries;
 use crate::data::Years;
 
 /// Last year after the shock year the check reaches.
@@ -114,8 +113,9 @@ pub fn years(case: &Case) -> Vec<Window> {
 }
 
 /// The rows of one case: `runs[k][w][g]` are run `k`'s deliveries to group
-/// `g` in `windows[w]`, the windows of [`years`].
-pub fn rows(case: &Case, windows: &[Window], runs: &[RunDeliveries]) -> Vec<ZeroYearRow> {
+/// `g` in `windows[w]`, the windows of [`years`] (each run's slice of the
+/// years it delivered in, so nothing is copied).
+pub fn rows(case: &Case, windows: &[Window], runs: &[&[Vec<f64>]]) -> Vec<ZeroYearRow> {
     let before = case.before();
     let mut out = Vec::new();
     if runs.is_empty() {
@@ -283,11 +283,9 @@ mod tests {
         assert_eq!(windows.last().unwrap().years.last(), 2021);
         // Two runs: one delivers nothing anywhere, one 1 TIV everywhere.
         let groups = case.groups().len();
-        let runs = vec![
-            vec![vec![0.0; groups]; windows.len()],
-            vec![vec![1.0; groups]; windows.len()],
-        ];
-        let rows = rows(&case, &windows, &runs);
+        let nothing = vec![vec![0.0; groups]; windows.len()];
+        let one_each = vec![vec![1.0; groups]; windows.len()];
+        let rows = rows(&case, &windows, &[&nothing, &one_each]);
         assert_eq!(rows.len(), groups * windows.len(), "every group was active");
         assert!(rows.iter().all(|r| r.model == 0.5));
         let china_2014 = rows
