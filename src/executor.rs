@@ -17,8 +17,8 @@
 //!   job's capacity, and at the end. Round sizes adapt to take about 250 ms (or are
 //!   fixed), and none of this changes a result: a job whose runs depend only
 //!   on their index and whose merge is exact gives the same bits whatever
-//!   the threads, the rounds or where a cancel fell. A `Study` and a
-//!   `Comparison` are such jobs.
+//!   the threads, the rounds or where a cancel fell. A `Study`, a
+//!   `Comparison` and a block of design points are such jobs.
 
 use std::cell::RefCell;
 use std::ops::Range;

@@ -9,28 +9,34 @@
 //! point draws from `run_rng(seed, k)`, so differences between points are
 //! the parameters' effect, not noise.
 //!
-//! Points are processed in blocks sized to a memory budget; within a block
-//! every (point, chunk of runs) pair is a rayon task, so a sweep of many small
-//! points uses every core. Each run's outcome values land in a slot of their
-//! own, and each point's statistics are computed from all its values sorted,
-//! so results are the same bits whatever the thread count. After each block a
-//! callback sees the finished points (to checkpoint or report progress), and
-//! a cancel flag stops the runner at a block's end; points already done (a
-//! resumed study) or outside a shard are skipped.
+//! Points are processed in blocks sized to a memory budget. A block is a
+//! [`Job`] of the executor ([`crate::executor::Rounds`]): index `k` is run
+//! `k % runs` of the block's point `k / runs`, so a sweep of many small
+//! points uses every core, in the executor's rounds, threads and cancel.
+//! Each run's outcome values land in a slot of their own, and each point's
+//! statistics are computed from all its values sorted, so results are the
+//! same bits whatever the thread count. After each block a callback sees
+//! the finished points (to checkpoint or report progress). A cancel flag
+//! stops the runner at the end of the executor's current round (a fraction
+//! of a second), dropping the block it interrupted: only whole blocks'
+//! points are done. Points already done (a resumed study) or outside a
+//! shard are skipped.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rayon::prelude::*;
-
 use super::outcome::{Outcome, OutcomeSet};
 use crate::engine::{Simulator, run_rng};
+use crate::executor::{CancelAt, Job, Rounds};
 use crate::model::{ParamError, Scenario};
 use crate::stats::{Binning, Moments, nearest_rank};
 use crate::summary::PERCENTILES;
 
 /// Runs per rayon task.
-const CHUNK: usize = 32;
+const CHUNK: u64 = 32;
+/// The most runs a thread's worker holds before they are copied into the
+/// block (its outcome values, `width` floats a run).
+const WORKER_RUNS: u64 = 1 << 16;
 /// Memory for one block's raw outcome values.
 const BLOCK_BYTES: usize = 64 << 20;
 
@@ -235,24 +241,25 @@ impl<'a> PointRunner<'a> {
                 .collect::<Result<Vec<_>, _>>()?;
             buffer.clear();
             buffer.resize(points.len() * runs as usize * width, f64::NAN);
-            pool.install(|| {
-                buffer
-                    .par_chunks_mut(runs as usize * width)
-                    .zip(&scenarios)
-                    .for_each(|(values, scenario)| {
-                        values.par_chunks_mut(CHUNK * width).enumerate().for_each(
-                            |(chunk, values)| {
-                                let mut sim = Simulator::new(scenario);
-                                let mut set = OutcomeSet::new(outcomes.clone(), scenario);
-                                for (i, run) in values.chunks_mut(width).enumerate() {
-                                    let k = (chunk * CHUNK + i) as u64;
-                                    sim.run(&mut run_rng(seed, k), &mut set);
-                                    run[..set.values().len()].copy_from_slice(set.values());
-                                }
-                            },
-                        );
-                    });
-            });
+            let job = Block {
+                scenarios: &scenarios,
+                outcomes: &outcomes,
+                runs,
+                seed,
+                width,
+            };
+            let ran = Rounds::new(&job, &pool)
+                .capacity(WORKER_RUNS)
+                .cancel_flag(cancel, CancelAt::RoundEnd)
+                .run(&mut buffer, 0..points.len() as u64 * runs, |_| {
+                    Ok::<_, std::convert::Infallible>(())
+                })
+                .unwrap_or_else(|never| match never {});
+            if ran.interrupted {
+                // The block is partial: its points are not done.
+                interrupted = true;
+                break;
+            }
             let finished: Vec<PointResult> = points
                 .iter()
                 .enumerate()
@@ -286,6 +293,69 @@ impl<'a> PointRunner<'a> {
     }
 }
 
+/// One block of design points as a [`Job`] of the executor: index `k` is
+/// run `k % runs` of point `k / runs`, and its values go to slot `k` of the
+/// block's buffer (`width` values a run).
+struct Block<'s> {
+    scenarios: &'s [Scenario],
+    outcomes: &'s [Outcome],
+    runs: u64,
+    seed: u64,
+    width: usize,
+}
+
+/// A thread's simulator and outcome set (for the point it ran last), and
+/// the runs it holds: their indices and values.
+struct BlockWorker<'s> {
+    point: Option<(usize, Simulator<'s>, OutcomeSet)>,
+    indices: Vec<u64>,
+    values: Vec<f64>,
+}
+
+impl<'s> Job for Block<'s> {
+    type Worker = BlockWorker<'s>;
+    type Total = Vec<f64>;
+    const CHUNK: u64 = CHUNK;
+
+    fn worker(&self) -> BlockWorker<'s> {
+        BlockWorker {
+            point: None,
+            indices: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn run(&self, worker: &mut BlockWorker<'s>, k: u64) {
+        let point = (k / self.runs) as usize;
+        if worker.point.as_ref().is_none_or(|(p, _, _)| *p != point) {
+            let scenario = &self.scenarios[point];
+            worker.point = Some((
+                point,
+                Simulator::new(scenario),
+                OutcomeSet::new(self.outcomes.to_vec(), scenario),
+            ));
+        }
+        let (_, sim, set) = worker.point.as_mut().expect("just set");
+        sim.run(&mut run_rng(self.seed, k % self.runs), set);
+        worker.indices.push(k);
+        let start = worker.values.len();
+        worker.values.resize(start + self.width, f64::NAN);
+        worker.values[start..start + set.values().len()].copy_from_slice(set.values());
+    }
+
+    fn merge(&self, buffer: &mut Vec<f64>, worker: &mut BlockWorker<'s>) {
+        for (k, values) in worker
+            .indices
+            .drain(..)
+            .zip(worker.values.chunks_exact(self.width))
+        {
+            let slot = k as usize * self.width;
+            buffer[slot..slot + self.width].copy_from_slice(values);
+        }
+        worker.values.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +372,35 @@ mod tests {
         assert!((s.sd.unwrap() - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
         let none = OutcomeStats::of(&mut [f64::NAN], Binning::Unit);
         assert_eq!((none.n, none.mean, none.percentiles), (0, None, None));
+    }
+
+    #[test]
+    fn a_cancel_stops_the_block_it_falls_in_and_keeps_no_partial_point() {
+        // A block's points used to run to the block's end once started (a
+        // block of 4,096 points can take minutes): the cancel is now the
+        // executor's, noticed at its next round, and the partial block's
+        // points are not reported done.
+        let base = load_baseline(&["run.quarters=12".into()]).unwrap().scenario;
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let flag = AtomicBool::new(false);
+        let build = |p: usize| {
+            // `check` builds each of the 3 points once; the block's own
+            // builds come next, as its runs are about to start.
+            if calls.fetch_add(1, Ordering::Relaxed) >= 3 {
+                flag.store(true, Ordering::Relaxed);
+            }
+            let mut s = base.clone();
+            s.set_param(Target::Buyer(BuyerParam::SupportWeight), p as f64)?;
+            Ok(s)
+        };
+        let outcomes = vec![Outcome::parse("rolling_share:Russia@end", &base).unwrap()];
+        let stopped = PointRunner::new(3, &build, outcomes, 5_000, 9)
+            .threads(1)
+            .cancel_flag(&flag)
+            .run()
+            .unwrap();
+        assert!(stopped.interrupted);
+        assert!(stopped.results.is_empty(), "{:?}", stopped.results);
     }
 
     #[test]
