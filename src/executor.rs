@@ -18,7 +18,11 @@
 //!   fixed), and none of this changes a result: a job whose runs depend only
 //!   on their index and whose merge is exact gives the same bits whatever
 //!   the threads, the rounds or where a cancel fell. A `Study`, a
-//!   `Comparison` and a block of design points are such jobs.
+//!   `Comparison`, a block of design points and a calibration's forecast
+//!   are such jobs; [`map_indexed`] makes one of any function of the index
+//!   (an ABC candidate, a particle's runs, a chunk of a case's runs), its
+//!   results in index order. No other module spreads simulations over
+//!   threads.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -177,7 +181,9 @@ impl<J: Job> Between<'_, J> {
 /// module documentation.
 pub struct Rounds<'a, J: Job> {
     job: &'a J,
-    pool: &'a rayon::ThreadPool,
+    /// The pool, or `None` for the pool the caller runs in (a stage of a
+    /// command that installed its pool once, as a calibration does).
+    pool: Option<&'a rayon::ThreadPool>,
     size: RoundSize,
     capacity: u64,
     cancel: Option<&'a AtomicBool>,
@@ -188,6 +194,17 @@ impl<'a, J: Job> Rounds<'a, J> {
     /// Rounds of `job` on `pool`, adaptive, with no cancel flag and no limit
     /// on what a worker holds.
     pub fn new(job: &'a J, pool: &'a rayon::ThreadPool) -> Self {
+        Self::on(job, Some(pool))
+    }
+
+    /// Rounds of `job` on the pool the caller is running in (the one a
+    /// command installed from [`pool`]; rayon's global pool outside any),
+    /// as [`Rounds::new`] otherwise.
+    pub fn in_current_pool(job: &'a J) -> Self {
+        Self::on(job, None)
+    }
+
+    fn on(job: &'a J, pool: Option<&'a rayon::ThreadPool>) -> Self {
         Rounds {
             job,
             pool,
@@ -244,7 +261,12 @@ impl<'a, J: Job> Rounds<'a, J> {
             cancel_at,
         } = self;
         let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-        let threads = pool.current_num_threads() as u64;
+        let threads =
+            pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) as u64;
+        let install = |work: &(dyn Fn() + Sync)| match pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        };
         let (fewest, most) = match size {
             RoundSize::Adaptive => (J::CHUNK * threads, ROUND_PER_THREAD * threads),
             RoundSize::Fixed(n) => (n.max(1), n.max(1)),
@@ -270,7 +292,7 @@ impl<'a, J: Job> Rounds<'a, J> {
             }
             let chunks = (end - next).div_ceil(J::CHUNK);
             let round_started = Instant::now();
-            pool.install(|| {
+            install(&|| {
                 (0..chunks).into_par_iter().for_each(|c| {
                     let cell = workers.get_or(|| {
                         RefCell::new(Held {
@@ -322,6 +344,90 @@ impl<'a, J: Job> Rounds<'a, J> {
             merged: next,
             interrupted,
         })
+    }
+}
+
+/// `f(k)` for every index `k` of `range`, in index order: for work whose
+/// result per index is all there is (an ABC candidate, a particle's runs,
+/// a history-matching point), run as a [`Job`] of one index a task, in
+/// rounds of `size` on the pool the caller runs in. The results are the
+/// same whatever the threads when `f(k)` depends only on `k`.
+pub fn map_indexed<T, F>(range: Range<u64>, size: RoundSize, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(u64) -> T + Sync,
+{
+    map_indexed_until(range, size, None, f).0
+}
+
+/// [`map_indexed`], stopping at a round's start once `cancel` is set:
+/// `None` then.
+pub fn map_indexed_or_cancel<T, F>(
+    range: Range<u64>,
+    size: RoundSize,
+    cancel: Option<&AtomicBool>,
+    f: F,
+) -> Option<Vec<T>>
+where
+    T: Send,
+    F: Fn(u64) -> T + Sync,
+{
+    let (results, interrupted) = map_indexed_until(range, size, cancel, f);
+    (!interrupted).then_some(results)
+}
+
+/// The results of the indices run, in index order, and whether `cancel`
+/// stopped the work first.
+fn map_indexed_until<T, F>(
+    range: Range<u64>,
+    size: RoundSize,
+    cancel: Option<&AtomicBool>,
+    f: F,
+) -> (Vec<T>, bool)
+where
+    T: Send,
+    F: Fn(u64) -> T + Sync,
+{
+    let job = IndexedMap {
+        f,
+        _result: std::marker::PhantomData,
+    };
+    let mut results = Vec::with_capacity((range.end - range.start) as usize);
+    let ran = Rounds::in_current_pool(&job)
+        .size(size)
+        .cancel_flag(cancel, CancelAt::RoundEnd)
+        .run(&mut results, range, |_| {
+            Ok::<_, std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+    results.sort_unstable_by_key(|(k, _)| *k);
+    (
+        results.into_iter().map(|(_, result)| result).collect(),
+        ran.interrupted,
+    )
+}
+
+/// [`map_indexed`]'s job: each worker keeps its results with their indices.
+struct IndexedMap<F, T> {
+    f: F,
+    _result: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Send, F: Fn(u64) -> T + Sync> Job for IndexedMap<F, T> {
+    type Worker = Vec<(u64, T)>;
+    type Total = Vec<(u64, T)>;
+    const CHUNK: u64 = 1;
+
+    fn worker(&self) -> Vec<(u64, T)> {
+        Vec::new()
+    }
+
+    fn run(&self, worker: &mut Vec<(u64, T)>, k: u64) {
+        worker.push((k, (self.f)(k)));
+    }
+
+    fn merge(&self, total: &mut Vec<(u64, T)>, worker: &mut Vec<(u64, T)>) {
+        total.append(worker);
     }
 }
 
@@ -404,6 +510,37 @@ mod tests {
                     assert!(seen.windows(2).all(|w| w[0] < w[1]) && seen.last() == Some(&1_000));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn an_indexed_map_is_in_index_order_whatever_the_threads_and_stops_when_cancelled() {
+        let want: Vec<u64> = (5..500).map(square).collect();
+        for threads in [1, 3] {
+            let pool = pool(threads).unwrap();
+            for size in [
+                RoundSize::Adaptive,
+                RoundSize::Fixed(495),
+                RoundSize::Fixed(7),
+            ] {
+                let got = pool.install(|| map_indexed(5..500, size, square));
+                assert_eq!(got, want, "{threads} {size:?}");
+            }
+            // A flag set while the first round runs stops the map at the
+            // next round's start.
+            let flag = AtomicBool::new(false);
+            let stopped = pool.install(|| {
+                map_indexed_or_cancel(0..1_000, RoundSize::Fixed(10), Some(&flag), |k| {
+                    flag.store(true, Ordering::Relaxed);
+                    k
+                })
+            });
+            assert_eq!(stopped, None);
+            let unset = AtomicBool::new(false);
+            let whole = pool.install(|| {
+                map_indexed_or_cancel(0..100, RoundSize::Fixed(10), Some(&unset), |k| k)
+            });
+            assert_eq!(whole, Some((0..100).collect()));
         }
     }
 

@@ -84,6 +84,7 @@ use sha2::{Digest, Sha256};
 pub use super::population::{DecodeError, GenerationStats, Population, PopulationFileError};
 use super::posterior::{effective_sample_size, weighted_quantile};
 use super::prior::{PriorError, PriorParam};
+use crate::executor::{self, RoundSize};
 
 /// Bits of a stream index that number candidates within a generation.
 pub const CANDIDATE_BITS: u32 = 40;
@@ -439,17 +440,14 @@ impl<M: Model> Problem<M> {
     where
         P: Fn(&mut ChaCha8Rng, u64) -> Result<Vec<f64>, AbcError> + Sync,
     {
-        let results: Vec<Result<Candidate, AbcError>> = (0..len as usize)
-            .into_par_iter()
-            .map(|k| {
-                let candidate = start + k as u64;
-                let mut rng = ChaCha8Rng::from_seed(*key);
-                rng.set_stream(stream_index(generation, candidate));
-                let theta = propose(&mut rng, candidate)?;
-                self.evaluate(generation, candidate, theta)
-            })
-            .collect();
-        results.into_iter().collect()
+        // One round: the batch is what a cancel waits for.
+        executor::map_indexed(start..start + len, RoundSize::Fixed(len), |k| {
+            let mut rng = ChaCha8Rng::from_seed(*key);
+            rng.set_stream(stream_index(generation, k));
+            propose(&mut rng, k).and_then(|theta| self.evaluate(generation, k, theta))
+        })
+        .into_iter()
+        .collect()
     }
 
     /// SHA-256 of what determines a run's populations: the problem and

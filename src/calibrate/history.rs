@@ -32,13 +32,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::abc::{
     AbcError, MAX_BATCH, MAX_GENERATIONS, MAX_SIMULATIONS, Model, Problem, stream_index,
 };
 use super::prior::PriorParam;
+use crate::executor::{self, RoundSize};
 
 /// Settings of a history-matching wave. [`WaveConfig::new`] gives defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -243,42 +243,39 @@ pub fn history_match<M: Model>(
             return Err(AbcError::Cancelled);
         }
         let len = c.batch.min(c.points - done);
-        let results: Vec<Result<(Vec<f64>, f64), AbcError>> = (0..len as usize)
-            .into_par_iter()
-            .map(|j| {
-                let point = done + j as u64;
-                let mut rng = ChaCha8Rng::from_seed(key);
-                rng.set_stream(point);
-                let theta: Vec<f64> = problem
-                    .params()
-                    .iter()
-                    .map(|p| p.prior.sample(&mut rng))
-                    .collect();
-                let mut outputs = Vec::with_capacity(c.replicates as usize);
-                for r in 0..reps {
-                    let candidate = point * reps + r;
-                    let stats = problem
-                        .model()
-                        .simulate(&theta, stream_index(generation, candidate))
-                        .map_err(|e| AbcError::Simulation {
-                            generation,
-                            candidate,
-                            source: Box::new(e),
-                        })?;
-                    if stats.len() != problem.observed().len() {
-                        return Err(AbcError::StatisticsLength {
-                            generation,
-                            candidate,
-                            expected: problem.observed().len(),
-                            found: stats.len(),
-                        });
-                    }
-                    outputs.push(stats);
+        // One round a batch: the batch is what a cancel waits for.
+        let results = executor::map_indexed(done..done + len, RoundSize::Fixed(len), |point| {
+            let mut rng = ChaCha8Rng::from_seed(key);
+            rng.set_stream(point);
+            let theta: Vec<f64> = problem
+                .params()
+                .iter()
+                .map(|p| p.prior.sample(&mut rng))
+                .collect();
+            let mut outputs = Vec::with_capacity(c.replicates as usize);
+            for r in 0..reps {
+                let candidate = point * reps + r;
+                let stats = problem
+                    .model()
+                    .simulate(&theta, stream_index(generation, candidate))
+                    .map_err(|e| AbcError::Simulation {
+                        generation,
+                        candidate,
+                        source: Box::new(e),
+                    })?;
+                if stats.len() != problem.observed().len() {
+                    return Err(AbcError::StatisticsLength {
+                        generation,
+                        candidate,
+                        expected: problem.observed().len(),
+                        found: stats.len(),
+                    });
                 }
-                let i = implausibility(problem.observed(), &c.observation_variance, &outputs);
-                Ok((theta, i))
-            })
-            .collect();
+                outputs.push(stats);
+            }
+            let i = implausibility(problem.observed(), &c.observation_variance, &outputs);
+            Ok::<_, AbcError>((theta, i))
+        });
         for result in results {
             let (theta, i) = result?;
             points.extend(theta);

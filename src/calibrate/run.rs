@@ -40,16 +40,14 @@
 //! stages share streams and the thread count changes nothing. The library
 //! writes nothing but checkpoints; [`super::report`] writes the outputs.
 
-use std::cell::RefCell;
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use thread_local::ThreadLocal;
 
 use super::abc::{
     self, AbcError, Keep, Model, Population, PopulationFileError, Problem, Rejection,
@@ -63,6 +61,7 @@ use super::report;
 use super::sim::{ModelError, ScenarioModel};
 use super::spec::{Scale, Spec, SpecError, Statistic, WaveSpec};
 use crate::engine::{Observer, QuarterView, Simulator, run_rng};
+use crate::executor::{self, Job, RoundSize, Rounds};
 use crate::experiment::outcome::{Outcome, OutcomeError, OutcomeSet};
 use crate::experiment::points::OutcomeStats;
 use crate::model::{ParamError, Scenario, Target};
@@ -1180,10 +1179,9 @@ impl<'a> Calibration<'a> {
         );
         let predictive_seed = derived_seed(s.seed, "predictive");
         let check = ScenarioModel::new(scenario, targets.clone(), &outcomes, 1, predictive_seed)?;
-        let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
-            .into_par_iter()
-            .map(|j| check.each_run(particle(population, picked[j]), j as u64, runs as u32))
-            .collect();
+        let rows = executor::map_indexed(0..particles as u64, RoundSize::Adaptive, |j| {
+            check.each_run(particle(population, picked[j as usize]), j, runs as u32)
+        });
         let mut predictive_rows = Vec::with_capacity(particles * runs as usize);
         for r in rows {
             predictive_rows.extend(r?);
@@ -1204,10 +1202,9 @@ impl<'a> Calibration<'a> {
             1,
             derived_seed(s.seed, "calibrated"),
         )?;
-        let rows: Vec<Result<Vec<Vec<f64>>, ParamError>> = (0..particles)
-            .into_par_iter()
-            .map(|j| centre_model.each_run(calibrated_values, j as u64, runs as u32))
-            .collect();
+        let rows = executor::map_indexed(0..particles as u64, RoundSize::Adaptive, |j| {
+            centre_model.each_run(calibrated_values, j, runs as u32)
+        });
         let mut centre_rows = Vec::with_capacity(particles * runs as usize);
         for r in rows {
             centre_rows.extend(r?);
@@ -1376,15 +1373,13 @@ fn abc_error(e: AbcError) -> CalibrationError {
     }
 }
 
-/// Runs per parallel task of the forecast.
-const CHUNK: usize = 32;
-
 /// Runs `runs` runs of each scenario (run `r` of scenario `j` draws from
 /// `run_rng(seed, j * runs + r)`), returning the summary of every run and
-/// each run's outcome values, scenario by scenario. As in a study, each
-/// worker thread records into its own [`Recorder`], drained into the total
-/// at least every [`RECORDER_CAPACITY`] runs; summaries merge exactly and
-/// each run's values land in a slot of their own, so the result is the same
+/// each run's outcome values, scenario by scenario. The runs are a [`Job`]
+/// of the executor in the calibration's pool: as in a study, each worker
+/// thread records into its own [`Recorder`], merged into the total before
+/// it holds [`RECORDER_CAPACITY`] runs; summaries merge exactly and each
+/// run's values land in a slot of their own, so the result is the same
 /// bits whatever the threads, in memory that does not grow with the
 /// particles.
 fn forecast_runs(
@@ -1393,49 +1388,88 @@ fn forecast_runs(
     runs: u64,
     seed: u64,
 ) -> (Summary, Vec<f64>) {
-    let width = outcomes.len();
-    let runs = runs as usize;
-    let all = scenarios.len() * runs;
-    let mut total = Summary::new(&scenarios[0]);
-    let mut values = vec![f64::NAN; all * width];
-    let mut workers: ThreadLocal<RefCell<Recorder>> = ThreadLocal::new();
-    let round = (RECORDER_CAPACITY as usize / CHUNK * CHUNK).max(CHUNK);
-    let mut start = 0;
-    while start < all {
-        let end = (start + round).min(all);
-        values[start * width..end * width]
-            .par_chunks_mut(CHUNK * width)
-            .enumerate()
-            .for_each(|(c, slots)| {
-                let cell = workers.get_or(|| RefCell::new(Recorder::new(&scenarios[0])));
-                let recorder = &mut *cell.borrow_mut();
-                let first = start + c * CHUNK;
-                let mut current: Option<(usize, Simulator<'_>, OutcomeSet)> = None;
-                for (i, row) in slots.chunks_mut(width).enumerate() {
-                    let g = first + i;
-                    let j = g / runs;
-                    if current.as_ref().is_none_or(|(k, _, _)| *k != j) {
-                        let sc = &scenarios[j];
-                        current = Some((
-                            j,
-                            Simulator::new(sc),
-                            OutcomeSet::new(outcomes.to_vec(), sc),
-                        ));
-                    }
-                    let (_, sim, set) = current.as_mut().expect("set above");
-                    sim.run(&mut run_rng(seed, g as u64), &mut |v: &QuarterView<'_>| {
-                        recorder.observe(v);
-                        set.observe(v);
-                    });
-                    row.copy_from_slice(set.values());
-                }
-            });
-        for cell in workers.iter_mut() {
-            cell.get_mut().drain_into(&mut total);
+    let job = ForecastRuns {
+        scenarios,
+        outcomes,
+        runs,
+        seed,
+    };
+    let all = scenarios.len() as u64 * runs;
+    let mut total = (
+        Summary::new(&scenarios[0]),
+        vec![f64::NAN; all as usize * outcomes.len()],
+    );
+    Rounds::in_current_pool(&job)
+        .capacity(RECORDER_CAPACITY)
+        .run(&mut total, 0..all, |_| Ok::<_, Infallible>(()))
+        .unwrap_or_else(|never| match never {});
+    total
+}
+
+/// The forecast's runs as a [`Job`]: index `k` is run `k % runs` of
+/// scenario `k / runs`, on stream `k`.
+struct ForecastRuns<'s> {
+    scenarios: &'s [Scenario],
+    outcomes: &'s [Outcome],
+    runs: u64,
+    seed: u64,
+}
+
+/// A thread's recorder, its simulator and outcome set (for the scenario it
+/// ran last), and the outcome values of the runs it holds.
+struct ForecastWorker<'s> {
+    recorder: Recorder,
+    current: Option<(usize, Simulator<'s>, OutcomeSet)>,
+    indices: Vec<u64>,
+    values: Vec<f64>,
+}
+
+impl<'s> Job for ForecastRuns<'s> {
+    type Worker = ForecastWorker<'s>;
+    type Total = (Summary, Vec<f64>);
+    const CHUNK: u64 = 32;
+
+    fn worker(&self) -> ForecastWorker<'s> {
+        ForecastWorker {
+            recorder: Recorder::new(&self.scenarios[0]),
+            current: None,
+            indices: Vec::new(),
+            values: Vec::new(),
         }
-        start = end;
     }
-    (total, values)
+
+    fn run(&self, worker: &mut ForecastWorker<'s>, k: u64) {
+        let j = (k / self.runs) as usize;
+        if worker.current.as_ref().is_none_or(|(c, _, _)| *c != j) {
+            let scenario = &self.scenarios[j];
+            worker.current = Some((
+                j,
+                Simulator::new(scenario),
+                OutcomeSet::new(self.outcomes.to_vec(), scenario),
+            ));
+        }
+        let (_, sim, set) = worker.current.as_mut().expect("set above");
+        let recorder = &mut worker.recorder;
+        sim.run(&mut run_rng(self.seed, k), &mut |v: &QuarterView<'_>| {
+            recorder.observe(v);
+            set.observe(v);
+        });
+        worker.indices.push(k);
+        worker.values.extend_from_slice(set.values());
+    }
+
+    fn merge(&self, total: &mut (Summary, Vec<f64>), worker: &mut ForecastWorker<'s>) {
+        worker.recorder.drain_into(&mut total.0);
+        let width = self.outcomes.len();
+        if width > 0 {
+            for (k, values) in worker.indices.iter().zip(worker.values.chunks_exact(width)) {
+                let slot = *k as usize * width;
+                total.1[slot..slot + width].copy_from_slice(values);
+            }
+        }
+        worker.indices.clear();
+        worker.values.clear();
+    }
 }
 
 /// Each statistic's scale from pilot rows: the median absolute deviation

@@ -19,9 +19,10 @@
 //! [`run::Evaluator`] is the `evaluate` command's lifecycle around this
 //! (output directory, saved folds, resume, writing).
 //!
-//! Every simulation runs in one rayon pool; run `k` of a case draws from
-//! stream `k` of the case's seed, so the scores are the same bits whatever
-//! the thread count.
+//! Every simulation runs in one pool, through the executor
+//! ([`executor::map_indexed_or_cancel`]); run `k` of a case draws from stream `k`
+//! of the case's seed, so the scores are the same bits whatever the thread
+//! count.
 
 pub mod baseline;
 pub mod case;
@@ -32,11 +33,10 @@ pub mod run;
 pub mod score;
 pub mod zero_years;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
 
 use crate::data::Years;
+use crate::executor::{self, RoundSize};
 use baseline::Baseline;
 use case::{Case, WindowKind};
 use forecast::{Variants, shares};
@@ -291,27 +291,21 @@ pub fn evaluate(
             (0..runs.div_ceil(CHUNK)).map(move |j| (c, j * CHUNK..((j + 1) * CHUNK).min(runs)))
         })
         .collect();
-    let results: Vec<Option<Vec<forecast::RunDeliveries>>> = jobs
-        .par_iter()
-        .map(|(c, range)| {
-            if cancel.is_some_and(|f| f.load(Ordering::Relaxed)) {
-                return None;
-            }
+    let results =
+        executor::map_indexed_or_cancel(0..jobs.len() as u64, RoundSize::Adaptive, cancel, |j| {
+            let (c, range) = &jobs[j as usize];
             let seed = cases[*c].loaded.scenario.seed();
-            Some(forecast::simulate(
+            forecast::simulate(
                 &forecasters[*c].variants,
                 &simulated[*c],
                 seed,
                 range.clone(),
-            ))
+            )
         })
-        .collect();
-    if results.iter().any(Option::is_none) {
-        return Err(EvaluateError::Cancelled);
-    }
+        .ok_or(EvaluateError::Cancelled)?;
     let mut per_case: Vec<Vec<forecast::RunDeliveries>> = vec![Vec::new(); cases.len()];
-    for ((c, _), r) in jobs.iter().zip(results) {
-        per_case[*c].extend(r.expect("checked above"));
+    for ((c, _), runs) in jobs.iter().zip(results) {
+        per_case[*c].extend(runs);
     }
     let mut out = Evaluation {
         mode,
