@@ -285,7 +285,10 @@ impl<'a, J: Job> Rounds<'a, J> {
                 break;
             }
             let end = (next + round).min(range.end);
-            let most_held = workers.iter_mut().map(|h| h.get_mut().held).max();
+            let most_held = workers
+                .iter_mut()
+                .flat_map(|cell| cell.get_mut().iter().map(|h| h.held))
+                .max();
             if most_held.unwrap_or(0) + (end - next) > capacity {
                 merge_all(job, total, &mut workers);
                 merged = next;
@@ -294,21 +297,26 @@ impl<'a, J: Job> Rounds<'a, J> {
             let round_started = Instant::now();
             install(&|| {
                 (0..chunks).into_par_iter().for_each(|c| {
-                    let cell = workers.get_or(|| {
-                        RefCell::new(Held {
-                            worker: job.worker(),
-                            held: 0,
-                        })
+                    // The worker is taken out of the thread's cell for the
+                    // chunk, not borrowed through it: a job whose work uses
+                    // rayon itself may have this thread steal another chunk
+                    // of the round while it waits, and that chunk then takes
+                    // a worker of its own.
+                    let cell = workers.get_or(|| RefCell::new(Vec::new()));
+                    let taken = cell.borrow_mut().pop();
+                    let mut held = taken.unwrap_or_else(|| Held {
+                        worker: job.worker(),
+                        held: 0,
                     });
-                    let held = &mut *cell.borrow_mut();
                     let first = next + c * J::CHUNK;
                     for k in first..(first + J::CHUNK).min(end) {
                         if cancel_at == CancelAt::NextIndex && cancelled() {
-                            return;
+                            break;
                         }
                         job.run(&mut held.worker, k);
                         held.held += 1;
                     }
+                    cell.borrow_mut().push(held);
                 });
             });
             if cancel_at == CancelAt::NextIndex && cancelled() {
@@ -437,13 +445,17 @@ struct Held<W> {
     held: u64,
 }
 
-/// The workers of a run of rounds, one per pool thread that took a chunk.
-type Workers<W> = ThreadLocal<RefCell<Held<W>>>;
+/// The workers of a run of rounds, kept by the pool thread that made
+/// them: one a thread, or more where a job's own rayon work had the thread
+/// take another chunk while its worker was in use.
+type Workers<W> = ThreadLocal<RefCell<Vec<Held<W>>>>;
 
 /// Merges every worker into `total`, emptying them.
 fn merge_all<J: Job>(job: &J, total: &mut J::Total, workers: &mut Workers<J::Worker>) {
-    for cell in workers.iter_mut() {
-        let held = cell.get_mut();
+    for held in workers
+        .iter_mut()
+        .flat_map(|cell| cell.get_mut().iter_mut())
+    {
         job.merge(total, &mut held.worker);
         held.held = 0;
     }
@@ -711,6 +723,51 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(err, 30);
+    }
+
+    /// A job whose own work is a rayon map, as a user's parallel ABC model
+    /// may be: its thread can steal another chunk of the round while it
+    /// waits.
+    struct NestedSum;
+
+    impl Job for NestedSum {
+        type Worker = (u64, u64);
+        type Total = (u64, u64);
+        const CHUNK: u64 = 1;
+        fn worker(&self) -> (u64, u64) {
+            (0, 0)
+        }
+        fn run(&self, worker: &mut (u64, u64), k: u64) {
+            // A pause in each half keeps the other half out long enough
+            // for this thread to go stealing.
+            worker.0 += (0..8u64)
+                .into_par_iter()
+                .map(|i| {
+                    std::thread::sleep(std::time::Duration::from_micros(100));
+                    square(k + i)
+                })
+                .sum::<u64>();
+            worker.1 += 1;
+        }
+        fn merge(&self, total: &mut (u64, u64), worker: &mut (u64, u64)) {
+            SumOf(square).merge(total, worker);
+        }
+    }
+
+    #[test]
+    fn a_job_that_uses_rayon_itself_runs_without_a_clash_of_workers() {
+        let want: u64 = (0..400u64)
+            .map(|k| (0..8).map(|i| square(k + i)).sum::<u64>())
+            .sum();
+        for threads in [2, 4] {
+            let pool = pool(threads).unwrap();
+            let mut total = (0, 0);
+            Rounds::new(&NestedSum, &pool)
+                .size(RoundSize::Fixed(100))
+                .run(&mut total, 0..400, |_| Ok::<_, ()>(()))
+                .unwrap();
+            assert_eq!(total, (want, 400), "{threads} threads");
+        }
     }
 
     #[test]

@@ -799,10 +799,19 @@ impl<'a> CampaignRunner<'a> {
         }
         // Every point is done; what remains (a sensitivity analysis's
         // bootstrap, the plots) can take minutes and cannot be resumed, so
-        // the points are kept first: an interruption now loses nothing.
+        // the points are kept first: an interruption now loses nothing. A
+        // checkpoint that cannot be saved is said, and the campaign goes on
+        // to write its outputs: only an interruption would need it.
+        let mut unkept = None;
         if self.cancel.is_some() {
-            CampaignState::new(campaign, range.clone(), &results, elapsed, threads)
-                .save(&checkpoint)?;
+            let state = CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
+            if let Err(error) = state.save(&checkpoint) {
+                tell(Notice::CheckpointFailed {
+                    checkpoint: &checkpoint,
+                    error: &error,
+                });
+                unkept = Some(error);
+            }
         }
         let written = match write_campaign(
             &dir,
@@ -816,11 +825,20 @@ impl<'a> CampaignRunner<'a> {
             self.cancel,
         ) {
             Err(CampaignError::Cancelled) => {
-                return Ok(CampaignFinished::Interrupted {
-                    done: total,
-                    total,
-                    checkpoint,
-                });
+                return match unkept {
+                    None => Ok(CampaignFinished::Interrupted {
+                        done: total,
+                        total,
+                        checkpoint,
+                    }),
+                    Some(error) => Err(CampaignError::Unsaved(Unsaved {
+                        done: total as u64,
+                        total: total as u64,
+                        unit: "points",
+                        path: checkpoint,
+                        source: Box::new(error),
+                    })),
+                };
             }
             written => written?,
         };
@@ -1461,6 +1479,47 @@ mod tests {
             message.contains("points, but they could not be saved"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_checkpoint_that_cannot_be_kept_before_the_bootstrap_loses_no_campaign() {
+        // Once every point is done the campaign saves them before its
+        // bootstrap. A file armsim did not write at the checkpoint's path
+        // made that save fatal, and the whole campaign was lost; now it is
+        // said, the file is left alone, and the outputs are written.
+        let root = tempfile::tempdir().unwrap();
+        let c = Campaign::new(
+            loaded(),
+            spec(
+                CampaignKind::Sweep,
+                &["buyer.support_weight=0:3:3"],
+                Layout::Grid,
+            ),
+        )
+        .unwrap();
+        let dir = root.path().join("c");
+        let theirs = b"someone's notes, not a checkpoint".to_vec();
+        std::fs::write(checkpoint_path(&dir), &theirs).unwrap();
+        let never = AtomicBool::new(false);
+        let mut notices = Vec::new();
+        let mut note = |n: Notice<'_>| notices.push(format!("{n:?}"));
+        let finished = CampaignRunner::new(&c)
+            .out(Some(dir.clone()))
+            .threads(1)
+            .plots(false)
+            .cancel(&never)
+            .on_notice(&mut note)
+            .run();
+        assert!(
+            matches!(finished, Ok(CampaignFinished::Written(_))),
+            "{finished:?}"
+        );
+        assert!(dir.join("sweep.csv").exists());
+        assert!(
+            notices.iter().any(|n| n.starts_with("CheckpointFailed")),
+            "{notices:?}"
+        );
+        assert_eq!(std::fs::read(checkpoint_path(&dir)).unwrap(), theirs);
     }
 
     #[test]
