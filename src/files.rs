@@ -728,7 +728,13 @@ pub fn write_file_atomically(
     replaced
 }
 
-fn check_file_replaceable(path: &Path, ours: &impl Fn(&Path) -> bool) -> Result<(), FileError> {
+/// Whether armsim may replace (or create) the file at `path`: nothing is
+/// there, or a file `ours` recognises.
+///
+/// # Errors
+/// [`FileError::Refused`] naming what is there instead, [`FileError::Io`]
+/// if it cannot be looked at.
+pub fn check_file_replaceable(path: &Path, ours: &impl Fn(&Path) -> bool) -> Result<(), FileError> {
     let refuse = |reason| FileError::Refused {
         path: path.to_path_buf(),
         reason,

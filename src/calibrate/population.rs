@@ -351,6 +351,16 @@ impl Population {
         Ok(())
     }
 
+    /// Whether [`Population::save`] may write `path`: nothing is there, or
+    /// a population (a damaged one included, which a save replaces).
+    /// Asked before the work whose result would be saved there.
+    ///
+    /// # Errors
+    /// [`PopulationFileError::Write`] naming what is there instead.
+    pub fn check_replaceable(path: &Path) -> Result<(), PopulationFileError> {
+        Ok(files::check_file_replaceable(path, &is_population_file)?)
+    }
+
     /// Reads a file written by [`Population::save`].
     ///
     /// # Errors

@@ -50,6 +50,11 @@ pub enum EvaluatorError {
         /// Why.
         source: std::io::Error,
     },
+    /// A fold's saved population cannot be written where it belongs:
+    /// something armsim did not write is there (said before any fold is
+    /// fitted).
+    #[error(transparent)]
+    FoldFile(#[from] crate::calibrate::population::PopulationFileError),
     /// A shared parameter, or a fold's fit, failed.
     #[error(transparent)]
     Fit(#[from] FitError),
@@ -571,6 +576,12 @@ fn fit_folds(
         source,
     })?;
     let ids: Vec<&str> = cases.iter().map(Case::id).collect();
+    // A fold file that is not a population (empty, or another program's)
+    // would be read as absent, refitted, and then refused when saved:
+    // refuse it now, before any fold is fitted.
+    for id in &ids {
+        Population::check_replaceable(&fold_path(folds, id))?;
+    }
     let mut load = |k: usize| Population::load(&fold_path(folds, ids[k])).ok();
     let mut save = |k: usize, p: &Population| {
         if let Some(tell) = on_generation.as_mut() {
@@ -681,6 +692,30 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, EvaluatorError::Place(_)), "{err}");
         assert!(!placed);
+    }
+
+    #[test]
+    fn a_fold_file_armsim_did_not_write_is_refused_before_any_fold_is_fitted() {
+        // An empty fold file was read as absent, its fold fitted again, and
+        // only then its save refused: the fit was lost.
+        let cases = cases();
+        let root = tempfile::tempdir().unwrap();
+        let folds = folds_dir(&root.path().join("evaluate-loo"));
+        std::fs::create_dir(&folds).unwrap();
+        let empty = fold_path(&folds, cases[1].id());
+        std::fs::write(&empty, b"").unwrap();
+        let started = Instant::now();
+        let err = Evaluator::new(&cases, Mode::LeaveOneOut)
+            .plots(false)
+            .resume(true)
+            .output_root(root.path())
+            .run_placed(&mut |_| {})
+            .unwrap_err();
+        assert!(matches!(err, EvaluatorError::FoldFile(_)), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("fold-thailand_2014.pop"), "{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(std::fs::read(&empty).unwrap(), b"");
     }
 
     #[test]
