@@ -369,7 +369,8 @@ where
 }
 
 /// [`map_indexed`], stopping at a round's start once `cancel` is set:
-/// `None` then.
+/// `None` then, and also when it was set during the last round (the work
+/// is done, but the caller asked to stop, and is told it stopped).
 pub fn map_indexed_or_cancel<T, F>(
     range: Range<u64>,
     size: RoundSize,
@@ -381,7 +382,8 @@ where
     F: Fn(u64) -> T + Sync,
 {
     let (results, interrupted) = map_indexed_until(range, size, cancel, f);
-    (!interrupted).then_some(results)
+    let cancelled = cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    (!interrupted && !cancelled).then_some(results)
 }
 
 /// The results of the indices run, in index order, and whether `cancel`
@@ -544,6 +546,17 @@ mod tests {
             let stopped = pool.install(|| {
                 map_indexed_or_cancel(0..1_000, RoundSize::Fixed(10), Some(&flag), |k| {
                     flag.store(true, Ordering::Relaxed);
+                    k
+                })
+            });
+            assert_eq!(stopped, None);
+            // So does one set in the last round: the caller asked to stop.
+            let late = AtomicBool::new(false);
+            let stopped = pool.install(|| {
+                map_indexed_or_cancel(0..100, RoundSize::Fixed(10), Some(&late), |k| {
+                    if k == 99 {
+                        late.store(true, Ordering::Relaxed);
+                    }
                     k
                 })
             });
