@@ -60,9 +60,9 @@ use super::prior::PriorParam;
 use super::report;
 use super::sim::{ModelError, ScenarioModel};
 use super::spec::{Scale, Spec, SpecError, Statistic, WaveSpec};
-use crate::engine::{Observer, QuarterView, Simulator, run_rng};
+use crate::engine::{Observer, QuarterView, run_rng};
 use crate::executor::{self, Job, RoundSize, Rounds};
-use crate::experiment::outcome::{Outcome, OutcomeError, OutcomeSet};
+use crate::experiment::outcome::{Outcome, OutcomeError, ScenarioWorker};
 use crate::experiment::points::OutcomeStats;
 use crate::model::{ParamError, Scenario, Target};
 use crate::scenario::{Loaded, ScenarioError, load_file};
@@ -1419,7 +1419,7 @@ struct ForecastRuns<'s> {
 /// ran last), and the outcome values of the runs it holds.
 struct ForecastWorker<'s> {
     recorder: Recorder,
-    current: Option<(usize, Simulator<'s>, OutcomeSet)>,
+    current: ScenarioWorker<'s>,
     indices: Vec<u64>,
     values: Vec<f64>,
 }
@@ -1432,7 +1432,7 @@ impl<'s> Job for ForecastRuns<'s> {
     fn worker(&self) -> ForecastWorker<'s> {
         ForecastWorker {
             recorder: Recorder::new(&self.scenarios[0]),
-            current: None,
+            current: ScenarioWorker::default(),
             indices: Vec::new(),
             values: Vec::new(),
         }
@@ -1440,15 +1440,7 @@ impl<'s> Job for ForecastRuns<'s> {
 
     fn run(&self, worker: &mut ForecastWorker<'s>, k: u64) {
         let j = (k / self.runs) as usize;
-        if worker.current.as_ref().is_none_or(|(c, _, _)| *c != j) {
-            let scenario = &self.scenarios[j];
-            worker.current = Some((
-                j,
-                Simulator::new(scenario),
-                OutcomeSet::new(self.outcomes.to_vec(), scenario),
-            ));
-        }
-        let (_, sim, set) = worker.current.as_mut().expect("set above");
+        let (sim, set) = worker.current.at(j, self.scenarios, self.outcomes);
         let recorder = &mut worker.recorder;
         sim.run(&mut run_rng(self.seed, k), &mut |v: &QuarterView<'_>| {
             recorder.observe(v);

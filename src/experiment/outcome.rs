@@ -35,7 +35,7 @@
 
 use std::fmt;
 
-use crate::engine::{Observer, QuarterView};
+use crate::engine::{Observer, QuarterView, Simulator};
 use crate::metrics::{Entity, Kind, MetricId, Scope};
 use crate::model::{Quarter, Scenario};
 use crate::stats::Binning;
@@ -407,6 +407,37 @@ pub struct OutcomeSet {
     /// For each quarter, the outcomes that read it, in order: most read
     /// only the last quarter, so most quarters visit one or two.
     reading: Vec<Vec<usize>>,
+}
+
+/// A worker's simulator and outcome set for the scenario of a list it ran
+/// last: work that runs many scenarios' runs in index order (a block of
+/// design points, a calibration's forecast) rebuilds them only when the
+/// scenario changes.
+#[derive(Default)]
+pub struct ScenarioWorker<'s> {
+    current: Option<(usize, Simulator<'s>, OutcomeSet)>,
+}
+
+impl<'s> ScenarioWorker<'s> {
+    /// The simulator and outcome set of `scenarios[j]`, built if the last
+    /// call was for another scenario.
+    pub fn at(
+        &mut self,
+        j: usize,
+        scenarios: &'s [Scenario],
+        outcomes: &[Outcome],
+    ) -> (&mut Simulator<'s>, &mut OutcomeSet) {
+        if self.current.as_ref().is_none_or(|(c, _, _)| *c != j) {
+            let scenario = &scenarios[j];
+            self.current = Some((
+                j,
+                Simulator::new(scenario),
+                OutcomeSet::new(outcomes.to_vec(), scenario),
+            ));
+        }
+        let (_, sim, set) = self.current.as_mut().expect("set above");
+        (sim, set)
+    }
 }
 
 /// One outcome's running state within a run.

@@ -25,8 +25,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::outcome::{Outcome, OutcomeSet};
-use crate::engine::{Simulator, run_rng};
+use super::outcome::{Outcome, ScenarioWorker};
+use crate::engine::run_rng;
 use crate::executor::{CancelAt, Job, Rounds};
 use crate::model::{ParamError, Scenario};
 use crate::stats::{Binning, Moments, nearest_rank};
@@ -307,7 +307,7 @@ struct Block<'s> {
 /// A thread's simulator and outcome set (for the point it ran last), and
 /// the runs it holds: their indices and values.
 struct BlockWorker<'s> {
-    point: Option<(usize, Simulator<'s>, OutcomeSet)>,
+    point: ScenarioWorker<'s>,
     indices: Vec<u64>,
     values: Vec<f64>,
 }
@@ -319,7 +319,7 @@ impl<'s> Job for Block<'s> {
 
     fn worker(&self) -> BlockWorker<'s> {
         BlockWorker {
-            point: None,
+            point: ScenarioWorker::default(),
             indices: Vec::new(),
             values: Vec::new(),
         }
@@ -327,15 +327,7 @@ impl<'s> Job for Block<'s> {
 
     fn run(&self, worker: &mut BlockWorker<'s>, k: u64) {
         let point = (k / self.runs) as usize;
-        if worker.point.as_ref().is_none_or(|(p, _, _)| *p != point) {
-            let scenario = &self.scenarios[point];
-            worker.point = Some((
-                point,
-                Simulator::new(scenario),
-                OutcomeSet::new(self.outcomes.to_vec(), scenario),
-            ));
-        }
-        let (_, sim, set) = worker.point.as_mut().expect("just set");
+        let (sim, set) = worker.point.at(point, self.scenarios, self.outcomes);
         sim.run(&mut run_rng(self.seed, k % self.runs), set);
         worker.indices.push(k);
         let start = worker.values.len();
@@ -359,6 +351,8 @@ impl<'s> Job for Block<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Simulator;
+    use crate::experiment::outcome::OutcomeSet;
     use crate::model::{BuyerParam, Target};
     use crate::scenario::load_baseline;
 
