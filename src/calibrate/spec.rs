@@ -526,141 +526,13 @@ impl Spec {
         };
         r.unknown_keys(table, &root, KEYS);
 
-        // Run settings.
-        let mut s = Settings::defaults(scenario.seed());
-        s.seed = r.whole(table, &root, "seed", 0, i64::MAX as u64, s.seed);
-        s.runs_per_simulation = r.whole(table, &root, "runs_per_simulation", 1, 1000, 1) as u32;
-        s.pilot_draws = r.whole(table, &root, "pilot_draws", 10, 1 << 24, s.pilot_draws);
-        let before = r.issues.len();
-        s.population = r.whole(table, &root, "population", 10, 1 << 20, 1000) as usize;
-        // A bad population is reported once, not again as a bound on the
-        // initial draws.
-        let least = if r.issues.len() > before {
-            10
-        } else {
-            s.population as u64
-        };
-        s.initial_draws = r.whole(
-            table,
-            &root,
-            "initial_draws",
-            least,
-            1 << 30,
-            (4 * s.population as u64).max(least),
-        );
-        s.alpha = r.fraction(table, &root, "alpha", 0.0, 1.0, true, s.alpha);
-        s.max_generations = r.whole(table, &root, "max_generations", 1, 1000, 15) as u32;
-        s.min_acceptance_rate = r.fraction(
-            table,
-            &root,
-            "min_acceptance_rate",
-            0.0,
-            1.0,
-            false,
-            s.min_acceptance_rate,
-        );
-        s.max_simulations = r.whole(
-            table,
-            &root,
-            "max_simulations",
-            s.initial_draws,
-            1 << 40,
-            s.max_simulations.max(s.initial_draws),
-        );
-        s.predictive_particles =
-            r.whole(table, &root, "predictive_particles", 1, 100_000, 200) as usize;
-        s.predictive_runs = r.whole(table, &root, "predictive_runs", 1, 100_000, 10);
-        s.forecast_particles =
-            r.whole(table, &root, "forecast_particles", 1, 100_000, 100) as usize;
-        s.forecast_runs = r.whole(table, &root, "forecast_runs", 1, 1_000_000, 200);
-
-        let history_matching = match table.get("history_matching") {
-            None => None,
-            Some(toml::Value::Table(t)) => {
-                let path = at(&root, key("history_matching"));
-                r.unknown_keys(t, &path, WAVE_KEYS);
-                Some(WaveSpec {
-                    points: r.whole(t, &path, "points", 10, 1 << 24, 1000),
-                    replicates: r.whole(t, &path, "replicates", 2, 1000, 5) as u32,
-                    cutoff: r.fraction(t, &path, "cutoff", 0.0, 100.0, true, 3.0),
-                })
-            }
-            Some(v) => {
-                r.fail(
-                    SpecProblem::WrongType,
-                    &at(&root, key("history_matching")),
-                    found(v),
-                    "a table with points, replicates and cutoff",
-                    None,
-                );
-                None
-            }
-        };
-
+        let s = read_settings(&mut r, table, &root, scenario.seed());
+        let history_matching = read_history_matching(&mut r, table, &root);
         let forecast = r.string(table, &root, "forecast").map(|f| base.join(f));
-        let forecast_outcomes = match table.get("forecast_outcomes") {
-            None => None,
-            Some(toml::Value::Array(items)) if items.iter().all(|v| v.is_str()) => Some(
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect(),
-            ),
-            Some(v) => {
-                r.fail(
-                    SpecProblem::WrongType,
-                    &at(&root, key("forecast_outcomes")),
-                    found(v),
-                    "an array of outcomes such as \"rolling_share:Russia@end\"",
-                    None,
-                );
-                None
-            }
-        };
-
-        // Data and grouping.
+        let forecast_outcomes = read_forecast_outcomes(&mut r, table, &root);
         let grouping = read_grouping(&mut r, table, &root, scenario);
         let recipient = r.string(table, &root, "recipient");
-        let data_text = r.string(table, &root, "data");
-        let data = match &data_text {
-            Some(d) => Some(base.join(d)),
-            None => {
-                if !table.contains_key("data") {
-                    r.fail(
-                        SpecProblem::Missing,
-                        &root,
-                        "no `data`",
-                        "data = \"PATH\", a SIPRI import extract (data/)",
-                        None,
-                    );
-                }
-                None
-            }
-        };
-        let imports =
-            data.as_ref()
-                .and_then(|path| match Imports::load(path, recipient.as_deref()) {
-                    Ok(i) => Some(i),
-                    Err(e) => {
-                        // A file that cannot be opened: the value as written,
-                        // and where it led. Anything else: what is wrong in it.
-                        let (found, note) = match &e {
-                            DataError::Io { path, source } => (
-                                format!("\"{}\"", data_text.as_deref().unwrap_or_default()),
-                                Some(format!("cannot read {}: {source}", path.display())),
-                            ),
-                            _ => (e.to_string(), None),
-                        };
-                        r.fail(
-                            SpecProblem::Data,
-                            &at(&root, key("data")),
-                            found,
-                            "a readable SIPRI import extract, relative to the scenario file",
-                            note,
-                        );
-                        None
-                    }
-                });
+        let (data, imports) = read_data(&mut r, table, &root, base, recipient.as_deref());
         let grouped = match (&imports, &grouping) {
             (Some(i), Some(g)) => Some(i.group(g)),
             _ => None,
@@ -939,6 +811,167 @@ fn unknown_path(scenario: &Scenario, path: &str) -> String {
     }
 }
 
+/// The run settings of `[calibration]`: seed, runs, pilot, population,
+/// ABC-SMC's schedule and stopping rules, the predictive check's and the
+/// forecast's sizes; each a default where it is not given.
+fn read_settings(r: &mut Reader<'_>, table: &toml::Table, root: &[Seg], seed: u64) -> Settings {
+    let mut s = Settings::defaults(seed);
+    s.seed = r.whole(table, root, "seed", 0, i64::MAX as u64, s.seed);
+    s.runs_per_simulation = r.whole(table, root, "runs_per_simulation", 1, 1000, 1) as u32;
+    s.pilot_draws = r.whole(table, root, "pilot_draws", 10, 1 << 24, s.pilot_draws);
+    let before = r.issues.len();
+    s.population = r.whole(table, root, "population", 10, 1 << 20, 1000) as usize;
+    // A bad population is reported once, not again as a bound on the
+    // initial draws.
+    let least = if r.issues.len() > before {
+        10
+    } else {
+        s.population as u64
+    };
+    s.initial_draws = r.whole(
+        table,
+        root,
+        "initial_draws",
+        least,
+        1 << 30,
+        (4 * s.population as u64).max(least),
+    );
+    s.alpha = r.fraction(table, root, "alpha", 0.0, 1.0, true, s.alpha);
+    s.max_generations = r.whole(table, root, "max_generations", 1, 1000, 15) as u32;
+    s.min_acceptance_rate = r.fraction(
+        table,
+        root,
+        "min_acceptance_rate",
+        0.0,
+        1.0,
+        false,
+        s.min_acceptance_rate,
+    );
+    s.max_simulations = r.whole(
+        table,
+        root,
+        "max_simulations",
+        s.initial_draws,
+        1 << 40,
+        s.max_simulations.max(s.initial_draws),
+    );
+    s.predictive_particles = r.whole(table, root, "predictive_particles", 1, 100_000, 200) as usize;
+    s.predictive_runs = r.whole(table, root, "predictive_runs", 1, 100_000, 10);
+    s.forecast_particles = r.whole(table, root, "forecast_particles", 1, 100_000, 100) as usize;
+    s.forecast_runs = r.whole(table, root, "forecast_runs", 1, 1_000_000, 200);
+    s
+}
+
+/// `[calibration.history_matching]`, if given.
+fn read_history_matching(
+    r: &mut Reader<'_>,
+    table: &toml::Table,
+    root: &[Seg],
+) -> Option<WaveSpec> {
+    match table.get("history_matching") {
+        None => None,
+        Some(toml::Value::Table(t)) => {
+            let path = at(root, key("history_matching"));
+            r.unknown_keys(t, &path, WAVE_KEYS);
+            Some(WaveSpec {
+                points: r.whole(t, &path, "points", 10, 1 << 24, 1000),
+                replicates: r.whole(t, &path, "replicates", 2, 1000, 5) as u32,
+                cutoff: r.fraction(t, &path, "cutoff", 0.0, 100.0, true, 3.0),
+            })
+        }
+        Some(v) => {
+            r.fail(
+                SpecProblem::WrongType,
+                &at(root, key("history_matching")),
+                found(v),
+                "a table with points, replicates and cutoff",
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// `forecast_outcomes`, if given: an array of outcome texts.
+fn read_forecast_outcomes(
+    r: &mut Reader<'_>,
+    table: &toml::Table,
+    root: &[Seg],
+) -> Option<Vec<String>> {
+    match table.get("forecast_outcomes") {
+        None => None,
+        Some(toml::Value::Array(items)) if items.iter().all(|v| v.is_str()) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+        ),
+        Some(v) => {
+            r.fail(
+                SpecProblem::WrongType,
+                &at(root, key("forecast_outcomes")),
+                found(v),
+                "an array of outcomes such as \"rolling_share:Russia@end\"",
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// `data`: the path (relative to the scenario file's directory `base`)
+/// and the import extract read from it for `recipient`, each `None` after
+/// saying why.
+fn read_data(
+    r: &mut Reader<'_>,
+    table: &toml::Table,
+    root: &[Seg],
+    base: &Path,
+    recipient: Option<&str>,
+) -> (Option<PathBuf>, Option<Imports>) {
+    let data_text = r.string(table, root, "data");
+    let data = match &data_text {
+        Some(d) => Some(base.join(d)),
+        None => {
+            if !table.contains_key("data") {
+                r.fail(
+                    SpecProblem::Missing,
+                    root,
+                    "no `data`",
+                    "data = \"PATH\", a SIPRI import extract (data/)",
+                    None,
+                );
+            }
+            None
+        }
+    };
+    let imports = data
+        .as_ref()
+        .and_then(|path| match Imports::load(path, recipient) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                // A file that cannot be opened: the value as written,
+                // and where it led. Anything else: what is wrong in it.
+                let (found, note) = match &e {
+                    DataError::Io { path, source } => (
+                        format!("\"{}\"", data_text.as_deref().unwrap_or_default()),
+                        Some(format!("cannot read {}: {source}", path.display())),
+                    ),
+                    _ => (e.to_string(), None),
+                };
+                r.fail(
+                    SpecProblem::Data,
+                    &at(root, key("data")),
+                    found,
+                    "a readable SIPRI import extract, relative to the scenario file",
+                    note,
+                );
+                None
+            }
+        });
+    (data, imports)
+}
+
 fn read_params(
     r: &mut Reader<'_>,
     table: &toml::Table,
@@ -983,140 +1016,182 @@ fn read_params(
             continue;
         };
         r.unknown_keys(t, &here, PARAM_KEYS);
-        let Some(p) = r.string(t, &here, "path") else {
-            if !t.contains_key("path") {
-                r.fail(
-                    SpecProblem::Missing,
-                    &here,
-                    "no `path`",
-                    "path = \"buyer.support_weight\" (a parameter, as --set writes it)",
-                    None,
-                );
-            }
-            continue;
-        };
-        let path_at = at(&here, key("path"));
-        let Some(target) = scenario.target(&p) else {
-            r.fail(
-                SpecProblem::Parameter,
-                &path_at,
-                format!("\"{p}\""),
-                "a parameter path: world.KEY, buyer.KEY or suppliers.NAME.KEY (`armsim params`)",
-                Some(unknown_path(scenario, &p)),
-            );
-            continue;
-        };
-        let domain = target.domain();
-        let why_not = if !target.models().includes(scenario.model()) {
-            Some(format!(
-                "it is not a parameter of model {}",
-                scenario.model()
-            ))
-        } else if target.role() == Role::Initial {
-            Some("it sets up the initial state, which comes from the data".into())
-        } else if domain.is_flag() || domain.is_integer() {
-            Some("it takes yes/no or whole values, which ABC's moves cannot".into())
-        } else {
-            None
-        };
-        if let Some(reason) = why_not {
-            r.fail(
-                SpecProblem::Parameter,
-                &path_at,
-                format!("\"{p}\""),
-                "a real-valued parameter of the model",
-                Some(reason),
-            );
-            continue;
-        }
-        if out.iter().any(|q| q.target == target) {
-            r.fail(
-                SpecProblem::DuplicateParameter,
-                &path_at,
-                format!("\"{p}\""),
-                "each parameter listed once",
-                None,
-            );
-            continue;
-        }
-        let (range_lo, range_hi) = target.range();
-        let lo = r.number(t, &here, "lo").unwrap_or(range_lo);
-        let hi = r.number(t, &here, "hi").unwrap_or(range_hi);
-        let mut bounds_ok = true;
-        for (k, x) in [("lo", lo), ("hi", hi)] {
-            if !domain.contains(x) {
-                r.fail(
-                    SpecProblem::OutOfRange,
-                    &at(&here, key(k)),
-                    x.to_string(),
-                    domain.describe(),
-                    Some(format!("the domain of {p}")),
-                );
-                bounds_ok = false;
-            }
-        }
-        if !bounds_ok {
-            continue;
-        }
-        let kind = r
-            .string(t, &here, "prior")
-            .unwrap_or_else(|| "uniform".into());
-        let prior = match kind.as_str() {
-            "uniform" => Prior::uniform(lo, hi),
-            "log_uniform" => Prior::log_uniform(lo, hi),
-            "normal" => {
-                let mean = r.number(t, &here, "mean");
-                let sd = r.number(t, &here, "sd");
-                match (mean, sd) {
-                    (Some(m), Some(s)) => Prior::truncated_normal(m, s, lo, hi),
-                    _ => {
-                        r.fail(
-                            SpecProblem::Missing,
-                            &here,
-                            "a normal prior without mean or sd",
-                            "mean and sd (the normal is truncated to [lo, hi])",
-                            None,
-                        );
-                        continue;
-                    }
-                }
-            }
-            other => {
-                r.fail(
-                    SpecProblem::Prior,
-                    &at(&here, key("prior")),
-                    format!("\"{other}\""),
-                    "uniform, log_uniform or normal",
-                    did_you_mean(other, &["uniform", "log_uniform", "normal"]),
-                );
-                continue;
-            }
-        };
-        match prior {
-            Ok(prior) => out.push(ParamSpec {
-                path: scenario.path_of(target),
-                target,
-                prior,
-            }),
-            Err(e) => {
-                // The values as written, then why they make no prior.
-                let mut given = format!("prior = \"{kind}\", lo = {lo}, hi = {hi}");
-                if kind == "normal"
-                    && let (Some(m), Some(sd)) = (t.get("mean"), t.get("sd"))
-                {
-                    given.push_str(&format!(", mean = {m}, sd = {sd}"));
-                }
-                r.fail(
-                    SpecProblem::Prior,
-                    &here,
-                    given,
-                    format!("a proper {kind} prior"),
-                    Some(e.to_string()),
-                )
-            }
+        if let Some(param) = read_param(r, t, &here, scenario, &out) {
+            out.push(param);
         }
     }
     out
+}
+
+/// One `[[calibration.params]]` table: a parameter the model can fit, not
+/// listed before (in `earlier`), and its prior; `None` after saying why not.
+fn read_param(
+    r: &mut Reader<'_>,
+    t: &toml::Table,
+    here: &[Seg],
+    scenario: &Scenario,
+    earlier: &[ParamSpec],
+) -> Option<ParamSpec> {
+    let (p, target) = read_fitted_target(r, t, here, scenario, earlier)?;
+    let prior = read_prior(r, t, here, &p, target)?;
+    Some(ParamSpec {
+        path: scenario.path_of(target),
+        target,
+        prior,
+    })
+}
+
+/// A parameter's `path`: as written, and the target it names, if the model
+/// can fit it (real-valued, not the initial state) and it is not listed
+/// twice.
+fn read_fitted_target(
+    r: &mut Reader<'_>,
+    t: &toml::Table,
+    here: &[Seg],
+    scenario: &Scenario,
+    earlier: &[ParamSpec],
+) -> Option<(String, Target)> {
+    let Some(p) = r.string(t, here, "path") else {
+        if !t.contains_key("path") {
+            r.fail(
+                SpecProblem::Missing,
+                here,
+                "no `path`",
+                "path = \"buyer.support_weight\" (a parameter, as --set writes it)",
+                None,
+            );
+        }
+        return None;
+    };
+    let path_at = at(here, key("path"));
+    let Some(target) = scenario.target(&p) else {
+        r.fail(
+            SpecProblem::Parameter,
+            &path_at,
+            format!("\"{p}\""),
+            "a parameter path: world.KEY, buyer.KEY or suppliers.NAME.KEY (`armsim params`)",
+            Some(unknown_path(scenario, &p)),
+        );
+        return None;
+    };
+    let domain = target.domain();
+    let why_not = if !target.models().includes(scenario.model()) {
+        Some(format!(
+            "it is not a parameter of model {}",
+            scenario.model()
+        ))
+    } else if target.role() == Role::Initial {
+        Some("it sets up the initial state, which comes from the data".into())
+    } else if domain.is_flag() || domain.is_integer() {
+        Some("it takes yes/no or whole values, which ABC's moves cannot".into())
+    } else {
+        None
+    };
+    if let Some(reason) = why_not {
+        r.fail(
+            SpecProblem::Parameter,
+            &path_at,
+            format!("\"{p}\""),
+            "a real-valued parameter of the model",
+            Some(reason),
+        );
+        return None;
+    }
+    if earlier.iter().any(|q| q.target == target) {
+        r.fail(
+            SpecProblem::DuplicateParameter,
+            &path_at,
+            format!("\"{p}\""),
+            "each parameter listed once",
+            None,
+        );
+        return None;
+    }
+    Some((p, target))
+}
+
+/// A parameter's prior: `prior` (uniform by default) on `[lo, hi]` (the
+/// parameter's range by default, within its domain), with `mean` and `sd`
+/// for a normal.
+fn read_prior(
+    r: &mut Reader<'_>,
+    t: &toml::Table,
+    here: &[Seg],
+    p: &str,
+    target: Target,
+) -> Option<Prior> {
+    let domain = target.domain();
+    let (range_lo, range_hi) = target.range();
+    let lo = r.number(t, here, "lo").unwrap_or(range_lo);
+    let hi = r.number(t, here, "hi").unwrap_or(range_hi);
+    let mut bounds_ok = true;
+    for (k, x) in [("lo", lo), ("hi", hi)] {
+        if !domain.contains(x) {
+            r.fail(
+                SpecProblem::OutOfRange,
+                &at(here, key(k)),
+                x.to_string(),
+                domain.describe(),
+                Some(format!("the domain of {p}")),
+            );
+            bounds_ok = false;
+        }
+    }
+    if !bounds_ok {
+        return None;
+    }
+    let kind = r
+        .string(t, here, "prior")
+        .unwrap_or_else(|| "uniform".into());
+    let prior = match kind.as_str() {
+        "uniform" => Prior::uniform(lo, hi),
+        "log_uniform" => Prior::log_uniform(lo, hi),
+        "normal" => {
+            let mean = r.number(t, here, "mean");
+            let sd = r.number(t, here, "sd");
+            let (Some(m), Some(s)) = (mean, sd) else {
+                r.fail(
+                    SpecProblem::Missing,
+                    here,
+                    "a normal prior without mean or sd",
+                    "mean and sd (the normal is truncated to [lo, hi])",
+                    None,
+                );
+                return None;
+            };
+            Prior::truncated_normal(m, s, lo, hi)
+        }
+        other => {
+            r.fail(
+                SpecProblem::Prior,
+                &at(here, key("prior")),
+                format!("\"{other}\""),
+                "uniform, log_uniform or normal",
+                did_you_mean(other, &["uniform", "log_uniform", "normal"]),
+            );
+            return None;
+        }
+    };
+    match prior {
+        Ok(prior) => Some(prior),
+        Err(e) => {
+            // The values as written, then why they make no prior.
+            let mut given = format!("prior = \"{kind}\", lo = {lo}, hi = {hi}");
+            if kind == "normal"
+                && let (Some(m), Some(sd)) = (t.get("mean"), t.get("sd"))
+            {
+                given.push_str(&format!(", mean = {m}, sd = {sd}"));
+            }
+            r.fail(
+                SpecProblem::Prior,
+                here,
+                given,
+                format!("a proper {kind} prior"),
+                Some(e.to_string()),
+            );
+            None
+        }
+    }
 }
 
 fn read_targets(
