@@ -1175,22 +1175,9 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
     };
     bar.enable_steady_tick(Duration::from_millis(200));
     let quiet = args.quiet;
-    let checkpoints = cal::checkpoint_dir(&dir);
-    if args.resume && !quiet && !checkpoints.exists() {
-        eprintln!(
-            "no checkpoint at {}: starting from the beginning",
-            checkpoints.display()
-        );
-    }
-    // A hidden bar (stderr not a terminal) drops its println: say notes
-    // plainly then, so logs keep them.
-    let note = |line: String| {
-        if bar.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            bar.println(line);
-        }
-    };
+    let mut printer = notice_printer(quiet, "calibration", "generations");
+    // Said with the spinner out of the way.
+    let mut notices = |n: Notice<'_>| bar.suspend(|| printer(n));
     let mut on_progress = |p: &CalibrationProgress| match p {
         CalibrationProgress::Start { stage, .. } => bar.set_message(stage.name().to_string()),
         CalibrationProgress::Abc { stage, progress } => bar.set_message(format!(
@@ -1208,15 +1195,6 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
             output::thousands(*done),
             output::thousands(*total)
         )),
-        CalibrationProgress::Resumed { generation } if !quiet => note(format!(
-            "resuming from generation {generation} in {}",
-            checkpoints.display()
-        )),
-        CalibrationProgress::Restarted { dir } if !quiet => note(format!(
-            "note: {} held an interrupted calibration; starting afresh (--resume would continue it)",
-            dir.display()
-        )),
-        _ => {}
     };
     let started = Instant::now();
     let result = calibration
@@ -1224,6 +1202,7 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
         .resume(args.resume)
         .cancel(&interrupts.flag)
         .progress(&mut on_progress)
+        .on_notice(&mut notices)
         .run_into(&dir, &command_line());
     bar.finish_and_clear();
     let written = match result {

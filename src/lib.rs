@@ -33,6 +33,7 @@ pub mod evaluate;
 pub mod executor;
 pub mod experiment;
 pub mod files;
+pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod output;

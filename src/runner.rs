@@ -32,6 +32,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::files;
+pub use crate::lifecycle::Notice;
+use crate::lifecycle::{self, NoticeFn, Start};
 use crate::output::{self, KeptRuns, OutputError, RunsFormat, SHARD_STATE, StudyShardRecord};
 use crate::scenario::{Loaded, ScenarioError};
 use crate::state::{self, MergeError, StateError, StudyState, Unsaved};
@@ -102,6 +104,9 @@ pub enum RunError {
     /// A state file could not be read or written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// Another command's checkpoint is where the study keeps its own.
+    #[error(transparent)]
+    AnotherCommands(#[from] lifecycle::AnotherCommands),
     /// The checkpoint to resume from is of another study.
     #[error(
         "{} is a checkpoint of another study (its scenario, seed or runs differ); \
@@ -180,61 +185,6 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// What a runner says as it goes, for the caller to show.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Notice<'a> {
-    /// Continuing from a checkpoint: `done` of `total` runs were already done.
-    Resuming {
-        /// The checkpoint.
-        checkpoint: &'a Path,
-        /// Runs already done.
-        done: u64,
-        /// Runs in the range.
-        total: u64,
-    },
-    /// Resuming was asked for but there is no checkpoint: starting afresh.
-    NoCheckpoint {
-        /// Where it was looked for.
-        checkpoint: &'a Path,
-    },
-    /// Not resuming, and an interrupted study's checkpoint is there: it
-    /// will be replaced.
-    ReplacingCheckpoint {
-        /// The checkpoint.
-        checkpoint: &'a Path,
-    },
-    /// A checkpoint could not be saved; the study carries on.
-    CheckpointFailed {
-        /// The checkpoint.
-        checkpoint: &'a Path,
-        /// Why.
-        error: &'a StateError,
-    },
-    /// The kept runs' file will be large (over the warning threshold).
-    LargeRuns {
-        /// The file.
-        file: &'static str,
-        /// Its estimated size in bytes.
-        estimated: u64,
-    },
-    /// Where the output rule put the study, said when it matters: earlier
-    /// results of other settings were kept and the study goes beside them,
-    /// or the directory the user named held one, which is replaced.
-    Placed {
-        /// The placement ([`files::Placement::kept`] and
-        /// [`files::Placement::replaced_other`] say what happened).
-        placement: &'a files::Placement,
-    },
-    /// A completed study's checkpoint could not be removed (it is stale).
-    StaleCheckpoint {
-        /// The checkpoint.
-        checkpoint: &'a Path,
-        /// Why.
-        error: &'a files::FileError,
-    },
-}
-
 /// A study written to its directory.
 #[derive(Debug)]
 pub struct StudyDone {
@@ -307,8 +257,6 @@ pub struct StudyPlan {
 pub const RUNS_WARN_BYTES: u64 = 1_000_000_000;
 /// Size above which a kept runs' file is refused unless allowed.
 pub const RUNS_LIMIT_BYTES: u64 = 5_000_000_000;
-
-type NoticeFn<'a> = dyn FnMut(Notice<'_>) + 'a;
 
 /// A study's whole lifecycle; see the module documentation.
 pub struct Runner<'a> {
@@ -647,12 +595,7 @@ impl<'a> Runner<'a> {
                 elapsed_seconds,
             })
         };
-        if let Err(error) = files::remove_file_if_ours(&checkpoint, state::is_state_file) {
-            tell(Notice::StaleCheckpoint {
-                checkpoint: &checkpoint,
-                error: &error,
-            });
-        }
+        lifecycle::remove_checkpoint(&checkpoint, state::is_state_file, &mut tell);
         Ok(finished)
     }
 }
@@ -694,8 +637,7 @@ fn resume_from_checkpoint<'s>(
     resume: bool,
     tell: &mut NoticeFn<'_>,
 ) -> Result<(Study<'s>, Option<(f64, u32)>), RunError> {
-    let has_checkpoint = state::is_state_file(checkpoint);
-    if resume && has_checkpoint {
+    if lifecycle::open_checkpoint(checkpoint, "study", resume, tell)? == Start::Resume {
         let saved = StudyState::load(checkpoint)?;
         if saved.model != loaded.scenario.model() {
             return Err(RunError::OtherModel {
@@ -716,11 +658,6 @@ fn resume_from_checkpoint<'s>(
         });
         let resumed = (saved.elapsed_seconds, saved.threads);
         return Ok((study.resume(saved.summary, saved.done), Some(resumed)));
-    }
-    if resume {
-        tell(Notice::NoCheckpoint { checkpoint });
-    } else if has_checkpoint {
-        tell(Notice::ReplacingCheckpoint { checkpoint });
     }
     Ok((study, None))
 }

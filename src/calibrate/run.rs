@@ -64,6 +64,7 @@ use crate::engine::{Observer, QuarterView, run_rng};
 use crate::executor::{self, Job, RoundSize, Rounds};
 use crate::experiment::outcome::{Outcome, OutcomeError, ScenarioWorker};
 use crate::experiment::points::OutcomeStats;
+use crate::lifecycle::Notice;
 use crate::model::{ParamError, Scenario, Target};
 use crate::scenario::{Loaded, ScenarioError, load_file};
 use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
@@ -209,18 +210,6 @@ pub enum CalibrationProgress {
         /// The progress.
         progress: abc::SmcProgress,
     },
-    /// A calibration continues from generation `generation` of the
-    /// checkpoint directory.
-    Resumed {
-        /// The generation.
-        generation: u32,
-    },
-    /// The checkpoint directory held an interrupted calibration, which a
-    /// fresh start replaces (a resume would have continued it).
-    Restarted {
-        /// The directory.
-        dir: PathBuf,
-    },
     /// Runs done in the predictive check or the forecast.
     Runs {
         /// The stage.
@@ -234,6 +223,9 @@ pub enum CalibrationProgress {
 
 /// A progress callback (Send: stages run in the calibration's worker pool).
 pub type ProgressFn<'a> = dyn FnMut(&CalibrationProgress) + Send + 'a;
+
+/// A [`Notice`] handler a calibration can carry into its pool.
+pub type SendNoticeFn<'a> = dyn FnMut(Notice<'_>) + Send + 'a;
 
 /// What the history-matching wave did.
 #[derive(Debug, Clone, PartialEq)]
@@ -387,6 +379,7 @@ pub struct Calibration<'a> {
     forecast: Option<Loaded>,
     threads: usize,
     progress: Option<&'a mut ProgressFn<'a>>,
+    notice: Option<&'a mut SendNoticeFn<'a>>,
     cancel: Option<&'a AtomicBool>,
     checkpoints: Option<PathBuf>,
     resume: bool,
@@ -634,6 +627,7 @@ impl<'a> Calibration<'a> {
             forecast,
             threads: 0,
             progress: None,
+            notice: None,
             cancel: None,
             checkpoints: None,
             resume: false,
@@ -703,6 +697,14 @@ impl<'a> Calibration<'a> {
         self
     }
 
+    /// Calls `f` with what [`Calibration::run_into`] does with the
+    /// checkpoints of an earlier calibration: the [`Notice`]s every
+    /// command's lifecycle gives, generations counting as its units.
+    pub fn on_notice(mut self, f: &'a mut SendNoticeFn<'a>) -> Self {
+        self.notice = Some(f);
+        self
+    }
+
     /// Stops between batches once `flag` is set ([`CalibrationError::Cancelled`];
     /// complete generations are in the checkpoint directory).
     pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
@@ -742,13 +744,28 @@ impl<'a> Calibration<'a> {
     ) -> Result<CalibrationWritten, CalibrationError> {
         crate::files::check_destination(dir)?;
         let checkpoints = checkpoint_dir(dir);
-        if !self.resume && latest_generation(&checkpoints)?.is_some() {
-            remove_checkpoints(&checkpoints)?;
-            if let Some(f) = self.progress.as_mut() {
-                f(&CalibrationProgress::Restarted {
-                    dir: checkpoints.clone(),
-                });
+        let mut notice = self.notice.take();
+        let mut tell = |n: Notice<'_>| {
+            if let Some(f) = notice.as_mut() {
+                f(n);
             }
+        };
+        match (latest_generation(&checkpoints)?, self.resume) {
+            (Some(generation), true) => tell(Notice::Resuming {
+                checkpoint: &checkpoints,
+                done: u64::from(generation) + 1,
+                total: u64::from(self.spec.settings.max_generations),
+            }),
+            (Some(_), false) => {
+                tell(Notice::ReplacingCheckpoint {
+                    checkpoint: &checkpoints,
+                });
+                remove_checkpoints(&checkpoints)?;
+            }
+            (None, true) => tell(Notice::NoCheckpoint {
+                checkpoint: &checkpoints,
+            }),
+            (None, false) => {}
         }
         self.checkpoints = Some(checkpoints.clone());
         let fit = self.run()?;
@@ -1099,7 +1116,6 @@ impl<'a> Calibration<'a> {
             rejection_saved = Some(Population::load(&zero)?);
             resume_population = Some(Population::load(&dir.join(generation_file(g)))?);
             resumed_from = Some(g);
-            report(CalibrationProgress::Resumed { generation: g });
         }
         let checkpoint_dir = self.checkpoints.clone();
         let mut first_generation: Option<Population> = None;

@@ -240,6 +240,7 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
             );
         }
     };
+    let mut notices = super::notice_printer(quiet, "evaluation", "folds");
     let mut evaluator = Evaluator::new(&cases, mode)
         .timeline(timeline)
         .runs(args.runs)
@@ -250,6 +251,7 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
         .plots(!args.no_plots)
         .cancel(&interrupts.flag)
         .on_generation(&mut progress)
+        .on_notice(&mut notices)
         .command_line(command_line());
     if !args.fit.is_empty() {
         evaluator = evaluator.fit(args.fit.clone());

@@ -19,9 +19,10 @@ use super::case::Case;
 use super::fit::{self, FitError, FitSettings, JointFit, SharedParam};
 use super::report::{EvaluationReport, evaluation_settings, write_evaluation};
 use super::{EvaluateError, Evaluation, LeaveOneOut, Mode, Timeline};
-use crate::calibrate::population::Population;
+use crate::calibrate::population::{Population, is_population_file};
 use crate::executor::{self, ExecutorError};
 use crate::files::{FileError, Placement};
+use crate::lifecycle::{self, Notice, NoticeFn};
 use crate::output::OutputError;
 
 /// Why an evaluation could not be run or written.
@@ -34,14 +35,6 @@ pub enum EvaluatorError {
     /// The executor could not give it its threads.
     #[error(transparent)]
     Threads(#[from] ExecutorError),
-    /// The folds of an interrupted evaluation are there, and `resume` was
-    /// not asked for.
-    #[error(
-        "{} holds the folds of an interrupted evaluation: continue it with --resume, or remove \
-         the directory",
-        .0.display()
-    )]
-    FoldsExist(PathBuf),
     /// The directory of saved folds could not be made.
     #[error("cannot create {}: {source}", path.display())]
     Folds {
@@ -120,6 +113,7 @@ pub struct Evaluator<'a> {
     plots: bool,
     cancel: Option<&'a AtomicBool>,
     on_generation: Option<&'a mut FoldProgressFn<'a>>,
+    notice: Option<&'a mut NoticeFn<'a>>,
     command_line: Vec<String>,
 }
 
@@ -143,6 +137,7 @@ impl<'a> Evaluator<'a> {
             plots: true,
             cancel: None,
             on_generation: None,
+            notice: None,
             command_line: Vec::new(),
         }
     }
@@ -219,6 +214,14 @@ impl<'a> Evaluator<'a> {
         self
     }
 
+    /// Called with what the evaluation does with the folds an earlier,
+    /// interrupted one saved: the [`Notice`]s every command's lifecycle
+    /// gives, folds counting as its units.
+    pub fn on_notice(mut self, notice: &'a mut NoticeFn<'a>) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
     /// The command line, for the manifest.
     pub fn command_line(mut self, args: Vec<String>) -> Self {
         self.command_line = args;
@@ -291,9 +294,15 @@ impl<'a> Evaluator<'a> {
             plots,
             cancel,
             on_generation,
+            mut notice,
             command_line,
             ..
         } = self;
+        let mut tell = |n: Notice<'_>| {
+            if let Some(f) = notice.as_mut() {
+                f(n);
+            }
+        };
         let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
         let folds = folds_dir(&dir);
         let forecasters = match mode {
@@ -303,9 +312,7 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .map(|p| SharedParam::over_range(p))
                     .collect::<Result<Vec<_>, _>>()?;
-                if !resume && folds.exists() {
-                    return Err(EvaluatorError::FoldsExist(folds));
-                }
+                open_folds(cases, &folds, resume, &mut tell);
                 let plan = LeaveOneOut {
                     shared,
                     settings,
@@ -352,15 +359,7 @@ impl<'a> Evaluator<'a> {
             },
         )?;
         if mode == Mode::LeaveOneOut {
-            // Only the fold files this evaluation wrote, then the directory
-            // if that left it empty: nothing armsim did not write goes.
-            for c in cases {
-                let _ = crate::files::remove_file_if_ours(
-                    &fold_path(&folds, c.id()),
-                    crate::calibrate::population::is_population_file,
-                );
-            }
-            let _ = std::fs::remove_dir(&folds);
+            remove_folds(cases, &folds, &mut tell);
         }
         Ok(EvaluateFinished::Done(EvaluateDone {
             dir,
@@ -595,6 +594,40 @@ fn fit_folds(
     )?)
 }
 
+/// Says, before any fold is fitted, what becomes of the folds an earlier
+/// evaluation saved in `folds`: continued with `resume` (a saved fold of
+/// other settings is fitted again), replaced without it.
+fn open_folds(cases: &[Case], folds: &Path, resume: bool, tell: &mut NoticeFn<'_>) {
+    let saved = cases
+        .iter()
+        .filter(|c| is_population_file(&fold_path(folds, c.id())))
+        .count() as u64;
+    match (saved, resume) {
+        (0, true) => tell(Notice::NoCheckpoint { checkpoint: folds }),
+        (0, false) => {}
+        (done, true) => tell(Notice::Resuming {
+            checkpoint: folds,
+            done,
+            total: cases.len() as u64,
+        }),
+        (_, false) => {
+            tell(Notice::ReplacingCheckpoint { checkpoint: folds });
+            remove_folds(cases, folds, tell);
+        }
+    }
+}
+
+/// Removes the fold files of `cases` (only populations), then `folds` if
+/// that left it empty: nothing armsim did not write goes. A file that
+/// cannot be removed is said ([`Notice::StaleCheckpoint`]).
+fn remove_folds(cases: &[Case], folds: &Path, tell: &mut NoticeFn<'_>) {
+    for c in cases {
+        lifecycle::remove_checkpoint(&fold_path(folds, c.id()), is_population_file, tell);
+    }
+    // Fails, harmlessly, if anything else is left.
+    let _ = std::fs::remove_dir(folds);
+}
+
 /// `defaults` or `loo`: a default directory name's mode.
 fn mode_stem(mode: Mode) -> &'static str {
     match mode {
@@ -663,20 +696,42 @@ mod tests {
     }
 
     #[test]
-    fn saved_folds_are_not_overwritten_without_resume_and_foreign_directories_are_refused() {
+    fn saved_folds_are_continued_or_replaced_as_said_and_foreign_files_are_kept() {
+        // Folds follow every command's checkpoint rule: --resume continues
+        // them, a fresh start replaces them (only the populations), and
+        // each is said.
         let cases = cases();
         let root = tempfile::tempdir().unwrap();
         let folds = folds_dir(&root.path().join("evaluate-loo"));
         std::fs::create_dir(&folds).unwrap();
         std::fs::write(folds.join("fold-x.pop"), "saved").unwrap();
-        let mut placed = false;
-        let err = Evaluator::new(&cases, Mode::LeaveOneOut)
-            .plots(false)
-            .output_root(root.path())
-            .run_placed(&mut |_| placed = true)
-            .unwrap_err();
-        assert!(matches!(err, EvaluatorError::FoldsExist(_)), "{err}");
-        assert!(placed);
+        let population = fold_path(&folds, cases[0].id());
+        let run = |resume: bool| {
+            std::fs::write(&population, crate::state::POPULATION_MAGIC).unwrap();
+            let stop = AtomicBool::new(true);
+            let mut said = Vec::new();
+            let mut note = |n: Notice<'_>| said.push(format!("{n:?}"));
+            let finished = Evaluator::new(&cases, Mode::LeaveOneOut)
+                .plots(false)
+                .resume(resume)
+                .output_root(root.path())
+                .cancel(&stop)
+                .on_notice(&mut note)
+                .run_placed(&mut |_| {})
+                .unwrap();
+            assert!(
+                matches!(finished, EvaluateFinished::Interrupted(_)),
+                "{finished:?}"
+            );
+            said
+        };
+        let said = run(true);
+        assert!(said[0].starts_with("Resuming"), "{said:?}");
+        assert!(said[0].contains("done: 1, total: 2"), "{said:?}");
+        assert!(population.exists());
+        let said = run(false);
+        assert!(said[0].starts_with("ReplacingCheckpoint"), "{said:?}");
+        assert!(!population.exists());
         assert_eq!(
             std::fs::read_to_string(folds.join("fold-x.pop")).unwrap(),
             "saved"

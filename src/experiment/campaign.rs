@@ -29,9 +29,10 @@ use super::points::{PointError, PointResult, PointRunner};
 use super::sensitivity::{self, BootstrapConfig, SensitivityError};
 use super::sweep::{Indices, Layout, Plan, SweepError, Vary};
 use crate::files::{self, FileError};
+use crate::lifecycle::{self, Notice, Start};
 use crate::metrics;
 use crate::output::{self, OutputError};
-use crate::runner::{Notice, Shard, checkpoint_path};
+use crate::runner::{Shard, checkpoint_path};
 use crate::scenario::{Loaded, ScenarioError};
 use crate::state::{self, CAMPAIGN_MAGIC, StateError, Unsaved};
 
@@ -76,6 +77,9 @@ pub struct CampaignSpec {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CampaignError {
+    /// Another command's checkpoint is where the campaign keeps its own.
+    #[error(transparent)]
+    AnotherCommands(#[from] lifecycle::AnotherCommands),
     /// The scenario is invalid (a merged state's, say).
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
@@ -682,28 +686,9 @@ impl<'a> CampaignRunner<'a> {
         };
         let mut results: Vec<PointResult> = Vec::new();
         let mut resumed_seconds = 0.0;
-        match (state::state_kind(&checkpoint), self.resume) {
-            (Some("campaign"), true) => {}
-            (Some("campaign"), false) => tell(Notice::ReplacingCheckpoint {
-                checkpoint: &checkpoint,
-            }),
-            // Another command's checkpoint at the same path is never
-            // replaced: say so now, not after every point has run.
-            (Some(kind), _) => {
-                return Err(CampaignError::State {
-                    path: checkpoint,
-                    reason: format!(
-                        "holds a {kind}'s checkpoint, which a campaign never replaces; \
-                         remove it, or write the campaign elsewhere (--out)"
-                    ),
-                });
-            }
-            (None, true) => tell(Notice::NoCheckpoint {
-                checkpoint: &checkpoint,
-            }),
-            (None, false) => {}
-        }
-        if self.resume && CampaignState::is_state_file(&checkpoint) {
+        if lifecycle::open_checkpoint(&checkpoint, "campaign", self.resume, &mut tell)?
+            == Start::Resume
+        {
             let saved = CampaignState::load(&checkpoint)?;
             if saved.fingerprint != campaign.fingerprint() || saved.range != range {
                 return Err(CampaignError::State {
@@ -847,15 +832,9 @@ impl<'a> CampaignRunner<'a> {
     }
 }
 
-/// Removes a finished campaign's checkpoint (only a campaign's); a failure
-/// leaves it stale, which is said, not an error: the campaign is written.
-fn remove_checkpoint(checkpoint: &Path, tell: &mut impl FnMut(Notice<'_>)) {
-    if let Err(error) = files::remove_file_if_ours(checkpoint, CampaignState::is_state_file) {
-        tell(Notice::StaleCheckpoint {
-            checkpoint,
-            error: &error,
-        });
-    }
+/// Removes a finished campaign's checkpoint (only a campaign's).
+fn remove_checkpoint(checkpoint: &Path, tell: &mut lifecycle::NoticeFn<'_>) {
+    lifecycle::remove_checkpoint(checkpoint, CampaignState::is_state_file, tell);
 }
 
 /// One shard of a merged campaign, as the manifest records it.
@@ -1571,7 +1550,10 @@ mod tests {
         let started = Instant::now();
         let (finished, _) = run(true, None);
         let error = finished.unwrap_err().to_string();
-        assert!(error.contains("holds a study's checkpoint"), "{error}");
+        assert!(
+            error.contains("checkpoint of an interrupted study, not of a campaign"),
+            "{error}"
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(std::fs::read(checkpoint_path(&dir)).unwrap(), study);
     }

@@ -24,8 +24,9 @@ use super::compare::{CompareError, Comparison, Paired, PairedMoments};
 use super::outcome::Outcome;
 use super::report::{ComparisonReport, comparison_placement, write_comparison};
 use crate::files::{self, FileError, Placement};
+use crate::lifecycle::{self, Notice, Start};
 use crate::output::OutputError;
-use crate::runner::{Notice, checkpoint_path};
+use crate::runner::checkpoint_path;
 use crate::scenario::Loaded;
 use crate::state::{self, COMPARISON_MAGIC, Reader, StateError, Unsaved, put_str};
 use crate::stats::Moments;
@@ -61,19 +62,9 @@ pub enum CompareRunError {
         /// The checkpoint.
         path: PathBuf,
     },
-    /// Where the comparison keeps its checkpoint, another command kept its
-    /// own (an interrupted study or campaign of the same directory).
-    #[error(
-        "{} is the checkpoint of an interrupted {kind}, not of a comparison; continue that \
-         {kind}, remove the file, or write the comparison elsewhere (--out)",
-        path.display()
-    )]
-    OtherKind {
-        /// The checkpoint.
-        path: PathBuf,
-        /// Its kind: "study" or "campaign".
-        kind: &'static str,
-    },
+    /// Another command's checkpoint is where the comparison keeps its own.
+    #[error(transparent)]
+    AnotherCommands(#[from] lifecycle::AnotherCommands),
 }
 
 /// A comparison written to its directory.
@@ -364,13 +355,7 @@ impl<'a> CompareRunner<'a> {
                 command_line: &command_line,
             },
         )?;
-        if let Err(error) = files::remove_file_if_ours(&checkpoint, ComparisonState::is_state_file)
-        {
-            tell(Notice::StaleCheckpoint {
-                checkpoint: &checkpoint,
-                error: &error,
-            });
-        }
+        lifecycle::remove_checkpoint(&checkpoint, ComparisonState::is_state_file, &mut tell);
         Ok(CompareFinished::Done(Box::new(CompareDone {
             dir: placement.dir,
             files,
@@ -394,30 +379,14 @@ fn resume_from(
     outcomes: &[Outcome],
     tell: &mut dyn FnMut(Notice<'_>),
 ) -> Result<Option<ComparisonState>, CompareRunError> {
-    match (state::state_kind(checkpoint), resume) {
-        (Some("comparison"), true) => {
-            match ComparisonState::load(checkpoint, identity, a, outcomes)? {
-                Some(saved) => Ok(Some(saved)),
-                None => Err(CompareRunError::OtherCheckpoint {
-                    path: checkpoint.to_path_buf(),
-                }),
-            }
-        }
-        (Some("comparison"), false) => {
-            tell(Notice::ReplacingCheckpoint { checkpoint });
-            Ok(None)
-        }
-        // Another command's checkpoint at the same path: it is never
-        // replaced, so the comparison could keep no checkpoint of its own.
-        (Some(kind), _) => Err(CompareRunError::OtherKind {
-            path: checkpoint.to_path_buf(),
-            kind,
-        }),
-        (None, true) => {
-            tell(Notice::NoCheckpoint { checkpoint });
-            Ok(None)
-        }
-        _ => Ok(None),
+    match lifecycle::open_checkpoint(checkpoint, "comparison", resume, tell)? {
+        Start::Resume => match ComparisonState::load(checkpoint, identity, a, outcomes)? {
+            Some(saved) => Ok(Some(saved)),
+            None => Err(CompareRunError::OtherCheckpoint {
+                path: checkpoint.to_path_buf(),
+            }),
+        },
+        Start::Afresh => Ok(None),
     }
 }
 
@@ -890,7 +859,13 @@ mod tests {
             let mut notices = Vec::new();
             let err = run_into(&a, &b, root.path(), resume, None, &mut notices).unwrap_err();
             assert!(
-                matches!(err, CompareRunError::OtherKind { kind: "study", .. }),
+                matches!(
+                    &err,
+                    CompareRunError::AnotherCommands(lifecycle::AnotherCommands {
+                        theirs: "study",
+                        ..
+                    })
+                ),
                 "{err}"
             );
             assert_eq!(std::fs::read(&checkpoint).unwrap(), before, "left alone");

@@ -381,7 +381,7 @@ fn resuming_from_a_saved_generation_gives_the_same_bits_whatever_the_threads() {
     ));
     let (_, stderr) = text(&out);
     assert!(
-        stderr.contains("resuming from generation 0 in .second.checkpoint"),
+        stderr.contains("resuming from .second.checkpoint: 1 of"),
         "{stderr}"
     );
     assert_eq!(posterior(&cwd.join("second")), reference);
@@ -395,7 +395,10 @@ fn resuming_from_a_saved_generation_gives_the_same_bits_whatever_the_threads() {
         &["calibrate", "tiny.toml", "--out", "third"],
     )));
     assert!(
-        stderr.contains("held an interrupted calibration; starting afresh"),
+        stderr.contains(
+            ".third.checkpoint holds an interrupted calibration; this run starts afresh and \
+             replaces it (--resume would continue it)"
+        ),
         "{stderr}"
     );
     assert_eq!(posterior(&cwd.join("third")), reference);
@@ -458,7 +461,11 @@ fn ctrl_c_keeps_complete_generations_and_resume_finishes_the_same_calibration() 
         cwd,
         &["calibrate", "slow.toml", "--out", "stopped", "--resume"],
     )));
-    assert!(stderr.contains("resuming from generation"), "{stderr}");
+    assert!(
+        stderr.contains("resuming from .stopped.checkpoint:")
+            && stderr.contains("generations already done"),
+        "{stderr}"
+    );
     assert_eq!(posterior(&cwd.join("stopped")), reference);
     assert!(!cwd.join(".stopped.checkpoint").exists());
 }

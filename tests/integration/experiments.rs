@@ -373,10 +373,11 @@ fn a_yes_no_outcome_is_swept_as_a_probability() {
 }
 
 #[test]
-fn a_sweep_says_what_its_checkpoint_does_and_leaves_another_commands_alone() {
+fn every_command_says_what_its_checkpoint_does_and_leaves_another_commands_alone() {
     // A campaign's lifecycle speaks as a study's does: --resume with nothing
     // to resume says so; another command's checkpoint at its path is refused
-    // before any point runs, and kept.
+    // before anything runs, and kept, by a sweep, a comparison and a study
+    // alike.
     let tmp = tempfile::tempdir().unwrap();
     let sweep = |resume: bool| {
         let mut args = vec![
@@ -425,6 +426,46 @@ fn a_sweep_says_what_its_checkpoint_does_and_leaves_another_commands_alone() {
     let out = sweep(true);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("holds a study's checkpoint"), "{stderr}");
+    assert!(
+        stderr.contains("checkpoint of an interrupted study, not of a campaign"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&checkpoint).unwrap(), bytes);
+    // A comparison refuses it in the same words, before any pair runs...
+    let out = armsim(
+        tmp.path(),
+        &[
+            "compare",
+            "--set-b",
+            "buyer.support_weight=0",
+            "--runs",
+            "10",
+            "--out",
+            "swept",
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("checkpoint of an interrupted study, not of a comparison"),
+        "{stderr}"
+    );
+    // ...and a study refuses a campaign's (by its magic bytes), resuming
+    // or not.
+    let campaigns = b"ARMSIMCP and what a campaign keeps".to_vec();
+    std::fs::write(&checkpoint, &campaigns).unwrap();
+    for resume in [false, true] {
+        let mut args = vec!["run", "--runs", "10", "--out", "swept"];
+        if resume {
+            args.push("--resume");
+        }
+        let out = armsim(tmp.path(), &args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("checkpoint of an interrupted campaign, not of a study"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), campaigns);
 }
