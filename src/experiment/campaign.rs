@@ -684,35 +684,132 @@ impl<'a> CampaignRunner<'a> {
                 f(n);
             }
         };
-        let mut results: Vec<PointResult> = Vec::new();
-        let mut resumed_seconds = 0.0;
-        if lifecycle::open_checkpoint(&checkpoint, "campaign", self.resume, &mut tell)?
-            == Start::Resume
-        {
-            let saved = CampaignState::load(&checkpoint)?;
-            if saved.fingerprint != campaign.fingerprint() || saved.range != range {
-                return Err(CampaignError::State {
-                    path: checkpoint,
-                    reason: "a checkpoint of another campaign (scenario, design, runs or outcomes \
-                             differ); remove it or run without --resume"
-                        .into(),
-                });
-            }
-            results = saved.results.clone();
-            resumed_seconds = saved.elapsed_seconds;
-            tell(Notice::Resuming {
-                checkpoint: &checkpoint,
+        let (resumed, resumed_seconds) = self.resumed_points(&checkpoint, &range, &mut tell)?;
+        let elapsed = || resumed_seconds + started.elapsed().as_secs_f64();
+        let ran = self.run_points(resumed, &checkpoint, &range, &elapsed, &mut tell)?;
+        let (results, threads, total) = (ran.results, ran.threads, range.len());
+        let elapsed = elapsed();
+        let state = || CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
+        if ran.interrupted {
+            state().save(&checkpoint).map_err(|e| Unsaved {
                 done: results.len() as u64,
-                total: range.len() as u64,
+                total: total as u64,
+                unit: "points",
+                path: checkpoint.clone(),
+                source: Box::new(e),
+            })?;
+            return Ok(CampaignFinished::Interrupted {
+                done: results.len(),
+                total,
+                checkpoint,
             });
         }
-        let done: Vec<usize> = results.iter().map(|r| r.point).collect();
+        if let Some(shard) = self.shard {
+            let settings = campaign.settings(false, Some(&range));
+            write_shard(&dir, &state(), shard, &settings, &self.command_line)?;
+            remove_checkpoint(&checkpoint, &mut tell);
+            return Ok(CampaignFinished::Shard {
+                dir,
+                range,
+                elapsed_seconds: elapsed,
+            });
+        }
+        // Every point is done; what remains (a sensitivity analysis's
+        // bootstrap, the plots) can take minutes and cannot be resumed, so
+        // the points are kept first: an interruption now loses nothing. A
+        // checkpoint that cannot be saved is said, and the campaign goes on
+        // to write its outputs: only an interruption would need it.
+        let mut unkept = None;
+        if self.cancel.is_some()
+            && let Err(error) = state().save(&checkpoint)
+        {
+            tell(Notice::CheckpointFailed {
+                checkpoint: &checkpoint,
+                error: &error,
+            });
+            unkept = Some(error);
+        }
+        let written = write_campaign(
+            &dir,
+            campaign,
+            results,
+            elapsed,
+            threads,
+            self.plots,
+            &self.command_line,
+            &[],
+            self.cancel,
+        );
+        match (written, unkept) {
+            (Err(CampaignError::Cancelled), None) => Ok(CampaignFinished::Interrupted {
+                done: total,
+                total,
+                checkpoint,
+            }),
+            (Err(CampaignError::Cancelled), Some(error)) => Err(CampaignError::Unsaved(Unsaved {
+                done: total as u64,
+                total: total as u64,
+                unit: "points",
+                path: checkpoint,
+                source: Box::new(error),
+            })),
+            (written, _) => {
+                let written = written?;
+                remove_checkpoint(&checkpoint, &mut tell);
+                Ok(CampaignFinished::Written(written))
+            }
+        }
+    }
+
+    /// The points an interrupted campaign saved at `checkpoint`, and the
+    /// seconds it had run, when `resume` finds this campaign's checkpoint
+    /// there; none otherwise. What is done with the checkpoint is decided
+    /// and said by the one lifecycle rule ([`lifecycle::open_checkpoint`]).
+    fn resumed_points(
+        &self,
+        checkpoint: &Path,
+        range: &Range<usize>,
+        tell: &mut lifecycle::NoticeFn<'_>,
+    ) -> Result<(Vec<PointResult>, f64), CampaignError> {
+        if lifecycle::open_checkpoint(checkpoint, "campaign", self.resume, tell)? == Start::Afresh {
+            return Ok((Vec::new(), 0.0));
+        }
+        let saved = CampaignState::load(checkpoint)?;
+        if saved.fingerprint != self.campaign.fingerprint() || &saved.range != range {
+            return Err(CampaignError::State {
+                path: checkpoint.to_path_buf(),
+                reason: "a checkpoint of another campaign (scenario, design, runs or outcomes \
+                         differ); remove it or run without --resume"
+                    .into(),
+            });
+        }
+        tell(Notice::Resuming {
+            checkpoint,
+            done: saved.results.len() as u64,
+            total: range.len() as u64,
+        });
+        Ok((saved.results, saved.elapsed_seconds))
+    }
+
+    /// Runs the points of `range` not in `resumed`, checkpointing every
+    /// period (a failure is said and the points go on) and reporting
+    /// progress after each block; `elapsed` is the campaign's time so far.
+    fn run_points(
+        &mut self,
+        resumed: Vec<PointResult>,
+        checkpoint: &Path,
+        range: &Range<usize>,
+        elapsed: &dyn Fn() -> f64,
+        tell: &mut lifecycle::NoticeFn<'_>,
+    ) -> Result<RanPoints, CampaignError> {
+        let campaign = self.campaign;
+        let done: Vec<usize> = resumed.iter().map(|r| r.point).collect();
         let build = campaign.plan.builder();
         let total = range.len();
         let every = self.checkpoint_every;
         let mut last_save = Instant::now();
-        let mut so_far = results.clone();
-        let mut progress = self.progress;
+        let mut so_far = resumed;
+        let mut progress = self.progress.take();
         let threads_hint = self.threads;
         let mut on_block = |finished: &[PointResult]| -> Result<(), String> {
             so_far.extend_from_slice(finished);
@@ -722,13 +819,12 @@ impl<'a> CampaignRunner<'a> {
             if last_save.elapsed() >= every && so_far.len() < total {
                 let mut sorted = so_far.clone();
                 sorted.sort_by_key(|r| r.point);
-                let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
                 let state =
-                    CampaignState::new(campaign, range.clone(), &sorted, elapsed, threads_hint);
-                if let Err(error) = state.save(&checkpoint) {
+                    CampaignState::new(campaign, range.clone(), &sorted, elapsed(), threads_hint);
+                if let Err(error) = state.save(checkpoint) {
                     // Said now; the runs go on.
                     tell(Notice::CheckpointFailed {
-                        checkpoint: &checkpoint,
+                        checkpoint,
                         error: &error,
                     });
                 }
@@ -751,85 +847,22 @@ impl<'a> CampaignRunner<'a> {
             runner = runner.cancel_flag(flag);
         }
         let outcome = runner.run()?;
-        let threads = outcome.threads;
-        let mut results: Vec<PointResult> = so_far;
+        let mut results = so_far;
         results.sort_by_key(|r| r.point);
-        let elapsed = resumed_seconds + started.elapsed().as_secs_f64();
-        if outcome.interrupted {
-            CampaignState::new(campaign, range.clone(), &results, elapsed, threads)
-                .save(&checkpoint)
-                .map_err(|e| Unsaved {
-                    done: results.len() as u64,
-                    total: total as u64,
-                    unit: "points",
-                    path: checkpoint.clone(),
-                    source: Box::new(e),
-                })?;
-            return Ok(CampaignFinished::Interrupted {
-                done: results.len(),
-                total,
-                checkpoint,
-            });
-        }
-        if let Some(shard) = self.shard {
-            let state = CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
-            let settings = campaign.settings(false, Some(&range));
-            write_shard(&dir, &state, shard, &settings, &self.command_line)?;
-            remove_checkpoint(&checkpoint, &mut tell);
-            return Ok(CampaignFinished::Shard {
-                dir,
-                range,
-                elapsed_seconds: elapsed,
-            });
-        }
-        // Every point is done; what remains (a sensitivity analysis's
-        // bootstrap, the plots) can take minutes and cannot be resumed, so
-        // the points are kept first: an interruption now loses nothing. A
-        // checkpoint that cannot be saved is said, and the campaign goes on
-        // to write its outputs: only an interruption would need it.
-        let mut unkept = None;
-        if self.cancel.is_some() {
-            let state = CampaignState::new(campaign, range.clone(), &results, elapsed, threads);
-            if let Err(error) = state.save(&checkpoint) {
-                tell(Notice::CheckpointFailed {
-                    checkpoint: &checkpoint,
-                    error: &error,
-                });
-                unkept = Some(error);
-            }
-        }
-        let written = match write_campaign(
-            &dir,
-            campaign,
+        Ok(RanPoints {
             results,
-            elapsed,
-            threads,
-            self.plots,
-            &self.command_line,
-            &[],
-            self.cancel,
-        ) {
-            Err(CampaignError::Cancelled) => {
-                return match unkept {
-                    None => Ok(CampaignFinished::Interrupted {
-                        done: total,
-                        total,
-                        checkpoint,
-                    }),
-                    Some(error) => Err(CampaignError::Unsaved(Unsaved {
-                        done: total as u64,
-                        total: total as u64,
-                        unit: "points",
-                        path: checkpoint,
-                        source: Box::new(error),
-                    })),
-                };
-            }
-            written => written?,
-        };
-        remove_checkpoint(&checkpoint, &mut tell);
-        Ok(CampaignFinished::Written(written))
+            threads: outcome.threads,
+            interrupted: outcome.interrupted,
+        })
     }
+}
+
+/// What [`CampaignRunner::run_points`] leaves: every point done (resumed
+/// ones included), in point order.
+struct RanPoints {
+    results: Vec<PointResult>,
+    threads: usize,
+    interrupted: bool,
 }
 
 /// Removes a finished campaign's checkpoint (only a campaign's).
