@@ -560,44 +560,89 @@ impl<'a> Runner<'a> {
             }));
         }
 
-        let finished = if shard.is_some() {
-            let state_file = output::write_shard(&dir, loaded, &state, &command_line)?;
-            Finished::Shard(ShardDone {
-                dir,
-                state_file,
-                range,
-                threads,
-                elapsed_seconds,
-            })
-        } else {
-            let replay = |k: u64, o: &mut dyn crate::engine::Observer| replay(scenario, k, o);
-            let report = output::StudyReport {
+        let finished = write_finished(
+            Ending {
                 loaded,
-                summary: &state.summary,
-                run_range: range,
-                threads: threads as u64,
-                elapsed_seconds,
-                shards: Vec::new(),
-                kept: keep.map(|(count, format)| KeptRuns {
-                    count,
-                    format,
-                    replay: &replay,
-                }),
+                dir,
+                range,
+                shard: shard.is_some(),
+                keep,
                 plots,
                 command_line: &command_line,
-            };
-            let files = output::write_study(&dir, &report)?;
-            Finished::Study(StudyDone {
-                dir,
-                files,
-                summary: state.summary,
-                threads,
-                elapsed_seconds,
-            })
-        };
+            },
+            state,
+            threads,
+            elapsed_seconds,
+        )?;
         lifecycle::remove_checkpoint(&checkpoint, state::is_state_file, &mut tell);
         Ok(finished)
     }
+}
+
+/// What a finished study writes, and where.
+struct Ending<'a> {
+    loaded: &'a Loaded,
+    dir: PathBuf,
+    range: Range<u64>,
+    /// A shard writes its state and manifest, a whole study its outputs.
+    shard: bool,
+    keep: Option<(u64, RunsFormat)>,
+    plots: bool,
+    command_line: &'a [String],
+}
+
+/// Writes a finished study's shard (its state and manifest) or its
+/// outputs (CSV, manifest, plots, kept runs, replayed from their seeds).
+fn write_finished(
+    ending: Ending<'_>,
+    state: StudyState,
+    threads: usize,
+    elapsed_seconds: f64,
+) -> Result<Finished, RunError> {
+    let Ending {
+        loaded,
+        dir,
+        range,
+        shard,
+        keep,
+        plots,
+        command_line,
+    } = ending;
+    if shard {
+        let state_file = output::write_shard(&dir, loaded, &state, command_line)?;
+        return Ok(Finished::Shard(ShardDone {
+            dir,
+            state_file,
+            range,
+            threads,
+            elapsed_seconds,
+        }));
+    }
+    let scenario = &loaded.scenario;
+    let replay = |k: u64, o: &mut dyn crate::engine::Observer| replay(scenario, k, o);
+    let report = output::StudyReport {
+        loaded,
+        summary: &state.summary,
+        run_range: range,
+        threads: threads as u64,
+        elapsed_seconds,
+        shards: Vec::new(),
+        kept: keep.map(|(count, format)| KeptRuns {
+            count,
+            format,
+            replay: &replay,
+        }),
+        plots,
+        command_line,
+    };
+    let files = output::write_study(&dir, &report)?;
+    Ok(Finished::Study(StudyDone {
+        dir,
+        files,
+        summary: state.summary,
+        threads,
+        elapsed_seconds,
+    }))
 }
 
 /// Refuses a kept runs' file estimated above `limit`, or announces one
