@@ -103,21 +103,7 @@ pub(crate) fn fill(
     origin: &str,
     locator: &Locator<'_>,
 ) -> Result<Fill, Vec<Diagnostic>> {
-    let mut wanted: Vec<(Vec<Seg>, &'static str)> = Vec::new();
-    if raw.world.contains_key(PROFILE_KEY) {
-        wanted.push((vec![Seg::Key("world".into())], "world"));
-    }
-    if raw.buyer.contains_key(PROFILE_KEY) {
-        wanted.push((vec![Seg::Key("buyer".into())], "buyer"));
-    }
-    for (i, s) in raw.suppliers.iter().enumerate() {
-        if s.contains_key(PROFILE_KEY) {
-            wanted.push((
-                vec![Seg::Key("suppliers".into()), Seg::Index(i)],
-                "suppliers",
-            ));
-        }
-    }
+    let wanted = profiled_tables(raw);
     let model = raw
         .run
         .model
@@ -141,41 +127,9 @@ pub(crate) fn fill(
         }
     };
     let mut diagnostics = Vec::new();
-    let profiles: Option<(PathBuf, String, toml::Table)> = match dir {
+    let profiles = match dir {
         None => None,
-        Some(dir) => {
-            let path = dir.join(PROFILES_FILE);
-            match std::fs::read_to_string(&path) {
-                Err(e) => {
-                    let mut at = wanted[0].0.clone();
-                    at.push(Seg::Key(PROFILE_KEY.into()));
-                    return Err(vec![fail(
-                        &at,
-                        format!("a profile, but {} cannot be read ({e})", path.display()),
-                        format!("a file {PROFILES_FILE} beside the scenario"),
-                        None,
-                    )]);
-                }
-                Ok(text) => match toml::from_str::<toml::Table>(&text) {
-                    Ok(table) => Some((path, text, table)),
-                    Err(e) => {
-                        let locator = Locator::new(&text);
-                        let (line, column) = e.span().map(|s| locator.line_col(s.start)).unzip();
-                        return Err(vec![Diagnostic {
-                            file: path.display().to_string(),
-                            line,
-                            column,
-                            field: String::new(),
-                            found: e.message().to_string(),
-                            expected: "a TOML file of [world.NAME], [buyer.NAME] and \
-                                       [suppliers.NAME] tables"
-                                .into(),
-                            note: None,
-                        }]);
-                    }
-                },
-            }
-        }
+        Some(dir) => Some(read_profiles(dir, &wanted[0].0, &fail)?),
     };
     for (at, section) in &wanted {
         let table = match at.as_slice() {
@@ -244,22 +198,7 @@ pub(crate) fn fill(
         }
     }
     if let Some((path, text, table)) = profiles {
-        for k in table.keys() {
-            if !SECTIONS.contains(&k.as_str()) {
-                let locator = Locator::new(&text);
-                let at = [Seg::Key(k.clone())];
-                let (line, column) = locator.position(&at).unzip();
-                diagnostics.push(Diagnostic {
-                    file: path.display().to_string(),
-                    line,
-                    column,
-                    field: k.clone(),
-                    found: format!("a section `{k}`"),
-                    expected: "[world.NAME], [buyer.NAME] or [suppliers.NAME] tables".into(),
-                    note: did_you_mean(k, &SECTIONS),
-                });
-            }
-        }
+        diagnostics.extend(unknown_sections(&path, &text, &table));
         out.file = Some((path, text));
     }
     if diagnostics.is_empty() {
@@ -267,4 +206,91 @@ pub(crate) fn fill(
     } else {
         Err(diagnostics)
     }
+}
+
+/// The tables of `raw` that name a profile, where they are and in which
+/// section of the profiles file their profiles are.
+fn profiled_tables(raw: &RawScenario) -> Vec<(Vec<Seg>, &'static str)> {
+    let mut wanted: Vec<(Vec<Seg>, &'static str)> = Vec::new();
+    if raw.world.contains_key(PROFILE_KEY) {
+        wanted.push((vec![Seg::Key("world".into())], "world"));
+    }
+    if raw.buyer.contains_key(PROFILE_KEY) {
+        wanted.push((vec![Seg::Key("buyer".into())], "buyer"));
+    }
+    for (i, s) in raw.suppliers.iter().enumerate() {
+        if s.contains_key(PROFILE_KEY) {
+            wanted.push((
+                vec![Seg::Key("suppliers".into()), Seg::Index(i)],
+                "suppliers",
+            ));
+        }
+    }
+    wanted
+}
+
+/// A diagnostic at a place in the scenario: where, what was found, what
+/// was expected, a note.
+type Fail<'a> = dyn Fn(&[Seg], String, String, Option<String>) -> Diagnostic + 'a;
+
+/// The profiles file in `dir`: its path, text and table. A file that
+/// cannot be read is reported at the first table naming a profile
+/// (`first`, through `fail`); one that is not TOML, where it breaks.
+fn read_profiles(
+    dir: &Path,
+    first: &[Seg],
+    fail: &Fail<'_>,
+) -> Result<(PathBuf, String, toml::Table), Vec<Diagnostic>> {
+    let path = dir.join(PROFILES_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let mut at = first.to_vec();
+        at.push(Seg::Key(PROFILE_KEY.into()));
+        vec![fail(
+            &at,
+            format!("a profile, but {} cannot be read ({e})", path.display()),
+            format!("a file {PROFILES_FILE} beside the scenario"),
+            None,
+        )]
+    })?;
+    match toml::from_str::<toml::Table>(&text) {
+        Ok(table) => Ok((path, text, table)),
+        Err(e) => {
+            let locator = Locator::new(&text);
+            let (line, column) = e.span().map(|s| locator.line_col(s.start)).unzip();
+            Err(vec![Diagnostic {
+                file: path.display().to_string(),
+                line,
+                column,
+                field: String::new(),
+                found: e.message().to_string(),
+                expected: "a TOML file of [world.NAME], [buyer.NAME] and \
+                           [suppliers.NAME] tables"
+                    .into(),
+                note: None,
+            }])
+        }
+    }
+}
+
+/// A diagnostic for each top-level key of the profiles file that is not
+/// one of its sections.
+fn unknown_sections(path: &Path, text: &str, table: &toml::Table) -> Vec<Diagnostic> {
+    let locator = Locator::new(text);
+    table
+        .keys()
+        .filter(|k| !SECTIONS.contains(&k.as_str()))
+        .map(|k| {
+            let at = [Seg::Key(k.clone())];
+            let (line, column) = locator.position(&at).unzip();
+            Diagnostic {
+                file: path.display().to_string(),
+                line,
+                column,
+                field: k.clone(),
+                found: format!("a section `{k}`"),
+                expected: "[world.NAME], [buyer.NAME] or [suppliers.NAME] tables".into(),
+                note: did_you_mean(k, &SECTIONS),
+            }
+        })
+        .collect()
 }
