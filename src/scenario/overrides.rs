@@ -146,144 +146,171 @@ fn edit(
                 "expected PATH=VALUE, such as suppliers.Russia.support=0.2",
             )
         })?;
-        let segments: Vec<&str> = path.trim().split('.').collect();
-        let sections = ["run", "world", "buyer", "suppliers", "events", "backlog"];
-        let (table, key, field, path): (&mut toml_edit::Table, &str, Vec<Seg>, String) =
-            match segments.as_slice() {
-                ["suppliers", who, key] | ["events", who, key] | ["backlog", who, key] => {
-                    let section = segments[0];
-                    let list = doc
-                        .get_mut(section)
-                        .and_then(Item::as_array_of_tables_mut)
-                        .ok_or_else(|| error(arg, format!("the scenario has no [[{section}]]")))?;
-                    let index = if section == "suppliers" {
-                        let names: Vec<String> = list
-                            .iter()
-                            .map(|t| {
-                                t.get("name")
-                                    .and_then(Item::as_str)
-                                    .unwrap_or("")
-                                    .to_string()
-                            })
-                            .collect();
-                        match who.parse::<usize>() {
-                            Ok(i) if i < names.len() => i,
-                            _ => names.iter().position(|n| n == who).ok_or_else(|| {
-                                let valid: Vec<&str> = names.iter().map(String::as_str).collect();
-                                unknown(arg, "supplier", who, &valid)
-                            })?,
-                        }
-                    } else {
-                        who.parse::<usize>()
-                            .ok()
-                            .filter(|&i| i < list.len())
-                            .ok_or_else(|| {
-                                error(
-                                    arg,
-                                    format!(
-                                        "no {section} entry {who}; they are numbered 0 to {}",
-                                        list.len().saturating_sub(1)
-                                    ),
-                                )
-                            })?
-                    };
-                    let valid: Vec<&str> = match section {
-                        "suppliers" => table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS, model),
-                        "events" => EVENT_KEYS.to_vec(),
-                        _ => BACKLOG_KEYS.to_vec(),
-                    };
-                    if !valid.contains(key) {
-                        return Err(unknown(arg, &format!("field of {section}"), key, &valid));
-                    }
-                    let who = if section == "suppliers" {
-                        list.get(index)
-                            .and_then(|t| t.get("name"))
-                            .and_then(Item::as_str)
-                            .filter(|n| !n.is_empty())
-                            .map_or_else(|| index.to_string(), String::from)
-                    } else {
-                        index.to_string()
-                    };
-                    let table = list.get_mut(index).expect("index checked above");
-                    (
-                        table,
-                        key,
-                        vec![
-                            Seg::Key(section.into()),
-                            Seg::Index(index),
-                            Seg::Key(key.to_string()),
-                        ],
-                        format!("{section}.{who}.{key}"),
-                    )
-                }
-                [section @ ("run" | "world" | "buyer"), key] => {
-                    let valid: Vec<&str> = match *section {
-                        "run" => RUN_KEYS.to_vec(),
-                        "world" => table_keys::<WorldParam>(WORLD_EXTRA_KEYS, model),
-                        _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS, model),
-                    };
-                    if !valid.contains(key) {
-                        return Err(unknown(arg, &format!("field of {section}"), key, &valid));
-                    }
-                    let table = doc
-                        .get_mut(section)
-                        .and_then(Item::as_table_mut)
-                        .ok_or_else(|| {
-                            error(arg, format!("the scenario has no [{section}] table"))
-                        })?;
-                    (
-                        table,
-                        key,
-                        vec![Seg::Key(section.to_string()), Seg::Key(key.to_string())],
-                        format!("{section}.{key}"),
-                    )
-                }
-                [first, ..] if !sections.contains(first) => {
-                    return Err(unknown(arg, "section", first, &sections));
-                }
-                _ => {
-                    return Err(error(
-                        arg,
-                        "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY or backlog.INDEX.KEY",
-                    ));
-                }
-            };
-        let mut new = parse_value(value);
-        let mut bare = new.clone();
-        bare.decor_mut().clear();
-        let label = format!("{path}={bare}");
-        match table.get_mut(key) {
-            Some(Item::Value(old)) => {
-                // Keep the comment and layout around the value, so lines stay put.
-                let mut was = old.clone();
-                was.decor_mut().clear();
-                let comment = comment_of(old);
-                *new.decor_mut() = old.decor().clone();
-                if let Some(note) = mark
-                    && was.to_string() != bare.to_string()
-                {
-                    let kept = if comment.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; the original's note: {comment}")
-                    };
-                    new.decor_mut()
-                        .set_suffix(format!("  # {note} (was {}){kept}", was.to_string().trim()));
-                }
-                *old = new;
-            }
-            _ => {
-                if let Some(note) = mark {
-                    new.decor_mut().set_suffix(format!("  # {note}"));
-                }
-                table.insert(key, Item::Value(new));
-            }
-        }
+        let place = locate(&mut doc, arg, path, model)?;
+        let bare = set_value(place.table, place.key, value, mark);
         applied.push(Override {
             arg: arg.clone(),
-            field: render(&field),
-            label,
+            field: render(&place.field),
+            label: format!("{}={bare}", place.label),
         });
     }
     Ok((doc.to_string(), applied))
+}
+
+/// Where an override's `path` goes in the document: the table, the key,
+/// the field (for diagnostics) and the path as a label (a supplier by its
+/// name).
+struct Place<'d, 'a> {
+    table: &'d mut toml_edit::Table,
+    key: &'a str,
+    field: Vec<Seg>,
+    label: String,
+}
+
+/// Finds `path` (`section.KEY` or `section.WHO.KEY`) in `doc`, refusing a
+/// section, entry or key the scenario or `model` does not have.
+fn locate<'d, 'a>(
+    doc: &'d mut DocumentMut,
+    arg: &str,
+    path: &'a str,
+    model: ModelVersion,
+) -> Result<Place<'d, 'a>, ScenarioError> {
+    let segments: Vec<&'a str> = path.trim().split('.').collect();
+    let sections = ["run", "world", "buyer", "suppliers", "events", "backlog"];
+    match segments.as_slice() {
+        [section @ ("suppliers" | "events" | "backlog"), who, key] => {
+            let list = doc
+                .get_mut(section)
+                .and_then(Item::as_array_of_tables_mut)
+                .ok_or_else(|| error(arg, format!("the scenario has no [[{section}]]")))?;
+            let index = entry_index(list, section, who, arg)?;
+            let valid: Vec<&str> = match *section {
+                "suppliers" => table_keys::<SupplierParam>(SUPPLIER_EXTRA_KEYS, model),
+                "events" => EVENT_KEYS.to_vec(),
+                _ => BACKLOG_KEYS.to_vec(),
+            };
+            if !valid.contains(key) {
+                return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+            }
+            let who = if *section == "suppliers" {
+                list.get(index)
+                    .and_then(|t| t.get("name"))
+                    .and_then(Item::as_str)
+                    .filter(|n| !n.is_empty())
+                    .map_or_else(|| index.to_string(), String::from)
+            } else {
+                index.to_string()
+            };
+            Ok(Place {
+                table: list.get_mut(index).expect("index checked above"),
+                key,
+                field: vec![
+                    Seg::Key((*section).into()),
+                    Seg::Index(index),
+                    Seg::Key((*key).to_string()),
+                ],
+                label: format!("{section}.{who}.{key}"),
+            })
+        }
+        [section @ ("run" | "world" | "buyer"), key] => {
+            let valid: Vec<&str> = match *section {
+                "run" => RUN_KEYS.to_vec(),
+                "world" => table_keys::<WorldParam>(WORLD_EXTRA_KEYS, model),
+                _ => table_keys::<BuyerParam>(BUYER_EXTRA_KEYS, model),
+            };
+            if !valid.contains(key) {
+                return Err(unknown(arg, &format!("field of {section}"), key, &valid));
+            }
+            let table = doc
+                .get_mut(section)
+                .and_then(Item::as_table_mut)
+                .ok_or_else(|| error(arg, format!("the scenario has no [{section}] table")))?;
+            Ok(Place {
+                table,
+                key,
+                field: vec![
+                    Seg::Key((*section).to_string()),
+                    Seg::Key((*key).to_string()),
+                ],
+                label: format!("{section}.{key}"),
+            })
+        }
+        [first, ..] if !sections.contains(first) => Err(unknown(arg, "section", first, &sections)),
+        _ => Err(error(
+            arg,
+            "expected run.KEY, world.KEY, buyer.KEY, suppliers.NAME.KEY, events.INDEX.KEY or backlog.INDEX.KEY",
+        )),
+    }
+}
+
+/// The entry `who` of a `[[section]]` list: a supplier by name (or index),
+/// an event or backlog entry by index.
+fn entry_index(
+    list: &toml_edit::ArrayOfTables,
+    section: &str,
+    who: &str,
+    arg: &str,
+) -> Result<usize, ScenarioError> {
+    if section == "suppliers" {
+        let names: Vec<&str> = list
+            .iter()
+            .map(|t| t.get("name").and_then(Item::as_str).unwrap_or(""))
+            .collect();
+        return match who.parse::<usize>() {
+            Ok(i) if i < names.len() => Ok(i),
+            _ => names
+                .iter()
+                .position(|n| *n == who)
+                .ok_or_else(|| unknown(arg, "supplier", who, &names)),
+        };
+    }
+    who.parse::<usize>()
+        .ok()
+        .filter(|&i| i < list.len())
+        .ok_or_else(|| {
+            error(
+                arg,
+                format!(
+                    "no {section} entry {who}; they are numbered 0 to {}",
+                    list.len().saturating_sub(1)
+                ),
+            )
+        })
+}
+
+/// Sets `key` of `table` to `value` (TOML, or a bare string), keeping the
+/// comment and layout around an old value so lines stay put, and marking
+/// the change with `mark` where given. Returns the value as written,
+/// without decoration.
+fn set_value(table: &mut toml_edit::Table, key: &str, value: &str, mark: Option<&str>) -> String {
+    let mut new = parse_value(value);
+    let mut bare = new.clone();
+    bare.decor_mut().clear();
+    match table.get_mut(key) {
+        Some(Item::Value(old)) => {
+            let mut was = old.clone();
+            was.decor_mut().clear();
+            let comment = comment_of(old);
+            *new.decor_mut() = old.decor().clone();
+            if let Some(note) = mark
+                && was.to_string() != bare.to_string()
+            {
+                let kept = if comment.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the original's note: {comment}")
+                };
+                new.decor_mut()
+                    .set_suffix(format!("  # {note} (was {}){kept}", was.to_string().trim()));
+            }
+            *old = new;
+        }
+        _ => {
+            if let Some(note) = mark {
+                new.decor_mut().set_suffix(format!("  # {note}"));
+            }
+            table.insert(key, Item::Value(new));
+        }
+    }
+    bare.to_string()
 }
