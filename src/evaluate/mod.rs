@@ -286,27 +286,7 @@ pub fn evaluate(
         .zip(&windows)
         .map(|(case, w)| [w.clone(), zero_years::years(case)].concat())
         .collect();
-    let jobs: Vec<(usize, std::ops::Range<u64>)> = (0..cases.len())
-        .flat_map(|c| {
-            (0..runs.div_ceil(CHUNK)).map(move |j| (c, j * CHUNK..((j + 1) * CHUNK).min(runs)))
-        })
-        .collect();
-    let results =
-        executor::map_indexed_or_cancel(0..jobs.len() as u64, RoundSize::Adaptive, cancel, |j| {
-            let (c, range) = &jobs[j as usize];
-            let seed = cases[*c].loaded.scenario.seed();
-            forecast::simulate(
-                &forecasters[*c].variants,
-                &simulated[*c],
-                seed,
-                range.clone(),
-            )
-        })
-        .ok_or(EvaluateError::Cancelled)?;
-    let mut per_case: Vec<Vec<forecast::RunDeliveries>> = vec![Vec::new(); cases.len()];
-    for ((c, _), runs) in jobs.iter().zip(results) {
-        per_case[*c].extend(runs);
-    }
+    let per_case = simulate_cases(cases, forecasters, &simulated, runs, cancel)?;
     let mut out = Evaluation {
         mode,
         timeline,
@@ -337,56 +317,13 @@ pub fn evaluate(
             unscored: Vec::new(),
         };
         for (w, window) in windows[c].iter().enumerate() {
-            let Ok(observed) = case.record.shares(window.years) else {
-                info.unscored.push(window.years);
-                continue;
-            };
-            let run_shares: Vec<Vec<f64>> = per_case[c].iter().map(|run| shares(&run[w])).collect();
-            let mut score = CaseScore {
-                case: case.id().to_string(),
-                window: window.kind,
-                years: window.years,
-                volume: observed.total,
-                crps: 0.0,
-                abs_error: 0.0,
-                baseline: [0.0; baseline::COUNT],
-                covered: (0, 0),
-                groups: case.groups().len(),
-            };
-            for (g, supplier) in case.groups().iter().enumerate() {
-                let ensemble = Ensemble::new(run_shares.iter().map(|s| s[g]));
-                let tiv = Ensemble::new(per_case[c].iter().map(|run| run[w][g]));
-                let y = observed.shares[g];
-                let q = |p| ensemble.quantile(p);
-                let base: [f64; baseline::COUNT] =
-                    std::array::from_fn(|b| baselines[b].as_ref().map_or(f64::NAN, |v| v[g]));
-                let row = ScoreRow {
-                    case: case.id().to_string(),
-                    window: window.kind,
-                    years: window.years,
-                    supplier: supplier.clone(),
-                    observed: y,
-                    observed_tiv: observed.tiv[g],
-                    model: [q(0.05), q(0.25), q(0.5), q(0.75), q(0.95)],
-                    model_runs: ensemble.len(),
-                    model_tiv: [tiv.quantile(0.05), tiv.median(), tiv.quantile(0.95)],
-                    baselines: base,
-                    abs_error: (ensemble.median() - y).abs(),
-                    crps: ensemble.crps(y),
-                    covered50: ensemble.covers(0.5, y),
-                    covered90: ensemble.covers(0.9, y),
-                };
-                let n = case.groups().len() as f64;
-                score.crps += row.crps / n;
-                score.abs_error += row.abs_error / n;
-                for (b, s) in score.baseline.iter_mut().enumerate() {
-                    *s += crps_point(base[b], y) / n;
+            match score_window(case, window, w, &per_case[c], &baselines) {
+                Some((score, rows)) => {
+                    out.rows.extend(rows);
+                    out.scores.push(score);
                 }
-                score.covered.0 += usize::from(row.covered50);
-                score.covered.1 += usize::from(row.covered90);
-                out.rows.push(row);
+                None => info.unscored.push(window.years),
             }
-            out.scores.push(score);
         }
         let scored = windows[c].len();
         let years: Vec<&[Vec<f64>]> = per_case[c].iter().map(|run| &run[scored..]).collect();
@@ -396,6 +333,100 @@ pub fn evaluate(
     }
     out.skill = skills(&out.scores);
     Ok(out)
+}
+
+/// Every case's runs, in chunks of [`CHUNK`] through the executor (run `k`
+/// of a case on stream `k` of its seed), recording `simulated[c]`'s
+/// windows; per case, its runs in order.
+fn simulate_cases(
+    cases: &[Case],
+    forecasters: &[Forecaster],
+    simulated: &[Vec<case::Window>],
+    runs: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<Vec<Vec<forecast::RunDeliveries>>, EvaluateError> {
+    let jobs: Vec<(usize, std::ops::Range<u64>)> = (0..cases.len())
+        .flat_map(|c| {
+            (0..runs.div_ceil(CHUNK)).map(move |j| (c, j * CHUNK..((j + 1) * CHUNK).min(runs)))
+        })
+        .collect();
+    let results =
+        executor::map_indexed_or_cancel(0..jobs.len() as u64, RoundSize::Adaptive, cancel, |j| {
+            let (c, range) = &jobs[j as usize];
+            let seed = cases[*c].loaded.scenario.seed();
+            forecast::simulate(
+                &forecasters[*c].variants,
+                &simulated[*c],
+                seed,
+                range.clone(),
+            )
+        })
+        .ok_or(EvaluateError::Cancelled)?;
+    let mut per_case: Vec<Vec<forecast::RunDeliveries>> = vec![Vec::new(); cases.len()];
+    for ((c, _), runs) in jobs.iter().zip(results) {
+        per_case[*c].extend(runs);
+    }
+    Ok(per_case)
+}
+
+/// Window `w` of `case` scored: a row per supplier group (the model's
+/// quantiles from `runs`, each baseline, errors, CRPS, coverage) and the
+/// window's means over them; `None` if the record has no delivery in it.
+fn score_window(
+    case: &Case,
+    window: &case::Window,
+    w: usize,
+    runs: &[forecast::RunDeliveries],
+    baselines: &[Option<Vec<f64>>],
+) -> Option<(CaseScore, Vec<ScoreRow>)> {
+    let observed = case.record.shares(window.years).ok()?;
+    let run_shares: Vec<Vec<f64>> = runs.iter().map(|run| shares(&run[w])).collect();
+    let mut score = CaseScore {
+        case: case.id().to_string(),
+        window: window.kind,
+        years: window.years,
+        volume: observed.total,
+        crps: 0.0,
+        abs_error: 0.0,
+        baseline: [0.0; baseline::COUNT],
+        covered: (0, 0),
+        groups: case.groups().len(),
+    };
+    let mut rows = Vec::with_capacity(case.groups().len());
+    for (g, supplier) in case.groups().iter().enumerate() {
+        let ensemble = Ensemble::new(run_shares.iter().map(|s| s[g]));
+        let tiv = Ensemble::new(runs.iter().map(|run| run[w][g]));
+        let y = observed.shares[g];
+        let q = |p| ensemble.quantile(p);
+        let base: [f64; baseline::COUNT] =
+            std::array::from_fn(|b| baselines[b].as_ref().map_or(f64::NAN, |v| v[g]));
+        let row = ScoreRow {
+            case: case.id().to_string(),
+            window: window.kind,
+            years: window.years,
+            supplier: supplier.clone(),
+            observed: y,
+            observed_tiv: observed.tiv[g],
+            model: [q(0.05), q(0.25), q(0.5), q(0.75), q(0.95)],
+            model_runs: ensemble.len(),
+            model_tiv: [tiv.quantile(0.05), tiv.median(), tiv.quantile(0.95)],
+            baselines: base,
+            abs_error: (ensemble.median() - y).abs(),
+            crps: ensemble.crps(y),
+            covered50: ensemble.covers(0.5, y),
+            covered90: ensemble.covers(0.9, y),
+        };
+        let n = case.groups().len() as f64;
+        score.crps += row.crps / n;
+        score.abs_error += row.abs_error / n;
+        for (b, s) in score.baseline.iter_mut().enumerate() {
+            *s += crps_point(base[b], y) / n;
+        }
+        score.covered.0 += usize::from(row.covered50);
+        score.covered.1 += usize::from(row.covered90);
+        rows.push(row);
+    }
+    Some((score, rows))
 }
 
 /// Skill per window kind and baseline over the scored case-windows.
