@@ -1239,33 +1239,7 @@ fn read_targets(
             continue;
         };
         r.unknown_keys(t, &here, TARGET_KEYS);
-        let kind = match r.string(t, &here, "kind").as_deref() {
-            Some("shares") => Some(TargetKind::Shares),
-            Some("lumpiness") => Some(TargetKind::Lumpiness),
-            Some("total") => Some(TargetKind::Total),
-            Some(other) => {
-                r.fail(
-                    SpecProblem::Target,
-                    &at(&here, key("kind")),
-                    format!("\"{other}\""),
-                    "shares, lumpiness or total",
-                    did_you_mean(other, &["shares", "lumpiness", "total"]),
-                );
-                None
-            }
-            None => {
-                if !t.contains_key("kind") {
-                    r.fail(
-                        SpecProblem::Missing,
-                        &here,
-                        "no `kind`",
-                        "kind = \"shares\", \"lumpiness\" or \"total\"",
-                        None,
-                    );
-                }
-                None
-            }
-        };
+        let kind = read_target_kind(r, t, &here);
         let years = match t.get("years") {
             Some(v) => r.years(v, &at(&here, key("years")), scenario),
             None => {
@@ -1279,22 +1253,7 @@ fn read_targets(
                 None
             }
         };
-        let scale = match t.get("scale") {
-            None => Some(Scale::Mad),
-            Some(toml::Value::String(s)) if s == "mad" => Some(Scale::Mad),
-            Some(toml::Value::Float(x)) if x.is_finite() && *x > 0.0 => Some(Scale::Fixed(*x)),
-            Some(toml::Value::Integer(i)) if *i > 0 => Some(Scale::Fixed(*i as f64)),
-            Some(v) => {
-                r.fail(
-                    SpecProblem::OutOfRange,
-                    &at(&here, key("scale")),
-                    found(v),
-                    "\"mad\" or a positive number",
-                    None,
-                );
-                None
-            }
-        };
+        let scale = read_scale(r, t, &here);
         let (Some(kind), Some(years), Some(scale)) = (kind, years, scale) else {
             continue;
         };
@@ -1313,46 +1272,113 @@ fn read_targets(
             );
             continue;
         }
-        if let Some(grouped) = grouped {
-            // A year outside the record is unknown, not a year without
-            // deliveries: a window reaching past it would fit the model to
-            // zeros nobody observed.
-            let inside = grouped
-                .covered()
-                .is_some_and(|(first, last)| first <= years.first() && years.last() <= last);
-            if !inside {
-                r.fail(
-                    SpecProblem::Data,
-                    &at(&here, key("years")),
-                    format!("{}..{}", years.first(), years.last()),
-                    match grouped.covered() {
-                        Some((first, last)) => {
-                            format!("a window within the data's years, {first}..{last}")
-                        }
-                        None => "data with deliveries".into(),
-                    },
-                    None,
-                );
-                continue;
-            }
-            let result = match kind {
-                TargetKind::Shares | TargetKind::Total => grouped.shares(years).map(|_| ()),
-                TargetKind::Lumpiness => grouped.lumpiness(years).map(|_| ()),
-            };
-            if let Err(e) = result {
-                r.fail(
-                    SpecProblem::Data,
-                    &at(&here, key("years")),
-                    e.to_string(),
-                    "a window with deliveries in the data",
-                    None,
-                );
-                continue;
-            }
+        if let Some(grouped) = grouped
+            && !window_in_data(r, &here, grouped, kind, years)
+        {
+            continue;
         }
         out.push(TargetSpec { kind, years, scale });
     }
     out
+}
+
+/// A target's `kind`: shares, lumpiness or total.
+fn read_target_kind(r: &mut Reader<'_>, t: &toml::Table, here: &[Seg]) -> Option<TargetKind> {
+    match r.string(t, here, "kind").as_deref() {
+        Some("shares") => Some(TargetKind::Shares),
+        Some("lumpiness") => Some(TargetKind::Lumpiness),
+        Some("total") => Some(TargetKind::Total),
+        Some(other) => {
+            r.fail(
+                SpecProblem::Target,
+                &at(here, key("kind")),
+                format!("\"{other}\""),
+                "shares, lumpiness or total",
+                did_you_mean(other, &["shares", "lumpiness", "total"]),
+            );
+            None
+        }
+        None => {
+            if !t.contains_key("kind") {
+                r.fail(
+                    SpecProblem::Missing,
+                    here,
+                    "no `kind`",
+                    "kind = \"shares\", \"lumpiness\" or \"total\"",
+                    None,
+                );
+            }
+            None
+        }
+    }
+}
+
+/// A target's `scale`: the median absolute deviation (`"mad"`, the
+/// default) or a positive number.
+fn read_scale(r: &mut Reader<'_>, t: &toml::Table, here: &[Seg]) -> Option<Scale> {
+    match t.get("scale") {
+        None => Some(Scale::Mad),
+        Some(toml::Value::String(s)) if s == "mad" => Some(Scale::Mad),
+        Some(toml::Value::Float(x)) if x.is_finite() && *x > 0.0 => Some(Scale::Fixed(*x)),
+        Some(toml::Value::Integer(i)) if *i > 0 => Some(Scale::Fixed(*i as f64)),
+        Some(v) => {
+            r.fail(
+                SpecProblem::OutOfRange,
+                &at(here, key("scale")),
+                found(v),
+                "\"mad\" or a positive number",
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// Whether a target's window lies within the data's years and has the
+/// deliveries its kind needs; says why not.
+fn window_in_data(
+    r: &mut Reader<'_>,
+    here: &[Seg],
+    grouped: &Grouped,
+    kind: TargetKind,
+    years: Years,
+) -> bool {
+    // A year outside the record is unknown, not a year without
+    // deliveries: a window reaching past it would fit the model to
+    // zeros nobody observed.
+    let inside = grouped
+        .covered()
+        .is_some_and(|(first, last)| first <= years.first() && years.last() <= last);
+    if !inside {
+        r.fail(
+            SpecProblem::Data,
+            &at(here, key("years")),
+            format!("{}..{}", years.first(), years.last()),
+            match grouped.covered() {
+                Some((first, last)) => {
+                    format!("a window within the data's years, {first}..{last}")
+                }
+                None => "data with deliveries".into(),
+            },
+            None,
+        );
+        return false;
+    }
+    let result = match kind {
+        TargetKind::Shares | TargetKind::Total => grouped.shares(years).map(|_| ()),
+        TargetKind::Lumpiness => grouped.lumpiness(years).map(|_| ()),
+    };
+    if let Err(e) = result {
+        r.fail(
+            SpecProblem::Data,
+            &at(here, key("years")),
+            e.to_string(),
+            "a window with deliveries in the data",
+            None,
+        );
+        return false;
+    }
+    true
 }
 
 #[cfg(test)]
