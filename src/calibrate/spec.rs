@@ -682,58 +682,9 @@ fn read_grouping(
     let mut lists: Vec<(String, Vec<String>)> = Vec::new();
     for (name, value) in groups {
         let here = at(&path, key(name));
-        if !names.contains(&name.as_str()) {
-            r.fail(
-                SpecProblem::Grouping,
-                &here,
-                format!("`{name}`"),
-                format!("one of the scenario's suppliers: {}", names.join(", ")),
-                did_you_mean(name, &names),
-            );
-            ok = false;
-            continue;
-        }
-        if others.as_deref() == Some(name.as_str()) {
-            r.fail(
-                SpecProblem::Grouping,
-                &here,
-                format!("`{name}`, which is also `others`"),
-                "the catch-all group listed only as `others`",
-                None,
-            );
-            ok = false;
-            continue;
-        }
-        match value {
-            toml::Value::Array(items) if items.is_empty() => {
-                // An empty group would observe zero deliveries every year
-                // and fit its supplier's share to nothing.
-                r.fail(
-                    SpecProblem::Grouping,
-                    &here,
-                    "an empty list",
-                    "the SIPRI suppliers in this group (one or more), or the supplier as `others`",
-                    None,
-                );
-                ok = false;
-            }
-            toml::Value::Array(items) if items.iter().all(|v| v.is_str()) => lists.push((
-                name.clone(),
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect(),
-            )),
-            v => {
-                r.fail(
-                    SpecProblem::WrongType,
-                    &here,
-                    found(v),
-                    "an array of SIPRI supplier names",
-                    None,
-                );
-                ok = false;
-            }
+        match read_group(r, &here, name, value, &names, others.as_deref()) {
+            Some(list) => lists.push((name.clone(), list)),
+            None => ok = false,
         }
     }
     if !ok {
@@ -768,6 +719,69 @@ fn read_grouping(
                 &path,
                 e.to_string(),
                 "each SIPRI supplier in one group at most",
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// The SIPRI suppliers of the group of scenario supplier `name` (a
+/// non-empty array of names), `None` after saying why not: not a supplier
+/// of the scenario, the catch-all `others`, empty or not an array of names.
+fn read_group(
+    r: &mut Reader<'_>,
+    here: &[Seg],
+    name: &str,
+    value: &toml::Value,
+    names: &[&str],
+    others: Option<&str>,
+) -> Option<Vec<String>> {
+    if !names.contains(&name) {
+        r.fail(
+            SpecProblem::Grouping,
+            here,
+            format!("`{name}`"),
+            format!("one of the scenario's suppliers: {}", names.join(", ")),
+            did_you_mean(name, names),
+        );
+        return None;
+    }
+    if others == Some(name) {
+        r.fail(
+            SpecProblem::Grouping,
+            here,
+            format!("`{name}`, which is also `others`"),
+            "the catch-all group listed only as `others`",
+            None,
+        );
+        return None;
+    }
+    match value {
+        toml::Value::Array(items) if items.is_empty() => {
+            // An empty group would observe zero deliveries every year and
+            // fit its supplier's share to nothing.
+            r.fail(
+                SpecProblem::Grouping,
+                here,
+                "an empty list",
+                "the SIPRI suppliers in this group (one or more), or the supplier as `others`",
+                None,
+            );
+            None
+        }
+        toml::Value::Array(items) if items.iter().all(|v| v.is_str()) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+        ),
+        v => {
+            r.fail(
+                SpecProblem::WrongType,
+                here,
+                found(v),
+                "an array of SIPRI supplier names",
                 None,
             );
             None
