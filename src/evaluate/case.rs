@@ -296,29 +296,7 @@ impl Section {
         let recipient = text("recipient", &mut problems);
         let others = text("others", &mut problems);
         let scenario = &loaded.scenario;
-        let shock = Quarter::parse(&shock_text);
-        let start = scenario.start();
-        let end = scenario.label(scenario.quarters() - 1);
-        match shock {
-            None if !shock_text.is_empty() => problems.push(loaded.diagnostic(
-                &at("shock"),
-                format!("{shock_text:?}"),
-                "a quarter such as \"1990Q4\"",
-                None,
-            )),
-            Some(q) if q.year != start.year || q < start || q > end => {
-                problems.push(loaded.diagnostic(
-                    &at("shock"),
-                    format!("{shock_text:?}"),
-                    format!(
-                        "a quarter of the scenario's first year, from its start {start} (a case \
-                         starts in its shock year, from the record up to the year before)"
-                    ),
-                    None,
-                ))
-            }
-            _ => {}
-        }
+        let shock = read_shock(loaded, &shock_text, &mut problems);
         let observed_until = match table.get("observed_until") {
             None => None,
             Some(toml::Value::Integer(y)) if (1900..=2200).contains(y) => Some(*y as i32),
@@ -332,37 +310,7 @@ impl Section {
                 None
             }
         };
-        let mut groups = Vec::new();
-        match table.get("groups") {
-            Some(toml::Value::Table(t)) => {
-                for (name, members) in t {
-                    let list: Option<Vec<String>> = members.as_array().and_then(|a| {
-                        a.iter()
-                            .map(|m| m.as_str().map(str::to_string))
-                            .collect::<Option<Vec<_>>>()
-                    });
-                    match list {
-                        Some(list) if !list.is_empty() => groups.push((name.clone(), list)),
-                        _ => problems.push(loaded.diagnostic(
-                            &[
-                                Seg::Key("case".into()),
-                                Seg::Key("groups".into()),
-                                Seg::Key(name.clone()),
-                            ],
-                            members.to_string(),
-                            "a non-empty list of SIPRI supplier names",
-                            None,
-                        )),
-                    }
-                }
-            }
-            other => problems.push(loaded.diagnostic(
-                &[Seg::Key("case".into())],
-                other.map_or("no `groups`".into(), |v| v.to_string()),
-                "[case.groups]: each group's name and its SIPRI suppliers",
-                None,
-            )),
-        }
+        let mut groups = read_groups(loaded, table, &mut problems);
         // The scenario's suppliers are the groups (TOML tables have no
         // order: the scenario's order is the groups'), then `others`.
         let names: Vec<&str> = scenario.suppliers().iter().map(|s| s.name()).collect();
@@ -396,4 +344,77 @@ impl Section {
             groups,
         })
     }
+}
+
+/// The quarter of a case's `shock` (as written, `text`): within the
+/// scenario's first year, from its start. A problem is added where it is
+/// not (an empty text was reported already).
+fn read_shock(loaded: &Loaded, text: &str, problems: &mut Vec<Diagnostic>) -> Option<Quarter> {
+    let at = [Seg::Key("case".into()), Seg::Key("shock".into())];
+    let scenario = &loaded.scenario;
+    let shock = Quarter::parse(text);
+    let start = scenario.start();
+    let end = scenario.label(scenario.quarters() - 1);
+    match shock {
+        None if !text.is_empty() => problems.push(loaded.diagnostic(
+            &at,
+            format!("{text:?}"),
+            "a quarter such as \"1990Q4\"",
+            None,
+        )),
+        Some(q) if q.year != start.year || q < start || q > end => {
+            problems.push(loaded.diagnostic(
+                &at,
+                format!("{text:?}"),
+                format!(
+                    "a quarter of the scenario's first year, from its start {start} (a case \
+                     starts in its shock year, from the record up to the year before)"
+                ),
+                None,
+            ))
+        }
+        _ => {}
+    }
+    shock
+}
+
+/// `[case.groups]`: each group's name and its SIPRI suppliers (a non-empty
+/// list), in the table's order; a problem for each that is not.
+fn read_groups(
+    loaded: &Loaded,
+    table: &toml::Table,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<(String, Vec<String>)> {
+    let mut groups = Vec::new();
+    match table.get("groups") {
+        Some(toml::Value::Table(t)) => {
+            for (name, members) in t {
+                let list: Option<Vec<String>> = members.as_array().and_then(|a| {
+                    a.iter()
+                        .map(|m| m.as_str().map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                });
+                match list {
+                    Some(list) if !list.is_empty() => groups.push((name.clone(), list)),
+                    _ => problems.push(loaded.diagnostic(
+                        &[
+                            Seg::Key("case".into()),
+                            Seg::Key("groups".into()),
+                            Seg::Key(name.clone()),
+                        ],
+                        members.to_string(),
+                        "a non-empty list of SIPRI supplier names",
+                        None,
+                    )),
+                }
+            }
+        }
+        other => problems.push(loaded.diagnostic(
+            &[Seg::Key("case".into())],
+            other.map_or("no `groups`".into(), |v| v.to_string()),
+            "[case.groups]: each group's name and its SIPRI suppliers",
+            None,
+        )),
+    }
+    groups
 }
