@@ -357,23 +357,23 @@ impl<'a, J: Job> Rounds<'a, J> {
 
 /// `f(k)` for every index `k` of `range`, in index order: for work whose
 /// result per index is all there is (an ABC candidate, a particle's runs,
-/// a history-matching point), run as a [`Job`] of one index a task, in
-/// rounds of `size` on the pool the caller runs in. The results are the
-/// same whatever the threads when `f(k)` depends only on `k`.
-pub fn map_indexed<T, F>(range: Range<u64>, size: RoundSize, f: F) -> Vec<T>
+/// a history-matching point, a chunk of a case's runs), run as a [`Job`]
+/// of one index a task, in one round on the pool the caller runs in (no
+/// barrier between indices: a slow index holds up no other). The results
+/// are the same whatever the threads when `f(k)` depends only on `k`.
+pub fn map_indexed<T, F>(range: Range<u64>, f: F) -> Vec<T>
 where
     T: Send,
     F: Fn(u64) -> T + Sync,
 {
-    map_indexed_until(range, size, None, f).0
+    map_indexed_until(range, None, f).0
 }
 
-/// [`map_indexed`], stopping at a round's start once `cancel` is set:
-/// `None` then, and also when it was set during the last round (the work
+/// [`map_indexed`], stopping before the next index once `cancel` is set:
+/// `None` then, and also when it was set as the last indices ran (the work
 /// is done, but the caller asked to stop, and is told it stopped).
 pub fn map_indexed_or_cancel<T, F>(
     range: Range<u64>,
-    size: RoundSize,
     cancel: Option<&AtomicBool>,
     f: F,
 ) -> Option<Vec<T>>
@@ -381,19 +381,14 @@ where
     T: Send,
     F: Fn(u64) -> T + Sync,
 {
-    let (results, interrupted) = map_indexed_until(range, size, cancel, f);
+    let (results, interrupted) = map_indexed_until(range, cancel, f);
     let cancelled = cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     (!interrupted && !cancelled).then_some(results)
 }
 
 /// The results of the indices run, in index order, and whether `cancel`
-/// stopped the work first.
-fn map_indexed_until<T, F>(
-    range: Range<u64>,
-    size: RoundSize,
-    cancel: Option<&AtomicBool>,
-    f: F,
-) -> (Vec<T>, bool)
+/// stopped the work first (the results are then partial).
+fn map_indexed_until<T, F>(range: Range<u64>, cancel: Option<&AtomicBool>, f: F) -> (Vec<T>, bool)
 where
     T: Send,
     F: Fn(u64) -> T + Sync,
@@ -402,10 +397,11 @@ where
         f,
         _result: std::marker::PhantomData,
     };
-    let mut results = Vec::with_capacity((range.end - range.start) as usize);
+    let len = range.end.saturating_sub(range.start);
+    let mut results = Vec::with_capacity(len as usize);
     let ran = Rounds::in_current_pool(&job)
-        .size(size)
-        .cancel_flag(cancel, CancelAt::RoundEnd)
+        .size(RoundSize::Fixed(len.max(1)))
+        .cancel_flag(cancel, CancelAt::NextIndex)
         .run(&mut results, range, |_| {
             Ok::<_, std::convert::Infallible>(())
         })
@@ -532,28 +528,29 @@ mod tests {
         let want: Vec<u64> = (5..500).map(square).collect();
         for threads in [1, 3] {
             let pool = pool(threads).unwrap();
-            for size in [
-                RoundSize::Adaptive,
-                RoundSize::Fixed(495),
-                RoundSize::Fixed(7),
-            ] {
-                let got = pool.install(|| map_indexed(5..500, size, square));
-                assert_eq!(got, want, "{threads} {size:?}");
-            }
-            // A flag set while the first round runs stops the map at the
-            // next round's start.
+            let got = pool.install(|| map_indexed(5..500, square));
+            assert_eq!(got, want, "{threads}");
+            assert_eq!(
+                pool.install(|| map_indexed(7..7, square)),
+                Vec::<u64>::new()
+            );
+            // A flag set by the first index stops the map long before the
+            // others have run (each thread sees it before its next index).
             let flag = AtomicBool::new(false);
+            let ran = std::sync::atomic::AtomicU64::new(0);
             let stopped = pool.install(|| {
-                map_indexed_or_cancel(0..1_000, RoundSize::Fixed(10), Some(&flag), |k| {
+                map_indexed_or_cancel(0..1_000, Some(&flag), |k| {
+                    ran.fetch_add(1, Ordering::Relaxed);
                     flag.store(true, Ordering::Relaxed);
                     k
                 })
             });
             assert_eq!(stopped, None);
-            // So does one set in the last round: the caller asked to stop.
+            assert!(ran.load(Ordering::Relaxed) < 500, "{ran:?}");
+            // So does one set by the last index: the caller asked to stop.
             let late = AtomicBool::new(false);
             let stopped = pool.install(|| {
-                map_indexed_or_cancel(0..100, RoundSize::Fixed(10), Some(&late), |k| {
+                map_indexed_or_cancel(0..100, Some(&late), |k| {
                     if k == 99 {
                         late.store(true, Ordering::Relaxed);
                     }
@@ -562,9 +559,7 @@ mod tests {
             });
             assert_eq!(stopped, None);
             let unset = AtomicBool::new(false);
-            let whole = pool.install(|| {
-                map_indexed_or_cancel(0..100, RoundSize::Fixed(10), Some(&unset), |k| k)
-            });
+            let whole = pool.install(|| map_indexed_or_cancel(0..100, Some(&unset), |k| k));
             assert_eq!(whole, Some((0..100).collect()));
         }
     }

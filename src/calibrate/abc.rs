@@ -84,7 +84,7 @@ use sha2::{Digest, Sha256};
 pub use super::population::{DecodeError, GenerationStats, Population, PopulationFileError};
 use super::posterior::{effective_sample_size, weighted_quantile};
 use super::prior::{PriorError, PriorParam};
-use crate::executor::{self, RoundSize};
+use crate::executor;
 
 /// Bits of a stream index that number candidates within a generation.
 pub const CANDIDATE_BITS: u32 = 40;
@@ -441,7 +441,7 @@ impl<M: Model> Problem<M> {
         P: Fn(&mut ChaCha8Rng, u64) -> Result<Vec<f64>, AbcError> + Sync,
     {
         // One round: the batch is what a cancel waits for.
-        executor::map_indexed(start..start + len, RoundSize::Fixed(len), |k| {
+        executor::map_indexed(start..start + len, |k| {
             let mut rng = ChaCha8Rng::from_seed(*key);
             rng.set_stream(stream_index(generation, k));
             propose(&mut rng, k).and_then(|theta| self.evaluate(generation, k, theta))

@@ -38,7 +38,7 @@ use super::abc::{
     AbcError, MAX_BATCH, MAX_GENERATIONS, MAX_SIMULATIONS, Model, Problem, stream_index,
 };
 use super::prior::PriorParam;
-use crate::executor::{self, RoundSize};
+use crate::executor;
 
 /// Settings of a history-matching wave. [`WaveConfig::new`] gives defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,7 +244,7 @@ pub fn history_match<M: Model>(
         }
         let len = c.batch.min(c.points - done);
         // One round a batch: the batch is what a cancel waits for.
-        let results = executor::map_indexed(done..done + len, RoundSize::Fixed(len), |point| {
+        let results = executor::map_indexed(done..done + len, |point| {
             let mut rng = ChaCha8Rng::from_seed(key);
             rng.set_stream(point);
             let theta: Vec<f64> = problem

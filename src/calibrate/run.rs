@@ -61,7 +61,7 @@ use super::report;
 use super::sim::{ModelError, ScenarioModel};
 use super::spec::{Scale, Spec, SpecError, Statistic, WaveSpec};
 use crate::engine::{Observer, QuarterView, run_rng};
-use crate::executor::{self, Job, RoundSize, Rounds};
+use crate::executor::{self, Job, Rounds};
 use crate::experiment::outcome::{Outcome, OutcomeError, ScenarioWorker};
 use crate::experiment::points::OutcomeStats;
 use crate::lifecycle::Notice;
@@ -1195,7 +1195,7 @@ impl<'a> Calibration<'a> {
         );
         let predictive_seed = derived_seed(s.seed, "predictive");
         let check = ScenarioModel::new(scenario, targets.clone(), &outcomes, 1, predictive_seed)?;
-        let rows = executor::map_indexed(0..particles as u64, RoundSize::Adaptive, |j| {
+        let rows = executor::map_indexed(0..particles as u64, |j| {
             check.each_run(particle(population, picked[j as usize]), j, runs as u32)
         });
         let mut predictive_rows = Vec::with_capacity(particles * runs as usize);
@@ -1218,7 +1218,7 @@ impl<'a> Calibration<'a> {
             1,
             derived_seed(s.seed, "calibrated"),
         )?;
-        let rows = executor::map_indexed(0..particles as u64, RoundSize::Adaptive, |j| {
+        let rows = executor::map_indexed(0..particles as u64, |j| {
             centre_model.each_run(calibrated_values, j, runs as u32)
         });
         let mut centre_rows = Vec::with_capacity(particles * runs as usize);

@@ -36,7 +36,7 @@ pub mod zero_years;
 use std::sync::atomic::AtomicBool;
 
 use crate::data::Years;
-use crate::executor::{self, RoundSize};
+use crate::executor;
 use baseline::Baseline;
 use case::{Case, WindowKind};
 use forecast::{Variants, shares};
@@ -350,18 +350,17 @@ fn simulate_cases(
             (0..runs.div_ceil(CHUNK)).map(move |j| (c, j * CHUNK..((j + 1) * CHUNK).min(runs)))
         })
         .collect();
-    let results =
-        executor::map_indexed_or_cancel(0..jobs.len() as u64, RoundSize::Adaptive, cancel, |j| {
-            let (c, range) = &jobs[j as usize];
-            let seed = cases[*c].loaded.scenario.seed();
-            forecast::simulate(
-                &forecasters[*c].variants,
-                &simulated[*c],
-                seed,
-                range.clone(),
-            )
-        })
-        .ok_or(EvaluateError::Cancelled)?;
+    let results = executor::map_indexed_or_cancel(0..jobs.len() as u64, cancel, |j| {
+        let (c, range) = &jobs[j as usize];
+        let seed = cases[*c].loaded.scenario.seed();
+        forecast::simulate(
+            &forecasters[*c].variants,
+            &simulated[*c],
+            seed,
+            range.clone(),
+        )
+    })
+    .ok_or(EvaluateError::Cancelled)?;
     let mut per_case: Vec<Vec<forecast::RunDeliveries>> = vec![Vec::new(); cases.len()];
     for ((c, _), runs) in jobs.iter().zip(results) {
         per_case[*c].extend(runs);
