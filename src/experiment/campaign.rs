@@ -938,24 +938,19 @@ fn write_shard(
     })
 }
 
-/// Writes a finished campaign into `dir` (all or nothing): `sweep.csv`, for
-/// a sensitivity analysis `indices.csv`, the plots, and `manifest.json`.
+/// A sensitivity analysis's indices, one per outcome: all at once, or
+/// where that fails, outcome by outcome (an outcome whose indices cannot be
+/// computed keeps why, and does not cost the others theirs). Empty for a
+/// sweep.
 ///
 /// # Errors
-/// [`CampaignError::Output`] or a refused destination.
-#[allow(clippy::too_many_arguments)]
-pub fn write_campaign(
-    dir: &Path,
+/// [`CampaignError::Cancelled`] if `cancel` stopped the bootstrap.
+fn indices_by_outcome(
     campaign: &Campaign,
-    results: Vec<PointResult>,
-    elapsed_seconds: f64,
-    threads: usize,
-    plots: bool,
-    command_line: &[String],
-    shards: &[CampaignShardRecord],
+    results: &[PointResult],
     cancel: Option<&AtomicBool>,
-) -> Result<CampaignWritten, CampaignError> {
-    let indices: Vec<Result<Indices, String>> = match campaign.indices_until(&results, cancel) {
+) -> Result<Vec<Result<Indices, String>>, CampaignError> {
+    Ok(match campaign.indices_until(results, cancel) {
         None => Vec::new(),
         Some(Ok(all)) => all.into_iter().map(Ok).collect(),
         Some(Err(CampaignError::Cancelled)) => return Err(CampaignError::Cancelled),
@@ -982,7 +977,74 @@ pub fn write_campaign(
                 }
             })
             .collect(),
-    };
+    })
+}
+
+impl<'a> Manifest<'a> {
+    /// The manifest of `campaign`'s directory, listing `files`;
+    /// `(threads, elapsed_seconds)` as it ran.
+    fn of(
+        campaign: &'a Campaign,
+        plots: bool,
+        command_line: &'a [String],
+        (threads, elapsed_seconds): (usize, f64),
+        shards: &'a [CampaignShardRecord],
+        files: Vec<String>,
+    ) -> Self {
+        let loaded = &campaign.loaded;
+        Manifest {
+            written_by: files::WRITTEN_BY,
+            settings_sha256: campaign.settings(plots, None),
+            kind: campaign.spec.kind,
+            armsim_version: env!("CARGO_PKG_VERSION"),
+            build: output::build(),
+            created_utc: output::utc_now(),
+            command_line,
+            model: loaded.scenario.model().name(),
+            catalogue: metrics::fingerprint(),
+            fingerprint: campaign.fingerprint(),
+            scenario_id: loaded.scenario.id(),
+            title: loaded.title(),
+            overrides: loaded.overrides.iter().map(|o| o.label.as_str()).collect(),
+            spec: &campaign.spec,
+            points: campaign.points(),
+            runs_per_point: campaign.spec.runs,
+            total_runs: campaign.total_runs(),
+            varied: campaign
+                .plan
+                .vary()
+                .iter()
+                .map(|v| (v.path.as_str(), v.range.lower(), v.range.upper()))
+                .collect(),
+            threads,
+            elapsed_seconds,
+            shards,
+            rng: "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index, \
+                  the same streams at every point (common random numbers)",
+            files,
+            resolved_scenario_toml: &loaded.resolved_toml,
+        }
+    }
+}
+
+/// Writes a finished campaign into `dir` (all or nothing): `sweep.csv`, for
+/// a sensitivity analysis `indices.csv`, the plots, and `manifest.json`.
+///
+/// # Errors
+/// [`CampaignError::Output`] or a refused destination.
+#[allow(clippy::too_many_arguments)]
+pub fn write_campaign(
+    dir: &Path,
+    campaign: &Campaign,
+    results: Vec<PointResult>,
+    elapsed_seconds: f64,
+    threads: usize,
+    plots: bool,
+    command_line: &[String],
+    shards: &[CampaignShardRecord],
+    cancel: Option<&AtomicBool>,
+) -> Result<CampaignWritten, CampaignError> {
+    let indices = indices_by_outcome(campaign, &results, cancel)?;
     if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
         return Err(CampaignError::Cancelled);
     }
@@ -1024,39 +1086,14 @@ pub fn write_campaign(
         let mut all = names.clone();
         all.extend(written_plots.iter().cloned());
         all.push(files::MANIFEST.into());
-        let loaded = &campaign.loaded;
-        let manifest = Manifest {
-            written_by: files::WRITTEN_BY,
-            settings_sha256: campaign.settings(plots, None),
-            kind: campaign.spec.kind,
-            armsim_version: env!("CARGO_PKG_VERSION"),
-            build: output::build(),
-            created_utc: output::utc_now(),
+        let manifest = Manifest::of(
+            campaign,
+            plots,
             command_line,
-            model: loaded.scenario.model().name(),
-            catalogue: metrics::fingerprint(),
-            fingerprint: campaign.fingerprint(),
-            scenario_id: loaded.scenario.id(),
-            title: loaded.title(),
-            overrides: loaded.overrides.iter().map(|o| o.label.as_str()).collect(),
-            spec: &campaign.spec,
-            points: campaign.points(),
-            runs_per_point: campaign.spec.runs,
-            total_runs: campaign.total_runs(),
-            varied: campaign
-                .plan
-                .vary()
-                .iter()
-                .map(|v| (v.path.as_str(), v.range.lower(), v.range.upper()))
-                .collect(),
-            threads,
-            elapsed_seconds,
+            (threads, elapsed_seconds),
             shards,
-            rng: "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index, \
-                  the same streams at every point (common random numbers)",
-            files: all,
-            resolved_scenario_toml: &loaded.resolved_toml,
-        };
+            all,
+        );
         output::write_file(&tmp.join(files::MANIFEST), |w| {
             serde_json::to_writer_pretty(&mut *w, &manifest)?;
             writeln!(w)
