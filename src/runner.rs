@@ -451,26 +451,12 @@ impl<'a> Runner<'a> {
     /// [`RunError`]: a refused destination or oversized kept runs (before any
     /// run), a checkpoint of another study, a failure of the runs, or of
     /// writing the outputs.
-    pub fn run(self) -> Result<Finished, RunError> {
+    pub fn run(mut self) -> Result<Finished, RunError> {
         let placement = self.placement()?;
         let mut plan = self.plan();
         plan.checkpoint = checkpoint_path(&placement.dir);
         plan.dir = placement.dir.clone();
-        let Runner {
-            loaded,
-            shard,
-            resume,
-            threads,
-            every,
-            cancel,
-            mut progress,
-            mut notice,
-            keep,
-            runs_limit,
-            plots,
-            command_line,
-            ..
-        } = self;
+        let mut notice = self.notice.take();
         let mut tell = |n: Notice<'_>| {
             if let Some(f) = notice.as_mut() {
                 f(n);
@@ -488,61 +474,14 @@ impl<'a> Runner<'a> {
             });
         }
         if let Some((file, estimated)) = kept_runs {
-            let runs = keep.map_or(0, |k| k.0.min(loaded.scenario.runs()));
-            check_kept_runs(file, runs, estimated, runs_limit, &mut tell)?;
+            let runs = self
+                .keep
+                .map_or(0, |k| k.0.min(self.loaded.scenario.runs()));
+            check_kept_runs(file, runs, estimated, self.runs_limit, &mut tell)?;
         }
-
-        let scenario = &loaded.scenario;
-        let study = Study::new(scenario).threads(threads).runs(range.clone());
-        let (study, resumed) =
-            resume_from_checkpoint(study, loaded, &range, &checkpoint, resume, &mut tell)?;
-        let (resumed_seconds, resumed_threads) = resumed.unwrap_or((0.0, 0));
-
-        let started = std::time::Instant::now();
-        let elapsed =
-            |started: std::time::Instant| resumed_seconds + started.elapsed().as_secs_f64();
-        let state_of = |summary: &Summary, done: u64, threads: usize| {
-            StudyState::new(
-                loaded,
-                range.clone(),
-                done,
-                elapsed(started),
-                threads.max(resumed_threads as usize),
-                summary.clone(),
-            )
-        };
-        let study_threads = crate::executor::resolve_threads(threads);
-        let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
-            if let Err(error) = state_of(summary, done, study_threads).save(&checkpoint) {
-                tell(Notice::CheckpointFailed {
-                    checkpoint: &checkpoint,
-                    error: &error,
-                });
-            }
-            Ok(())
-        };
-        let mut report = |done: u64| {
-            if let Some(p) = progress.as_mut() {
-                p(done);
-            }
-        };
-        let mut study = study.on_progress(&mut report).checkpoint(every, &mut save);
-        if let Some(flag) = cancel {
-            study = study.cancel_flag(flag);
-        }
-        let outcome = study.run()?;
-        let threads = outcome.threads.max(resumed_threads as usize);
-        let elapsed_seconds = resumed_seconds + outcome.elapsed.as_secs_f64();
-        let state = StudyState::new(
-            loaded,
-            range.clone(),
-            outcome.completed.end,
-            elapsed_seconds,
-            threads,
-            outcome.summary,
-        );
-
-        if outcome.interrupted {
+        let ran = self.run_study(&range, &checkpoint, &mut tell)?;
+        let (state, threads, elapsed_seconds) = (ran.state, ran.threads, ran.elapsed_seconds);
+        if ran.interrupted {
             let done = state.done - range.start;
             let total = range.end - range.start;
             state.save(&checkpoint).map_err(|e| Unsaved {
@@ -559,16 +498,15 @@ impl<'a> Runner<'a> {
                 total,
             }));
         }
-
         let finished = write_finished(
             Ending {
-                loaded,
+                loaded: self.loaded,
                 dir,
                 range,
-                shard: shard.is_some(),
-                keep,
-                plots,
-                command_line: &command_line,
+                shard: self.shard.is_some(),
+                keep: self.keep,
+                plots: self.plots,
+                command_line: &self.command_line,
             },
             state,
             threads,
@@ -577,6 +515,81 @@ impl<'a> Runner<'a> {
         lifecycle::remove_checkpoint(&checkpoint, state::is_state_file, &mut tell);
         Ok(finished)
     }
+
+    /// Runs the study's `range`, continuing the checkpoint at `checkpoint`
+    /// when resuming ([`lifecycle::open_checkpoint`] decides and says),
+    /// saving it every period (a failure is said and the runs go on), until
+    /// the end or the cancel flag. The state it ends in counts the time
+    /// and threads of earlier sessions.
+    fn run_study(
+        &mut self,
+        range: &Range<u64>,
+        checkpoint: &Path,
+        tell: &mut NoticeFn<'_>,
+    ) -> Result<RanStudy, RunError> {
+        let loaded = self.loaded;
+        let study = Study::new(&loaded.scenario)
+            .threads(self.threads)
+            .runs(range.clone());
+        let (study, resumed) =
+            resume_from_checkpoint(study, loaded, range, checkpoint, self.resume, tell)?;
+        let (resumed_seconds, resumed_threads) = resumed.unwrap_or((0.0, 0));
+        let started = std::time::Instant::now();
+        let study_threads = crate::executor::resolve_threads(self.threads);
+        let mut save = |summary: &Summary, done: u64| -> std::io::Result<()> {
+            let state = StudyState::new(
+                loaded,
+                range.clone(),
+                done,
+                resumed_seconds + started.elapsed().as_secs_f64(),
+                study_threads.max(resumed_threads as usize),
+                summary.clone(),
+            );
+            if let Err(error) = state.save(checkpoint) {
+                tell(Notice::CheckpointFailed {
+                    checkpoint,
+                    error: &error,
+                });
+            }
+            Ok(())
+        };
+        let mut progress = self.progress.take();
+        let mut report = |done: u64| {
+            if let Some(p) = progress.as_mut() {
+                p(done);
+            }
+        };
+        let mut study = study
+            .on_progress(&mut report)
+            .checkpoint(self.every, &mut save);
+        if let Some(flag) = self.cancel {
+            study = study.cancel_flag(flag);
+        }
+        let outcome = study.run()?;
+        let threads = outcome.threads.max(resumed_threads as usize);
+        let elapsed_seconds = resumed_seconds + outcome.elapsed.as_secs_f64();
+        Ok(RanStudy {
+            state: StudyState::new(
+                loaded,
+                range.clone(),
+                outcome.completed.end,
+                elapsed_seconds,
+                threads,
+                outcome.summary,
+            ),
+            threads,
+            elapsed_seconds,
+            interrupted: outcome.interrupted,
+        })
+    }
+}
+
+/// What [`Runner::run_study`] leaves.
+struct RanStudy {
+    state: StudyState,
+    threads: usize,
+    elapsed_seconds: f64,
+    interrupted: bool,
 }
 
 /// What a finished study writes, and where.
