@@ -288,11 +288,6 @@ impl<'a> CompareRunner<'a> {
         let resumed = resume_from(&checkpoint, resume, &identity, a, &outcomes, &mut tell)?;
         let resumed_seconds = resumed.as_ref().map_or(0.0, |r| r.elapsed_seconds);
         if let Some(saved) = resumed {
-            tell(Notice::Resuming {
-                checkpoint: &checkpoint,
-                done: saved.paired.runs,
-                total,
-            });
             comparison = comparison.resume(saved.paired);
         }
         placed(&placement);
@@ -319,27 +314,7 @@ impl<'a> CompareRunner<'a> {
         let done = comparison.checkpoint(every, &mut save).run()?;
         let elapsed_seconds = resumed_seconds + done.elapsed.as_secs_f64();
         if done.interrupted {
-            let kept = if done.paired.runs > 0 {
-                if let Err(source) = state_of(&done.paired).save(&checkpoint) {
-                    return Err(Unsaved {
-                        done: done.paired.runs,
-                        total,
-                        unit: "pairs",
-                        path: checkpoint,
-                        source: Box::new(source),
-                    }
-                    .into());
-                }
-                Some(checkpoint)
-            } else {
-                None
-            };
-            return Ok(CompareFinished::Interrupted(CompareInterrupted {
-                dir: placement.dir,
-                checkpoint: kept,
-                done: done.paired.runs,
-                total,
-            }));
+            return keep_interrupted(placement.dir, checkpoint, state_of(&done.paired), total);
         }
         let files = write_comparison(
             &placement.dir,
@@ -366,6 +341,41 @@ impl<'a> CompareRunner<'a> {
     }
 }
 
+/// An interrupted comparison: its pairs so far (`state`) saved at
+/// `checkpoint` for `--resume`, if there are any.
+///
+/// # Errors
+/// [`Unsaved`] if they could not be saved.
+fn keep_interrupted(
+    dir: PathBuf,
+    checkpoint: PathBuf,
+    state: ComparisonState,
+    total: u64,
+) -> Result<CompareFinished, CompareRunError> {
+    let done = state.paired.runs;
+    let kept = if done > 0 {
+        if let Err(source) = state.save(&checkpoint) {
+            return Err(Unsaved {
+                done,
+                total,
+                unit: "pairs",
+                path: checkpoint,
+                source: Box::new(source),
+            }
+            .into());
+        }
+        Some(checkpoint)
+    } else {
+        None
+    };
+    Ok(CompareFinished::Interrupted(CompareInterrupted {
+        dir,
+        checkpoint: kept,
+        done,
+        total,
+    }))
+}
+
 /// With `resume`, the checkpoint at `checkpoint` if it is this comparison's
 /// (refusing another comparison's); says what happened to the checkpoint
 /// either way. Another command's checkpoint there (a study's, a
@@ -381,7 +391,14 @@ fn resume_from(
 ) -> Result<Option<ComparisonState>, CompareRunError> {
     match lifecycle::open_checkpoint(checkpoint, "comparison", resume, tell)? {
         Start::Resume => match ComparisonState::load(checkpoint, identity, a, outcomes)? {
-            Some(saved) => Ok(Some(saved)),
+            Some(saved) => {
+                tell(Notice::Resuming {
+                    checkpoint,
+                    done: saved.paired.runs,
+                    total: a.scenario.runs(),
+                });
+                Ok(Some(saved))
+            }
             None => Err(CompareRunError::OtherCheckpoint {
                 path: checkpoint.to_path_buf(),
             }),
