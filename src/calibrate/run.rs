@@ -855,22 +855,7 @@ impl<'a> Calibration<'a> {
             .zip(&posterior.sd)
             .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
             .collect();
-        // A scenario's values after calibration: the posterior median where
-        // identified, its own value where not.
-        let calibrated_in = |sc: &Scenario, targets: &[Target]| -> Vec<f64> {
-            targets
-                .iter()
-                .enumerate()
-                .map(|(k, &t)| {
-                    if identified[k] {
-                        medians[k]
-                    } else {
-                        sc.param(t)
-                    }
-                })
-                .collect()
-        };
-        let calibrated_history_values = calibrated_in(scenario, &targets);
+        let calibrated_history_values = calibrated_in(scenario, &targets, &identified, &medians);
 
         let started = Instant::now();
         let bands = self.predictive_check(
@@ -884,16 +869,14 @@ impl<'a> Calibration<'a> {
         timings.push((Stage::Predictive, started.elapsed()));
 
         let started = Instant::now();
-        let (f_loaded, f_scenario) = match &self.forecast {
-            Some(l) => (l, &l.scenario),
-            None => (self.loaded, scenario),
-        };
+        let f_loaded = self.forecast.as_ref().unwrap_or(self.loaded);
+        let f_scenario = &f_loaded.scenario;
         let f_targets: Vec<Target> = spec
             .params
             .iter()
             .map(|p| f_scenario.target(&p.path).expect("checked in new"))
             .collect();
-        let calibrated = calibrated_in(f_scenario, &f_targets);
+        let calibrated = calibrated_in(f_scenario, &f_targets, &identified, &medians);
         let before: Vec<f64> = f_targets.iter().map(|&t| f_scenario.param(t)).collect();
         let forecast = self.forecast_across_the_posterior(
             &outcome.population,
@@ -905,32 +888,26 @@ impl<'a> Calibration<'a> {
         timings.push((Stage::Forecast, started.elapsed()));
 
         // The calibrated files.
-        let source = report::Provenance {
-            scenario: self.loaded.origin.clone(),
-            seed: s.seed,
-            population: s.population,
-            generations: outcome.population.generation() + 1,
-            epsilon: outcome.population.epsilon(),
-            simulations: outcome.total_simulations,
+        let written = |loaded: &Loaded, values: &[f64]| {
+            report::calibrated_text(
+                &loaded.text,
+                &spec.params,
+                values,
+                &identified,
+                &priors,
+                &posterior,
+                &report::Provenance {
+                    scenario: self.loaded.origin.clone(),
+                    seed: s.seed,
+                    population: s.population,
+                    generations: outcome.population.generation() + 1,
+                    epsilon: outcome.population.epsilon(),
+                    simulations: outcome.total_simulations,
+                },
+            )
         };
-        let calibrated_history = report::calibrated_text(
-            &self.loaded.text,
-            &spec.params,
-            &calibrated_history_values,
-            &identified,
-            &priors,
-            &posterior,
-            &source,
-        )?;
-        let calibrated_forecast = report::calibrated_text(
-            &f_loaded.text,
-            &spec.params,
-            &calibrated,
-            &identified,
-            &priors,
-            &posterior,
-            &source,
-        )?;
+        let calibrated_history = written(self.loaded, &calibrated_history_values)?;
+        let calibrated_forecast = written(f_loaded, &calibrated)?;
 
         Ok(Fit {
             id: scenario.id().to_string(),
@@ -1478,6 +1455,27 @@ impl<'s> Job for ForecastRuns<'s> {
         worker.indices.clear();
         worker.values.clear();
     }
+}
+
+/// A scenario's values of `targets` after calibration: the posterior
+/// median where identified, its own value where not.
+fn calibrated_in(
+    scenario: &Scenario,
+    targets: &[Target],
+    identified: &[bool],
+    medians: &[f64],
+) -> Vec<f64> {
+    targets
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| {
+            if identified[k] {
+                medians[k]
+            } else {
+                scenario.param(t)
+            }
+        })
+        .collect()
 }
 
 /// Each statistic's scale from pilot rows: the median absolute deviation
