@@ -142,114 +142,30 @@ impl Outcome {
     /// # Errors
     /// [`OutcomeError`] saying what is wrong and what was expected.
     pub fn parse(text: &str, scenario: &Scenario) -> Result<Outcome, OutcomeError> {
-        let text = text.trim();
-        let fail = |reason: String| OutcomeError {
-            text: text.to_string(),
-            reason,
+        let p = OutcomeParser {
+            text: text.trim(),
+            scenario,
         };
-        let names: Vec<&str> = scenario.suppliers().iter().map(|s| s.name()).collect();
-        let supplier = |name: &str| {
-            scenario.supplier_index(name).ok_or_else(|| {
-                fail(format!(
-                    "no supplier `{name}`; suppliers are {}",
-                    names.join(", ")
-                ))
-            })
-        };
-        if let Some(pair) = text.strip_prefix("first_ahead:") {
-            let (a, b) = pair
-                .split_once('>')
-                .ok_or_else(|| fail("expected first_ahead:A>B".into()))?;
-            let (a, b) = (supplier(a.trim())?, supplier(b.trim())?);
+        if let Some(pair) = p.text.strip_prefix("first_ahead:") {
+            let (a, b) = p.pair(pair, "expected first_ahead:A>B")?;
             if a == b {
-                return Err(fail("A and B must be different suppliers".into()));
+                return Err(p.fail("A and B must be different suppliers".into()));
             }
             return Ok(Outcome {
-                text: text.to_string(),
+                text: p.text.to_string(),
                 measure: Measure::FirstAhead { a, b },
             });
         }
-        let (what, when) = text.split_once('@').ok_or_else(|| {
-            fail("expected METRIC:ENTITY@WHEN, such as rolling_share:Russia@2030Q4".into())
+        let (what, when) = p.text.split_once('@').ok_or_else(|| {
+            p.fail("expected METRIC:ENTITY@WHEN, such as rolling_share:Russia@2030Q4".into())
         })?;
-        let parts: Vec<&str> = what.split(':').map(str::trim).collect();
-        let (aggregate, metric, entity) = match parts.as_slice() {
-            [metric, entity] => (None, *metric, *entity),
-            [aggregate, metric, entity] => (
-                Some(Aggregate::from_name(aggregate).ok_or_else(|| {
-                    fail(format!(
-                        "no aggregate `{aggregate}`; use mean, sum, max, min, share or cv"
-                    ))
-                })?),
-                *metric,
-                *entity,
-            ),
-            _ => {
-                return Err(fail(
-                    "expected [AGGREGATE:]METRIC:ENTITY@WHEN, such as rolling_share:Russia@2030Q4"
-                        .into(),
-                ));
-            }
-        };
-        let id = MetricId::from_name(metric).ok_or_else(|| {
-            let all: Vec<&str> = MetricId::ALL.iter().map(|m| m.name()).collect();
-            fail(format!(
-                "no metric `{metric}`; metrics are {}",
-                all.join(", ")
-            ))
-        })?;
-        let entity = match (id.scope(), entity) {
-            (Scope::World, "world") => Entity::World,
-            (Scope::Buyer, "buyer") => Entity::Buyer,
-            (Scope::Supplier, name) => Entity::Supplier(supplier(name)?),
-            (Scope::Pair, pair) => {
-                let (a, b) = pair
-                    .split_once('>')
-                    .ok_or_else(|| fail(format!("{metric} is a pair metric: write A>B")))?;
-                let (a, b) = (supplier(a.trim())?, supplier(b.trim())?);
-                if !scenario.compare().contains(&(a, b)) {
-                    return Err(fail(format!(
-                        "{} > {} is not among the scenario's compared pairs ([run] compare)",
-                        names[a], names[b]
-                    )));
-                }
-                Entity::Pair(a, b)
-            }
-            (scope, _) => {
-                let whose = match scope {
-                    Scope::World => "world",
-                    Scope::Buyer => "buyer",
-                    Scope::Supplier => "a supplier's name",
-                    Scope::Pair => "a pair A>B",
-                };
-                return Err(fail(format!("{metric} belongs to {whose}")));
-            }
-        };
-        if aggregate == Some(Aggregate::Share)
-            && !(id.scope() == Scope::Supplier && id.kind() == Kind::Positive)
-        {
-            return Err(fail(format!(
-                "share needs a supplier's flow (orders, deliveries, backlog), not {metric}"
-            )));
-        }
-        if aggregate == Some(Aggregate::Cv) && id.kind() != Kind::Positive {
-            return Err(fail(format!(
-                "cv needs a flow (orders, deliveries, imports, budget), not {metric}"
-            )));
-        }
-        let (from, to) = span(when.trim(), scenario).map_err(fail)?;
-        if aggregate == Some(Aggregate::Cv)
-            && (scenario.label(from).q != 1 || scenario.label(to).q != 4)
-        {
-            return Err(fail(format!(
-                "cv compares annual sums: the span must run from a first quarter to a last \
-                 quarter ({} to {} does not); write years, such as 2016..2020",
-                scenario.label(from),
-                scenario.label(to)
-            )));
-        }
+        let (aggregate, id, entity) = p.metric(what)?;
+        let entity = p.entity(id, entity)?;
+        p.check_aggregate(aggregate, id)?;
+        let (from, to) = span(when.trim(), scenario).map_err(|reason| p.fail(reason))?;
+        p.check_whole_years(aggregate, from, to)?;
         Ok(Outcome {
-            text: text.to_string(),
+            text: p.text.to_string(),
             measure: Measure::Metric {
                 id,
                 entity,
@@ -394,6 +310,148 @@ fn span(when: &str, scenario: &Scenario) -> Result<(u32, u32), String> {
         return Err(format!("the span {when} ends before it starts"));
     }
     Ok((from, to))
+}
+
+/// What [`Outcome::parse`] reads an outcome's text with: each part's
+/// reading and its errors, which quote the whole text.
+struct OutcomeParser<'s> {
+    text: &'s str,
+    scenario: &'s Scenario,
+}
+
+impl OutcomeParser<'_> {
+    fn fail(&self, reason: String) -> OutcomeError {
+        OutcomeError {
+            text: self.text.to_string(),
+            reason,
+        }
+    }
+
+    /// A supplier's index by its name.
+    fn supplier(&self, name: &str) -> Result<usize, OutcomeError> {
+        self.scenario.supplier_index(name).ok_or_else(|| {
+            let names: Vec<&str> = self.scenario.suppliers().iter().map(|s| s.name()).collect();
+            self.fail(format!(
+                "no supplier `{name}`; suppliers are {}",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// `A>B`: two suppliers' indices (`expected` where there is no `>`).
+    fn pair(&self, pair: &str, expected: &str) -> Result<(usize, usize), OutcomeError> {
+        let (a, b) = pair
+            .split_once('>')
+            .ok_or_else(|| self.fail(expected.into()))?;
+        Ok((self.supplier(a.trim())?, self.supplier(b.trim())?))
+    }
+
+    /// `[AGGREGATE:]METRIC:ENTITY`: the aggregate if given, the metric,
+    /// and the entity as written.
+    fn metric<'w>(
+        &self,
+        what: &'w str,
+    ) -> Result<(Option<Aggregate>, MetricId, &'w str), OutcomeError> {
+        let parts: Vec<&str> = what.split(':').map(str::trim).collect();
+        let (aggregate, metric, entity) = match parts.as_slice() {
+            [metric, entity] => (None, *metric, *entity),
+            [aggregate, metric, entity] => (
+                Some(Aggregate::from_name(aggregate).ok_or_else(|| {
+                    self.fail(format!(
+                        "no aggregate `{aggregate}`; use mean, sum, max, min, share or cv"
+                    ))
+                })?),
+                *metric,
+                *entity,
+            ),
+            _ => {
+                return Err(self.fail(
+                    "expected [AGGREGATE:]METRIC:ENTITY@WHEN, such as rolling_share:Russia@2030Q4"
+                        .into(),
+                ));
+            }
+        };
+        let id = MetricId::from_name(metric).ok_or_else(|| {
+            let all: Vec<&str> = MetricId::ALL.iter().map(|m| m.name()).collect();
+            self.fail(format!(
+                "no metric `{metric}`; metrics are {}",
+                all.join(", ")
+            ))
+        })?;
+        Ok((aggregate, id, entity))
+    }
+
+    /// The entity `entity` names, of the metric's scope.
+    fn entity(&self, id: MetricId, entity: &str) -> Result<Entity, OutcomeError> {
+        let metric = id.name();
+        Ok(match (id.scope(), entity) {
+            (Scope::World, "world") => Entity::World,
+            (Scope::Buyer, "buyer") => Entity::Buyer,
+            (Scope::Supplier, name) => Entity::Supplier(self.supplier(name)?),
+            (Scope::Pair, pair) => {
+                let (a, b) = self.pair(pair, &format!("{metric} is a pair metric: write A>B"))?;
+                if !self.scenario.compare().contains(&(a, b)) {
+                    let names = self.scenario.suppliers();
+                    return Err(self.fail(format!(
+                        "{} > {} is not among the scenario's compared pairs ([run] compare)",
+                        names[a].name(),
+                        names[b].name()
+                    )));
+                }
+                Entity::Pair(a, b)
+            }
+            (scope, _) => {
+                let whose = match scope {
+                    Scope::World => "world",
+                    Scope::Buyer => "buyer",
+                    Scope::Supplier => "a supplier's name",
+                    Scope::Pair => "a pair A>B",
+                };
+                return Err(self.fail(format!("{metric} belongs to {whose}")));
+            }
+        })
+    }
+
+    /// Whether `aggregate` can summarise metric `id`: `share` a supplier's
+    /// flow, `cv` a flow.
+    fn check_aggregate(
+        &self,
+        aggregate: Option<Aggregate>,
+        id: MetricId,
+    ) -> Result<(), OutcomeError> {
+        let metric = id.name();
+        if aggregate == Some(Aggregate::Share)
+            && !(id.scope() == Scope::Supplier && id.kind() == Kind::Positive)
+        {
+            return Err(self.fail(format!(
+                "share needs a supplier's flow (orders, deliveries, backlog), not {metric}"
+            )));
+        }
+        if aggregate == Some(Aggregate::Cv) && id.kind() != Kind::Positive {
+            return Err(self.fail(format!(
+                "cv needs a flow (orders, deliveries, imports, budget), not {metric}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A `cv` spans whole years, quarters `from..=to` from a first quarter
+    /// to a last.
+    fn check_whole_years(
+        &self,
+        aggregate: Option<Aggregate>,
+        from: u32,
+        to: u32,
+    ) -> Result<(), OutcomeError> {
+        let (first, last) = (self.scenario.label(from), self.scenario.label(to));
+        if aggregate == Some(Aggregate::Cv) && (first.q != 1 || last.q != 4) {
+            return Err(self.fail(format!(
+                "cv compares annual sums: the span must run from a first quarter to a last \
+                 quarter ({first} to {last} does not); write years, such as 2016..2020"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Evaluates outcomes as runs go: an [`Observer`] that, at each run's last
