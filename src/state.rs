@@ -587,38 +587,7 @@ fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
             loaded.scenario.model()
         ));
     }
-    let scenario = &loaded.scenario;
-    let mut shape = Reader {
-        input: reader.input,
-    };
-    let declared = (shape.u64()?, shape.u64()?, shape.u64()?);
-    let expected = (
-        u64::from(scenario.quarters()),
-        scenario.suppliers().len() as u64,
-        scenario.compare().len() as u64,
-    );
-    if declared != expected {
-        return Err(format!(
-            "its summary's shape (quarters, suppliers, pairs) {declared:?} is not its \
-             scenario's {expected:?}"
-        ));
-    }
-    let summary = Summary::decode(&mut reader.input).map_err(|e| e.to_string())?;
-    if !reader.input.is_empty() {
-        return Err("trailing bytes".into());
-    }
-    if !summary.same_shape(&Summary::new(scenario)) {
-        return Err("its summary does not fit its scenario".into());
-    }
-    if summary.runs() != done - range.start {
-        return Err(format!(
-            "its summary holds {} runs but it says runs {}..{done} ({}) are done",
-            summary.runs(),
-            range.start,
-            done - range.start
-        ));
-    }
-    summary.check_counts()?;
+    let summary = read_summary(reader.input, &loaded.scenario, &range, done)?;
     Ok(StudyState {
         model,
         catalogue,
@@ -634,6 +603,47 @@ fn decode_payload(payload: &[u8]) -> Result<StudyState, String> {
         threads,
         summary,
     })
+}
+
+/// A study state's summary, the rest of its payload (`input`): the shape
+/// it declares checked against `scenario` before it allocates anything,
+/// then its counts, and that it holds the runs `range.start..done`.
+fn read_summary(
+    mut input: &[u8],
+    scenario: &crate::model::Scenario,
+    range: &Range<u64>,
+    done: u64,
+) -> Result<Summary, String> {
+    let mut shape = Reader { input };
+    let declared = (shape.u64()?, shape.u64()?, shape.u64()?);
+    let expected = (
+        u64::from(scenario.quarters()),
+        scenario.suppliers().len() as u64,
+        scenario.compare().len() as u64,
+    );
+    if declared != expected {
+        return Err(format!(
+            "its summary's shape (quarters, suppliers, pairs) {declared:?} is not its \
+             scenario's {expected:?}"
+        ));
+    }
+    let summary = Summary::decode(&mut input).map_err(|e| e.to_string())?;
+    if !input.is_empty() {
+        return Err("trailing bytes".into());
+    }
+    if !summary.same_shape(&Summary::new(scenario)) {
+        return Err("its summary does not fit its scenario".into());
+    }
+    if summary.runs() != done - range.start {
+        return Err(format!(
+            "its summary holds {} runs but it says runs {}..{done} ({}) are done",
+            summary.runs(),
+            range.start,
+            done - range.start
+        ));
+    }
+    summary.check_counts()?;
+    Ok(summary)
 }
 
 /// Reads a payload's fields, each checked against the bytes left.
