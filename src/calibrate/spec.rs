@@ -992,15 +992,42 @@ fn read_params(
     root: &[Seg],
     scenario: &Scenario,
 ) -> Vec<ParamSpec> {
-    let path = at(root, key("params"));
-    let items = match table.get("params") {
+    let mut out: Vec<ParamSpec> = Vec::new();
+    for (here, t) in array_of_tables(
+        r,
+        (table, root),
+        "params",
+        "one or more parameters to fit, each with a path and a prior",
+        "a table with path and prior",
+    ) {
+        r.unknown_keys(t, &here, PARAM_KEYS);
+        if let Some(param) = read_param(r, t, &here, scenario, &out) {
+            out.push(param);
+        }
+    }
+    out
+}
+
+/// The tables of `[[calibration.NAME]]` (`table` at `root`), each with
+/// where it is. A missing or empty list (`wanted`: what it should hold)
+/// and an item that is not a table (`item`: what it should be) are said
+/// (before any problem within the tables), and give nothing.
+fn array_of_tables<'t>(
+    r: &mut Reader<'_>,
+    (table, root): (&'t toml::Table, &[Seg]),
+    name: &str,
+    wanted: &str,
+    item: &str,
+) -> Vec<(Vec<Seg>, &'t toml::Table)> {
+    let path = at(root, key(name));
+    let items = match table.get(name) {
         Some(toml::Value::Array(items)) if !items.is_empty() => items,
         Some(v) => {
             r.fail(
                 SpecProblem::WrongType,
                 &path,
                 found(v),
-                "one or more [[calibration.params]] tables",
+                format!("one or more [[calibration.{name}]] tables"),
                 None,
             );
             return Vec::new();
@@ -1009,32 +1036,22 @@ fn read_params(
             r.fail(
                 SpecProblem::Missing,
                 root,
-                "no [[calibration.params]]",
-                "one or more parameters to fit, each with a path and a prior",
+                format!("no [[calibration.{name}]]"),
+                wanted,
                 None,
             );
             return Vec::new();
         }
     };
-    let mut out: Vec<ParamSpec> = Vec::new();
-    for (index, item) in items.iter().enumerate() {
+    let mut tables = Vec::new();
+    for (index, value) in items.iter().enumerate() {
         let here = at(&path, Seg::Index(index));
-        let Some(t) = item.as_table() else {
-            r.fail(
-                SpecProblem::WrongType,
-                &here,
-                found(item),
-                "a table with path and prior",
-                None,
-            );
-            continue;
-        };
-        r.unknown_keys(t, &here, PARAM_KEYS);
-        if let Some(param) = read_param(r, t, &here, scenario, &out) {
-            out.push(param);
+        match value.as_table() {
+            Some(t) => tables.push((here, t)),
+            None => r.fail(SpecProblem::WrongType, &here, found(value), item, None),
         }
     }
-    out
+    tables
 }
 
 /// One `[[calibration.params]]` table: a parameter the model can fit, not
@@ -1215,43 +1232,14 @@ fn read_targets(
     scenario: &Scenario,
     grouped: Option<&Grouped>,
 ) -> Vec<TargetSpec> {
-    let path = at(root, key("targets"));
-    let items = match table.get("targets") {
-        Some(toml::Value::Array(items)) if !items.is_empty() => items,
-        Some(v) => {
-            r.fail(
-                SpecProblem::WrongType,
-                &path,
-                found(v),
-                "one or more [[calibration.targets]] tables",
-                None,
-            );
-            return Vec::new();
-        }
-        None => {
-            r.fail(
-                SpecProblem::Missing,
-                root,
-                "no [[calibration.targets]]",
-                "one or more observed targets, each with a kind and years",
-                None,
-            );
-            return Vec::new();
-        }
-    };
     let mut out: Vec<TargetSpec> = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        let here = at(&path, Seg::Index(index));
-        let Some(t) = item.as_table() else {
-            r.fail(
-                SpecProblem::WrongType,
-                &here,
-                found(item),
-                "a table with kind and years",
-                None,
-            );
-            continue;
-        };
+    for (here, t) in array_of_tables(
+        r,
+        (table, root),
+        "targets",
+        "one or more observed targets, each with a kind and years",
+        "a table with kind and years",
+    ) {
         r.unknown_keys(t, &here, TARGET_KEYS);
         let kind = read_target_kind(r, t, &here);
         let years = match t.get("years") {
