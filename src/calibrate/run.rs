@@ -751,16 +751,24 @@ impl<'a> Calibration<'a> {
             }
         };
         match (latest_generation(&checkpoints)?, self.resume) {
-            (Some(generation), true) => tell(Notice::Resuming {
-                checkpoint: &checkpoints,
-                done: u64::from(generation) + 1,
-                total: u64::from(self.spec.settings.max_generations),
-            }),
+            (Some(generation), true) => {
+                // Said once the checkpoint is known to be whole (the first
+                // generation is there); its populations are read later.
+                if !checkpoints.join(generation_file(0)).exists() {
+                    return Err(CalibrationError::ResumeIncomplete { path: checkpoints });
+                }
+                let done = u64::from(generation) + 1;
+                tell(Notice::Resuming {
+                    checkpoint: &checkpoints,
+                    done,
+                    total: u64::from(self.spec.settings.max_generations).max(done),
+                });
+            }
             (Some(_), false) => {
+                remove_checkpoints(&checkpoints)?;
                 tell(Notice::ReplacingCheckpoint {
                     checkpoint: &checkpoints,
                 });
-                remove_checkpoints(&checkpoints)?;
             }
             (None, true) => tell(Notice::NoCheckpoint {
                 checkpoint: &checkpoints,

@@ -312,6 +312,13 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .map(|p| SharedParam::over_range(p))
                     .collect::<Result<Vec<_>, _>>()?;
+                // A fold file that is not a population (empty, or another
+                // program's) would be read as absent, refitted, and then
+                // refused when saved: refuse it now, before any fold is
+                // fitted or a saved one replaced.
+                for c in cases {
+                    Population::check_replaceable(&fold_path(&folds, c.id()))?;
+                }
                 open_folds(cases, &folds, resume, &mut tell);
                 let plan = LeaveOneOut {
                     shared,
@@ -575,12 +582,6 @@ fn fit_folds(
         source,
     })?;
     let ids: Vec<&str> = cases.iter().map(Case::id).collect();
-    // A fold file that is not a population (empty, or another program's)
-    // would be read as absent, refitted, and then refused when saved:
-    // refuse it now, before any fold is fitted.
-    for id in &ids {
-        Population::check_replaceable(&fold_path(folds, id))?;
-    }
     let mut load = |k: usize| Population::load(&fold_path(folds, ids[k])).ok();
     let mut save = |k: usize, p: &Population| {
         if let Some(tell) = on_generation.as_mut() {
@@ -770,6 +771,17 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("fold-thailand_2014.pop"), "{message}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(std::fs::read(&empty).unwrap(), b"");
+        // Without --resume too, and before a saved fold is replaced.
+        let saved = fold_path(&folds, cases[0].id());
+        std::fs::write(&saved, crate::state::POPULATION_MAGIC).unwrap();
+        let err = Evaluator::new(&cases, Mode::LeaveOneOut)
+            .plots(false)
+            .output_root(root.path())
+            .run_placed(&mut |_| {})
+            .unwrap_err();
+        assert!(matches!(err, EvaluatorError::FoldFile(_)), "{err}");
+        assert!(saved.exists());
         assert_eq!(std::fs::read(&empty).unwrap(), b"");
     }
 
