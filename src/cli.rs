@@ -1034,7 +1034,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
             "median_quarter_steps_per_second": median * s.quarters() as f64,
             "peak_memory_bytes": peak,
             "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": output::build(),
+            "build": armsim::manifest::build(),
         });
         say!("{json}");
         return Ok(ExitCode::SUCCESS);
@@ -1158,8 +1158,7 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
         }
         other => other?,
     };
-    let placement = cal::placement(
-        &loaded,
+    let placement = calibration.placement(
         args.out.as_deref(),
         std::path::Path::new(runner::OUTPUT_ROOT),
     )?;

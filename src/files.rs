@@ -249,7 +249,7 @@ fn manifest_files(path: &Path) -> Option<Vec<String>> {
 }
 
 /// The settings fingerprint an armsim manifest at `path` records, if any.
-fn manifest_settings(path: &Path) -> Option<String> {
+pub(crate) fn manifest_settings(path: &Path) -> Option<String> {
     read_manifest(path)?
         .get(SETTINGS_KEY)?
         .as_str()
@@ -274,8 +274,13 @@ fn read_manifest(path: &Path) -> Option<serde_json::Value> {
 /// A fingerprint of settings, for [`SETTINGS_KEY`]: SHA-256 of `parts`
 /// (each a value that decides the results or the files), in hex.
 pub fn settings_fingerprint(parts: &serde_json::Value) -> String {
+    sha256_hex(parts.to_string().as_bytes())
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(parts.to_string().as_bytes())
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -15,7 +15,10 @@
 //! - [`study`] runs many runs in parallel, reproducibly;
 //! - [`output`] writes the CSV, manifest and plots of a study;
 //! - [`files`] guards the disk: all-or-nothing writes that never replace
-//!   what armsim did not write.
+//!   what armsim did not write;
+//! - [`lifecycle`] holds what every command's lifecycle shares (notices,
+//!   the checkpoint decision), and [`manifest`] the header every
+//!   `manifest.json` opens with and its one writer;
 //! - [`experiment`] builds designs over parameter ranges (grids, Latin
 //!   hypercubes, Saltelli and Morris designs) and computes sensitivity indices
 //!   from their outputs, independently of the engine.
@@ -34,6 +37,7 @@ pub mod executor;
 pub mod experiment;
 pub mod files;
 pub mod lifecycle;
+pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod output;

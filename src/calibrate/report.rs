@@ -566,10 +566,10 @@ fn write_files(dir: &Path, fit: &Fit, command_line: &[String]) -> Result<Vec<Str
     plots(dir, fit, &mut files)?;
 
     files.push(crate::files::MANIFEST.to_string());
-    let manifest = manifest(fit, command_line, &files);
+    let header = crate::manifest::Header::new("calibration", fit.settings.clone(), command_line);
+    let body = manifest_body(fit, &files);
     write_file(&dir.join(crate::files::MANIFEST), |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        writeln!(w)
+        crate::manifest::write(w, &header, &body)
     })?;
     Ok(files)
 }
@@ -710,17 +710,11 @@ fn forecast_csv(w: &mut dyn std::io::Write, fit: &Fit) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The calibration's `manifest.json`: what ran, with which settings, how
-/// it went and which files it wrote.
-fn manifest(fit: &Fit, command_line: &[String], files: &[String]) -> serde_json::Value {
+/// The calibration's `manifest.json` after its header: what ran, with
+/// which settings, how it went and which files it wrote.
+fn manifest_body(fit: &Fit, files: &[String]) -> serde_json::Value {
     let s = &fit.spec.settings;
     serde_json::json!({
-        "written_by": crate::files::WRITTEN_BY,
-        "armsim_version": env!("CARGO_PKG_VERSION"),
-        "kind": "calibration",
-        "build": crate::output::build(),
-        "created_utc": crate::output::utc_now(),
-        "command_line": command_line,
         "scenario_id": fit.id,
         "scenario_source": fit.origin,
         "scenario_sha256": fit.hash,

@@ -64,7 +64,7 @@ use crate::engine::{Observer, QuarterView, run_rng};
 use crate::executor::{self, Job, Rounds};
 use crate::experiment::outcome::{Outcome, OutcomeError, ScenarioWorker};
 use crate::experiment::points::OutcomeStats;
-use crate::lifecycle::Notice;
+use crate::lifecycle::{Notice, Start};
 use crate::model::{ParamError, Scenario, Target};
 use crate::scenario::{Loaded, ScenarioError, load_file};
 use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
@@ -156,6 +156,10 @@ pub enum CalibrationError {
     /// output directory holds something armsim did not write.
     #[error(transparent)]
     Files(#[from] crate::files::FileError),
+    /// Another command's checkpoint is where this calibration would keep
+    /// its generations.
+    #[error(transparent)]
+    AnotherCommands(#[from] crate::lifecycle::AnotherCommands),
     /// The outputs could not be written.
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
@@ -295,6 +299,8 @@ pub struct Forecast {
 /// What a calibration produced; [`super::report::write`] writes it out.
 #[derive(Debug, Clone)]
 pub struct Fit {
+    /// The fingerprint of its settings ([`Calibration::fingerprint`]).
+    pub settings: String,
     /// The calibration scenario's identifier.
     pub id: String,
     /// Where it came from.
@@ -433,42 +439,6 @@ pub fn default_dir(root: &Path, loaded: &Loaded) -> PathBuf {
     ))
 }
 
-/// Where a calibration of `loaded` writes, by the rule every command
-/// follows: `out` claimed if given; otherwise [`default_dir`] under `root`,
-/// kept if it holds an earlier result, this one going beside it. A
-/// calibration's manifest records no settings fingerprint yet, so an earlier
-/// calibration always counts as other settings: nothing is lost, at the
-/// cost of a numbered sibling for a repeat. An interrupted calibration wrote
-/// nothing to its directory, so the rule gives the same one again and
-/// `resume` finds its checkpoints beside it.
-///
-/// # Errors
-/// [`crate::files::FileError`] if the directory holds what armsim did not
-/// write.
-pub fn placement(
-    loaded: &Loaded,
-    out: Option<&Path>,
-    root: &Path,
-) -> Result<crate::files::Placement, crate::files::FileError> {
-    let fingerprint = crate::files::settings_fingerprint(&serde_json::json!({
-        "kind": "calibration",
-        "scenario": loaded.hash,
-        "calibration": loaded.sections.calibration.as_ref().map(ToString::to_string),
-    }));
-    match out {
-        Some(dir) => crate::files::claim(dir, &fingerprint),
-        None => {
-            let default = default_dir(root, loaded);
-            let parent = default.parent().unwrap_or(Path::new("."));
-            let stem = default.file_name().map_or_else(
-                || "calibration".into(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            crate::files::place(parent, &stem, "", &fingerprint)
-        }
-    }
-}
-
 /// Where the checkpoints of a calibration written to `out` live: a hidden
 /// directory beside it, `.NAME.checkpoint`.
 pub fn checkpoint_dir(out: &Path) -> PathBuf {
@@ -505,20 +475,20 @@ pub fn generation_file(g: u32) -> String {
     format!("generation-{g:03}.abcpop")
 }
 
-/// Removes the checkpoints of a finished calibration from `dir`: the files
-/// named like [`generation_file`] that begin with the population magic
-/// (anything else there is left alone), then `dir` itself if that leaves it
+/// Removes the checkpoints of a calibration from `dir`: the files named
+/// like [`generation_file`] that are populations (anything else there,
+/// whatever its name, is left alone), then `dir` itself if that leaves it
 /// empty.
 ///
 /// # Errors
-/// [`CalibrationError::Io`] if `dir` cannot be listed,
-/// [`CalibrationError::Files`] if a file cannot be removed.
-pub fn remove_checkpoints(dir: &Path) -> Result<(), CalibrationError> {
+/// [`crate::files::FileError`] if `dir` cannot be listed or a population
+/// cannot be removed.
+pub fn remove_checkpoints(dir: &Path) -> Result<(), crate::files::FileError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(source) => {
-            return Err(CalibrationError::Io {
+            return Err(crate::files::FileError::Io {
                 path: dir.to_path_buf(),
                 source,
             });
@@ -527,8 +497,10 @@ pub fn remove_checkpoints(dir: &Path) -> Result<(), CalibrationError> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("generation-") && name.ends_with(".abcpop") {
-            crate::files::remove_file_if_ours(&entry.path(), is_population_file)?;
+        let path = entry.path();
+        if name.starts_with("generation-") && name.ends_with(".abcpop") && is_population_file(&path)
+        {
+            crate::files::remove_file_if_ours(&path, is_population_file)?;
         }
     }
     // Fails, harmlessly, if anything else is left.
@@ -536,7 +508,9 @@ pub fn remove_checkpoints(dir: &Path) -> Result<(), CalibrationError> {
     Ok(())
 }
 
-/// The latest generation saved in `dir`, if any.
+/// The latest generation saved in `dir`, if any: a population file named
+/// `generation-NNN.abcpop` (a file of that name holding anything else is
+/// not counted, and never removed).
 fn latest_generation(dir: &Path) -> Result<Option<u32>, CalibrationError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -556,11 +530,19 @@ fn latest_generation(dir: &Path) -> Result<Option<u32>, CalibrationError> {
             .strip_prefix("generation-")
             .and_then(|r| r.strip_suffix(".abcpop"))
             .and_then(|n| n.parse::<u32>().ok())
+            .filter(|_| is_population_file(&entry.path()))
         {
             latest = latest.max(Some(g));
         }
     }
     Ok(latest)
+}
+
+/// Says `n` to the caller's notice handler, if there is one.
+fn tell(notice: &mut Option<&mut SendNoticeFn<'_>>, n: Notice<'_>) {
+    if let Some(f) = notice.as_mut() {
+        f(n);
+    }
 }
 
 fn cancelled(flag: Option<&AtomicBool>) -> bool {
@@ -633,6 +615,59 @@ impl<'a> Calibration<'a> {
             resume: false,
             observed: None,
         })
+    }
+
+    /// The fingerprint of what this calibration's results depend on: the
+    /// scenario as resolved, its `[calibration]` section and the settings
+    /// read from it (as changed by [`Calibration::settings`]), the forecast
+    /// scenario, the data file's
+    /// bytes, and statistics given in place of the data's. Its manifest
+    /// records it, and a later calibration replaces this one in its default
+    /// directory only if they match.
+    pub fn fingerprint(&self) -> String {
+        let data = std::fs::read(&self.spec.data)
+            .ok()
+            .map(|bytes| crate::files::sha256_hex(&bytes));
+        crate::files::settings_fingerprint(&serde_json::json!({
+            "kind": "calibration",
+            "scenario": self.loaded.hash,
+            "calibration": self.loaded.sections.calibration.as_ref().map(ToString::to_string),
+            "settings": format!("{:?}", self.spec.settings),
+            "forecast": self.forecast.as_ref().map(|f| &f.hash),
+            "data": data,
+            "observed": self.observed,
+        }))
+    }
+
+    /// Where this calibration writes, by the rule every command follows:
+    /// `out` claimed if given; otherwise [`default_dir`] under `root`,
+    /// replaced if it holds a calibration of the same
+    /// [`Calibration::fingerprint`], kept with this one going beside it if
+    /// it holds another result. An interrupted calibration wrote nothing
+    /// to its directory, so the rule gives the same one again and
+    /// `resume` finds its checkpoints beside it.
+    ///
+    /// # Errors
+    /// [`crate::files::FileError`] if the directory holds what armsim did
+    /// not write.
+    pub fn placement(
+        &self,
+        out: Option<&Path>,
+        root: &Path,
+    ) -> Result<crate::files::Placement, crate::files::FileError> {
+        let settings = self.fingerprint();
+        match out {
+            Some(dir) => crate::files::claim(dir, &settings),
+            None => {
+                let default = default_dir(root, self.loaded);
+                let parent = default.parent().unwrap_or(Path::new("."));
+                let stem = default.file_name().map_or_else(
+                    || "calibration".into(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                crate::files::place(parent, &stem, "", &settings)
+            }
+        }
     }
 
     /// Fits these statistics instead of the data's (in the order of
@@ -745,40 +780,43 @@ impl<'a> Calibration<'a> {
         crate::files::check_destination(dir)?;
         let checkpoints = checkpoint_dir(dir);
         let mut notice = self.notice.take();
-        let mut tell = |n: Notice<'_>| {
-            if let Some(f) = notice.as_mut() {
-                f(n);
-            }
-        };
-        match (latest_generation(&checkpoints)?, self.resume) {
-            (Some(generation), true) => {
+        let mut say = |n: Notice<'_>| tell(&mut notice, n);
+        // The rule every command follows: this command's checkpoint is
+        // continued with `resume` and replaced without; another command's
+        // state at the path is refused before anything runs.
+        let start =
+            crate::lifecycle::open_checkpoint(&checkpoints, "calibration", self.resume, &mut say)?;
+        match (start, latest_generation(&checkpoints)?) {
+            (Start::Resume, Some(generation)) => {
                 // Said once the checkpoint is known to be whole (the first
                 // generation is there); its populations are read later.
-                if !checkpoints.join(generation_file(0)).exists() {
+                if !is_population_file(&checkpoints.join(generation_file(0))) {
                     return Err(CalibrationError::ResumeIncomplete { path: checkpoints });
                 }
                 let done = u64::from(generation) + 1;
-                tell(Notice::Resuming {
+                say(Notice::Resuming {
                     checkpoint: &checkpoints,
                     done,
                     total: u64::from(self.spec.settings.max_generations).max(done),
                 });
             }
-            (Some(_), false) => {
-                remove_checkpoints(&checkpoints)?;
-                tell(Notice::ReplacingCheckpoint {
-                    checkpoint: &checkpoints,
-                });
-            }
-            (None, true) => tell(Notice::NoCheckpoint {
-                checkpoint: &checkpoints,
-            }),
-            (None, false) => {}
+            (Start::Afresh, Some(_)) => remove_checkpoints(&checkpoints)?,
+            (_, None) => {}
         }
         self.checkpoints = Some(checkpoints.clone());
-        let fit = self.run()?;
+        let fit = self.run_telling(notice.as_deref_mut())?;
         let files = report::write(dir, &fit, command_line)?;
-        remove_checkpoints(&checkpoints)?;
+        // The outputs are written: a checkpoint that cannot be removed is
+        // stale, which is said, not an error.
+        if let Err(error) = remove_checkpoints(&checkpoints) {
+            tell(
+                &mut notice,
+                Notice::StaleCheckpoint {
+                    checkpoint: &checkpoints,
+                    error: &error,
+                },
+            );
+        }
         Ok(CalibrationWritten {
             fit,
             dir: dir.to_path_buf(),
@@ -792,10 +830,20 @@ impl<'a> Calibration<'a> {
     /// Any [`CalibrationError`]; [`CalibrationError::Cancelled`] if the
     /// cancel flag stopped it.
     pub fn run(mut self) -> Result<Fit, CalibrationError> {
+        let notice = self.notice.take();
+        self.run_telling(notice)
+    }
+
+    /// [`Calibration::run`], saying what happens to its checkpoints to
+    /// `notice`.
+    fn run_telling(
+        mut self,
+        notice: Option<&mut SendNoticeFn<'a>>,
+    ) -> Result<Fit, CalibrationError> {
         let pool = crate::executor::pool(self.threads)?;
         let threads = pool.current_num_threads();
         let progress = self.progress.take();
-        let mut fit = pool.install(move || self.stages(progress))?;
+        let mut fit = pool.install(move || self.stages(progress, notice))?;
         fit.threads = threads;
         Ok(fit)
     }
@@ -803,7 +851,11 @@ impl<'a> Calibration<'a> {
     /// The stages in order (history matching, scales, ABC-SMC, the
     /// posterior predictive check, the forecast), then the calibrated files:
     /// the policy of a calibration, each stage's mechanism in its own method.
-    fn stages(self, mut progress: Option<&'a mut ProgressFn<'a>>) -> Result<Fit, CalibrationError> {
+    fn stages(
+        self,
+        mut progress: Option<&'a mut ProgressFn<'a>>,
+        notice: Option<&mut SendNoticeFn<'a>>,
+    ) -> Result<Fit, CalibrationError> {
         let spec = &self.spec;
         let s = spec.settings;
         let scenario = &self.loaded.scenario;
@@ -852,7 +904,7 @@ impl<'a> Calibration<'a> {
         let pilot_simulations = pilot.unwrap_or(0);
 
         let started = Instant::now();
-        let smc = self.smc(&fitted, &observed, &scales, &model, &mut report)?;
+        let smc = self.smc(&fitted, &observed, &scales, &model, &mut report, notice)?;
         timings.push((Stage::Smc, started.elapsed()));
         let outcome = smc.outcome;
         let posterior = outcome.population.posterior();
@@ -918,6 +970,7 @@ impl<'a> Calibration<'a> {
         let calibrated_forecast = written(f_loaded, &calibrated)?;
 
         Ok(Fit {
+            settings: self.fingerprint(),
             id: scenario.id().to_string(),
             origin: self.loaded.origin.clone(),
             hash: self.loaded.hash.clone(),
@@ -1063,6 +1116,7 @@ impl<'a> Calibration<'a> {
         scales: &[f64],
         model: &ScenarioModel,
         report: &mut dyn FnMut(CalibrationProgress),
+        mut notice: Option<&mut SendNoticeFn<'a>>,
     ) -> Result<SmcStage, CalibrationError> {
         let s = self.spec.settings;
         let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
@@ -1102,25 +1156,36 @@ impl<'a> Calibration<'a> {
             resume_population = Some(Population::load(&dir.join(generation_file(g)))?);
             resumed_from = Some(g);
         }
-        let checkpoint_dir = self.checkpoints.clone();
+        let mut checkpoint_dir = self.checkpoints.clone();
         let mut first_generation: Option<Population> = None;
+        // A generation that cannot be saved is said, and the calibration
+        // carries on without saving more (every command's rule): the
+        // generations saved before it still resume.
         let mut save = |p: &Population| -> std::io::Result<()> {
             if p.generation() == 0 {
                 first_generation = Some(p.clone());
             }
-            match &checkpoint_dir {
-                Some(dir) => {
-                    p.save(&dir.join(generation_file(p.generation())))
-                        .map_err(|e| match e {
-                            PopulationFileError::Write(crate::files::FileError::Io {
-                                source,
-                                ..
-                            }) => source,
-                            other => std::io::Error::other(other.to_string()),
-                        })
+            if let Some(dir) = &checkpoint_dir {
+                let path = dir.join(generation_file(p.generation()));
+                if let Err(e) = p.save(&path) {
+                    let error = match e {
+                        PopulationFileError::Write(f) => crate::state::StateError::Write(f),
+                        other => crate::state::StateError::Io {
+                            path,
+                            source: std::io::Error::other(other.to_string()),
+                        },
+                    };
+                    tell(
+                        &mut notice,
+                        Notice::CheckpointFailed {
+                            checkpoint: dir,
+                            error: &error,
+                        },
+                    );
+                    checkpoint_dir = None;
                 }
-                None => Ok(()),
             }
+            Ok(())
         };
         let mut on_batch = |p: &abc::SmcProgress| {
             report(CalibrationProgress::Abc {

@@ -454,14 +454,12 @@ pub fn write_evaluation(
                     .map_err(fail(stem.clone()))?;
             }
         }
-        let manifest = serde_json::json!({
-            "written_by": crate::files::WRITTEN_BY,
-            "kind": "evaluation",
-            "settings_sha256": report.settings,
-            "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": crate::output::build(),
-            "created_utc": crate::output::utc_now(),
-            "command_line": report.command_line,
+        let header = crate::manifest::Header::new(
+            "evaluation",
+            report.settings.clone(),
+            report.command_line,
+        );
+        let body = serde_json::json!({
             "mode": e.mode.name(),
             "timeline": e.timeline.name(),
             "runs_per_case": e.runs,
@@ -482,8 +480,7 @@ pub fn write_evaluation(
             "files": files,
         });
         write_file(&tmp.join(crate::files::MANIFEST), |w| {
-            serde_json::to_writer_pretty(&mut *w, &manifest)?;
-            writeln!(w)
+            crate::manifest::write(w, &header, &body)
         })
     })?;
     Ok(files.iter().map(|f| dir.join(f)).collect())
@@ -724,14 +721,12 @@ pub fn write_joint_fit(dir: &Path, report: &JointFitReport<'_>) -> Result<String
             Ok(())
         })?;
         write_file(&tmp.join("summary.txt"), |w| w.write_all(text.as_bytes()))?;
-        let manifest = serde_json::json!({
-            "written_by": crate::files::WRITTEN_BY,
-            "kind": "joint calibration",
-            "settings_sha256": report.settings,
-            "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": crate::output::build(),
-            "created_utc": crate::output::utc_now(),
-            "command_line": report.command_line,
+        let header = crate::manifest::Header::new(
+            "joint calibration",
+            report.settings.clone(),
+            report.command_line,
+        );
+        let body = serde_json::json!({
             "threads": report.threads,
             "elapsed_seconds": report.elapsed_seconds,
             "cases": report.cases.iter().map(|c| serde_json::json!({
@@ -742,8 +737,7 @@ pub fn write_joint_fit(dir: &Path, report: &JointFitReport<'_>) -> Result<String
             "files": files,
         });
         write_file(&tmp.join(crate::files::MANIFEST), |w| {
-            serde_json::to_writer_pretty(&mut *w, &manifest)?;
-            writeln!(w)
+            crate::manifest::write(w, &header, &body)
         })
     })?;
     Ok(text)

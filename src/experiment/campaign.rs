@@ -15,7 +15,6 @@
 //! spec, so `armsim merge` rebuilds a campaign from its shards alone.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +29,7 @@ use super::sensitivity::{self, BootstrapConfig, SensitivityError};
 use super::sweep::{Indices, Layout, Plan, SweepError, Vary};
 use crate::files::{self, FileError};
 use crate::lifecycle::{self, Notice, Start};
+use crate::manifest;
 use crate::metrics;
 use crate::output::{self, OutputError};
 use crate::runner::{Shard, checkpoint_path};
@@ -48,6 +48,16 @@ pub enum CampaignKind {
     Sweep,
     /// A global sensitivity analysis: Sobol or Morris indices.
     Sensitivity,
+}
+
+impl CampaignKind {
+    /// Its name, as the manifest and the checkpoint record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CampaignKind::Sweep => "sweep",
+            CampaignKind::Sensitivity => "sensitivity",
+        }
+    }
 }
 
 /// What a campaign runs.
@@ -883,13 +893,8 @@ pub struct CampaignShardRecord {
 
 #[derive(Serialize)]
 struct Manifest<'a> {
-    written_by: &'static str,
-    settings_sha256: String,
-    kind: CampaignKind,
-    armsim_version: &'static str,
-    build: output::Build,
-    created_utc: String,
-    command_line: &'a [String],
+    #[serde(skip)]
+    header: manifest::Header<'a>,
     model: &'static str,
     catalogue: String,
     fingerprint: String,
@@ -918,21 +923,15 @@ fn write_shard(
 ) -> Result<(), CampaignError> {
     files::write_dir_atomically(dir, |tmp| -> Result<(), CampaignError> {
         state.save(&tmp.join(CAMPAIGN_STATE))?;
-        let manifest = serde_json::json!({
-            "written_by": files::WRITTEN_BY,
-            "settings_sha256": settings,
-            "kind": "campaign shard",
+        let header = manifest::Header::new("campaign shard", settings.into(), command_line);
+        let body = serde_json::json!({
             "shard": [shard.index, shard.count],
             "points": [state.range.start, state.range.end],
             "fingerprint": state.fingerprint,
-            "armsim_version": env!("CARGO_PKG_VERSION"),
-            "created_utc": output::utc_now(),
-            "command_line": command_line,
             "files": [CAMPAIGN_STATE],
         });
         output::write_file(&tmp.join(files::MANIFEST), |w| {
-            serde_json::to_writer_pretty(&mut *w, &manifest)?;
-            writeln!(w)
+            manifest::write(w, &header, &body)
         })?;
         Ok(())
     })
@@ -993,13 +992,11 @@ impl<'a> Manifest<'a> {
     ) -> Self {
         let loaded = &campaign.loaded;
         Manifest {
-            written_by: files::WRITTEN_BY,
-            settings_sha256: campaign.settings(plots, None),
-            kind: campaign.spec.kind,
-            armsim_version: env!("CARGO_PKG_VERSION"),
-            build: output::build(),
-            created_utc: output::utc_now(),
-            command_line,
+            header: manifest::Header::new(
+                campaign.spec.kind.name(),
+                campaign.settings(plots, None),
+                command_line,
+            ),
             model: loaded.scenario.model().name(),
             catalogue: metrics::fingerprint(),
             fingerprint: campaign.fingerprint(),
@@ -1086,7 +1083,7 @@ pub fn write_campaign(
         let mut all = names.clone();
         all.extend(written_plots.iter().cloned());
         all.push(files::MANIFEST.into());
-        let manifest = Manifest::of(
+        let document = Manifest::of(
             campaign,
             plots,
             command_line,
@@ -1095,8 +1092,7 @@ pub fn write_campaign(
             all,
         );
         output::write_file(&tmp.join(files::MANIFEST), |w| {
-            serde_json::to_writer_pretty(&mut *w, &manifest)?;
-            writeln!(w)
+            manifest::write(w, &document.header, &document)
         })?;
         Ok(())
     })?;

@@ -682,14 +682,12 @@ pub fn write_comparison(
             .iter()
             .map(|o| o.outcome.clone())
             .collect();
-        let manifest = serde_json::json!({
-            "written_by": crate::files::WRITTEN_BY,
-            "settings_sha256": comparison_settings(report.a, report.b, &outcomes, report.level, report.plots),
-            "kind": "comparison",
-            "armsim_version": env!("CARGO_PKG_VERSION"),
-            "build": crate::output::build(),
-            "created_utc": crate::output::utc_now(),
-            "command_line": report.command_line,
+        let header = crate::manifest::Header::new(
+            "comparison",
+            comparison_settings(report.a, report.b, &outcomes, report.level, report.plots),
+            report.command_line,
+        );
+        let body = serde_json::json!({
             "catalogue": crate::metrics::fingerprint(),
             "a": {
                 "title": report.a.title(),
@@ -718,8 +716,7 @@ pub fn write_comparison(
             "files": files,
         });
         crate::output::write_file(&tmp.join(crate::files::MANIFEST), |w| {
-            serde_json::to_writer_pretty(&mut *w, &manifest)?;
-            writeln!(w)
+            crate::manifest::write(w, &header, &body)
         })
     })?;
     Ok(files.iter().map(|f| dir.join(f)).collect())

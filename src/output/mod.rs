@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::files::{self, FileError};
+use crate::manifest::{self, Header};
 use crate::metrics::{self, Entity, MetricId};
 use crate::model::Scenario;
 use crate::scenario::Loaded;
@@ -163,31 +164,6 @@ pub fn write_summary_csv(
     w.flush()
 }
 
-/// The exact build of armsim that wrote a file.
-#[derive(Debug, Clone, Serialize)]
-pub struct Build {
-    /// armsim's version.
-    pub version: &'static str,
-    /// The git commit it was built from, where known.
-    pub git_commit: Option<&'static str>,
-    /// Whether the working tree had uncommitted changes to tracked files.
-    pub git_dirty: Option<bool>,
-}
-
-/// This build of armsim.
-pub fn build() -> Build {
-    Build {
-        version: env!("CARGO_PKG_VERSION"),
-        git_commit: option_env!("ARMSIM_GIT_COMMIT"),
-        git_dirty: option_env!("ARMSIM_GIT_DIRTY").map(|d| d == "true"),
-    }
-}
-
-/// The current time as RFC 3339 UTC, to the second (`2021-02-01T09:30:00Z`).
-pub fn utc_now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
 /// One shard of a merged study, as its manifest records it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StudyShardRecord {
@@ -210,30 +186,16 @@ impl StudyShardRecord {
     }
 }
 
-/// Everything `manifest.json` records, so a study can be cited and replayed.
+/// What a study's `manifest.json` records after its [`Header`], so a
+/// study can be cited and replayed.
 #[derive(Debug, Serialize)]
 pub struct Manifest<'a> {
-    /// Always `"armsim"`: marks the directory as armsim's, so a later study
-    /// may replace it (see [`crate::files`]).
-    pub written_by: &'static str,
-    /// Fingerprint of the settings the results and files depend on
-    /// ([`study_settings`]): a later study replaces this one in its default
-    /// directory only if they match ([`files::place`]).
-    pub settings_sha256: String,
-    /// armsim's version.
-    pub armsim_version: &'static str,
     /// The model version the scenario runs (`v1` or `v2`).
     pub model: &'static str,
     /// Fingerprint of the metric catalogue the summary was recorded with.
     pub catalogue: String,
     /// The metrics in `summary.csv`: name, scope, kind, unit and meaning.
     pub metrics: Vec<MetricDoc>,
-    /// The exact build: version and git commit.
-    pub build: Build,
-    /// When the study was written, UTC (RFC 3339).
-    pub created_utc: String,
-    /// The command line that wrote it, as given (empty if not from a command).
-    pub command_line: &'a [String],
     /// Scenario identifier.
     pub scenario_id: &'a str,
     /// Scenario name.
@@ -381,21 +343,20 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             let title = report.loaded.title();
             plot::draw_study(tmp, scenario, &title, report.summary, &caption)?;
         }
-        let manifest = Manifest {
-            written_by: files::WRITTEN_BY,
-            settings_sha256: study_settings(
+        let header = Header::new(
+            "study",
+            study_settings(
                 report.loaded,
                 &report.run_range,
                 report.plots,
                 report.kept.as_ref().map(|k| (k.count, k.format)),
             ),
-            armsim_version: env!("CARGO_PKG_VERSION"),
+            report.command_line,
+        );
+        let manifest = Manifest {
             model: scenario.model().name(),
             catalogue: metrics::fingerprint(),
             metrics: metric_docs(),
-            build: build(),
-            created_utc: utc_now(),
-            command_line: report.command_line,
             scenario_id: scenario.id(),
             scenario_name: scenario.name(),
             title: report.loaded.title(),
@@ -420,7 +381,7 @@ pub fn write_study(dir: &Path, report: &StudyReport<'_>) -> Result<Vec<PathBuf>,
             resolved_scenario_toml: &report.loaded.resolved_toml,
             resolved_scenario: &report.loaded.raw,
         };
-        write_manifest(tmp, &manifest)
+        write_manifest(tmp, &header, &manifest)
     })?;
     Ok(files.iter().map(|f| dir.join(f)).collect())
 }
@@ -460,10 +421,13 @@ pub fn shard_settings(loaded: &Loaded, run_range: &std::ops::Range<u64>) -> Stri
     }))
 }
 
-fn write_manifest(dir: &Path, manifest: &impl Serialize) -> Result<(), OutputError> {
+fn write_manifest(
+    dir: &Path,
+    header: &Header<'_>,
+    body: &impl Serialize,
+) -> Result<(), OutputError> {
     write_file(&dir.join(files::MANIFEST), |w| {
-        serde_json::to_writer_pretty(&mut *w, manifest)?;
-        writeln!(w)
+        manifest::write(w, header, body)
     })
 }
 
@@ -473,12 +437,6 @@ pub const SHARD_STATE: &str = "state.armsim";
 /// What a shard directory's `manifest.json` records.
 #[derive(Debug, Serialize)]
 struct ShardManifest<'a> {
-    written_by: &'static str,
-    settings_sha256: String,
-    armsim_version: &'static str,
-    build: Build,
-    created_utc: String,
-    command_line: &'a [String],
     scenario_id: &'a str,
     title: String,
     scenario_sha256: &'a str,
@@ -508,13 +466,12 @@ pub fn write_shard(
             .map_err(|e| OutputError::State(Box::new(e)))?;
         write_manifest(
             tmp,
-            &ShardManifest {
-                written_by: files::WRITTEN_BY,
-                settings_sha256: shard_settings(loaded, &state.range),
-                armsim_version: env!("CARGO_PKG_VERSION"),
-                build: build(),
-                created_utc: utc_now(),
+            &Header::new(
+                "study shard",
+                shard_settings(loaded, &state.range),
                 command_line,
+            ),
+            &ShardManifest {
                 scenario_id: &state.scenario_id,
                 title: loaded.title(),
                 scenario_sha256: &state.scenario_hash,

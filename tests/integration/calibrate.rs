@@ -85,19 +85,39 @@ fn calibrate_writes_its_outputs_and_removes_its_checkpoints() {
             .join("output/.tiny_calibration.checkpoint")
             .exists()
     );
-    // Again: the earlier calibration is kept (the output rule) and the new
-    // one goes beside it, with a note saying where.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(written.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["kind"], "calibration");
+    let settings = manifest["settings_sha256"].as_str().unwrap().to_string();
+    // Again, with the same settings: the same bits, in the same directory
+    // (the output rule every command follows).
     let first = std::fs::read(written.join("posterior.csv")).unwrap();
     let again = ok(armsim(dir.path(), &["calibrate", "tiny.toml"]));
     let (_, stderr) = text(&again);
-    assert!(stderr.contains("output/tiny_calibration-2"), "{stderr}");
-    assert_eq!(std::fs::read(written.join("posterior.csv")).unwrap(), first);
-    let second = dir.path().join("output/tiny_calibration-2/posterior.csv");
+    assert!(!stderr.contains("tiny_calibration-2"), "{stderr}");
+    assert!(!dir.path().join("output/tiny_calibration-2").exists());
     assert_eq!(
-        std::fs::read(second).unwrap(),
+        std::fs::read(written.join("posterior.csv")).unwrap(),
         first,
         "the same settings, the same bits"
     );
+    // With other settings (another seed), the earlier calibration is kept
+    // and the new one goes beside it, with a note saying where.
+    std::fs::write(dir.path().join("tiny.toml"), tiny("seed = 99")).unwrap();
+    let other = ok(armsim(dir.path(), &["calibrate", "tiny.toml"]));
+    let (stdout, stderr) = text(&other);
+    assert!(
+        stderr.contains("keeping it, and writing this one to output/tiny_calibration-2"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(std::fs::read(written.join("posterior.csv")).unwrap(), first);
+    let second: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("output/tiny_calibration-2/manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_ne!(second["settings_sha256"], settings.as_str());
     // The calibrated scenario runs.
     ok(armsim(
         dir.path(),
@@ -412,6 +432,65 @@ fn resuming_from_a_saved_generation_gives_the_same_bits_whatever_the_threads() {
         "{stderr}"
     );
     assert_eq!(posterior(&cwd.join("fourth")), reference);
+    // Another command's checkpoint where the generations would go (a
+    // study's state file) is refused by name before anything runs, and kept.
+    ok(armsim(
+        cwd,
+        &[
+            "run",
+            "--runs",
+            "20",
+            "--set",
+            "run.quarters=8",
+            "--shard",
+            "0/2",
+            "--out",
+            "shard",
+            "-q",
+        ],
+    ));
+    let study_state = std::fs::read(cwd.join("shard/state.armsim")).unwrap();
+    std::fs::write(cwd.join(".fifth.checkpoint"), &study_state).unwrap();
+    for resume in [false, true] {
+        let mut args = vec!["calibrate", "tiny.toml", "--out", "fifth"];
+        if resume {
+            args.push("--resume");
+        }
+        let out = armsim(cwd, &args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(
+                ".fifth.checkpoint is the checkpoint of an interrupted study, not of a calibration"
+            ),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read(cwd.join(".fifth.checkpoint")).unwrap(),
+            study_state
+        );
+        assert!(!cwd.join("fifth").exists());
+    }
+    // A file named like a generation that is not a population is not taken
+    // for a checkpoint: --resume finds nothing to continue. When that
+    // generation comes, it cannot be saved there, which is said, and the
+    // calibration carries on (every command's rule); the file is left as
+    // it was.
+    std::fs::create_dir(cwd.join(".sixth.checkpoint")).unwrap();
+    let notes = cwd.join(".sixth.checkpoint/generation-001.abcpop");
+    std::fs::write(&notes, "my notes").unwrap();
+    let (_, stderr) = text(&ok(armsim(
+        cwd,
+        &["calibrate", "tiny.toml", "--out", "sixth", "--resume"],
+    )));
+    assert!(
+        stderr.contains("no checkpoint at .sixth.checkpoint: starting from the beginning")
+            && stderr.contains("warning: cannot save a checkpoint")
+            && stderr.contains("carrying on without one"),
+        "{stderr}"
+    );
+    assert_eq!(posterior(&cwd.join("sixth")), reference);
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
 }
 
 #[test]

@@ -469,3 +469,85 @@ fn every_command_says_what_its_checkpoint_does_and_leaves_another_commands_alone
     }
     assert_eq!(std::fs::read(&checkpoint).unwrap(), campaigns);
 }
+
+#[test]
+fn every_command_s_manifest_opens_with_the_one_header() {
+    // Every directory armsim writes says, in the same words, that armsim
+    // wrote it, what it is, its settings' fingerprint, the build, the time
+    // and the command line: one header, written by one function.
+    let tmp = tempfile::tempdir().unwrap();
+    let case = root().join("scenarios/cases/pakistan_1990.toml");
+    let case = case.to_str().unwrap();
+    let quick = ["--set", "run.quarters=8", "--quiet"];
+    let commands: [(&str, Vec<&str>); 6] = [
+        ("study", vec!["run", "--runs", "20", "--no-plots"]),
+        ("study shard", vec!["run", "--runs", "20", "--shard", "0/2"]),
+        (
+            "comparison",
+            vec![
+                "compare",
+                "--set-b",
+                "buyer.support_weight=0",
+                "--runs",
+                "20",
+                "--outcome",
+                "rolling_share:Russia@end",
+            ],
+        ),
+        (
+            "sweep",
+            vec![
+                "sweep",
+                "--vary",
+                "buyer.support_weight=0:3:2",
+                "--runs-per-point",
+                "5",
+                "--outcome",
+                "rolling_share:Russia@end",
+            ],
+        ),
+        (
+            "campaign shard",
+            vec![
+                "sweep",
+                "--vary",
+                "buyer.support_weight=0:3:2",
+                "--runs-per-point",
+                "5",
+                "--outcome",
+                "rolling_share:Russia@end",
+                "--shard",
+                "1/2",
+            ],
+        ),
+        (
+            "evaluation",
+            vec!["evaluate", "--runs", "20", "--no-plots", case],
+        ),
+    ];
+    for (i, (kind, args)) in commands.iter().enumerate() {
+        let out = format!("out{i}");
+        let mut full = args.clone();
+        if *kind != "evaluation" {
+            full.extend(quick);
+        } else {
+            full.push("--quiet");
+        }
+        full.extend(["--out", &out]);
+        let (_, stderr) = text(&ok(armsim(tmp.path(), &full)));
+        let manifest: serde_json::Value =
+            serde_json::from_str(&read(&tmp.path().join(&out).join("manifest.json")))
+                .unwrap_or_else(|e| panic!("{kind}: {e}\n{stderr}"));
+        assert_eq!(manifest["written_by"], "armsim", "{kind}");
+        assert_eq!(manifest["kind"], *kind);
+        assert_eq!(
+            manifest["settings_sha256"].as_str().map(str::len),
+            Some(64),
+            "{kind}"
+        );
+        assert_eq!(manifest["armsim_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(manifest["build"]["version"], env!("CARGO_PKG_VERSION"));
+        assert!(manifest["created_utc"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(manifest["command_line"][1], args[0], "{kind}");
+    }
+}
