@@ -538,6 +538,19 @@ fn latest_generation(dir: &Path) -> Result<Option<u32>, CalibrationError> {
     Ok(latest)
 }
 
+/// The posterior medians to four significant digits, and whether the data
+/// identify each parameter (its posterior sd is below [`IDENTIFIED`] of its
+/// prior's).
+fn identify(priors: &[PriorParam], posterior: &Posterior) -> (Vec<f64>, Vec<bool>) {
+    let medians = posterior.q50.iter().map(|&x| significant(x, 4)).collect();
+    let identified = priors
+        .iter()
+        .zip(&posterior.sd)
+        .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
+        .collect();
+    (medians, identified)
+}
+
 /// Says `n` to the caller's notice handler, if there is one.
 fn tell(notice: &mut Option<&mut SendNoticeFn<'_>>, n: Notice<'_>) {
     if let Some(f) = notice.as_mut() {
@@ -856,67 +869,24 @@ impl<'a> Calibration<'a> {
         mut progress: Option<&'a mut ProgressFn<'a>>,
         notice: Option<&mut SendNoticeFn<'a>>,
     ) -> Result<Fit, CalibrationError> {
-        let spec = &self.spec;
-        let s = spec.settings;
-        let scenario = &self.loaded.scenario;
-        let mut report = |p: CalibrationProgress| {
-            if let Some(f) = progress.as_mut() {
-                f(&p);
-            }
-        };
+        let mut report = |p: CalibrationProgress| progress.iter_mut().for_each(|f| f(&p));
         let mut timings = Vec::new();
-        let statistics = spec.statistics(scenario);
-        let outcomes: Vec<String> = statistics.iter().map(|x| x.outcome.clone()).collect();
-        let observed = self
-            .observed
-            .clone()
-            .unwrap_or_else(|| spec.observed(scenario));
-        let targets: Vec<Target> = spec.params.iter().map(|p| p.target).collect();
-        let model = ScenarioModel::new(
-            scenario,
-            targets.clone(),
-            &outcomes,
-            s.runs_per_simulation,
-            s.seed,
-        )?;
-        let priors: Vec<PriorParam> = spec
-            .params
-            .iter()
-            .map(|p| PriorParam::new(p.path.clone(), p.prior))
-            .collect();
-
-        let started = Instant::now();
-        let (fitted, wave) = match spec.history_matching {
-            Some(w) => {
-                let (fitted, wave) =
-                    self.history_matching(w, &priors, &observed, &model, &mut report)?;
-                timings.push((Stage::HistoryMatching, started.elapsed()));
-                (fitted, Some(wave))
-            }
-            None => (priors.clone(), None),
-        };
-
-        let started = Instant::now();
-        let (scales, pilot) = self.scales(&statistics, &fitted, &observed, &model, &mut report)?;
-        if pilot.is_some() {
-            timings.push((Stage::Pilot, started.elapsed()));
-        }
-        let pilot_simulations = pilot.unwrap_or(0);
-
-        let started = Instant::now();
-        let smc = self.smc(&fitted, &observed, &scales, &model, &mut report, notice)?;
-        timings.push((Stage::Smc, started.elapsed()));
+        let setup = self.setup()?;
+        let AbcStages {
+            fitted,
+            wave,
+            scales,
+            pilot_simulations,
+            smc,
+        } = self.abc_stages(&setup, &mut report, notice, &mut timings)?;
+        let (statistics, observed, priors) = (setup.statistics, setup.observed, setup.priors);
         let outcome = smc.outcome;
         let posterior = outcome.population.posterior();
         let rejection_posterior = smc.rejection.posterior();
-        let medians: Vec<f64> = posterior.q50.iter().map(|&x| significant(x, 4)).collect();
-        let identified: Vec<bool> = priors
-            .iter()
-            .zip(&posterior.sd)
-            .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
-            .collect();
-        let calibrated_history_values = calibrated_in(scenario, &targets, &identified, &medians);
-
+        let (medians, identified) = identify(&priors, &posterior);
+        let scenario = &self.loaded.scenario;
+        let calibrated_history_values =
+            calibrated_in(scenario, &setup.targets, &identified, &medians);
         let started = Instant::now();
         let bands = self.predictive_check(
             &outcome.population,
@@ -927,48 +897,20 @@ impl<'a> Calibration<'a> {
             &mut report,
         )?;
         timings.push((Stage::Predictive, started.elapsed()));
-
         let started = Instant::now();
-        let f_loaded = self.forecast.as_ref().unwrap_or(self.loaded);
-        let f_scenario = &f_loaded.scenario;
-        let f_targets: Vec<Target> = spec
-            .params
-            .iter()
-            .map(|p| f_scenario.target(&p.path).expect("checked in new"))
-            .collect();
-        let calibrated = calibrated_in(f_scenario, &f_targets, &identified, &medians);
-        let before: Vec<f64> = f_targets.iter().map(|&t| f_scenario.param(t)).collect();
-        let forecast = self.forecast_across_the_posterior(
-            &outcome.population,
-            f_loaded,
-            &f_targets,
-            &calibrated,
-            &mut report,
-        )?;
+        let forecast =
+            self.forecast_stage(&outcome.population, &identified, &medians, &mut report)?;
         timings.push((Stage::Forecast, started.elapsed()));
-
-        // The calibrated files.
-        let written = |loaded: &Loaded, values: &[f64]| {
-            report::calibrated_text(
-                &loaded.text,
-                &spec.params,
-                values,
-                &identified,
-                &priors,
-                &posterior,
-                &report::Provenance {
-                    scenario: self.loaded.origin.clone(),
-                    seed: s.seed,
-                    population: s.population,
-                    generations: outcome.population.generation() + 1,
-                    epsilon: outcome.population.epsilon(),
-                    simulations: outcome.total_simulations,
-                },
-            )
-        };
-        let calibrated_history = written(self.loaded, &calibrated_history_values)?;
-        let calibrated_forecast = written(f_loaded, &calibrated)?;
-
+        let (calibrated_history, calibrated_forecast) = self.calibrated_files(
+            &outcome,
+            &Identified {
+                priors: &priors,
+                posterior: &posterior,
+                identified: &identified,
+            },
+            &calibrated_history_values,
+            &forecast,
+        )?;
         Ok(Fit {
             settings: self.fingerprint(),
             id: scenario.id().to_string(),
@@ -989,15 +931,161 @@ impl<'a> Calibration<'a> {
             rejection_posterior,
             medians,
             identified,
-            calibrated,
-            before,
+            calibrated: forecast.calibrated,
+            before: forecast.before,
             bands,
-            forecast,
+            forecast: forecast.runs,
             calibrated_history,
             calibrated_forecast,
-            forecast_id: f_scenario.id().to_string(),
+            forecast_id: forecast.loaded.scenario.id().to_string(),
             threads: 0,
             timings,
+        })
+    }
+
+    /// The stages that fit: history matching (if asked for), the scales
+    /// (a pilot run if they are not fixed) and ABC-SMC, each timed into
+    /// `timings`.
+    fn abc_stages(
+        &self,
+        setup: &Setup,
+        report: &mut dyn FnMut(CalibrationProgress),
+        notice: Option<&mut SendNoticeFn<'a>>,
+        timings: &mut Vec<(Stage, Duration)>,
+    ) -> Result<AbcStages, CalibrationError> {
+        let Setup {
+            statistics,
+            observed,
+            priors,
+            model,
+            ..
+        } = setup;
+        let started = Instant::now();
+        let (fitted, wave) = match self.spec.history_matching {
+            Some(w) => {
+                let (fitted, wave) = self.history_matching(w, priors, observed, model, report)?;
+                timings.push((Stage::HistoryMatching, started.elapsed()));
+                (fitted, Some(wave))
+            }
+            None => (priors.clone(), None),
+        };
+
+        let started = Instant::now();
+        let (scales, pilot) = self.scales(statistics, &fitted, observed, model, report)?;
+        if pilot.is_some() {
+            timings.push((Stage::Pilot, started.elapsed()));
+        }
+
+        let started = Instant::now();
+        let smc = self.smc(&fitted, observed, &scales, model, report, notice)?;
+        timings.push((Stage::Smc, started.elapsed()));
+        Ok(AbcStages {
+            fitted,
+            wave,
+            scales,
+            pilot_simulations: pilot.unwrap_or(0),
+            smc,
+        })
+    }
+
+    /// The calibration scenario's and the forecast scenario's texts with
+    /// the calibrated values written in, each with the calibration's
+    /// provenance.
+    fn calibrated_files(
+        &self,
+        outcome: &SmcOutcome,
+        identified: &Identified<'_>,
+        history_values: &[f64],
+        forecast: &ForecastStage<'_>,
+    ) -> Result<(String, String), CalibrationError> {
+        let provenance = report::Provenance {
+            scenario: self.loaded.origin.clone(),
+            seed: self.spec.settings.seed,
+            population: self.spec.settings.population,
+            generations: outcome.population.generation() + 1,
+            epsilon: outcome.population.epsilon(),
+            simulations: outcome.total_simulations,
+        };
+        let file = |loaded: &Loaded, values: &[f64]| {
+            report::calibrated_text(
+                &loaded.text,
+                &self.spec.params,
+                values,
+                identified.identified,
+                identified.priors,
+                identified.posterior,
+                &provenance,
+            )
+        };
+        Ok((
+            file(self.loaded, history_values)?,
+            file(forecast.loaded, &forecast.calibrated)?,
+        ))
+    }
+
+    /// What every stage works on: the statistics and their observed values
+    /// (the data's, or those given by [`Calibration::observed`]), the fitted
+    /// parameters' targets and priors, and the model that simulates them.
+    fn setup(&self) -> Result<Setup, CalibrationError> {
+        let spec = &self.spec;
+        let s = spec.settings;
+        let scenario = &self.loaded.scenario;
+        let statistics = spec.statistics(scenario);
+        let outcomes: Vec<String> = statistics.iter().map(|x| x.outcome.clone()).collect();
+        let observed = self
+            .observed
+            .clone()
+            .unwrap_or_else(|| spec.observed(scenario));
+        let targets: Vec<Target> = spec.params.iter().map(|p| p.target).collect();
+        let model = ScenarioModel::new(
+            scenario,
+            targets.clone(),
+            &outcomes,
+            s.runs_per_simulation,
+            s.seed,
+        )?;
+        let priors: Vec<PriorParam> = spec
+            .params
+            .iter()
+            .map(|p| PriorParam::new(p.path.clone(), p.prior))
+            .collect();
+        Ok(Setup {
+            statistics,
+            observed,
+            targets,
+            priors,
+            model,
+        })
+    }
+
+    /// The forecast stage: the forecast scenario (the calibration scenario
+    /// itself if none is named) at its own values and at the calibrated
+    /// ones (the posterior medians of the identified parameters), run
+    /// across the posterior.
+    fn forecast_stage(
+        &self,
+        posterior: &Population,
+        identified: &[bool],
+        medians: &[f64],
+        report: &mut dyn FnMut(CalibrationProgress),
+    ) -> Result<ForecastStage<'_>, CalibrationError> {
+        let loaded = self.forecast.as_ref().unwrap_or(self.loaded);
+        let scenario = &loaded.scenario;
+        let targets: Vec<Target> = self
+            .spec
+            .params
+            .iter()
+            .map(|p| scenario.target(&p.path).expect("checked in new"))
+            .collect();
+        let calibrated = calibrated_in(scenario, &targets, identified, medians);
+        let before: Vec<f64> = targets.iter().map(|&t| scenario.param(t)).collect();
+        let runs =
+            self.forecast_across_the_posterior(posterior, loaded, &targets, &calibrated, report)?;
+        Ok(ForecastStage {
+            loaded,
+            calibrated,
+            before,
+            runs,
         })
     }
 
@@ -1116,7 +1204,7 @@ impl<'a> Calibration<'a> {
         scales: &[f64],
         model: &ScenarioModel,
         report: &mut dyn FnMut(CalibrationProgress),
-        mut notice: Option<&mut SendNoticeFn<'a>>,
+        notice: Option<&mut SendNoticeFn<'a>>,
     ) -> Result<SmcStage, CalibrationError> {
         let s = self.spec.settings;
         let simulate = |theta: &[f64], stream: u64| model.simulate(theta, stream);
@@ -1141,50 +1229,14 @@ impl<'a> Calibration<'a> {
             min_acceptance_rate: s.min_acceptance_rate,
             max_simulations: s.max_simulations,
         };
-        let mut resumed_from = None;
-        let mut resume_population = None;
-        let mut rejection_saved = None;
-        if self.resume
-            && let Some(dir) = &self.checkpoints
-            && let Some(g) = latest_generation(dir)?
-        {
-            let zero = dir.join(generation_file(0));
-            if !zero.exists() {
-                return Err(CalibrationError::ResumeIncomplete { path: dir.clone() });
-            }
-            rejection_saved = Some(Population::load(&zero)?);
-            resume_population = Some(Population::load(&dir.join(generation_file(g)))?);
-            resumed_from = Some(g);
-        }
-        let mut checkpoint_dir = self.checkpoints.clone();
-        let mut first_generation: Option<Population> = None;
-        // A generation that cannot be saved is said, and the calibration
-        // carries on without saving more (every command's rule): the
-        // generations saved before it still resume.
+        let resumed = self.resumed()?;
+        let mut saver = GenerationSaver {
+            dir: self.checkpoints.clone(),
+            first: None,
+            notice,
+        };
         let mut save = |p: &Population| -> std::io::Result<()> {
-            if p.generation() == 0 {
-                first_generation = Some(p.clone());
-            }
-            if let Some(dir) = &checkpoint_dir {
-                let path = dir.join(generation_file(p.generation()));
-                if let Err(e) = p.save(&path) {
-                    let error = match e {
-                        PopulationFileError::Write(f) => crate::state::StateError::Write(f),
-                        other => crate::state::StateError::Io {
-                            path,
-                            source: std::io::Error::other(other.to_string()),
-                        },
-                    };
-                    tell(
-                        &mut notice,
-                        Notice::CheckpointFailed {
-                            checkpoint: dir,
-                            error: &error,
-                        },
-                    );
-                    checkpoint_dir = None;
-                }
-            }
+            saver.save(p);
             Ok(())
         };
         let mut on_batch = |p: &abc::SmcProgress| {
@@ -1199,14 +1251,18 @@ impl<'a> Calibration<'a> {
         if let Some(flag) = self.cancel {
             smc = smc.cancel(flag);
         }
-        if let Some(p) = resume_population {
-            smc = smc.resume(p);
+        let resumed_from = resumed.as_ref().map(|r| r.generation);
+        let mut rejection_saved = None;
+        if let Some(r) = resumed {
+            smc = smc.resume(r.latest);
+            rejection_saved = Some(r.rejection);
         }
         let outcome = smc.run().map_err(abc_error)?;
         if outcome.stop == abc::Stop::Cancelled || cancelled(self.cancel) {
             return Err(CalibrationError::Cancelled);
         }
-        let rejection = first_generation
+        let rejection = saver
+            .first
             .or(rejection_saved)
             .expect("generation 0 is saved or resumed from");
         Ok(SmcStage {
@@ -1214,6 +1270,30 @@ impl<'a> Calibration<'a> {
             rejection,
             resumed_from,
         })
+    }
+
+    /// The saved generations a resumed calibration continues from; `None`
+    /// when it does not resume or nothing is saved.
+    ///
+    /// # Errors
+    /// [`CalibrationError::ResumeIncomplete`] without generation 0, and
+    /// what reading a population returns.
+    fn resumed(&self) -> Result<Option<Resumed>, CalibrationError> {
+        let Some(dir) = self.checkpoints.as_ref().filter(|_| self.resume) else {
+            return Ok(None);
+        };
+        let Some(generation) = latest_generation(dir)? else {
+            return Ok(None);
+        };
+        let zero = dir.join(generation_file(0));
+        if !zero.exists() {
+            return Err(CalibrationError::ResumeIncomplete { path: dir.clone() });
+        }
+        Ok(Some(Resumed {
+            generation,
+            rejection: Population::load(&zero)?,
+            latest: Population::load(&dir.join(generation_file(generation)))?,
+        }))
     }
 
     /// The posterior predictive check: the statistics over runs of
@@ -1417,6 +1497,101 @@ impl<'a> Calibration<'a> {
 }
 
 /// What the ABC-SMC stage hands on.
+/// What every stage of a calibration works on ([`Calibration::setup`]).
+struct Setup {
+    statistics: Vec<Statistic>,
+    observed: Vec<f64>,
+    targets: Vec<Target>,
+    priors: Vec<PriorParam>,
+    model: ScenarioModel,
+}
+
+/// What the fitting stages found ([`Calibration::abc_stages`]).
+struct AbcStages {
+    /// The priors ABC-SMC ran with (narrowed by history matching, if any).
+    fitted: Vec<PriorParam>,
+    /// The history-matching wave, if any.
+    wave: Option<WaveReport>,
+    /// The statistics' scales.
+    scales: Vec<f64>,
+    /// Pilot simulations (0 with fixed scales).
+    pilot_simulations: u64,
+    /// ABC-SMC's outcome and generation 0.
+    smc: SmcStage,
+}
+
+/// The posterior and what it identifies, for the calibrated files.
+struct Identified<'f> {
+    priors: &'f [PriorParam],
+    posterior: &'f Posterior,
+    identified: &'f [bool],
+}
+
+/// The forecast stage's results ([`Calibration::forecast_stage`]).
+struct ForecastStage<'s> {
+    /// The forecast scenario.
+    loaded: &'s Loaded,
+    /// Its parameters at their calibrated values.
+    calibrated: Vec<f64>,
+    /// The same parameters at the scenario's own values.
+    before: Vec<f64>,
+    /// The forecast across the posterior.
+    runs: Forecast,
+}
+
+/// The saved generations a calibration resumes from
+/// ([`Calibration::resumed`]).
+struct Resumed {
+    /// The latest generation's number.
+    generation: u32,
+    /// Generation 0, the rejection baseline.
+    rejection: Population,
+    /// The latest generation, which ABC-SMC continues.
+    latest: Population,
+}
+
+/// Saves each generation of a calibration into its checkpoint directory
+/// and keeps generation 0 for the report. A generation that cannot be saved
+/// is said, and no more are saved (every command's rule): the generations
+/// saved before it still resume.
+struct GenerationSaver<'n, 'a> {
+    /// Where generations are saved; `None` once one could not be.
+    dir: Option<PathBuf>,
+    /// Generation 0, once run.
+    first: Option<Population>,
+    /// Where a failure is said.
+    notice: Option<&'n mut SendNoticeFn<'a>>,
+}
+
+impl GenerationSaver<'_, '_> {
+    fn save(&mut self, p: &Population) {
+        if p.generation() == 0 {
+            self.first = Some(p.clone());
+        }
+        let Some(dir) = &self.dir else {
+            return;
+        };
+        let path = dir.join(generation_file(p.generation()));
+        if let Err(e) = p.save(&path) {
+            let error = match e {
+                PopulationFileError::Write(f) => crate::state::StateError::Write(f),
+                other => crate::state::StateError::Io {
+                    path,
+                    source: std::io::Error::other(other.to_string()),
+                },
+            };
+            tell(
+                &mut self.notice,
+                Notice::CheckpointFailed {
+                    checkpoint: dir,
+                    error: &error,
+                },
+            );
+            self.dir = None;
+        }
+    }
+}
+
 struct SmcStage {
     outcome: SmcOutcome,
     /// Generation 0 (the rejection step), run or resumed from.
