@@ -1443,40 +1443,9 @@ impl<'a> Calibration<'a> {
             m,
             derived_seed(s.seed, "forecast at the calibrated values"),
         );
-        let width = f_outcomes.len();
-        let stats_of = |values: &[f64], o: usize, binning| {
-            let mut col: Vec<f64> = values.iter().skip(o).step_by(width).copied().collect();
-            OutcomeStats::of(&mut col, binning)
-        };
-        let pooled = (0..width)
-            .map(|o| stats_of(&values, o, f_outcomes[o].binning()))
-            .collect();
-        let at_median = (0..width)
-            .map(|o| stats_of(&median_values, o, f_outcomes[o].binning()))
-            .collect();
-        let per_particle = m as usize * width;
-        let particle_means = (0..width)
-            .map(|o| {
-                let mut means: Vec<f64> = values
-                    .chunks(per_particle)
-                    .map(|chunk| {
-                        let defined: Vec<f64> = chunk
-                            .iter()
-                            .skip(o)
-                            .step_by(width)
-                            .copied()
-                            .filter(|x| !x.is_nan())
-                            .collect();
-                        if defined.is_empty() {
-                            f64::NAN
-                        } else {
-                            defined.iter().sum::<f64>() / defined.len() as f64
-                        }
-                    })
-                    .collect();
-                OutcomeStats::of(&mut means, f_outcomes[o].binning())
-            })
-            .collect();
+        let pooled = column_stats(&values, &f_outcomes);
+        let at_median = column_stats(&median_values, &f_outcomes);
+        let particle_means = particle_mean_stats(&values, m as usize, &f_outcomes);
         report(CalibrationProgress::Runs {
             stage: Stage::Forecast,
             done: 2 * k as u64 * m,
@@ -1494,6 +1463,48 @@ impl<'a> Calibration<'a> {
             summary,
         })
     }
+}
+
+/// The statistics of each outcome over `values`, runs' rows of one value
+/// per outcome.
+fn column_stats(values: &[f64], outcomes: &[Outcome]) -> Vec<OutcomeStats> {
+    let width = outcomes.len();
+    (0..width)
+        .map(|o| {
+            let mut column: Vec<f64> = values.iter().skip(o).step_by(width).copied().collect();
+            OutcomeStats::of(&mut column, outcomes[o].binning())
+        })
+        .collect()
+}
+
+/// The statistics of each outcome's per-particle means: `values` holds
+/// `runs` rows (one value per outcome) for each particle in turn; a
+/// particle's mean is over its defined (not NaN) values, NaN if none.
+fn particle_mean_stats(values: &[f64], runs: usize, outcomes: &[Outcome]) -> Vec<OutcomeStats> {
+    let width = outcomes.len();
+    let mean_of_defined = |chunk: &[f64], o: usize| {
+        let defined: Vec<f64> = chunk
+            .iter()
+            .skip(o)
+            .step_by(width)
+            .copied()
+            .filter(|x| !x.is_nan())
+            .collect();
+        if defined.is_empty() {
+            f64::NAN
+        } else {
+            defined.iter().sum::<f64>() / defined.len() as f64
+        }
+    };
+    (0..width)
+        .map(|o| {
+            let mut means: Vec<f64> = values
+                .chunks(runs * width)
+                .map(|chunk| mean_of_defined(chunk, o))
+                .collect();
+            OutcomeStats::of(&mut means, outcomes[o].binning())
+        })
+        .collect()
 }
 
 /// What the ABC-SMC stage hands on.
