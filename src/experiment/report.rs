@@ -610,8 +610,6 @@ pub fn write_comparison(
     dir: &std::path::Path,
     report: &ComparisonReport<'_>,
 ) -> Result<Vec<std::path::PathBuf>, crate::output::OutputError> {
-    #[cfg(feature = "plots")]
-    use crate::output::plot::{self, Caption, PlotMeta, difference_chart, fan_chart, titled};
     if report.plots && cfg!(not(feature = "plots")) {
         return Err(crate::output::OutputError::PlotsNotBuilt);
     }
@@ -632,94 +630,111 @@ pub fn write_comparison(
         })?;
         #[cfg(feature = "plots")]
         if report.plots {
-            let caption = Caption {
-                seed: Some(report.seed),
-                runs: Some(report.paired.runs),
-                overrides: report
-                    .b
-                    .model_overrides()
-                    .map(|o| o.label.clone())
-                    .collect(),
-                note: Some("common random numbers: run k of A and of B share stream k".into()),
-            };
-            let (title_a, title_b) = (report.a.title(), report.b.title());
-            for spec in &plot::PLOTS {
-                let mut chart = plot::study::study_chart(b, &report.paired.b, spec);
-                chart.reference = plot::study::study_chart(a, &report.paired.a, spec).series;
-                chart.reference_label = format!("A: {title_a}");
-                let meta = PlotMeta::new(titled(&title_b, &format!("{} against A", spec.title)))
-                    .subtitle(format!(
-                        "B in colour, A in grey with its medians dashed: medians with the middle 50% and 90% of {} runs each",
-                        crate::output::thousands(report.paired.runs)
-                    ))
-                    .caption(caption.clone());
-                let fail = |stem: String| {
-                    move |e: plot::PlotError| crate::output::OutputError::Plot {
-                        path: tmp.join(format!("{stem}.png")),
-                        message: e.to_string(),
-                    }
-                };
-                fan_chart(&meta, &chart)
-                    .and_then(|f| f.write(tmp, spec.stem))
-                    .map_err(fail(spec.stem.to_string()))?;
-                let mut diff = plot::study::study_chart(b, &report.paired.difference, spec);
-                diff.y = plot::Axis::new(format!("B - A: {}", spec.y_label)).format(diff.y.format);
-                let meta = PlotMeta::new(titled(&title_b, &format!("{} minus A", spec.title)))
-                    .subtitle(format!(
-                        "paired difference B - A, run by run: median with the middle 50% and 90% of {} pairs",
-                        crate::output::thousands(report.paired.runs)
-                    ))
-                    .caption(caption.clone());
-                let stem = format!("{}_difference", spec.stem);
-                difference_chart(&meta, &diff)
-                    .and_then(|f| f.write(tmp, &stem))
-                    .map_err(fail(stem.clone()))?;
-            }
+            comparison_plots(tmp, report)?;
         }
-        let outcomes: Vec<Outcome> = report
-            .paired
-            .outcomes
-            .iter()
-            .map(|o| o.outcome.clone())
-            .collect();
-        let header = crate::manifest::Header::new(
-            "comparison",
-            comparison_settings(report.a, report.b, &outcomes, report.level, report.plots),
-            report.command_line,
-        );
-        let body = serde_json::json!({
-            "catalogue": crate::metrics::fingerprint(),
-            "a": {
-                "title": report.a.title(),
-                "scenario_id": a.id(),
-                "source": report.a.origin,
-                "model": a.model().name(),
-                "sha256": report.a.hash,
-                "resolved_scenario_toml": report.a.resolved_toml,
-            },
-            "b": {
-                "title": report.b.title(),
-                "scenario_id": b.id(),
-                "source": report.b.origin,
-                "model": b.model().name(),
-                "sha256": report.b.hash,
-                "resolved_scenario_toml": report.b.resolved_toml,
-            },
-            "seed": report.seed,
-            "runs": report.paired.runs,
-            "level": report.level,
-            "threads": report.threads,
-            "elapsed_seconds": report.elapsed_seconds,
-            "outcomes": report.paired.outcomes.iter().map(|o| o.outcome.to_string()).collect::<Vec<_>>(),
-            "rng": "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index; \
-                    run k of A and run k of B use the same stream (common random numbers)",
-            "files": files,
-        });
+        let (header, body) = comparison_manifest(report, &files);
         crate::output::write_file(&tmp.join(crate::files::MANIFEST), |w| {
             crate::manifest::write(w, &header, &body)
         })
     })?;
     Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
+/// A comparison's plots: for each study plot, B against A and the paired
+/// difference B - A.
+#[cfg(feature = "plots")]
+fn comparison_plots(
+    tmp: &std::path::Path,
+    report: &ComparisonReport<'_>,
+) -> Result<(), crate::output::OutputError> {
+    use crate::output::plot::{self, Caption, PlotMeta, difference_chart, fan_chart, titled};
+    let (a, b) = (&report.a.scenario, &report.b.scenario);
+    let caption = Caption {
+        seed: Some(report.seed),
+        runs: Some(report.paired.runs),
+        overrides: report
+            .b
+            .model_overrides()
+            .map(|o| o.label.clone())
+            .collect(),
+        note: Some("common random numbers: run k of A and of B share stream k".into()),
+    };
+    let (title_a, title_b) = (report.a.title(), report.b.title());
+    let runs = crate::output::thousands(report.paired.runs);
+    let fail = |stem: String| {
+        move |e: plot::PlotError| crate::output::OutputError::Plot {
+            path: tmp.join(format!("{stem}.png")),
+            message: e.to_string(),
+        }
+    };
+    for spec in &plot::PLOTS {
+        let mut chart = plot::study::study_chart(b, &report.paired.b, spec);
+        chart.reference = plot::study::study_chart(a, &report.paired.a, spec).series;
+        chart.reference_label = format!("A: {title_a}");
+        let meta = PlotMeta::new(titled(&title_b, &format!("{} against A", spec.title)))
+            .subtitle(format!(
+                "B in colour, A in grey with its medians dashed: medians with the middle 50% and 90% of {runs} runs each"
+            ))
+            .caption(caption.clone());
+        fan_chart(&meta, &chart)
+            .and_then(|f| f.write(tmp, spec.stem))
+            .map_err(fail(spec.stem.to_string()))?;
+        let mut diff = plot::study::study_chart(b, &report.paired.difference, spec);
+        diff.y = plot::Axis::new(format!("B - A: {}", spec.y_label)).format(diff.y.format);
+        let meta = PlotMeta::new(titled(&title_b, &format!("{} minus A", spec.title)))
+            .subtitle(format!(
+                "paired difference B - A, run by run: median with the middle 50% and 90% of {runs} pairs"
+            ))
+            .caption(caption.clone());
+        let stem = format!("{}_difference", spec.stem);
+        difference_chart(&meta, &diff)
+            .and_then(|f| f.write(tmp, &stem))
+            .map_err(fail(stem.clone()))?;
+    }
+    Ok(())
+}
+
+/// A comparison's manifest: its header and body.
+fn comparison_manifest<'r>(
+    report: &'r ComparisonReport<'_>,
+    files: &[String],
+) -> (crate::manifest::Header<'r>, serde_json::Value) {
+    let outcomes: Vec<Outcome> = report
+        .paired
+        .outcomes
+        .iter()
+        .map(|o| o.outcome.clone())
+        .collect();
+    let header = crate::manifest::Header::new(
+        "comparison",
+        comparison_settings(report.a, report.b, &outcomes, report.level, report.plots),
+        report.command_line,
+    );
+    let scenario = |loaded: &crate::scenario::Loaded| {
+        serde_json::json!({
+            "title": loaded.title(),
+            "scenario_id": loaded.scenario.id(),
+            "source": loaded.origin,
+            "model": loaded.scenario.model().name(),
+            "sha256": loaded.hash,
+            "resolved_scenario_toml": loaded.resolved_toml,
+        })
+    };
+    let body = serde_json::json!({
+        "catalogue": crate::metrics::fingerprint(),
+        "a": scenario(report.a),
+        "b": scenario(report.b),
+        "seed": report.seed,
+        "runs": report.paired.runs,
+        "level": report.level,
+        "threads": report.threads,
+        "elapsed_seconds": report.elapsed_seconds,
+        "outcomes": outcomes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "rng": "ChaCha8 (rand_chacha 0.9) seeded with seed_from_u64(seed), stream = run index; \
+                run k of A and run k of B use the same stream (common random numbers)",
+        "files": files,
+    });
+    (header, body)
 }
 
 #[cfg(test)]
