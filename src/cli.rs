@@ -1134,16 +1134,7 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
              names the parameters it fits"
         );
     }
-    let loaded = scenario::load_file(&args.scenario, &args.set)?;
-    if !loaded.left_out_events.is_empty() {
-        // Its calibrated file would name a model that cannot read them.
-        anyhow::bail!(
-            "{}: model {} does not read {}; calibrate a scenario under the model it names",
-            loaded.origin,
-            loaded.scenario.model().name(),
-            loaded.left_out_events.join(", ")
-        );
-    }
+    let loaded = calibration_scenario(&args)?;
     let base = match args.scenario.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -1177,24 +1168,7 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
     let mut printer = notice_printer(quiet, "calibration", "generations");
     // Said with the spinner out of the way.
     let mut notices = |n: Notice<'_>| bar.suspend(|| printer(n));
-    let mut on_progress = |p: &CalibrationProgress| match p {
-        CalibrationProgress::Start { stage, .. } => bar.set_message(stage.name().to_string()),
-        CalibrationProgress::Abc { stage, progress } => bar.set_message(format!(
-            "{}: generation {}, tolerance {:.4}, {}/{} accepted, {} simulations",
-            stage.name(),
-            progress.generation,
-            progress.epsilon,
-            output::thousands(progress.accepted as u64),
-            output::thousands(progress.population as u64),
-            output::thousands(progress.total_simulations)
-        )),
-        CalibrationProgress::Runs { stage, done, total } => bar.set_message(format!(
-            "{}: {} of {} runs",
-            stage.name(),
-            output::thousands(*done),
-            output::thousands(*total)
-        )),
-    };
+    let mut on_progress = |p: &CalibrationProgress| bar.set_message(calibration_progress(p));
     let started = Instant::now();
     let result = calibration
         .threads(args.threads)
@@ -1216,21 +1190,64 @@ fn calibrate(args: CalibrateArgs) -> Result<ExitCode> {
         other => other?,
     };
     if !args.quiet {
-        say!("{}", armsim::calibrate::report::summary_text(&written.fit));
-        say!(
-            "calibrated in {:.1} s ({} simulations, {})",
-            started.elapsed().as_secs_f64(),
-            output::thousands(written.fit.abc_simulations()),
-            plural(written.fit.threads as u64, "thread")
-        );
-        let names: Vec<String> = written
-            .files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect();
-        say!("wrote {}/: {}", written.dir.display(), names.join(", "));
+        say_calibrated(&written, started.elapsed());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scenario `armsim calibrate` fits, with `--set` applied.
+fn calibration_scenario(args: &CalibrateArgs) -> Result<scenario::Loaded> {
+    let loaded = scenario::load_file(&args.scenario, &args.set)?;
+    if !loaded.left_out_events.is_empty() {
+        // Its calibrated file would name a model that cannot read them.
+        anyhow::bail!(
+            "{}: model {} does not read {}; calibrate a scenario under the model it names",
+            loaded.origin,
+            loaded.scenario.model().name(),
+            loaded.left_out_events.join(", ")
+        );
+    }
+    Ok(loaded)
+}
+
+/// The spinner's message for a calibration's progress.
+fn calibration_progress(p: &armsim::calibrate::run::CalibrationProgress) -> String {
+    use armsim::calibrate::run::CalibrationProgress;
+    match p {
+        CalibrationProgress::Start { stage, .. } => stage.name().to_string(),
+        CalibrationProgress::Abc { stage, progress } => format!(
+            "{}: generation {}, tolerance {:.4}, {}/{} accepted, {} simulations",
+            stage.name(),
+            progress.generation,
+            progress.epsilon,
+            output::thousands(progress.accepted as u64),
+            output::thousands(progress.population as u64),
+            output::thousands(progress.total_simulations)
+        ),
+        CalibrationProgress::Runs { stage, done, total } => format!(
+            "{}: {} of {} runs",
+            stage.name(),
+            output::thousands(*done),
+            output::thousands(*total)
+        ),
+    }
+}
+
+/// What a finished calibration prints: its summary, its time and its files.
+fn say_calibrated(written: &armsim::calibrate::run::CalibrationWritten, elapsed: Duration) {
+    say!("{}", armsim::calibrate::report::summary_text(&written.fit));
+    say!(
+        "calibrated in {:.1} s ({} simulations, {})",
+        elapsed.as_secs_f64(),
+        output::thousands(written.fit.abc_simulations()),
+        plural(written.fit.threads as u64, "thread")
+    );
+    let names: Vec<String> = written
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    say!("wrote {}/: {}", written.dir.display(), names.join(", "));
 }
 
 #[cfg(test)]
