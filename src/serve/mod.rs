@@ -446,42 +446,13 @@ async fn run(
     let page = page_id(request.page.as_deref())?;
     let max_runs = app.args.max_runs;
     let resolved = Arc::new(blocking(move || api::resolve(request, max_runs)).await?);
-    // Results do not depend on the threads, so a large scenario runs on
-    // fewer of them to fit --max-study-mb; one that does not fit on one
-    // thread is refused.
-    let limit = app.args.max_study_mb << 20;
-    let scenario = &resolved.baseline.scenario;
-    let Some(threads) = (1..=study_threads(app.args.threads))
-        .rev()
-        .find(|&t| study_bytes(scenario, t) <= limit)
-    else {
-        return Err(ApiError::status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "this study would hold about {} MB even on one thread ({} quarters x {} \
-                 suppliers); the server allows {} MB per study (its --max-study-mb): use fewer \
-                 quarters or suppliers, or `armsim compare`",
-                study_bytes(scenario, 1).div_ceil(1 << 20),
-                scenario.quarters(),
-                scenario.suppliers().len(),
-                app.args.max_study_mb
-            ),
-        ));
-    };
-    // A new run from a page replaces its old study: stop that one and wait
-    // until its thread has returned, so the two are never counted at once
-    // and the old one's memory is free before the new one starts.
-    if app.pages().cancel(&page) {
-        let deadline = Instant::now() + REPLACE_WAIT;
-        while app.pages().is_running(&page) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
+    let threads = threads_that_fit(&app.args, &resolved.baseline.scenario)?;
+    stop_page_study(&app, &page).await;
     let (study, cancel) = app.pages().begin(&page, app.args.max_studies as usize)?;
     // Counted from here: ends the page's study however its thread leaves (a
     // panic included), so it never counts against --max-studies forever nor
     // stops counting before its memory is freed.
-    let mut end = EndStudy {
+    let end = EndStudy {
         app: app.clone(),
         page: page.clone(),
         study,
@@ -494,47 +465,9 @@ async fn run(
     // delivered after the study has dropped its sender.
     let (tx, rx) = watch::channel(None::<Message>);
     {
-        let app = app.clone();
-        let cancel = cancel.clone();
-        let resolved = resolved.clone();
+        let (app, cancel, resolved) = (app.clone(), cancel.clone(), resolved.clone());
         tokio::task::spawn_blocking(move || {
-            let mut send = |m: Message| {
-                tx.send_replace(Some(m));
-            };
-            let line = match study::run(&resolved, study, threads, &cancel, &mut send) {
-                Ok((out, last)) => {
-                    let secs = out.elapsed.as_secs_f64();
-                    let line = format!(
-                        "study {study} (page {}): {} {} of {} paired runs in {secs:.2} s ({:.0} pairs/s){}",
-                        &page[..page.len().min(8)],
-                        resolved.baseline.scenario.id(),
-                        out.paired.runs,
-                        resolved.baseline.scenario.runs(),
-                        out.paired.runs as f64 / secs.max(1e-9),
-                        if out.interrupted { ", cancelled" } else { "" },
-                    );
-                    if !out.interrupted {
-                        let p = &out.paired;
-                        end.finished =
-                            Finished::new(&resolved.baseline, &resolved.variant, &p.a, &p.b).ok();
-                    }
-                    // Free the summaries, then uncount the study and keep
-                    // its downloads, before saying `done`: a page that asks
-                    // for them at once finds them, and a study is counted
-                    // as long as it holds its memory.
-                    drop(out);
-                    drop(end);
-                    send(last);
-                    line
-                }
-                Err(e) => {
-                    send(Message {
-                        event: "failed",
-                        data: json!({ "study": study, "error": e.to_string() }).to_string(),
-                    });
-                    format!("study {study}: failed: {e}")
-                }
-            };
+            let line = run_page_study(&resolved, threads, &cancel, tx, end);
             if !app.args.quiet {
                 eprintln!("{line}");
             }
@@ -551,6 +484,98 @@ async fn run(
         .chain(updates)
         .map(sse_event);
     Ok(sse(events))
+}
+
+/// The most threads (up to the server's) on which a study of `scenario`
+/// fits `--max-study-mb`. Results do not depend on the threads, so a large
+/// scenario runs on fewer of them; one that does not fit on one thread is
+/// refused.
+fn threads_that_fit(
+    args: &ServeArgs,
+    scenario: &armsim::model::Scenario,
+) -> Result<usize, ApiError> {
+    let limit = args.max_study_mb << 20;
+    (1..=study_threads(args.threads))
+        .rev()
+        .find(|&t| study_bytes(scenario, t) <= limit)
+        .ok_or_else(|| {
+            ApiError::status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "this study would hold about {} MB even on one thread ({} quarters x {} \
+                     suppliers); the server allows {} MB per study (its --max-study-mb): use \
+                     fewer quarters or suppliers, or `armsim compare`",
+                    study_bytes(scenario, 1).div_ceil(1 << 20),
+                    scenario.quarters(),
+                    scenario.suppliers().len(),
+                    args.max_study_mb
+                ),
+            )
+        })
+}
+
+/// A new run from a page replaces its old study: stops that one and waits
+/// (up to [`REPLACE_WAIT`]) until its thread has returned, so the two are
+/// never counted at once and the old one's memory is free before the new
+/// one starts.
+async fn stop_page_study(app: &App, page: &str) {
+    if app.pages().cancel(page) {
+        let deadline = Instant::now() + REPLACE_WAIT;
+        while app.pages().is_running(page) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Runs a page's study on this (blocking) thread, sending its snapshots to
+/// `tx`, and returns the line the server logs. `end` uncounts the study
+/// and keeps its downloads, before `done` is sent.
+fn run_page_study(
+    resolved: &api::Resolved,
+    threads: usize,
+    cancel: &AtomicBool,
+    tx: watch::Sender<Option<Message>>,
+    mut end: EndStudy,
+) -> String {
+    let study = end.study;
+    let mut send = |m: Message| {
+        tx.send_replace(Some(m));
+    };
+    match study::run(resolved, study, threads, cancel, &mut send) {
+        Ok((out, last)) => {
+            let secs = out.elapsed.as_secs_f64();
+            let page = &end.page;
+            let line = format!(
+                "study {study} (page {}): {} {} of {} paired runs in {secs:.2} s ({:.0} pairs/s){}",
+                &page[..page.len().min(8)],
+                resolved.baseline.scenario.id(),
+                out.paired.runs,
+                resolved.baseline.scenario.runs(),
+                out.paired.runs as f64 / secs.max(1e-9),
+                if out.interrupted { ", cancelled" } else { "" },
+            );
+            if !out.interrupted {
+                let p = &out.paired;
+                end.finished =
+                    Finished::new(&resolved.baseline, &resolved.variant, &p.a, &p.b).ok();
+            }
+            // Free the summaries, then uncount the study and keep its
+            // downloads, before saying `done`: a page that asks for them at
+            // once finds them, and a study is counted as long as it holds
+            // its memory.
+            drop(out);
+            drop(end);
+            send(last);
+            line
+        }
+        Err(e) => {
+            send(Message {
+                event: "failed",
+                data: json!({ "study": study, "error": e.to_string() }).to_string(),
+            });
+            format!("study {study}: failed: {e}")
+        }
+    }
 }
 
 fn sse<S>(events: S) -> Response
