@@ -265,6 +265,82 @@ impl Columns {
     }
 }
 
+/// The fields of one row of an import extract, read with errors that name
+/// the file, the line and the column.
+struct Fields<'r> {
+    record: &'r csv::StringRecord,
+    line: u64,
+    source: &'r Path,
+}
+
+impl<'r> Fields<'r> {
+    /// Column `i`'s value, which must not be empty.
+    fn get(&self, column: &'static str, i: usize) -> Result<&'r str, DataError> {
+        let value = self.record.get(i).unwrap_or("");
+        if value.is_empty() {
+            return Err(self.bad(column, value, ValueProblem::Empty));
+        }
+        Ok(value)
+    }
+
+    fn bad(&self, column: &'static str, value: &str, problem: ValueProblem) -> DataError {
+        DataError::BadValue {
+            path: self.source.to_path_buf(),
+            line: self.line,
+            column,
+            value: value.to_string(),
+            problem,
+        }
+    }
+
+    /// The row: its year, supplier and TIV (finite, not negative).
+    fn row(&self, columns: &Columns) -> Result<ImportRow, DataError> {
+        let year_text = self.get("year", columns.year)?;
+        let year: i32 = year_text
+            .parse()
+            .map_err(|_| self.bad("year", year_text, ValueProblem::NotAYear))?;
+        let supplier = self.get("supplier", columns.supplier)?.to_string();
+        let tiv_text = self.get("tiv_millions", columns.tiv)?;
+        let tiv: f64 = tiv_text
+            .parse()
+            .map_err(|_| self.bad("tiv_millions", tiv_text, ValueProblem::NotANumber))?;
+        if !tiv.is_finite() {
+            return Err(self.bad("tiv_millions", tiv_text, ValueProblem::NotFinite));
+        }
+        if tiv < 0.0 {
+            return Err(self.bad("tiv_millions", tiv_text, ValueProblem::Negative));
+        }
+        Ok(ImportRow {
+            year,
+            supplier,
+            tiv,
+            line: self.line,
+        })
+    }
+}
+
+/// In a file of several recipients, one must be chosen, and it must be
+/// one of them.
+fn check_recipient(
+    recipients: BTreeSet<String>,
+    recipient: Option<&str>,
+    source: &Path,
+) -> Result<(), DataError> {
+    let recipients: Vec<String> = recipients.into_iter().collect();
+    match recipient {
+        None => Err(DataError::RecipientRequired {
+            path: source.to_path_buf(),
+            recipients,
+        }),
+        Some(r) if !recipients.iter().any(|x| x == r) => Err(DataError::UnknownRecipient {
+            path: source.to_path_buf(),
+            recipient: r.to_string(),
+            recipients,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
 impl Imports {
     /// Reads `path`. A file with a `recipient` column needs `recipient`,
     /// whose rows are kept; for a file of one recipient, `recipient` is only
@@ -313,21 +389,13 @@ impl Imports {
             if let Some(y) = record.get(columns.year).and_then(|y| y.parse::<i32>().ok()) {
                 file_years = Some(file_years.map_or((y, y), |(a, b)| (a.min(y), b.max(y))));
             }
-            let field = |column: &'static str, i: usize| -> Result<&str, DataError> {
-                let value = record.get(i).unwrap_or("");
-                if value.is_empty() {
-                    return Err(DataError::BadValue {
-                        path: path(),
-                        line,
-                        column,
-                        value: String::new(),
-                        problem: ValueProblem::Empty,
-                    });
-                }
-                Ok(value)
+            let fields = Fields {
+                record: &record,
+                line,
+                source,
             };
             if let Some(i) = columns.recipient {
-                let name = field("recipient", i)?;
+                let name = fields.get("recipient", i)?;
                 if !recipients.contains(name) {
                     recipients.insert(name.to_string());
                 }
@@ -335,63 +403,22 @@ impl Imports {
                     continue;
                 }
             }
-            let bad = |column: &'static str, value: &str, problem| DataError::BadValue {
-                path: path(),
-                line,
-                column,
-                value: value.to_string(),
-                problem,
-            };
-            let year_text = field("year", columns.year)?;
-            let year: i32 = year_text
-                .parse()
-                .map_err(|_| bad("year", year_text, ValueProblem::NotAYear))?;
-            let supplier = field("supplier", columns.supplier)?.to_string();
-            let tiv_text = field("tiv_millions", columns.tiv)?;
-            let tiv: f64 = tiv_text
-                .parse()
-                .map_err(|_| bad("tiv_millions", tiv_text, ValueProblem::NotANumber))?;
-            if !tiv.is_finite() {
-                return Err(bad("tiv_millions", tiv_text, ValueProblem::NotFinite));
-            }
-            if tiv < 0.0 {
-                return Err(bad("tiv_millions", tiv_text, ValueProblem::Negative));
-            }
-            if let Some(&first_line) = seen.get(&(year, supplier.clone())) {
+            let row = fields.row(&columns)?;
+            let key = (row.year, row.supplier.clone());
+            if let Some(&first_line) = seen.get(&key) {
                 return Err(DataError::DuplicateRow {
                     path: path(),
                     line,
                     first_line,
-                    year,
-                    supplier,
+                    year: row.year,
+                    supplier: row.supplier,
                 });
             }
-            seen.insert((year, supplier.clone()), line);
-            rows.push(ImportRow {
-                year,
-                supplier,
-                tiv,
-                line,
-            });
+            seen.insert(key, line);
+            rows.push(row);
         }
         if columns.recipient.is_some() {
-            let recipients: Vec<String> = recipients.into_iter().collect();
-            match recipient {
-                None => {
-                    return Err(DataError::RecipientRequired {
-                        path: path(),
-                        recipients,
-                    });
-                }
-                Some(r) if !recipients.iter().any(|x| x == r) => {
-                    return Err(DataError::UnknownRecipient {
-                        path: path(),
-                        recipient: r.to_string(),
-                        recipients,
-                    });
-                }
-                Some(_) => {}
-            }
+            check_recipient(recipients, recipient, source)?;
         }
         Ok(Imports {
             source: source.to_path_buf(),
