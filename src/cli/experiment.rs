@@ -17,6 +17,7 @@ use armsim::experiment::campaign::{
 use armsim::experiment::comparing::{CompareDone, CompareFinished, CompareRunner};
 use armsim::experiment::config;
 use armsim::experiment::outcome::Outcome;
+use armsim::experiment::sensitivity::{MorrisIndices, SobolIndices};
 use armsim::experiment::sweep::{Indices, Layout};
 use armsim::metrics::{MetricId, Scope};
 use armsim::output;
@@ -533,100 +534,12 @@ pub(super) fn print_campaign(campaign: &Campaign, w: &CampaignWritten) {
             for (outcome, result) in campaign.outcomes().iter().zip(&w.indices) {
                 match result {
                     Err(reason) => say!("\n{outcome}: no indices ({reason})"),
-                    Ok(Indices::Sobol(s)) => {
-                        say!(
-                            "\n{outcome}: Sobol indices, ranked by total [{:.0}% interval]",
-                            100.0 * s.bootstrap.level
-                        );
-                        say!(
-                            "  {:<40} {:>22} {:>22}",
-                            "parameter",
-                            "first order S1",
-                            "total ST"
-                        );
-                        for p in s.ranked_by_total() {
-                            say!(
-                                "  {:<40} {:>6.3} [{:>6.3},{:>6.3}] {:>6.3} [{:>6.3},{:>6.3}]",
-                                p.name,
-                                p.first.value,
-                                p.first.low,
-                                p.first.high,
-                                p.total.value,
-                                p.total.low,
-                                p.total.high
-                            );
-                        }
-                    }
-                    Ok(Indices::Morris(m)) => {
-                        say!(
-                            "\n{outcome}: Morris elementary effects, ranked by mu* (effect over each whole range)"
-                        );
-                        say!(
-                            "  {:<40} {:>26} {:>10} {:>10}",
-                            "parameter",
-                            "mu* [interval]",
-                            "mu",
-                            "sigma"
-                        );
-                        for p in m.ranked_by_mu_star() {
-                            say!(
-                                "  {:<40} {:>8.4} [{:>7.4},{:>7.4}] {:>10.4} {:>10.4}",
-                                p.name,
-                                p.mu_star.value,
-                                p.mu_star.low,
-                                p.mu_star.high,
-                                p.mu,
-                                p.sigma
-                            );
-                        }
-                    }
+                    Ok(Indices::Sobol(s)) => print_sobol(outcome, s),
+                    Ok(Indices::Morris(m)) => print_morris(outcome, m),
                 }
             }
         }
-        CampaignKind::Sweep => {
-            let first = &campaign.outcomes()[0];
-            let names: Vec<&str> = campaign
-                .plan()
-                .vary()
-                .iter()
-                .map(|v| v.path.as_str())
-                .collect();
-            let level = campaign.spec().level;
-            let reading = if first.is_probability() {
-                format!("probability [{:.0}% interval]", 100.0 * level)
-            } else {
-                "median [90% band]".into()
-            };
-            say!("\n{}   {first}: {reading}", names.join("  "));
-            for r in w.results.iter().take(40) {
-                let values = campaign.plan().design().point(r.point).unwrap_or_default();
-                let xs: Vec<String> = values.iter().map(|x| format!("{x:.4}")).collect();
-                let stat = &r.outcomes[0];
-                // A yes/no outcome's median is 0 or 1: say its probability.
-                let interval = stat
-                    .mean
-                    .and_then(|p| Some((p, output::plot::wilson_interval(p, stat.n, level)?)));
-                let band = match (stat.percentiles, interval) {
-                    (_, Some((p, (lo, hi)))) if first.is_probability() => format!(
-                        "{} [{}, {}]",
-                        percent_or_value(first, Some(p)),
-                        percent_or_value(first, Some(lo)),
-                        percent_or_value(first, Some(hi))
-                    ),
-                    (Some(p), _) => format!(
-                        "{} [{}, {}]",
-                        percent_or_value(first, Some(p[2])),
-                        percent_or_value(first, Some(p[0])),
-                        percent_or_value(first, Some(p[4]))
-                    ),
-                    (None, _) => "n/a".into(),
-                };
-                say!("{}   {band}", xs.join("  "));
-            }
-            if w.results.len() > 40 {
-                say!("... {} more points in sweep.csv", w.results.len() - 40);
-            }
-        }
+        CampaignKind::Sweep => print_sweep(campaign, w),
     }
     say!(
         "\n{} design points x {} runs in {:.2} s ({})",
@@ -636,6 +549,102 @@ pub(super) fn print_campaign(campaign: &Campaign, w: &CampaignWritten) {
         plural(w.threads as u64, "thread")
     );
     super::print_files(&w.files);
+}
+
+/// An outcome's Sobol indices, ranked by total, with their intervals.
+fn print_sobol(outcome: &Outcome, s: &SobolIndices) {
+    say!(
+        "\n{outcome}: Sobol indices, ranked by total [{:.0}% interval]",
+        100.0 * s.bootstrap.level
+    );
+    say!(
+        "  {:<40} {:>22} {:>22}",
+        "parameter",
+        "first order S1",
+        "total ST"
+    );
+    for p in s.ranked_by_total() {
+        say!(
+            "  {:<40} {:>6.3} [{:>6.3},{:>6.3}] {:>6.3} [{:>6.3},{:>6.3}]",
+            p.name,
+            p.first.value,
+            p.first.low,
+            p.first.high,
+            p.total.value,
+            p.total.low,
+            p.total.high
+        );
+    }
+}
+
+/// An outcome's Morris elementary effects, ranked by mu*.
+fn print_morris(outcome: &Outcome, m: &MorrisIndices) {
+    say!("\n{outcome}: Morris elementary effects, ranked by mu* (effect over each whole range)");
+    say!(
+        "  {:<40} {:>26} {:>10} {:>10}",
+        "parameter",
+        "mu* [interval]",
+        "mu",
+        "sigma"
+    );
+    for p in m.ranked_by_mu_star() {
+        say!(
+            "  {:<40} {:>8.4} [{:>7.4},{:>7.4}] {:>10.4} {:>10.4}",
+            p.name,
+            p.mu_star.value,
+            p.mu_star.low,
+            p.mu_star.high,
+            p.mu,
+            p.sigma
+        );
+    }
+}
+
+/// A sweep's first outcome at its first 40 points: a probability with its
+/// interval, or a median with its 90% band.
+fn print_sweep(campaign: &Campaign, w: &CampaignWritten) {
+    let first = &campaign.outcomes()[0];
+    let names: Vec<&str> = campaign
+        .plan()
+        .vary()
+        .iter()
+        .map(|v| v.path.as_str())
+        .collect();
+    let level = campaign.spec().level;
+    let reading = if first.is_probability() {
+        format!("probability [{:.0}% interval]", 100.0 * level)
+    } else {
+        "median [90% band]".into()
+    };
+    say!("\n{}   {first}: {reading}", names.join("  "));
+    for r in w.results.iter().take(40) {
+        let values = campaign.plan().design().point(r.point).unwrap_or_default();
+        let xs: Vec<String> = values.iter().map(|x| format!("{x:.4}")).collect();
+        let stat = &r.outcomes[0];
+        // A yes/no outcome's median is 0 or 1: say its probability.
+        let interval = stat
+            .mean
+            .and_then(|p| Some((p, output::plot::wilson_interval(p, stat.n, level)?)));
+        let band = match (stat.percentiles, interval) {
+            (_, Some((p, (lo, hi)))) if first.is_probability() => format!(
+                "{} [{}, {}]",
+                percent_or_value(first, Some(p)),
+                percent_or_value(first, Some(lo)),
+                percent_or_value(first, Some(hi))
+            ),
+            (Some(p), _) => format!(
+                "{} [{}, {}]",
+                percent_or_value(first, Some(p[2])),
+                percent_or_value(first, Some(p[0])),
+                percent_or_value(first, Some(p[4]))
+            ),
+            (None, _) => "n/a".into(),
+        };
+        say!("{}   {band}", xs.join("  "));
+    }
+    if w.results.len() > 40 {
+        say!("... {} more points in sweep.csv", w.results.len() - 40);
+    }
 }
 
 pub(super) fn sweep(args: SweepArgs) -> Result<ExitCode> {
