@@ -82,6 +82,28 @@ impl<'t> Locator<'t> {
         }
     }
 
+    /// A diagnostic of the value at `path` in `file` (this locator's text),
+    /// placed at its line and column where it is written.
+    pub fn diagnostic(
+        &self,
+        file: &str,
+        path: &[Seg],
+        found: impl Into<String>,
+        expected: impl Into<String>,
+        note: Option<String>,
+    ) -> super::Diagnostic {
+        let (line, column) = self.position(path).unzip();
+        super::Diagnostic {
+            file: file.to_string(),
+            line,
+            column,
+            field: render(path),
+            found: found.into(),
+            expected: expected.into(),
+            note,
+        }
+    }
+
     /// The byte span where `path` is written: its value, or failing that the
     /// nearest enclosing element that is written.
     pub fn span_of(&self, path: &[Seg]) -> Option<std::ops::Range<usize>> {

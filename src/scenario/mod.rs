@@ -139,17 +139,7 @@ impl Loaded {
         expected: impl Into<String>,
         note: Option<String>,
     ) -> Diagnostic {
-        let locator = Locator::new(&self.text);
-        let (line, column) = locator.position(path).unzip();
-        Diagnostic {
-            file: self.origin.clone(),
-            line,
-            column,
-            field: locate::render(path),
-            found: found.into(),
-            expected: expected.into(),
-            note,
-        }
+        Locator::new(&self.text).diagnostic(&self.origin, path, found, expected, note)
     }
 }
 

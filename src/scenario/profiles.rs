@@ -115,16 +115,7 @@ pub(crate) fn fill(
         return Ok(out);
     }
     let fail = |at: &[Seg], found: String, expected: String, note: Option<String>| {
-        let (line, column) = locator.position(at).unzip();
-        Diagnostic {
-            file: origin.to_string(),
-            line,
-            column,
-            field: render(at),
-            found,
-            expected,
-            note,
-        }
+        locator.diagnostic(origin, at, found, expected, note)
     };
     let mut diagnostics = Vec::new();
     let profiles = match dir {
@@ -158,43 +149,21 @@ pub(crate) fn fill(
             // missing is reported by validation, with this note.
             continue;
         };
-        let listed = profiles
-            .get(*section)
-            .and_then(toml::Value::as_table)
-            .cloned()
-            .unwrap_or_default();
-        match listed.get(&name) {
-            Some(toml::Value::Table(values)) => {
-                for (k, v) in values {
-                    if k == PROFILE_KEY || table.contains_key(k) || other_model(section, k, model) {
-                        continue;
-                    }
-                    table.insert(k.clone(), v.clone());
-                    let mut field = at.clone();
-                    field.push(Seg::Key(k.clone()));
-                    out.filled.push(Filled {
-                        scenario_field: render(&field),
-                        profile_path: vec![
-                            Seg::Key((*section).into()),
-                            Seg::Key(name.clone()),
-                            Seg::Key(k.clone()),
-                        ],
-                    });
-                }
+        match lookup(profiles, path, section, &name) {
+            Ok(values) => {
+                let profile = Profile {
+                    section,
+                    name: &name,
+                    values,
+                };
+                out.filled.extend(profile.fill(table, at, model));
             }
-            _ => {
-                let names: Vec<&str> = listed.keys().map(String::as_str).collect();
-                diagnostics.push(fail(
-                    &name_at,
-                    format!("{name:?}"),
-                    if names.is_empty() {
-                        format!("a [{section}.NAME] table in {}", path.display())
-                    } else {
-                        format!("a profile of {}: {}", path.display(), names.join(", "))
-                    },
-                    did_you_mean(&name, &names),
-                ));
-            }
+            Err(unlisted) => diagnostics.push(fail(
+                &name_at,
+                format!("{name:?}"),
+                unlisted.expected,
+                unlisted.note,
+            )),
         }
     }
     if let Some((path, text, table)) = profiles {
@@ -205,6 +174,71 @@ pub(crate) fn fill(
         Ok(out)
     } else {
         Err(diagnostics)
+    }
+}
+
+/// Why a profile's name is not one of the file's: what was expected, and
+/// the nearest name.
+struct Unlisted {
+    expected: String,
+    note: Option<String>,
+}
+
+/// The values of profile `name` in `section` of `profiles` (the file at
+/// `path`).
+fn lookup<'p>(
+    profiles: &'p toml::Table,
+    path: &Path,
+    section: &str,
+    name: &str,
+) -> Result<&'p toml::Table, Unlisted> {
+    let listed = profiles.get(section).and_then(toml::Value::as_table);
+    if let Some(toml::Value::Table(values)) = listed.and_then(|l| l.get(name)) {
+        return Ok(values);
+    }
+    let names: Vec<&str> = listed
+        .map(|l| l.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    Err(Unlisted {
+        expected: if names.is_empty() {
+            format!("a [{section}.NAME] table in {}", path.display())
+        } else {
+            format!("a profile of {}: {}", path.display(), names.join(", "))
+        },
+        note: did_you_mean(name, &names),
+    })
+}
+
+/// One profile of the profiles file: `[section.name]`'s values.
+struct Profile<'p> {
+    section: &'p str,
+    name: &'p str,
+    values: &'p toml::Table,
+}
+
+impl Profile<'_> {
+    /// Copies this profile's values into `table` (the scenario's table at
+    /// `at`), except the keys `table` sets itself and those of the other
+    /// model; returns what was filled.
+    fn fill(&self, table: &mut toml::Table, at: &[Seg], model: ModelVersion) -> Vec<Filled> {
+        let mut filled = Vec::new();
+        for (k, v) in self.values {
+            if k == PROFILE_KEY || table.contains_key(k) || other_model(self.section, k, model) {
+                continue;
+            }
+            table.insert(k.clone(), v.clone());
+            let mut field = at.to_vec();
+            field.push(Seg::Key(k.clone()));
+            filled.push(Filled {
+                scenario_field: render(&field),
+                profile_path: vec![
+                    Seg::Key(self.section.into()),
+                    Seg::Key(self.name.into()),
+                    Seg::Key(k.clone()),
+                ],
+            });
+        }
+        filled
     }
 }
 
