@@ -173,3 +173,67 @@ fn a_failed_write_leaves_the_previous_study_intact() {
         before
     );
 }
+
+#[test]
+fn a_profile_that_is_not_in_the_profiles_file_is_named_with_its_place_and_the_nearest() {
+    // A case names its profiles; a name the file does not list, a name that
+    // is not a string, and a section the file should not have are each
+    // refused where they are written, and nothing runs.
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = root().join("scenarios/cases");
+    let profiles = std::fs::read_to_string(cases.join("profiles.toml")).unwrap();
+    let case = std::fs::read_to_string(cases.join("pakistan_1990.toml")).unwrap();
+    let misspelt = case.replacen(
+        "profile = \"United States\"",
+        "profile = \"United Sates\"",
+        1,
+    );
+    assert_ne!(misspelt, case);
+    std::fs::write(tmp.path().join("profiles.toml"), &profiles).unwrap();
+    std::fs::write(tmp.path().join("case.toml"), &misspelt).unwrap();
+    let out = armsim(tmp.path(), &["validate", "case.toml"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = misspelt
+        .lines()
+        .position(|l| l.contains("United Sates"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("case.toml:{line}:"))
+            && stderr.contains("found \"United Sates\"")
+            && stderr.contains("expected a profile of")
+            && stderr.contains("did you mean `United States`?"),
+        "{stderr}"
+    );
+
+    let numbered = case.replacen("profile = \"United States\"", "profile = 3", 1);
+    std::fs::write(tmp.path().join("case.toml"), &numbered).unwrap();
+    let out = armsim(tmp.path(), &["validate", "case.toml"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("found 3, expected a profile's name (a string)"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        tmp.path().join("profiles.toml"),
+        format!("{profiles}\n[suplliers.Extra]\nsupport = 0.5\n"),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("case.toml"), &case).unwrap();
+    let out = armsim(
+        tmp.path(),
+        &["run", "case.toml", "--runs", "10", "--no-plots"],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("profiles.toml:")
+            && stderr.contains("found a section `suplliers`")
+            && stderr.contains("did you mean `suppliers`?"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("output").exists());
+}
