@@ -267,15 +267,7 @@ impl<'a, J: Job> Rounds<'a, J> {
             Some(pool) => pool.install(work),
             None => work(),
         };
-        let (fewest, most) = match size {
-            RoundSize::Adaptive => (J::CHUNK * threads, ROUND_PER_THREAD * threads),
-            RoundSize::Fixed(n) => (n.max(1), n.max(1)),
-        };
-        // A round of at most half the capacity leaves a worker room for
-        // several rounds between merges.
-        let largest = (capacity / 2).max(1);
-        let (fewest, most) = (fewest.min(largest), most.min(largest));
-        let mut round = fewest;
+        let mut rounds = RoundSizes::new(size, J::CHUNK * threads, threads, capacity);
         let mut workers: Workers<J::Worker> = ThreadLocal::new();
         let (mut next, mut merged) = (range.start, range.start);
         let mut interrupted = false;
@@ -284,7 +276,7 @@ impl<'a, J: Job> Rounds<'a, J> {
                 interrupted = true;
                 break;
             }
-            let end = (next + round).min(range.end);
+            let end = (next + rounds.round).min(range.end);
             let most_held = workers
                 .iter_mut()
                 .flat_map(|cell| cell.get_mut().iter().map(|h| h.held))
@@ -295,28 +287,11 @@ impl<'a, J: Job> Rounds<'a, J> {
             }
             let chunks = (end - next).div_ceil(J::CHUNK);
             let round_started = Instant::now();
+            let stop = || cancel_at == CancelAt::NextIndex && cancelled();
             install(&|| {
                 (0..chunks).into_par_iter().for_each(|c| {
-                    // The worker is taken out of the thread's cell for the
-                    // chunk, not borrowed through it: a job whose work uses
-                    // rayon itself may have this thread steal another chunk
-                    // of the round while it waits, and that chunk then takes
-                    // a worker of its own.
-                    let cell = workers.get_or(|| RefCell::new(Vec::new()));
-                    let taken = cell.borrow_mut().pop();
-                    let mut held = taken.unwrap_or_else(|| Held {
-                        worker: job.worker(),
-                        held: 0,
-                    });
                     let first = next + c * J::CHUNK;
-                    for k in first..(first + J::CHUNK).min(end) {
-                        if cancel_at == CancelAt::NextIndex && cancelled() {
-                            break;
-                        }
-                        job.run(&mut held.worker, k);
-                        held.held += 1;
-                    }
-                    cell.borrow_mut().push(held);
+                    run_chunk(job, &workers, first..(first + J::CHUNK).min(end), stop);
                 });
             });
             if cancel_at == CancelAt::NextIndex && cancelled() {
@@ -329,14 +304,7 @@ impl<'a, J: Job> Rounds<'a, J> {
                 });
             }
             next = end;
-            if size == RoundSize::Adaptive {
-                let took = round_started.elapsed();
-                if took < ROUND_TARGET / 2 {
-                    round = (round * 2).min(most);
-                } else if took > ROUND_TARGET * 2 {
-                    round = (round / 2).max(fewest);
-                }
-            }
+            rounds.after(round_started.elapsed());
             between(&mut Between {
                 job,
                 total,
@@ -352,6 +320,74 @@ impl<'a, J: Job> Rounds<'a, J> {
             merged: next,
             interrupted,
         })
+    }
+}
+
+/// Runs indices `ks` (one chunk of a round) on a worker of this thread,
+/// until `stop` says to. The worker is taken out of the thread's cell for
+/// the chunk, not borrowed through it: a job whose work uses rayon itself
+/// may have this thread steal another chunk of the round while it waits,
+/// and that chunk then takes a worker of its own.
+fn run_chunk<J: Job>(
+    job: &J,
+    workers: &Workers<J::Worker>,
+    ks: Range<u64>,
+    stop: impl Fn() -> bool,
+) {
+    let cell = workers.get_or(|| RefCell::new(Vec::new()));
+    let taken = cell.borrow_mut().pop();
+    let mut held = taken.unwrap_or_else(|| Held {
+        worker: job.worker(),
+        held: 0,
+    });
+    for k in ks {
+        if stop() {
+            break;
+        }
+        job.run(&mut held.worker, k);
+        held.held += 1;
+    }
+    cell.borrow_mut().push(held);
+}
+
+/// How many indices the next round runs: a fixed number, or (adaptive)
+/// from a chunk a thread, doubled while rounds take under half of
+/// [`ROUND_TARGET`] and halved while they take over twice it; never more
+/// than half a worker's capacity, which leaves it room for several rounds
+/// between merges.
+struct RoundSizes {
+    round: u64,
+    fewest: u64,
+    most: u64,
+    adaptive: bool,
+}
+
+impl RoundSizes {
+    fn new(size: RoundSize, chunk_per_thread: u64, threads: u64, capacity: u64) -> Self {
+        let (fewest, most) = match size {
+            RoundSize::Adaptive => (chunk_per_thread, ROUND_PER_THREAD * threads),
+            RoundSize::Fixed(n) => (n.max(1), n.max(1)),
+        };
+        let largest = (capacity / 2).max(1);
+        let (fewest, most) = (fewest.min(largest), most.min(largest));
+        RoundSizes {
+            round: fewest,
+            fewest,
+            most,
+            adaptive: size == RoundSize::Adaptive,
+        }
+    }
+
+    /// The next round's size, after one that took `took`.
+    fn after(&mut self, took: Duration) {
+        if !self.adaptive {
+            return;
+        }
+        if took < ROUND_TARGET / 2 {
+            self.round = (self.round * 2).min(self.most);
+        } else if took > ROUND_TARGET * 2 {
+            self.round = (self.round / 2).max(self.fewest);
+        }
     }
 }
 
