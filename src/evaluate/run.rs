@@ -265,13 +265,62 @@ impl<'a> Evaluator<'a> {
         })
     }
 
+    /// The forecasters: each case at its scenario's values, or (leaving one
+    /// case out) fitted fold by fold, the folds saved in `folds` and
+    /// continued or replaced as every command's checkpoints are. `None` if
+    /// cancelled while fitting.
+    ///
+    /// # Errors
+    /// [`EvaluatorError`]: a shared parameter that cannot be fitted, a fold
+    /// file armsim did not write, or a failed fit.
+    fn forecasters(
+        &mut self,
+        pool: &rayon::ThreadPool,
+        folds: &Path,
+    ) -> Result<Option<Vec<super::Forecaster>>, EvaluatorError> {
+        if self.mode == Mode::Defaults {
+            return Ok(Some(super::at_defaults(self.cases, self.timeline)));
+        }
+        let shared = self
+            .fit_paths
+            .iter()
+            .map(|p| SharedParam::over_range(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A fold file that is not a population (empty, or another
+        // program's) would be read as absent, refitted, and then refused
+        // when saved: refuse it now, before any fold is fitted or a saved
+        // one replaced.
+        for c in self.cases {
+            Population::check_replaceable(&fold_path(folds, c.id()))?;
+        }
+        let notice = &mut self.notice;
+        open_folds(self.cases, folds, self.resume, &mut |n: Notice<'_>| {
+            if let Some(f) = notice.as_mut() {
+                f(n);
+            }
+        });
+        let plan = LeaveOneOut {
+            shared,
+            settings: self.settings,
+            timeline: self.timeline,
+            runs: self.runs,
+        };
+        let (cases, cancel) = (self.cases, self.cancel);
+        let on_generation = self.on_generation.as_deref_mut();
+        match pool.install(|| fit_folds(cases, &plan, folds, cancel, on_generation)) {
+            Ok(f) => Ok(Some(f)),
+            Err(_) if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Places, runs and writes the evaluation, telling `placed` where it
     /// will write before anything runs; see the module documentation.
     ///
     /// # Errors
     /// [`EvaluatorError`].
     pub fn run_placed(
-        self,
+        mut self,
         placed: &mut dyn FnMut(&Placement),
     ) -> Result<EvaluateFinished, EvaluatorError> {
         super::check_runs(self.runs)?;
@@ -283,17 +332,20 @@ impl<'a> Evaluator<'a> {
         let pool = executor::pool(executor::resolve_threads(self.threads))?;
         let threads = pool.current_num_threads();
         let started = Instant::now();
+        let folds = folds_dir(&dir);
+        let Some(forecasters) = self.forecasters(&pool, &folds)? else {
+            return Ok(EvaluateFinished::Interrupted(EvaluateInterrupted {
+                dir,
+                kept: Some(folds),
+            }));
+        };
         let Evaluator {
             cases,
             mode,
             timeline,
             runs,
-            fit_paths,
-            settings,
-            resume,
             plots,
             cancel,
-            on_generation,
             mut notice,
             command_line,
             ..
@@ -301,43 +353,6 @@ impl<'a> Evaluator<'a> {
         let mut tell = |n: Notice<'_>| {
             if let Some(f) = notice.as_mut() {
                 f(n);
-            }
-        };
-        let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
-        let folds = folds_dir(&dir);
-        let forecasters = match mode {
-            Mode::Defaults => super::at_defaults(cases, timeline),
-            Mode::LeaveOneOut => {
-                let shared = fit_paths
-                    .iter()
-                    .map(|p| SharedParam::over_range(p))
-                    .collect::<Result<Vec<_>, _>>()?;
-                // A fold file that is not a population (empty, or another
-                // program's) would be read as absent, refitted, and then
-                // refused when saved: refuse it now, before any fold is
-                // fitted or a saved one replaced.
-                for c in cases {
-                    Population::check_replaceable(&fold_path(&folds, c.id()))?;
-                }
-                open_folds(cases, &folds, resume, &mut tell);
-                let plan = LeaveOneOut {
-                    shared,
-                    settings,
-                    timeline,
-                    runs,
-                };
-                let fitted =
-                    pool.install(|| fit_folds(cases, &plan, &folds, cancel, on_generation));
-                match fitted {
-                    Ok(f) => f,
-                    Err(_) if cancelled() => {
-                        return Ok(EvaluateFinished::Interrupted(EvaluateInterrupted {
-                            dir,
-                            kept: Some(folds),
-                        }));
-                    }
-                    Err(e) => return Err(e),
-                }
             }
         };
         let evaluation = match pool
