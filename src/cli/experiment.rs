@@ -779,77 +779,11 @@ pub(super) fn data(command: DataCommand) -> Result<ExitCode> {
         DataCommand::Shares(a) => (a, false),
     };
     let imports = Imports::load(&args.file, args.recipient.as_deref())?;
-    let groups: Vec<(String, Vec<String>)> = if args.groups.is_empty() {
-        vec![
-            (
-                "Russia".into(),
-                vec!["Russia".into(), "Soviet Union".into()],
-            ),
-            ("China".into(), vec!["China".into()]),
-            ("India".into(), vec!["India".into()]),
-        ]
-    } else {
-        args.groups
-            .iter()
-            .map(|g| {
-                let (name, members) = g
-                    .split_once('=')
-                    .ok_or_else(|| anyhow!("--group {g}: expected NAME=SUPPLIER[,SUPPLIER...]"))?;
-                Ok((
-                    name.trim().to_string(),
-                    members.split(',').map(|m| m.trim().to_string()).collect(),
-                ))
-            })
-            .collect::<Result<_>>()?
-    };
-    let grouping = Grouping::new(groups, Some(args.others.as_str()))?;
+    let grouping = Grouping::new(data_groups(&args.groups)?, Some(args.others.as_str()))?;
     let grouped = imports.group(&grouping);
     let years = Years::new(args.from, args.until)?;
     if installed {
-        if !(args.depreciation > 0.0 && args.depreciation <= 1.0) {
-            bail!(
-                "--depreciation {}: expected a number in (0, 1]",
-                args.depreciation
-            );
-        }
-        let (first, last) = args
-            .recent
-            .split_once("..")
-            .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
-            .ok_or_else(|| {
-                anyhow!(
-                    "--recent {}: expected FIRST..LAST, such as 2016..2020",
-                    args.recent
-                )
-            })?;
-        let base = grouped.installed_base(years, args.depreciation)?;
-        let recent = grouped.quarterly_rate(Years::new(first, last)?);
-        say!(
-            "{}: installed base at the end of {} (deliveries from {}, each year spread over its \
-             quarters, depreciated at {} a quarter) and deliveries per quarter in {}-{}\n",
-            args.file.display(),
-            args.until,
-            args.from,
-            args.depreciation,
-            first,
-            last
-        );
-        say!(
-            "{:<12} {:>10} {:>8} {:>18}",
-            "supplier",
-            "stock",
-            "share",
-            "recent_deliveries"
-        );
-        for (g, name) in grouped.names().iter().enumerate() {
-            say!(
-                "{:<12} {:>10.1} {:>7.1}% {:>18.2}",
-                name,
-                base.stock[g],
-                100.0 * base.shares[g],
-                recent.rate[g]
-            );
-        }
+        print_installed_base(&args, &grouped, years)?;
     } else {
         let shares = grouped.shares(years)?;
         say!(
@@ -877,4 +811,86 @@ pub(super) fn data(command: DataCommand) -> Result<ExitCode> {
         say!("\nnot in any group (left out): {}", names.join(", "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The supplier groups of `--group NAME=SUPPLIER[,SUPPLIER...]`; by default
+/// Russia (with the Soviet Union), China and India.
+fn data_groups(given: &[String]) -> Result<Vec<(String, Vec<String>)>> {
+    if given.is_empty() {
+        return Ok(vec![
+            (
+                "Russia".into(),
+                vec!["Russia".into(), "Soviet Union".into()],
+            ),
+            ("China".into(), vec!["China".into()]),
+            ("India".into(), vec!["India".into()]),
+        ]);
+    }
+    given
+        .iter()
+        .map(|g| {
+            let (name, members) = g
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--group {g}: expected NAME=SUPPLIER[,SUPPLIER...]"))?;
+            Ok((
+                name.trim().to_string(),
+                members.split(',').map(|m| m.trim().to_string()).collect(),
+            ))
+        })
+        .collect()
+}
+
+/// `armsim data installed-base`: each group's stock at the end of the
+/// years, its share, and its recent deliveries a quarter.
+fn print_installed_base(
+    args: &DataArgs,
+    grouped: &armsim::data::Grouped,
+    years: armsim::data::Years,
+) -> Result<()> {
+    use armsim::data::Years;
+    if !(args.depreciation > 0.0 && args.depreciation <= 1.0) {
+        bail!(
+            "--depreciation {}: expected a number in (0, 1]",
+            args.depreciation
+        );
+    }
+    let (first, last) = args
+        .recent
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .ok_or_else(|| {
+            anyhow!(
+                "--recent {}: expected FIRST..LAST, such as 2016..2020",
+                args.recent
+            )
+        })?;
+    let base = grouped.installed_base(years, args.depreciation)?;
+    let recent = grouped.quarterly_rate(Years::new(first, last)?);
+    say!(
+        "{}: installed base at the end of {} (deliveries from {}, each year spread over its \
+         quarters, depreciated at {} a quarter) and deliveries per quarter in {}-{}\n",
+        args.file.display(),
+        args.until,
+        args.from,
+        args.depreciation,
+        first,
+        last
+    );
+    say!(
+        "{:<12} {:>10} {:>8} {:>18}",
+        "supplier",
+        "stock",
+        "share",
+        "recent_deliveries"
+    );
+    for (g, name) in grouped.names().iter().enumerate() {
+        say!(
+            "{:<12} {:>10.1} {:>7.1}% {:>18.2}",
+            name,
+            base.stock[g],
+            100.0 * base.shares[g],
+            recent.rate[g]
+        );
+    }
+    Ok(())
 }
