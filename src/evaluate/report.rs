@@ -269,90 +269,131 @@ fn signed(x: f64) -> String {
 /// where the model wins and where it loses, coverage.
 pub fn summary_text(e: &Evaluation) -> String {
     let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
+    intro(&mut out, e);
+    skill_table(&mut out, e);
+    coverage(&mut out, e);
+    per_case(&mut out, e);
+    out
+}
+
+/// Appends `s` and a newline to `out`.
+fn line(out: &mut String, s: &str) {
+    out.push_str(s);
+    out.push('\n');
+}
+
+/// What was evaluated, how, and what the forecasts knew.
+fn intro(out: &mut String, e: &Evaluation) {
     let scored_cases = e
         .cases
         .iter()
         .filter(|c| e.scores.iter().any(|s| s.case == c.id))
         .count();
-    line(format!(
-        "Evaluation of {} cases ({} with an observed window), {} ({} runs a case).",
-        e.cases.len(),
-        scored_cases,
-        match e.mode {
-            Mode::Defaults => "each at its scenario's own values, nothing refitted".to_string(),
-            Mode::LeaveOneOut =>
-                "leave one case out: each forecast from the parameters fitted on the other cases"
-                    .to_string(),
-        },
-        e.runs
-    ));
-    line(format!(
-        "The forecasts knew the {} of each case.",
-        e.timeline.name()
-    ));
-    line(String::new());
+    let how = match e.mode {
+        Mode::Defaults => "each at its scenario's own values, nothing refitted",
+        Mode::LeaveOneOut => {
+            "leave one case out: each forecast from the parameters fitted on the other cases"
+        }
+    };
     line(
+        out,
+        &format!(
+            "Evaluation of {} cases ({} with an observed window), {how} ({} runs a case).",
+            e.cases.len(),
+            scored_cases,
+            e.runs
+        ),
+    );
+    line(
+        out,
+        &format!("The forecasts knew the {} of each case.", e.timeline.name()),
+    );
+    line(out, "");
+}
+
+/// The skill against each baseline, by window.
+fn skill_table(out: &mut String, e: &Evaluation) {
+    line(
+        out,
         "Skill = 1 - model score / baseline score (1 perfect, 0 no better than the baseline, \
          below 0 worse); scores are the CRPS of each supplier group's share, averaged over a \
-         case's groups, then over cases (weighted alike, or by the window's deliveries)."
-            .into(),
+         case's groups, then over cases (weighted alike, or by the window's deliveries).",
     );
-    line(String::new());
-    line(format!(
-        "{:<8} {:<15} {:>11} {:>11} {:>11} {:>11} {:>8}",
-        "window", "baseline", "skill CRPS", "weighted", "skill |err|", "weighted", "beaten"
-    ));
-    for s in &e.skill {
-        line(format!(
+    line(out, "");
+    line(
+        out,
+        &format!(
             "{:<8} {:<15} {:>11} {:>11} {:>11} {:>11} {:>8}",
-            s.window.name(),
-            s.baseline.name(),
-            signed(s.crps),
-            signed(s.crps_weighted),
-            signed(s.abs_error),
-            signed(s.abs_error_weighted),
-            format!("{}/{}", s.beaten, s.cases)
-        ));
+            "window", "baseline", "skill CRPS", "weighted", "skill |err|", "weighted", "beaten"
+        ),
+    );
+    for s in &e.skill {
+        line(
+            out,
+            &format!(
+                "{:<8} {:<15} {:>11} {:>11} {:>11} {:>11} {:>8}",
+                s.window.name(),
+                s.baseline.name(),
+                signed(s.crps),
+                signed(s.crps_weighted),
+                signed(s.abs_error),
+                signed(s.abs_error_weighted),
+                format!("{}/{}", s.beaten, s.cases)
+            ),
+        );
     }
-    line(String::new());
+    line(out, "");
+}
+
+/// How often the observed shares lie in the model's bands, and the zero
+/// years.
+fn coverage(out: &mut String, e: &Evaluation) {
     let rows = e.rows.len().max(1) as f64;
     let c50 = e.rows.iter().filter(|r| r.covered50).count() as f64 / rows;
     let c90 = e.rows.iter().filter(|r| r.covered90).count() as f64 / rows;
-    line(format!(
-        "Coverage: the observed share lies in the model's 50% band for {:.0}% and in its 90% band \
-         for {:.0}% of {} case-window-supplier cells (calibrated bands would give 50% and 90%).",
-        100.0 * c50,
-        100.0 * c90,
-        e.rows.len()
-    ));
-    if let Some(text) = zero_years_text(e) {
-        line(text);
-    }
-    line(String::new());
     line(
+        out,
+        &format!(
+            "Coverage: the observed share lies in the model's 50% band for {:.0}% and in its 90% \
+             band for {:.0}% of {} case-window-supplier cells (calibrated bands would give 50% \
+             and 90%).",
+            100.0 * c50,
+            100.0 * c90,
+            e.rows.len()
+        ),
+    );
+    if let Some(text) = zero_years_text(e) {
+        line(out, &text);
+    }
+    line(out, "");
+}
+
+/// Each case and window's scores against both persistence rules, and the
+/// windows not scored.
+fn per_case(out: &mut String, e: &Evaluation) {
+    line(
+        out,
         "Per case and window, the CRPS of the model and of persistence and of the shock-adjusted \
-         persistence, and the model's skill against each:"
-            .into(),
+         persistence, and the model's skill against each:",
     );
     let skill = crate::evaluate::score::skill;
     for s in &e.scores {
-        line(format!(
-            "  {:<18} {:<7} {}-{}  model {}  persistence {} ({:>6})  shock-adjusted {} ({:>6})  {}",
-            s.case,
-            s.window.name(),
-            s.years.first(),
-            s.years.last(),
-            three(s.crps),
-            three(s.baseline[0]),
-            signed(skill(s.crps, s.baseline[0])),
-            three(s.baseline[3]),
-            signed(skill(s.crps, s.baseline[3])),
-            verdict(s)
-        ));
+        line(
+            out,
+            &format!(
+                "  {:<18} {:<7} {}-{}  model {}  persistence {} ({:>6})  shock-adjusted {} ({:>6})  {}",
+                s.case,
+                s.window.name(),
+                s.years.first(),
+                s.years.last(),
+                three(s.crps),
+                three(s.baseline[0]),
+                signed(skill(s.crps, s.baseline[0])),
+                three(s.baseline[3]),
+                signed(skill(s.crps, s.baseline[3])),
+                verdict(s)
+            ),
+        );
     }
     for c in &e.cases {
         if !c.unscored.is_empty() {
@@ -361,14 +402,16 @@ pub fn summary_text(e: &Evaluation) -> String {
                 .iter()
                 .map(|y| format!("{}-{}", y.first(), y.last()))
                 .collect();
-            line(format!(
-                "  {}: not scored in {} (nothing delivered in the record)",
-                c.id,
-                years.join(", ")
-            ));
+            line(
+                out,
+                &format!(
+                    "  {}: not scored in {} (nothing delivered in the record)",
+                    c.id,
+                    years.join(", ")
+                ),
+            );
         }
     }
-    out
 }
 
 /// Whether the model beats both persistence rules, one, or neither.
