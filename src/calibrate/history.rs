@@ -185,6 +185,82 @@ impl Wave {
     }
 }
 
+impl WaveConfig {
+    /// Checks the settings against a problem of `statistics` statistics.
+    ///
+    /// # Errors
+    /// [`AbcError::InvalidConfig`], naming the first setting out of range.
+    fn check(&self, statistics: usize) -> Result<(), AbcError> {
+        let invalid = |field, reason| Err(AbcError::InvalidConfig { field, reason });
+        if self.points == 0
+            || self.points.saturating_mul(u64::from(self.replicates)) > MAX_SIMULATIONS
+        {
+            return invalid("points", "points * replicates must be 1 to 2^40");
+        }
+        if self.replicates < 2 {
+            return invalid("replicates", "at least 2 are needed for a variance");
+        }
+        if self.wave >= MAX_GENERATIONS {
+            return invalid("wave", "must be below 2^23");
+        }
+        if self.cutoff.is_nan() || self.cutoff <= 0.0 {
+            return invalid("cutoff", "must be positive");
+        }
+        if self.observation_variance.len() != statistics
+            || self
+                .observation_variance
+                .iter()
+                .any(|v| !(v.is_finite() && *v >= 0.0))
+        {
+            return invalid(
+                "observation_variance",
+                "needs one finite value >= 0 per statistic",
+            );
+        }
+        if !(self.margin.is_finite() && self.margin >= 0.0) {
+            return invalid("margin", "must be finite and >= 0");
+        }
+        if !(1..=MAX_BATCH).contains(&self.batch) {
+            return invalid("batch", "must be 1 to 2^20");
+        }
+        Ok(())
+    }
+}
+
+/// The statistics of `theta`'s replicate runs, candidates `candidates` of
+/// the wave's `generation` (each on its own stream).
+///
+/// # Errors
+/// A model failure, or statistics of the wrong length.
+fn replicates<M: Model>(
+    problem: &Problem<M>,
+    theta: &[f64],
+    generation: u32,
+    candidates: std::ops::Range<u64>,
+) -> Result<Vec<Vec<f64>>, AbcError> {
+    let mut outputs = Vec::with_capacity((candidates.end - candidates.start) as usize);
+    for candidate in candidates {
+        let stats = problem
+            .model()
+            .simulate(theta, stream_index(generation, candidate))
+            .map_err(|e| AbcError::Simulation {
+                generation,
+                candidate,
+                source: Box::new(e),
+            })?;
+        if stats.len() != problem.observed().len() {
+            return Err(AbcError::StatisticsLength {
+                generation,
+                candidate,
+                expected: problem.observed().len(),
+                found: stats.len(),
+            });
+        }
+        outputs.push(stats);
+    }
+    Ok(outputs)
+}
+
 /// Runs one wave of history matching on `problem` (see the module
 /// documentation). The problem's scales are not used; `cancel` is read
 /// between batches.
@@ -197,36 +273,8 @@ pub fn history_match<M: Model>(
     config: &WaveConfig,
     cancel: Option<&AtomicBool>,
 ) -> Result<Wave, AbcError> {
-    let invalid = |field, reason| Err(AbcError::InvalidConfig { field, reason });
     let c = config;
-    if c.points == 0 || c.points.saturating_mul(u64::from(c.replicates)) > MAX_SIMULATIONS {
-        return invalid("points", "points * replicates must be 1 to 2^40");
-    }
-    if c.replicates < 2 {
-        return invalid("replicates", "at least 2 are needed for a variance");
-    }
-    if c.wave >= MAX_GENERATIONS {
-        return invalid("wave", "must be below 2^23");
-    }
-    if c.cutoff.is_nan() || c.cutoff <= 0.0 {
-        return invalid("cutoff", "must be positive");
-    }
-    if c.observation_variance.len() != problem.observed().len()
-        || c.observation_variance
-            .iter()
-            .any(|v| !(v.is_finite() && *v >= 0.0))
-    {
-        return invalid(
-            "observation_variance",
-            "needs one finite value >= 0 per statistic",
-        );
-    }
-    if !(c.margin.is_finite() && c.margin >= 0.0) {
-        return invalid("margin", "must be finite and >= 0");
-    }
-    if !(1..=MAX_BATCH).contains(&c.batch) {
-        return invalid("batch", "must be 1 to 2^20");
-    }
+    c.check(problem.observed().len())?;
     let mut h = Sha256::new();
     h.update(b"armsim history matching");
     h.update(c.seed.to_le_bytes());
@@ -252,27 +300,12 @@ pub fn history_match<M: Model>(
                 .iter()
                 .map(|p| p.prior.sample(&mut rng))
                 .collect();
-            let mut outputs = Vec::with_capacity(c.replicates as usize);
-            for r in 0..reps {
-                let candidate = point * reps + r;
-                let stats = problem
-                    .model()
-                    .simulate(&theta, stream_index(generation, candidate))
-                    .map_err(|e| AbcError::Simulation {
-                        generation,
-                        candidate,
-                        source: Box::new(e),
-                    })?;
-                if stats.len() != problem.observed().len() {
-                    return Err(AbcError::StatisticsLength {
-                        generation,
-                        candidate,
-                        expected: problem.observed().len(),
-                        found: stats.len(),
-                    });
-                }
-                outputs.push(stats);
-            }
+            let outputs = replicates(
+                problem,
+                &theta,
+                generation,
+                point * reps..(point + 1) * reps,
+            )?;
             let i = implausibility(problem.observed(), &c.observation_variance, &outputs);
             Ok::<_, AbcError>((theta, i))
         });
