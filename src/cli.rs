@@ -1261,6 +1261,37 @@ mod tests {
     use std::path::Path;
 
     #[test]
+    fn every_command_s_options_of_the_same_name_have_the_same_short_form() {
+        // A newcomer who learnt `-q` on `run` can use it on every command
+        // that can be quiet; likewise `-o`-style habits for any shared name.
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let mut shorts: std::collections::BTreeMap<String, Vec<(String, Option<char>)>> =
+            Default::default();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    shorts
+                        .entry(long.to_string())
+                        .or_default()
+                        .push((command.get_name().to_string(), arg.get_short()));
+                }
+            }
+        }
+        for (long, uses) in &shorts {
+            let first = uses[0].1;
+            for (command, short) in uses {
+                assert_eq!(
+                    *short, first,
+                    "--{long} is -{first:?} on {} but -{short:?} on {command}",
+                    uses[0].0
+                );
+            }
+        }
+        assert_eq!(shorts["quiet"].len(), 8, "{:?}", shorts["quiet"]);
+    }
+
+    #[test]
     fn every_command_reports_an_interruption_in_one_form() {
         let kept = interrupted_text(&Interruption {
             done: Some("412 of 60,000 runs".into()),

@@ -91,7 +91,7 @@ pub(super) struct EvaluateArgs {
     no_plots: bool,
 
     /// Print nothing but errors
-    #[arg(long)]
+    #[arg(long, short)]
     quiet: bool,
 }
 

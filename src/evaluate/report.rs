@@ -437,27 +437,7 @@ pub fn write_evaluation(
     if report.plots && cfg!(not(feature = "plots")) {
         return Err(OutputError::PlotsNotBuilt);
     }
-    let mut files: Vec<String> = [
-        "scores.csv",
-        "cases.csv",
-        "skill.csv",
-        "zero_years.csv",
-        "summary.txt",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if report.plots {
-        for c in &e.cases {
-            files.push(format!("case-{}.png", c.id));
-            files.push(format!("case-{}.svg", c.id));
-        }
-        for kind in windows_of(e) {
-            files.push(format!("skill{}.png", stem_suffix(kind)));
-            files.push(format!("skill{}.svg", stem_suffix(kind)));
-        }
-    }
-    files.push(crate::files::MANIFEST.to_string());
+    let files = evaluation_files(e, report.plots);
     crate::files::write_dir_atomically(dir, |tmp| -> Result<(), OutputError> {
         write_file(&tmp.join("scores.csv"), |w| write_scores_csv(w, e))?;
         write_file(&tmp.join("cases.csv"), |w| write_cases_csv(w, e))?;
@@ -468,65 +448,108 @@ pub fn write_evaluation(
         })?;
         #[cfg(feature = "plots")]
         if report.plots {
-            let caption = Caption {
-                seed: None,
-                runs: Some(e.runs),
-                overrides: Vec::new(),
-                note: Some(format!(
-                    "armsim evaluate, {}, {}",
-                    e.mode.name(),
-                    e.timeline.name()
-                )),
-            };
-            let fail = |stem: String| {
-                move |err: plot::PlotError| OutputError::Plot {
-                    path: tmp.join(format!("{stem}.png")),
-                    message: err.to_string(),
-                }
-            };
-            for c in &e.cases {
-                let stem = format!("case-{}", c.id);
-                case_figure(e, c, &caption)
-                    .and_then(|f| f.write(tmp, &stem).map(|_| ()))
-                    .map_err(fail(stem.clone()))?;
-            }
-            for kind in windows_of(e) {
-                let stem = format!("skill{}", stem_suffix(kind));
-                skill_figure(e, kind, &caption)
-                    .and_then(|f| f.write(tmp, &stem).map(|_| ()))
-                    .map_err(fail(stem.clone()))?;
-            }
+            evaluation_plots(tmp, e)?;
         }
         let header = crate::manifest::Header::new(
             "evaluation",
             report.settings.clone(),
             report.command_line,
         );
-        let body = serde_json::json!({
-            "mode": e.mode.name(),
-            "timeline": e.timeline.name(),
-            "runs_per_case": e.runs,
-            "threads": report.threads,
-            "elapsed_seconds": report.elapsed_seconds,
-            "cases": e.cases.iter().zip(&report.sources).map(|(c, (source, hash))| serde_json::json!({
-                "id": c.id,
-                "name": c.name,
-                "shock": c.shock,
-                "kind": c.kind,
-                "source": source,
-                "sha256": hash,
-                "forecast": c.how,
-                "fitted_medians": c.fitted.iter().map(|(p, v)| serde_json::json!({"path": p, "median": v})).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "baselines": Baseline::ALL.iter().map(|b| serde_json::json!({"name": b.name(), "rule": b.describe()})).collect::<Vec<_>>(),
-            "rng": "run k of a case draws from ChaCha8 stream k of the case's seed",
-            "files": files,
-        });
+        let body = evaluation_manifest(report, &files);
         write_file(&tmp.join(crate::files::MANIFEST), |w| {
             crate::manifest::write(w, &header, &body)
         })
     })?;
     Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
+/// The files an evaluation writes, in order, the manifest last.
+fn evaluation_files(e: &Evaluation, plots: bool) -> Vec<String> {
+    let mut files: Vec<String> = [
+        "scores.csv",
+        "cases.csv",
+        "skill.csv",
+        "zero_years.csv",
+        "summary.txt",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if plots {
+        for c in &e.cases {
+            files.push(format!("case-{}.png", c.id));
+            files.push(format!("case-{}.svg", c.id));
+        }
+        for kind in windows_of(e) {
+            files.push(format!("skill{}.png", stem_suffix(kind)));
+            files.push(format!("skill{}.svg", stem_suffix(kind)));
+        }
+    }
+    files.push(crate::files::MANIFEST.to_string());
+    files
+}
+
+/// An evaluation's figures: one per case, one of skill per window kind.
+#[cfg(feature = "plots")]
+fn evaluation_plots(tmp: &Path, e: &Evaluation) -> Result<(), OutputError> {
+    let caption = Caption {
+        seed: None,
+        runs: Some(e.runs),
+        overrides: Vec::new(),
+        note: Some(format!(
+            "armsim evaluate, {}, {}",
+            e.mode.name(),
+            e.timeline.name()
+        )),
+    };
+    let fail = |stem: String| {
+        move |err: plot::PlotError| OutputError::Plot {
+            path: tmp.join(format!("{stem}.png")),
+            message: err.to_string(),
+        }
+    };
+    for c in &e.cases {
+        let stem = format!("case-{}", c.id);
+        case_figure(e, c, &caption)
+            .and_then(|f| f.write(tmp, &stem).map(|_| ()))
+            .map_err(fail(stem.clone()))?;
+    }
+    for kind in windows_of(e) {
+        let stem = format!("skill{}", stem_suffix(kind));
+        skill_figure(e, kind, &caption)
+            .and_then(|f| f.write(tmp, &stem).map(|_| ()))
+            .map_err(fail(stem.clone()))?;
+    }
+    Ok(())
+}
+
+/// An evaluation's manifest after its header: the settings, each case's
+/// source and forecast, the baselines and the files.
+fn evaluation_manifest(report: &EvaluationReport<'_>, files: &[String]) -> serde_json::Value {
+    let e = report.evaluation;
+    let case = |c: &super::CaseInfo, (source, hash): &(String, String)| {
+        serde_json::json!({
+            "id": c.id,
+            "name": c.name,
+            "shock": c.shock,
+            "kind": c.kind,
+            "source": source,
+            "sha256": hash,
+            "forecast": c.how,
+            "fitted_medians": c.fitted.iter().map(|(p, v)| serde_json::json!({"path": p, "median": v})).collect::<Vec<_>>(),
+        })
+    };
+    serde_json::json!({
+        "mode": e.mode.name(),
+        "timeline": e.timeline.name(),
+        "runs_per_case": e.runs,
+        "threads": report.threads,
+        "elapsed_seconds": report.elapsed_seconds,
+        "cases": e.cases.iter().zip(&report.sources).map(|(c, s)| case(c, s)).collect::<Vec<_>>(),
+        "baselines": Baseline::ALL.iter().map(|b| serde_json::json!({"name": b.name(), "rule": b.describe()})).collect::<Vec<_>>(),
+        "rng": "run k of a case draws from ChaCha8 stream k of the case's seed",
+        "files": files,
+    })
 }
 
 /// The window kinds scored, in order.
