@@ -428,51 +428,9 @@ fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), Out
         }
         let categories: Vec<String> = windows
             .iter()
-            .map(|&t| {
-                let y = fit.spec.targets[t].years;
-                if y.first() == y.last() {
-                    y.first().to_string()
-                } else {
-                    format!("{}-{:02}", y.first(), y.last().rem_euclid(100))
-                }
-            })
+            .map(|&t| window_label(fit.spec.targets[t].years))
             .collect();
-        let mut names: Vec<(Option<usize>, String)> = Vec::new();
-        for b in &fit.bands {
-            if fit.spec.targets[b.statistic.target].kind == kind
-                && !names.iter().any(|(s, _)| *s == b.statistic.supplier)
-            {
-                let name = match b.statistic.supplier {
-                    Some(i) => fit.forecast.scenario.suppliers()[i].name().to_string(),
-                    None => "all suppliers".into(),
-                };
-                names.push((b.statistic.supplier, name));
-            }
-        }
-        let series = names
-            .iter()
-            .enumerate()
-            .map(|(n, (supplier, name))| ObservedSeries {
-                name: name.clone(),
-                colour: supplier.unwrap_or(n),
-                cells: windows
-                    .iter()
-                    .map(|&t| {
-                        let band = fit
-                            .bands
-                            .iter()
-                            .find(|b| b.statistic.target == t && b.statistic.supplier == *supplier);
-                        ObservedCell {
-                            simulated: band
-                                .and_then(|b| b.predictive.percentiles)
-                                .map(Quantiles::new),
-                            observed: band.map(|b| b.observed),
-                            reference: None,
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
+        let series = fit_series(fit, kind, &windows);
         let chart = ObservedChart {
             categories,
             series,
@@ -491,6 +449,54 @@ fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), Out
         figure(dir, stem, observed_vs_simulated(&meta, &chart), files)?;
     }
     Ok(())
+}
+
+/// A SIPRI window's label: `2016-20`, or `2016` for one year.
+fn window_label(y: crate::data::Years) -> String {
+    if y.first() == y.last() {
+        y.first().to_string()
+    } else {
+        format!("{}-{:02}", y.first(), y.last().rem_euclid(100))
+    }
+}
+
+/// One series per supplier (or all suppliers) with a statistic of `kind`:
+/// its observed value and posterior predictive band in each window.
+fn fit_series(fit: &Fit, kind: TargetKind, windows: &[usize]) -> Vec<ObservedSeries> {
+    let mut names: Vec<(Option<usize>, String)> = Vec::new();
+    for b in &fit.bands {
+        if fit.spec.targets[b.statistic.target].kind == kind
+            && !names.iter().any(|(s, _)| *s == b.statistic.supplier)
+        {
+            let name = match b.statistic.supplier {
+                Some(i) => fit.forecast.scenario.suppliers()[i].name().to_string(),
+                None => "all suppliers".into(),
+            };
+            names.push((b.statistic.supplier, name));
+        }
+    }
+    let cell = |t: usize, supplier: Option<usize>| {
+        let band = fit
+            .bands
+            .iter()
+            .find(|b| b.statistic.target == t && b.statistic.supplier == supplier);
+        ObservedCell {
+            simulated: band
+                .and_then(|b| b.predictive.percentiles)
+                .map(Quantiles::new),
+            observed: band.map(|b| b.observed),
+            reference: None,
+        }
+    };
+    names
+        .iter()
+        .enumerate()
+        .map(|(n, (supplier, name))| ObservedSeries {
+            name: name.clone(),
+            colour: supplier.unwrap_or(n),
+            cells: windows.iter().map(|&t| cell(t, *supplier)).collect(),
+        })
+        .collect()
 }
 
 /// The plots: the posterior's pairs, observed against simulated, and the
