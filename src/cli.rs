@@ -670,52 +670,56 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .on_notice(&mut notice)
         .run();
     bar.finish_and_clear();
-    match finished? {
-        Finished::Interrupted(i) => {
-            say_interrupted(Interruption {
-                done: Some(format!(
-                    "{} of {} runs",
-                    output::thousands(i.done),
-                    output::thousands(i.total)
-                )),
-                kept: Some(("them", &i.checkpoint)),
-                out: Some(&i.dir),
-            });
-            Ok(interrupts.exit_code())
-        }
+    let finished = finished?;
+    if let Finished::Interrupted(i) = &finished {
+        say_interrupted(Interruption {
+            done: Some(format!(
+                "{} of {} runs",
+                output::thousands(i.done),
+                output::thousands(i.total)
+            )),
+            kept: Some(("them", &i.checkpoint)),
+            out: Some(&i.dir),
+        });
+        return Ok(interrupts.exit_code());
+    }
+    if !args.quiet {
+        say_finished_study(&loaded, args.shard, &finished);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a finished `armsim run` prints: a shard's runs and state file, or
+/// a study's headline table, rate and files.
+fn say_finished_study(loaded: &scenario::Loaded, shard: Option<Shard>, finished: &Finished) {
+    match finished {
         Finished::Shard(s) => {
-            if !args.quiet {
-                let shard = args.shard.expect("a shard run");
-                say!(
-                    "shard {}/{} of {}: runs {}..{} in {:.2} s ({})\nwrote {}",
-                    shard.index,
-                    shard.count,
-                    loaded.title(),
-                    s.range.start,
-                    s.range.end,
-                    s.elapsed_seconds,
-                    plural(s.threads as u64, "thread"),
-                    s.state_file.display()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            let shard = shard.expect("a shard run");
+            say!(
+                "shard {}/{} of {}: runs {}..{} in {:.2} s ({})\nwrote {}",
+                shard.index,
+                shard.count,
+                loaded.title(),
+                s.range.start,
+                s.range.end,
+                s.elapsed_seconds,
+                plural(s.threads as u64, "thread"),
+                s.state_file.display()
+            );
         }
         Finished::Study(done) => {
-            if !args.quiet {
-                print_result(&loaded, &done.summary, &done.files);
-                say!(
-                    "{} runs in {:.2} s ({} runs/s, {}), seed {}",
-                    output::thousands(done.summary.runs()),
-                    done.elapsed_seconds,
-                    output::thousands(rate(done.summary.runs(), done.elapsed_seconds)),
-                    plural(done.threads as u64, "thread"),
-                    loaded.scenario.seed()
-                );
-                print_files(&done.files);
-            }
-            Ok(ExitCode::SUCCESS)
+            print_result(loaded, &done.summary, &done.files);
+            say!(
+                "{} runs in {:.2} s ({} runs/s, {}), seed {}",
+                output::thousands(done.summary.runs()),
+                done.elapsed_seconds,
+                output::thousands(rate(done.summary.runs(), done.elapsed_seconds)),
+                plural(done.threads as u64, "thread"),
+                loaded.scenario.seed()
+            );
+            print_files(&done.files);
         }
-        _ => Ok(ExitCode::SUCCESS),
+        _ => {}
     }
 }
 
