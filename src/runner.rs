@@ -805,54 +805,10 @@ impl<'a> Merge<'a> {
         if let Some(out) = &self.out {
             files::check_destination(out).map_err(OutputError::from)?;
         }
-        let mut states = Vec::new();
-        for path in self.shards {
-            let file = if path.is_dir() {
-                path.join(SHARD_STATE)
-            } else {
-                path.clone()
-            };
-            if path.is_dir() && !file.exists() {
-                return Err(RunError::NotAShard { path: path.clone() });
-            }
-            states.push(StudyState::load(&file)?);
-        }
-        let name = |i: usize| self.shards[i].display().to_string();
-        let merged = state::merge(&states).map_err(|source| {
-            let message = match &source {
-                MergeError::OtherStudy { index } => {
-                    format!(
-                        "{} is a shard of another study than {}",
-                        name(*index),
-                        name(0)
-                    )
-                }
-                MergeError::Incomplete {
-                    index,
-                    done,
-                    start,
-                    end,
-                } => format!(
-                    "{} is incomplete ({done} of runs {start}..{end} done): finish it with \
-                     `armsim run ... --shard I/N --resume`",
-                    name(*index)
-                ),
-                MergeError::Shape { index } => format!("{}: {source}", name(*index)),
-                MergeError::OtherModel {
-                    index,
-                    model,
-                    first,
-                } => format!(
-                    "{} ran model {model} and {} model {first}: shards of one study run one model",
-                    name(*index),
-                    name(0)
-                ),
-                other => format!(
-                    "the shards do not cover runs 0..{} exactly once: {other}",
-                    states.first().map_or(0, |s| s.total_runs)
-                ),
-            };
-            RunError::Merge { message, source }
+        let states = load_shards(self.shards)?;
+        let merged = state::merge(&states).map_err(|source| RunError::Merge {
+            message: merge_message(&source, self.shards, &states),
+            source,
         })?;
         let loaded = merged.loaded("merged shards")?;
         let range = 0..merged.total_runs;
@@ -892,5 +848,66 @@ impl<'a> Merge<'a> {
             elapsed_seconds: merged.elapsed_seconds,
             loaded,
         })
+    }
+}
+
+/// The states of the shards at `paths` (a shard directory or its state
+/// file).
+///
+/// # Errors
+/// [`RunError::NotAShard`] for a directory without a state, and what
+/// loading a state returns.
+fn load_shards(paths: &[PathBuf]) -> Result<Vec<StudyState>, RunError> {
+    let mut states = Vec::new();
+    for path in paths {
+        let file = if path.is_dir() {
+            path.join(SHARD_STATE)
+        } else {
+            path.clone()
+        };
+        if path.is_dir() && !file.exists() {
+            return Err(RunError::NotAShard { path: path.clone() });
+        }
+        states.push(StudyState::load(&file)?);
+    }
+    Ok(states)
+}
+
+/// Why shards cannot be merged, naming them by the paths they were given
+/// as.
+fn merge_message(source: &MergeError, paths: &[PathBuf], states: &[StudyState]) -> String {
+    let name = |i: usize| paths[i].display().to_string();
+    match source {
+        MergeError::OtherStudy { index } => {
+            format!(
+                "{} is a shard of another study than {}",
+                name(*index),
+                name(0)
+            )
+        }
+        MergeError::Incomplete {
+            index,
+            done,
+            start,
+            end,
+        } => format!(
+            "{} is incomplete ({done} of runs {start}..{end} done): finish it with \
+             `armsim run ... --shard I/N --resume`",
+            name(*index)
+        ),
+        MergeError::Shape { index } => format!("{}: {source}", name(*index)),
+        MergeError::OtherModel {
+            index,
+            model,
+            first,
+        } => format!(
+            "{} ran model {model} and {} model {first}: shards of one study run one model",
+            name(*index),
+            name(0)
+        ),
+        other => format!(
+            "the shards do not cover runs 0..{} exactly once: {other}",
+            states.first().map_or(0, |s| s.total_runs)
+        ),
     }
 }
