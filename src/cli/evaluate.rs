@@ -195,6 +195,20 @@ fn check_set(args: &EvaluateArgs) -> Result<()> {
     Ok(())
 }
 
+/// An evaluation's default directory name: `evaluate-defaults` or
+/// `evaluate-loo`, then `-ex-ante` and the model where given.
+fn default_name(args: &EvaluateArgs) -> String {
+    format!(
+        "evaluate-{}{}{}",
+        if args.loo { "loo" } else { "defaults" },
+        if args.ex_ante { "-ex-ante" } else { "" },
+        args.model
+            .as_deref()
+            .map(|m| format!("-{m}"))
+            .unwrap_or_default()
+    )
+}
+
 pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     evaluate::check_runs(args.runs)?;
     check_set(&args)?;
@@ -214,18 +228,6 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
     } else {
         FitSettings::standard(args.seed)
     };
-    let stem = format!(
-        "evaluate-{}{}{}",
-        match mode {
-            Mode::Defaults => "defaults",
-            Mode::LeaveOneOut => "loo",
-        },
-        if args.ex_ante { "-ex-ante" } else { "" },
-        args.model
-            .as_deref()
-            .map(|m| format!("-{m}"))
-            .unwrap_or_default()
-    );
     let interrupts = Interrupts::listen(args.quiet);
     let quiet = args.quiet;
     let n = cases.len();
@@ -245,7 +247,7 @@ pub(super) fn evaluate(args: EvaluateArgs) -> Result<ExitCode> {
         .timeline(timeline)
         .runs(args.runs)
         .fit_settings(settings)
-        .name(stem)
+        .name(default_name(&args))
         .resume(args.resume)
         .threads(args.threads)
         .plots(!args.no_plots)
