@@ -178,20 +178,9 @@ pub fn calibrated_text(
     let fail = |path: &str| CalibrationError::Calibrated {
         path: path.to_string(),
     };
-    // Drop an earlier calibration block, then parse.
-    let mut lines: Vec<&str> = text.lines().collect();
-    if let Some(start) = lines.iter().position(|l| l.starts_with(HEADER)) {
-        let mut end = start + 1;
-        while end < lines.len() && lines[end].starts_with("#   ") {
-            end += 1;
-        }
-        if end < lines.len() && lines[end].trim().is_empty() {
-            end += 1;
-        }
-        lines.drain(start..end);
-    }
-    let stripped = lines.join("\n") + "\n";
-    let mut doc: DocumentMut = stripped.parse().map_err(|_| fail("the scenario"))?;
+    let mut doc: DocumentMut = without_calibration_block(text)
+        .parse()
+        .map_err(|_| fail("the scenario"))?;
     for (k, p) in params.iter().enumerate() {
         let item = item_mut(&mut doc, &p.path).ok_or_else(|| fail(&p.path))?;
         let old = item
@@ -203,19 +192,6 @@ pub fn calibrated_text(
             .trim_start_matches('#')
             .trim()
             .to_string();
-        let kept = old
-            .split(NOTE)
-            .next()
-            .unwrap_or("")
-            .split(UNIDENTIFIED)
-            .next()
-            .unwrap_or("")
-            .trim_end()
-            .to_string();
-        let (before, mut tags, after) = split_tags(&kept);
-        tags.retain(|t| t != "C" && !(identified[k] && t == "J"));
-        tags.push(if identified[k] { "C" } else { "J" }.to_string());
-        tags.dedup();
         let interval = format!(
             "[{}, {}]",
             num(posterior.q05[k], 3),
@@ -229,12 +205,7 @@ pub fn calibrated_text(
                 "{UNIDENTIFIED} (posterior sd {ratio:.2} of the prior's, 90% {interval}): value kept"
             )
         };
-        let lead = if before.is_empty() {
-            String::new()
-        } else {
-            format!("{before} ")
-        };
-        let comment = format!("{lead}[{}]{after}{note}", tags.join(", "));
+        let comment = calibrated_comment(&old, identified[k], &note);
         let mut value = Value::from(values[k]);
         let shown = value.to_string();
         let key = p.path.rsplit('.').next().unwrap_or(&p.path);
@@ -257,6 +228,48 @@ pub fn calibrated_text(
         source.simulations
     );
     Ok(header + &doc.to_string())
+}
+
+/// `text` without the calibration block an earlier calibration wrote at
+/// its top (its header line, its `#   ` lines and one blank line).
+fn without_calibration_block(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    if let Some(start) = lines.iter().position(|l| l.starts_with(HEADER)) {
+        let mut end = start + 1;
+        while end < lines.len() && lines[end].starts_with("#   ") {
+            end += 1;
+        }
+        if end < lines.len() && lines[end].trim().is_empty() {
+            end += 1;
+        }
+        lines.drain(start..end);
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A calibrated parameter's comment, from its `old` one: what the author
+/// wrote is kept, an earlier calibration's note dropped, the source tag
+/// set to `[C]` (identified) or `[J]` (not), and `note` appended.
+fn calibrated_comment(old: &str, identified: bool, note: &str) -> String {
+    let kept = old
+        .split(NOTE)
+        .next()
+        .unwrap_or("")
+        .split(UNIDENTIFIED)
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .to_string();
+    let (before, mut tags, after) = split_tags(&kept);
+    tags.retain(|t| t != "C" && !(identified && t == "J"));
+    tags.push(if identified { "C" } else { "J" }.to_string());
+    tags.dedup();
+    let lead = if before.is_empty() {
+        String::new()
+    } else {
+        format!("{before} ")
+    };
+    format!("{lead}[{}]{after}{note}", tags.join(", "))
 }
 
 /// Writes the outputs listed in the module documentation into `dir`, all or
