@@ -783,7 +783,6 @@ fn print_files(files: &[PathBuf]) {
 }
 
 fn validate(args: ScenarioArgs) -> Result<ExitCode> {
-    use armsim::model::SupplierParam as S;
     let loaded = load(&args)?;
     let s = &loaded.scenario;
     say!("{}: valid", loaded.origin);
@@ -805,6 +804,27 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
         );
     }
     say!("  buyer: {}", s.buyer_name());
+    say_suppliers(s);
+    say_backlog_and_timeline(s);
+    for &(a, b) in s.compare() {
+        say!(
+            "  compares: {} vs {}",
+            s.suppliers()[a].name(),
+            s.suppliers()[b].name()
+        );
+    }
+    say!(
+        "  would write: {}/ (scenario hash {})",
+        runner::default_dir(std::path::Path::new(runner::OUTPUT_ROOT), &loaded, None).display(),
+        &loaded.hash[..12]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `armsim validate`'s suppliers, in adaptation order, with their starting
+/// state and stance.
+fn say_suppliers(s: &armsim::model::Scenario) {
+    use armsim::model::SupplierParam as S;
     say!("  suppliers (in adaptation order):");
     for sup in s.suppliers() {
         let p = sup.params();
@@ -824,6 +844,10 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
             if p.is_set(S::Veto) { "yes" } else { "no" }
         );
     }
+}
+
+/// `armsim validate`'s known orders and timeline of events.
+fn say_backlog_and_timeline(s: &armsim::model::Scenario) {
     if !s.backlog().is_empty() {
         say!("  known orders (backlog):");
         for b in s.backlog() {
@@ -859,19 +883,6 @@ fn validate(args: ScenarioArgs) -> Result<ExitCode> {
             );
         }
     }
-    for &(a, b) in s.compare() {
-        say!(
-            "  compares: {} vs {}",
-            s.suppliers()[a].name(),
-            s.suppliers()[b].name()
-        );
-    }
-    say!(
-        "  would write: {}/ (scenario hash {})",
-        runner::default_dir(std::path::Path::new(runner::OUTPUT_ROOT), &loaded, None).display(),
-        &loaded.hash[..12]
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Keys of `[run]` and what they mean.
