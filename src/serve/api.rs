@@ -709,69 +709,7 @@ fn featured_supplier(p: SupplierParam) -> bool {
 pub fn describe(loaded: &Loaded, max_runs: u64) -> Value {
     let s = &loaded.scenario;
     let model = s.model();
-    let world = |featured: bool| -> Vec<Control> {
-        WorldParam::ALL
-            .iter()
-            .filter(|p| p.models().includes(model) && featured_world(**p) == featured)
-            .map(|&p| control(s, Target::World(p)))
-            .collect()
-    };
-    let buyer = |featured: bool| -> Vec<Control> {
-        BuyerParam::ALL
-            .iter()
-            .filter(|p| p.models().includes(model) && featured_buyer(**p) == featured)
-            .map(|&p| control(s, Target::Buyer(p)))
-            .collect()
-    };
-    let supplier = |i: usize, featured: bool| -> Vec<Control> {
-        SupplierParam::ALL
-            .iter()
-            .filter(|p| p.models().includes(model) && featured_supplier(**p) == featured)
-            .map(|&p| control(s, Target::Supplier(i, p)))
-            .collect()
-    };
-    let mut groups = vec![Group {
-        title: format!("What {} values", s.buyer_name()),
-        featured: true,
-        controls: buyer(true),
-    }];
-    for (i, sup) in s.suppliers().iter().enumerate() {
-        groups.push(Group {
-            title: sup.name().to_string(),
-            featured: true,
-            controls: supplier(i, true),
-        });
-    }
-    groups.push(Group {
-        title: "The world".into(),
-        featured: true,
-        controls: world(true),
-    });
-    let mut events: Vec<&Event> = s.events().iter().collect();
-    events.sort_by_key(|e| e.index);
-    groups.push(Group {
-        title: "Timeline: what happens when".into(),
-        featured: true,
-        controls: events.iter().map(|e| event_control(s, e)).collect(),
-    });
-    groups.push(Group {
-        title: format!("{} (buyer)", s.buyer_name()),
-        featured: false,
-        controls: buyer(false),
-    });
-    for (i, sup) in s.suppliers().iter().enumerate() {
-        groups.push(Group {
-            title: sup.name().to_string(),
-            featured: false,
-            controls: supplier(i, false),
-        });
-    }
-    groups.push(Group {
-        title: "The world".into(),
-        featured: false,
-        controls: world(false),
-    });
-    groups.retain(|g| !g.controls.is_empty());
+    let groups = control_groups(s);
     json!({
         "id": s.id(),
         "name": s.name(),
@@ -794,6 +732,74 @@ pub fn describe(loaded: &Loaded, max_runs: u64) -> Value {
             .collect::<Vec<_>>(),
         "groups": groups,
     })
+}
+
+/// The page's controls, grouped: first what a student is most likely to
+/// change (what the buyer values, each supplier's stance, the world, the
+/// timeline), then every other parameter by entity. Empty groups are left
+/// out.
+fn control_groups(s: &Scenario) -> Vec<Group> {
+    let model = s.model();
+    let world = |featured: bool| -> Vec<Control> {
+        WorldParam::ALL
+            .iter()
+            .filter(|p| p.models().includes(model) && featured_world(**p) == featured)
+            .map(|&p| control(s, Target::World(p)))
+            .collect()
+    };
+    let buyer = |featured: bool| -> Vec<Control> {
+        BuyerParam::ALL
+            .iter()
+            .filter(|p| p.models().includes(model) && featured_buyer(**p) == featured)
+            .map(|&p| control(s, Target::Buyer(p)))
+            .collect()
+    };
+    let suppliers = |featured: bool| -> Vec<Group> {
+        s.suppliers()
+            .iter()
+            .enumerate()
+            .map(|(i, sup)| Group {
+                title: sup.name().to_string(),
+                featured,
+                controls: SupplierParam::ALL
+                    .iter()
+                    .filter(|p| p.models().includes(model) && featured_supplier(**p) == featured)
+                    .map(|&p| control(s, Target::Supplier(i, p)))
+                    .collect(),
+            })
+            .collect()
+    };
+    let mut groups = vec![Group {
+        title: format!("What {} values", s.buyer_name()),
+        featured: true,
+        controls: buyer(true),
+    }];
+    groups.extend(suppliers(true));
+    groups.push(Group {
+        title: "The world".into(),
+        featured: true,
+        controls: world(true),
+    });
+    let mut events: Vec<&Event> = s.events().iter().collect();
+    events.sort_by_key(|e| e.index);
+    groups.push(Group {
+        title: "Timeline: what happens when".into(),
+        featured: true,
+        controls: events.iter().map(|e| event_control(s, e)).collect(),
+    });
+    groups.push(Group {
+        title: format!("{} (buyer)", s.buyer_name()),
+        featured: false,
+        controls: buyer(false),
+    });
+    groups.extend(suppliers(false));
+    groups.push(Group {
+        title: "The world".into(),
+        featured: false,
+        controls: world(false),
+    });
+    groups.retain(|g| !g.controls.is_empty());
+    groups
 }
 
 /// The shipped scenarios, for the page's menu.
