@@ -353,16 +353,7 @@ pub fn resolve(request: StudyRequest, max_runs: u64) -> Result<Resolved, ApiErro
         run_sets.push(format!("run.seed={}", seed_of(seed)?));
     }
 
-    let mut sets = Vec::with_capacity(request.changes.len() + run_sets.len());
-    for change in &request.changes {
-        if change.path.len() > 200 || change.path.contains(['=', '\n', '\r']) {
-            return Err(ApiError::bad(format!(
-                "{:?} is not a parameter's path",
-                truncate(&change.path, 60)
-            )));
-        }
-        sets.push(format!("{}={}", change.path.trim(), value_text(change)?));
-    }
+    let mut sets = change_sets(&request.changes)?;
     sets.extend(run_sets.iter().cloned());
 
     let baseline = scenario::load_str(&source.text, &source.id, &source.origin, &run_sets)
@@ -372,19 +363,55 @@ pub fn resolve(request: StudyRequest, max_runs: u64) -> Result<Resolved, ApiErro
     let variant = scenario::load_str(&source.text, &source.id, &source.origin, &sets)
         .map_err(|e| ApiError::scenario(e, "your change"))?;
 
+    let applied = applied(&request.changes, &plain.scenario, &variant.scenario)?;
+    Ok(Resolved {
+        baseline,
+        variant,
+        applied,
+        text: source.text,
+        id: source.id,
+        sets,
+    })
+}
+
+/// The page's changes as `--set PATH=VALUE` arguments.
+///
+/// # Errors
+/// A path that cannot be a parameter's, or a value that is not one.
+fn change_sets(changes: &[Change]) -> Result<Vec<String>, ApiError> {
+    let mut sets = Vec::with_capacity(changes.len() + 2);
+    for change in changes {
+        if change.path.len() > 200 || change.path.contains(['=', '\n', '\r']) {
+            return Err(ApiError::bad(format!(
+                "{:?} is not a parameter's path",
+                truncate(&change.path, 60)
+            )));
+        }
+        sets.push(format!("{}={}", change.path.trim(), value_text(change)?));
+    }
+    Ok(sets)
+}
+
+/// What each change did: its value in `plain` and in `variant`, the last
+/// change of a path winning, changes that change nothing left out.
+///
+/// # Errors
+/// A path the page does not change (run settings have their own boxes).
+fn applied(
+    changes: &[Change],
+    plain: &Scenario,
+    variant: &Scenario,
+) -> Result<Vec<Applied>, ApiError> {
     let mut applied = Vec::new();
-    for change in &request.changes {
+    for change in changes {
         let path = change.path.trim();
-        if !changeable(&plain.scenario, path) {
+        if !changeable(plain, path) {
             return Err(ApiError::bad(format!(
                 "{path}: the page changes parameters (world.KEY, buyer.KEY, suppliers.NAME.KEY) \
                  and events' values (events.INDEX.set/scale/add); runs and seed have their own boxes"
             )));
         }
-        let (from, to) = (
-            current(&plain.scenario, path),
-            current(&variant.scenario, path),
-        );
+        let (from, to) = (current(plain, path), current(variant, path));
         applied.retain(|a: &Applied| a.path != path);
         if from != to {
             applied.push(Applied {
@@ -394,14 +421,7 @@ pub fn resolve(request: StudyRequest, max_runs: u64) -> Result<Resolved, ApiErro
             });
         }
     }
-    Ok(Resolved {
-        baseline,
-        variant,
-        applied,
-        text: source.text,
-        id: source.id,
-        sets,
-    })
+    Ok(applied)
 }
 
 /// The largest master seed, as `--seed` and `run.seed` accept it.
