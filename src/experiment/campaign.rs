@@ -750,25 +750,7 @@ impl<'a> CampaignRunner<'a> {
             &[],
             self.cancel,
         );
-        match (written, unkept) {
-            (Err(CampaignError::Cancelled), None) => Ok(CampaignFinished::Interrupted {
-                done: total,
-                total,
-                checkpoint,
-            }),
-            (Err(CampaignError::Cancelled), Some(error)) => Err(CampaignError::Unsaved(Unsaved {
-                done: total as u64,
-                total: total as u64,
-                unit: "points",
-                path: checkpoint,
-                source: Box::new(error),
-            })),
-            (written, _) => {
-                let written = written?;
-                remove_checkpoint(&checkpoint, &mut tell);
-                Ok(CampaignFinished::Written(written))
-            }
-        }
+        finish_written(written, unkept, total, checkpoint, &mut tell)
     }
 
     /// The points an interrupted campaign saved at `checkpoint`, and the
@@ -878,6 +860,38 @@ struct RanPoints {
 /// Removes a finished campaign's checkpoint (only a campaign's).
 fn remove_checkpoint(checkpoint: &Path, tell: &mut lifecycle::NoticeFn<'_>) {
     lifecycle::remove_checkpoint(checkpoint, CampaignState::is_state_file, tell);
+}
+
+/// How a campaign whose `total` points all ran ends, once its outputs were
+/// written (or not): written, its checkpoint removed; interrupted during
+/// the bootstrap or the plots, its points kept at `checkpoint`; or, if they
+/// could not be kept there (`unkept`), [`CampaignError::Unsaved`].
+fn finish_written(
+    written: Result<CampaignWritten, CampaignError>,
+    unkept: Option<StateError>,
+    total: usize,
+    checkpoint: PathBuf,
+    tell: &mut lifecycle::NoticeFn<'_>,
+) -> Result<CampaignFinished, CampaignError> {
+    match (written, unkept) {
+        (Err(CampaignError::Cancelled), None) => Ok(CampaignFinished::Interrupted {
+            done: total,
+            total,
+            checkpoint,
+        }),
+        (Err(CampaignError::Cancelled), Some(error)) => Err(CampaignError::Unsaved(Unsaved {
+            done: total as u64,
+            total: total as u64,
+            unit: "points",
+            path: checkpoint,
+            source: Box::new(error),
+        })),
+        (written, _) => {
+            let written = written?;
+            remove_checkpoint(&checkpoint, tell);
+            Ok(CampaignFinished::Written(written))
+        }
+    }
 }
 
 /// One shard of a merged campaign, as the manifest records it.
