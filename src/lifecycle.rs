@@ -168,6 +168,13 @@ fn holds_generations(path: &Path) -> bool {
     })
 }
 
+/// Says `n` to a caller's notice handler, if it gave one.
+pub fn tell<F: FnMut(Notice<'_>) + ?Sized>(notice: &mut Option<&mut F>, n: Notice<'_>) {
+    if let Some(f) = notice.as_mut() {
+        f(n);
+    }
+}
+
 /// Removes a finished command's checkpoint, if `ours` recognises it; a
 /// failure leaves it stale, which is said ([`Notice::StaleCheckpoint`]),
 /// not an error: the work is written.

@@ -457,11 +457,7 @@ impl<'a> Runner<'a> {
         plan.checkpoint = checkpoint_path(&placement.dir);
         plan.dir = placement.dir.clone();
         let mut notice = self.notice.take();
-        let mut tell = |n: Notice<'_>| {
-            if let Some(f) = notice.as_mut() {
-                f(n);
-            }
-        };
+        let mut tell = |n: Notice<'_>| crate::lifecycle::tell(&mut notice, n);
         let StudyPlan {
             dir,
             checkpoint,

@@ -64,7 +64,7 @@ use crate::engine::{Observer, QuarterView, run_rng};
 use crate::executor::{self, Job, Rounds};
 use crate::experiment::outcome::{Outcome, OutcomeError, ScenarioWorker};
 use crate::experiment::points::OutcomeStats;
-use crate::lifecycle::{Notice, Start};
+use crate::lifecycle::{Notice, Start, tell};
 use crate::model::{ParamError, Scenario, Target};
 use crate::scenario::{Loaded, ScenarioError, load_file};
 use crate::summary::{RECORDER_CAPACITY, Recorder, Summary};
@@ -549,13 +549,6 @@ fn identify(priors: &[PriorParam], posterior: &Posterior) -> (Vec<f64>, Vec<bool
         .map(|(p, sd)| sd / p.prior.variance().sqrt() < IDENTIFIED)
         .collect();
     (medians, identified)
-}
-
-/// Says `n` to the caller's notice handler, if there is one.
-fn tell(notice: &mut Option<&mut SendNoticeFn<'_>>, n: Notice<'_>) {
-    if let Some(f) = notice.as_mut() {
-        f(n);
-    }
 }
 
 fn cancelled(flag: Option<&AtomicBool>) -> bool {

@@ -295,9 +295,7 @@ impl<'a> Evaluator<'a> {
         }
         let notice = &mut self.notice;
         open_folds(self.cases, folds, self.resume, &mut |n: Notice<'_>| {
-            if let Some(f) = notice.as_mut() {
-                f(n);
-            }
+            crate::lifecycle::tell(notice, n)
         });
         let plan = LeaveOneOut {
             shared,
@@ -350,11 +348,7 @@ impl<'a> Evaluator<'a> {
             command_line,
             ..
         } = self;
-        let mut tell = |n: Notice<'_>| {
-            if let Some(f) = notice.as_mut() {
-                f(n);
-            }
-        };
+        let mut tell = |n: Notice<'_>| crate::lifecycle::tell(&mut notice, n);
         let evaluation = match pool
             .install(|| super::evaluate(cases, &forecasters, mode, timeline, runs, cancel))
         {

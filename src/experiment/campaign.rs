@@ -689,11 +689,7 @@ impl<'a> CampaignRunner<'a> {
         let checkpoint = checkpoint_path(&dir);
         let range = self.range();
         let mut notice = self.notice.take();
-        let mut tell = |n: Notice<'_>| {
-            if let Some(f) = notice.as_mut() {
-                f(n);
-            }
-        };
+        let mut tell = |n: Notice<'_>| crate::lifecycle::tell(&mut notice, n);
         let (resumed, resumed_seconds) = self.resumed_points(&checkpoint, &range, &mut tell)?;
         let elapsed = || resumed_seconds + started.elapsed().as_secs_f64();
         let ran = self.run_points(resumed, &checkpoint, &range, &elapsed, &mut tell)?;

@@ -263,29 +263,19 @@ impl<'a> CompareRunner<'a> {
             a,
             b,
             outcomes,
-            level,
-            plots,
-            threads,
             cancel,
             progress,
             mut notice,
-            resume,
-            every,
-            command_line,
             ..
         } = self;
-        let mut tell = |n: Notice<'_>| {
-            if let Some(f) = notice.as_mut() {
-                f(n);
-            }
-        };
+        let mut tell = |n: Notice<'_>| crate::lifecycle::tell(&mut notice, n);
         let total = a.scenario.runs();
         let identity = ComparisonState::identity(a, b, &outcomes);
         let mut comparison = Comparison::new(&a.scenario, &b.scenario)?
             .outcomes(outcomes.clone())
-            .threads(threads)
+            .threads(self.threads)
             .stop_at_round_end();
-        let resumed = resume_from(&checkpoint, resume, &identity, a, &outcomes, &mut tell)?;
+        let resumed = resume_from(&checkpoint, self.resume, &identity, a, &outcomes, &mut tell)?;
         let resumed_seconds = resumed.as_ref().map_or(0.0, |r| r.elapsed_seconds);
         if let Some(saved) = resumed {
             comparison = comparison.resume(saved.paired);
@@ -311,7 +301,7 @@ impl<'a> CompareRunner<'a> {
                 });
             }
         };
-        let done = comparison.checkpoint(every, &mut save).run()?;
+        let done = comparison.checkpoint(self.every, &mut save).run()?;
         let elapsed_seconds = resumed_seconds + done.elapsed.as_secs_f64();
         if done.interrupted {
             return keep_interrupted(placement.dir, checkpoint, state_of(&done.paired), total);
@@ -323,11 +313,11 @@ impl<'a> CompareRunner<'a> {
                 b,
                 paired: &done.paired,
                 seed: a.scenario.seed(),
-                level,
+                level: self.level,
                 threads: done.threads,
                 elapsed_seconds,
-                plots,
-                command_line: &command_line,
+                plots: self.plots,
+                command_line: &self.command_line,
             },
         )?;
         lifecycle::remove_checkpoint(&checkpoint, ComparisonState::is_state_file, &mut tell);
