@@ -655,29 +655,7 @@ fn read_grouping(
         return None;
     }
     let path = at(root, key("groups"));
-    let groups = match table.get("groups") {
-        Some(toml::Value::Table(t)) => t,
-        Some(v) => {
-            r.fail(
-                SpecProblem::WrongType,
-                &path,
-                found(v),
-                "a table: supplier = [\"SIPRI name\", ...]",
-                None,
-            );
-            return None;
-        }
-        None => {
-            r.fail(
-                SpecProblem::Missing,
-                root,
-                "no [calibration.groups]",
-                "a table mapping each scenario supplier to SIPRI's suppliers",
-                None,
-            );
-            return None;
-        }
-    };
+    let groups = groups_table(r, table, root)?;
     let mut ok = true;
     let mut lists: Vec<(String, Vec<String>)> = Vec::new();
     for (name, value) in groups {
@@ -719,6 +697,38 @@ fn read_grouping(
                 &path,
                 e.to_string(),
                 "each SIPRI supplier in one group at most",
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// The `[calibration.groups]` table, `None` after saying why not: missing,
+/// or not a table.
+fn groups_table<'t>(
+    r: &mut Reader<'_>,
+    table: &'t toml::Table,
+    root: &[Seg],
+) -> Option<&'t toml::Table> {
+    match table.get("groups") {
+        Some(toml::Value::Table(t)) => Some(t),
+        Some(v) => {
+            r.fail(
+                SpecProblem::WrongType,
+                &at(root, key("groups")),
+                found(v),
+                "a table: supplier = [\"SIPRI name\", ...]",
+                None,
+            );
+            None
+        }
+        None => {
+            r.fail(
+                SpecProblem::Missing,
+                root,
+                "no [calibration.groups]",
+                "a table mapping each scenario supplier to SIPRI's suppliers",
                 None,
             );
             None
