@@ -907,7 +907,7 @@ const RUN_KEYS: [(&str, &str); 8] = [
 ];
 
 fn params(args: ScenarioArgs) -> Result<ExitCode> {
-    use armsim::model::{BuyerParam, Params, SupplierParam, WorldParam};
+    use armsim::model::{BuyerParam, SupplierParam, WorldParam};
     let loaded = load(&args)?;
     let s = &loaded.scenario;
     let model = s.model();
@@ -921,54 +921,9 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
          changes it; \"initial\" only sets up the start.\n",
         loaded.origin
     );
-    say!("run");
-    for (key, meaning) in RUN_KEYS {
-        let value = match key {
-            "name" => format!("{:?}", s.name()),
-            "model" => format!("{:?}", model.name()),
-            "start" => s.start().to_string(),
-            "quarters" => s.quarters().to_string(),
-            "runs" => s.runs().to_string(),
-            "seed" => s.seed().to_string(),
-            "procurement" => format!("{:?}", s.procurement().name()),
-            _ => format!("{} pairs", s.compare().len()),
-        };
-        say!("  {meaning}\n      run.{key} = {value}");
-    }
-    fn entry<P: Param>(p: P, path: String, value: String) {
-        // The allowed values bound what --set accepts; the documented range
-        // is what `--vary PATH` and `--param PATH` explore when given no
-        // range, and the page's slider: much narrower.
-        let (lo, hi) = p.range();
-        let sweep = if p.domain().is_flag() {
-            String::new()
-        } else {
-            format!("; sweeps {lo} to {hi}")
-        };
-        say!(
-            "  {} ({})\n      {path} = {value}   [{}; allowed {}{sweep}]\n      {}",
-            p.label(),
-            p.symbol(),
-            p.role().word(),
-            p.domain().notation(),
-            p.description()
-        );
-    }
-    fn table<P: Param>(section: &str, values: &Params<P>, model: armsim::model::ModelVersion) {
-        say!("\n{section}");
-        for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
-            entry(p, format!("{section}.{}", p.name()), number(values[p], p));
-        }
-    }
-    fn number<P: Param>(x: f64, p: P) -> String {
-        if p.domain().is_flag() {
-            (x == 1.0).to_string()
-        } else {
-            x.to_string()
-        }
-    }
-    table::<WorldParam>("world", s.world(), model);
-    table::<BuyerParam>("buyer", s.buyer(), model);
+    say_run_keys(s);
+    param_table::<WorldParam>("world", s.world(), model);
+    param_table::<BuyerParam>("buyer", s.buyer(), model);
     let names: Vec<&str> = s.suppliers().iter().map(|x| x.name()).collect();
     say!(
         "\nsuppliers (NAME is one of {}; values listed in that order)",
@@ -981,15 +936,81 @@ fn params(args: ScenarioArgs) -> Result<ExitCode> {
         let values: Vec<String> = s
             .suppliers()
             .iter()
-            .map(|x| format!("{} {}", x.name(), number(x.params()[p], p)))
+            .map(|x| format!("{} {}", x.name(), param_value(x.params()[p], p)))
             .collect();
-        entry(p, format!("suppliers.NAME.{}", p.name()), values.join(", "));
+        param_entry(p, format!("suppliers.NAME.{}", p.name()), values.join(", "));
     }
     say!(
         "\nEvents change world, buyer and supplier parameters at a quarter: see the [[events]] of the file\n\
          (`armsim validate FILE` lists them with the INDEX that --set events.INDEX.KEY uses)."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `armsim params`' run settings: each key, what it means and its value.
+fn say_run_keys(s: &armsim::model::Scenario) {
+    say!("run");
+    for (key, meaning) in RUN_KEYS {
+        let value = match key {
+            "name" => format!("{:?}", s.name()),
+            "model" => format!("{:?}", s.model().name()),
+            "start" => s.start().to_string(),
+            "quarters" => s.quarters().to_string(),
+            "runs" => s.runs().to_string(),
+            "seed" => s.seed().to_string(),
+            "procurement" => format!("{:?}", s.procurement().name()),
+            _ => format!("{} pairs", s.compare().len()),
+        };
+        say!("  {meaning}\n      run.{key} = {value}");
+    }
+}
+
+/// One parameter in `armsim params`: its label and symbol, path and
+/// value, role, allowed values and documented range, and meaning. The
+/// allowed values bound what --set accepts; the documented range is what
+/// `--vary PATH` and `--param PATH` explore when given no range, and the
+/// page's slider: much narrower.
+fn param_entry<P: Param>(p: P, path: String, value: String) {
+    let (lo, hi) = p.range();
+    let sweep = if p.domain().is_flag() {
+        String::new()
+    } else {
+        format!("; sweeps {lo} to {hi}")
+    };
+    say!(
+        "  {} ({})\n      {path} = {value}   [{}; allowed {}{sweep}]\n      {}",
+        p.label(),
+        p.symbol(),
+        p.role().word(),
+        p.domain().notation(),
+        p.description()
+    );
+}
+
+/// A section's parameters (those of the scenario's model) in `armsim
+/// params`.
+fn param_table<P: Param>(
+    section: &str,
+    values: &armsim::model::Params<P>,
+    model: armsim::model::ModelVersion,
+) {
+    say!("\n{section}");
+    for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
+        param_entry(
+            p,
+            format!("{section}.{}", p.name()),
+            param_value(values[p], p),
+        );
+    }
+}
+
+/// A parameter's value as `--set` takes it: `true`/`false` for a flag.
+fn param_value<P: Param>(x: f64, p: P) -> String {
+    if p.domain().is_flag() {
+        (x == 1.0).to_string()
+    } else {
+        x.to_string()
+    }
 }
 
 /// Peak resident memory of this process in bytes (Linux), if known.
