@@ -465,6 +465,7 @@ fn fit_figures(fit: &Fit, dir: &Path, files: &mut Vec<String>) -> Result<(), Out
 }
 
 /// A SIPRI window's label: `2016-20`, or `2016` for one year.
+#[cfg(feature = "plots")]
 fn window_label(y: crate::data::Years) -> String {
     if y.first() == y.last() {
         y.first().to_string()
@@ -475,6 +476,7 @@ fn window_label(y: crate::data::Years) -> String {
 
 /// One series per supplier (or all suppliers) with a statistic of `kind`:
 /// its observed value and posterior predictive band in each window.
+#[cfg(feature = "plots")]
 fn fit_series(fit: &Fit, kind: TargetKind, windows: &[usize]) -> Vec<ObservedSeries> {
     let mut names: Vec<(Option<usize>, String)> = Vec::new();
     for b in &fit.bands {

@@ -346,6 +346,21 @@ fn indices_plots(
     Ok(())
 }
 
+/// The outcomes grouped by family (one chart each), in order of first
+/// appearance: each family's name and its outcomes' indices.
+#[cfg(feature = "plots")]
+fn families(outcomes: &[Outcome]) -> Vec<(String, Vec<usize>)> {
+    let mut families: Vec<(String, Vec<usize>)> = Vec::new();
+    for (o, outcome) in outcomes.iter().enumerate() {
+        let (fam, _) = family(outcome);
+        match families.iter_mut().find(|(f, _)| *f == fam) {
+            Some((_, members)) => members.push(o),
+            None => families.push((fam, vec![o])),
+        }
+    }
+    families
+}
+
 /// A sweep of one parameter: each family of outcomes (one per supplier,
 /// say) against the parameter, with its bands.
 #[cfg(feature = "plots")]
@@ -360,16 +375,8 @@ fn sweep_plots(
     let mut order: Vec<&PointResult> = results.iter().collect();
     let x_of = |r: &PointResult| plan.design().point(r.point).map_or(f64::NAN, |p| p[0]);
     order.sort_by(|a, b| x_of(a).total_cmp(&x_of(b)));
-    let mut families: Vec<(String, Vec<usize>)> = Vec::new();
-    for (o, outcome) in outcomes.iter().enumerate() {
-        let (fam, _) = family(outcome);
-        match families.iter_mut().find(|(f, _)| *f == fam) {
-            Some((_, members)) => members.push(o),
-            None => families.push((fam, vec![o])),
-        }
-    }
     let level = campaign.spec().level;
-    for (fam, members) in families {
+    for (fam, members) in families(outcomes) {
         // A yes/no outcome (an embargo ever in force) is 0 or 1 in
         // each run: its median is 0 or 1, so draw its probability
         // (the mean) with the Wilson interval at the campaign's level.
