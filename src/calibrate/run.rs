@@ -1318,13 +1318,9 @@ impl<'a> Calibration<'a> {
         );
         let predictive_seed = derived_seed(s.seed, "predictive");
         let check = ScenarioModel::new(scenario, targets.clone(), &outcomes, 1, predictive_seed)?;
-        let rows = executor::map_indexed(0..particles as u64, |j| {
-            check.each_run(particle(population, picked[j as usize]), j, runs as u32)
-        });
-        let mut predictive_rows = Vec::with_capacity(particles * runs as usize);
-        for r in rows {
-            predictive_rows.extend(r?);
-        }
+        let predictive_rows = particle_rows(&check, particles, runs, |j| {
+            particle(population, picked[j as usize])
+        })?;
         if cancelled(self.cancel) {
             return Err(CalibrationError::Cancelled);
         }
@@ -1341,13 +1337,7 @@ impl<'a> Calibration<'a> {
             1,
             derived_seed(s.seed, "calibrated"),
         )?;
-        let rows = executor::map_indexed(0..particles as u64, |j| {
-            centre_model.each_run(calibrated_values, j, runs as u32)
-        });
-        let mut centre_rows = Vec::with_capacity(particles * runs as usize);
-        for r in rows {
-            centre_rows.extend(r?);
-        }
+        let centre_rows = particle_rows(&centre_model, particles, runs, |_| calibrated_values)?;
         let column =
             |rows: &[Vec<f64>], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
         let bands = statistics
@@ -1601,6 +1591,25 @@ struct SmcStage {
     /// Generation 0 (the rejection step), run or resumed from.
     rejection: Population,
     resumed_from: Option<u32>,
+}
+
+/// The statistics of `runs` runs of `model` at each of `particles`
+/// parameter vectors (`theta(j)` for particle `j`, run on its own
+/// streams), row by row in particle order.
+fn particle_rows<'t>(
+    model: &ScenarioModel,
+    particles: usize,
+    runs: u64,
+    theta: impl Fn(u64) -> &'t [f64] + Sync,
+) -> Result<Vec<Vec<f64>>, CalibrationError> {
+    let rows = executor::map_indexed(0..particles as u64, |j| {
+        model.each_run(theta(j), j, runs as u32)
+    });
+    let mut all = Vec::with_capacity(particles * runs as usize);
+    for r in rows {
+        all.extend(r?);
+    }
+    Ok(all)
 }
 
 /// Particle `i` of `population`, an index [`resample`] drew from it.
