@@ -262,22 +262,10 @@ impl<'a> PointRunner<'a> {
             }
             let finished: Vec<PointResult> = points
                 .iter()
-                .enumerate()
-                .map(|(b, &point)| {
-                    let values =
-                        &buffer[b * runs as usize * width..(b + 1) * runs as usize * width];
-                    PointResult {
-                        point,
-                        outcomes: binnings
-                            .iter()
-                            .enumerate()
-                            .map(|(o, &binning)| {
-                                let mut column: Vec<f64> =
-                                    values.iter().skip(o).step_by(width).copied().collect();
-                                OutcomeStats::of(&mut column, binning)
-                            })
-                            .collect(),
-                    }
+                .zip(buffer.chunks(runs as usize * width))
+                .map(|(&point, values)| PointResult {
+                    point,
+                    outcomes: point_stats(values, &binnings),
                 })
                 .collect();
             if let Some(callback) = on_block.as_mut() {
@@ -291,6 +279,20 @@ impl<'a> PointRunner<'a> {
             threads,
         })
     }
+}
+
+/// The statistics of each outcome over one point's runs: `values` holds a
+/// row of one value per outcome (binned by `binnings`) for each run.
+fn point_stats(values: &[f64], binnings: &[Binning]) -> Vec<OutcomeStats> {
+    let width = binnings.len().max(1);
+    binnings
+        .iter()
+        .enumerate()
+        .map(|(o, &binning)| {
+            let mut column: Vec<f64> = values.iter().skip(o).step_by(width).copied().collect();
+            OutcomeStats::of(&mut column, binning)
+        })
+        .collect()
 }
 
 /// One block of design points as a [`Job`] of the executor: index `k` is
