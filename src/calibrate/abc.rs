@@ -1183,33 +1183,7 @@ impl<'a, M: Model> Smc<'a, M> {
                 self.check_resume(&p, &fingerprint)?;
                 p
             }
-            None => {
-                let (kept, sims) = sample_prior(
-                    self.problem,
-                    &key,
-                    c.initial_draws,
-                    Keep::Best(c.population),
-                    c.batch,
-                    0,
-                    self.cancel,
-                    &mut self.progress,
-                )?
-                .ok_or(AbcError::Cancelled)?;
-                let epsilon = kept.last().map_or(f64::INFINITY, |k| k.distance);
-                let p = population_from(
-                    fingerprint,
-                    self.names(),
-                    0,
-                    epsilon,
-                    kept,
-                    vec![1.0 / c.population as f64; c.population],
-                    sims,
-                    sims,
-                    Vec::new(),
-                );
-                self.save(&p)?;
-                p
-            }
+            None => self.rejection(&key, fingerprint)?,
         };
         loop {
             let total = population.total_simulations;
@@ -1254,6 +1228,37 @@ impl<'a, M: Model> Smc<'a, M> {
                 }
             }
         }
+    }
+
+    /// Generation 0, saved: the best `population` of `initial_draws`
+    /// prior draws (the rejection baseline), equally weighted.
+    fn rejection(&mut self, key: &[u8; 32], fingerprint: [u8; 32]) -> Result<Population, AbcError> {
+        let c = self.config;
+        let (kept, sims) = sample_prior(
+            self.problem,
+            key,
+            c.initial_draws,
+            Keep::Best(c.population),
+            c.batch,
+            0,
+            self.cancel,
+            &mut self.progress,
+        )?
+        .ok_or(AbcError::Cancelled)?;
+        let epsilon = kept.last().map_or(f64::INFINITY, |k| k.distance);
+        let p = population_from(
+            fingerprint,
+            self.names(),
+            0,
+            epsilon,
+            kept,
+            vec![1.0 / c.population as f64; c.population],
+            sims,
+            sims,
+            Vec::new(),
+        );
+        self.save(&p)?;
+        Ok(p)
     }
 
     fn names(&self) -> Vec<String> {
