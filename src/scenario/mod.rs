@@ -286,33 +286,7 @@ fn load(
     let mut raw: RawScenario =
         toml::from_str(&text).map_err(|e| annotate(vec![toml_diagnostic(&e, origin, &locator)]))?;
     let left_out_events = leave_out_events_of_other_models(&mut raw, file_model);
-    // A `--set events.N...` on an event the replay leaves out would change
-    // nothing: say so rather than accept it.
-    let set_on_left_out: Vec<Diagnostic> = raw
-        .events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.left_out)
-        .filter_map(|(i, _)| {
-            let field = format!("events[{i}]");
-            let o = applied.iter().find(|o| within(&o.field, &field))?;
-            let path = [locate::Seg::Key("events".into()), locate::Seg::Index(i)];
-            let (line, column) = locator.position(&path).unzip();
-            Some(Diagnostic {
-                file: origin.to_string(),
-                line,
-                column,
-                field,
-                found: format!(
-                    "--set {} on an event model {} does not read",
-                    o.arg,
-                    raw.run.model.as_deref().unwrap_or("v1")
-                ),
-                expected: "a change to an event the run keeps".into(),
-                note: None,
-            })
-        })
-        .collect();
+    let set_on_left_out = sets_on_left_out_events(&raw, &applied, &locator, origin);
     if !set_on_left_out.is_empty() {
         return Err(ScenarioError::Invalid(set_on_left_out));
     }
@@ -343,6 +317,40 @@ fn load(
         sections,
         left_out_events,
     })
+}
+
+/// A `--set events.N...` on an event the replay leaves out would change
+/// nothing: one diagnostic for each, rather than accept it.
+fn sets_on_left_out_events(
+    raw: &RawScenario,
+    applied: &[Override],
+    locator: &Locator<'_>,
+    origin: &str,
+) -> Vec<Diagnostic> {
+    raw.events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.left_out)
+        .filter_map(|(i, _)| {
+            let field = format!("events[{i}]");
+            let o = applied.iter().find(|o| within(&o.field, &field))?;
+            let path = [locate::Seg::Key("events".into()), locate::Seg::Index(i)];
+            let (line, column) = locator.position(&path).unzip();
+            Some(Diagnostic {
+                file: origin.to_string(),
+                line,
+                column,
+                field,
+                found: format!(
+                    "--set {} on an event model {} does not read",
+                    o.arg,
+                    raw.run.model.as_deref().unwrap_or("v1")
+                ),
+                expected: "a change to an event the run keeps".into(),
+                note: None,
+            })
+        })
+        .collect()
 }
 
 /// The model a scenario's text names in `[run] model` (v1 without the key,
