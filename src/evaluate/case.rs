@@ -261,6 +261,32 @@ struct Section {
     groups: Vec<(String, Vec<String>)>,
 }
 
+/// The scenario's suppliers must be the groups (TOML tables have no order:
+/// the scenario's order is the groups'), then `others`; a diagnostic if
+/// they are not.
+fn check_supplier_order(
+    loaded: &Loaded,
+    names: &[&str],
+    groups: &[(String, Vec<String>)],
+    others: &str,
+) -> Option<Diagnostic> {
+    let mut listed: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+    listed.sort_unstable();
+    let mut named: Vec<&str> = names[..names.len().saturating_sub(1)].to_vec();
+    named.sort_unstable();
+    (named != listed || names.last() != Some(&others)).then(|| {
+        loaded.diagnostic(
+            &[Seg::Key("suppliers".into())],
+            format!("suppliers {}", names.join(", ")),
+            format!(
+                "one supplier per group of [case.groups] ({}), then `others` ({others}) last",
+                listed.join(", ")
+            ),
+            None,
+        )
+    })
+}
+
 impl Section {
     fn read(loaded: &Loaded) -> Result<Section, CaseError> {
         let mut problems = Vec::new();
@@ -311,23 +337,9 @@ impl Section {
             }
         };
         let mut groups = read_groups(loaded, table, &mut problems);
-        // The scenario's suppliers are the groups (TOML tables have no
-        // order: the scenario's order is the groups'), then `others`.
         let names: Vec<&str> = scenario.suppliers().iter().map(|s| s.name()).collect();
-        let mut listed: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
-        listed.sort_unstable();
-        let mut named: Vec<&str> = names[..names.len().saturating_sub(1)].to_vec();
-        named.sort_unstable();
-        if problems.is_empty() && (named != listed || names.last() != Some(&others.as_str())) {
-            problems.push(loaded.diagnostic(
-                &[Seg::Key("suppliers".into())],
-                format!("suppliers {}", names.join(", ")),
-                format!(
-                    "one supplier per group of [case.groups] ({}), then `others` ({others}) last",
-                    listed.join(", ")
-                ),
-                None,
-            ));
+        if problems.is_empty() {
+            problems.extend(check_supplier_order(loaded, &names, &groups, &others));
         }
         groups.sort_by_key(|(n, _)| names.iter().position(|m| m == n));
         if !problems.is_empty() {
