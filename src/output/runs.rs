@@ -217,6 +217,67 @@ fn arrow_schema(scenario: &Scenario) -> Schema {
     Schema::new(fields)
 }
 
+/// A batch of rows of the Arrow file being built: a builder per column.
+#[cfg(feature = "arrow")]
+struct Batch {
+    run: UInt64Builder,
+    quarter: UInt32Builder,
+    label: StringBuilder,
+    metrics: Vec<Float64Builder>,
+    rows: usize,
+}
+#[cfg(feature = "arrow")]
+impl Batch {
+    fn new(metrics: usize) -> Batch {
+        Batch {
+            run: UInt64Builder::with_capacity(BATCH_ROWS),
+            quarter: UInt32Builder::with_capacity(BATCH_ROWS),
+            label: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 6),
+            metrics: (0..metrics)
+                .map(|_| Float64Builder::with_capacity(BATCH_ROWS))
+                .collect(),
+            rows: 0,
+        }
+    }
+    fn finish(&mut self, schema: &Arc<Schema>) -> io::Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.run.finish()),
+            Arc::new(self.quarter.finish()),
+            Arc::new(self.label.finish()),
+        ];
+        columns.extend(
+            self.metrics
+                .iter_mut()
+                .map(|m| Arc::new(m.finish()) as ArrayRef),
+        );
+        self.rows = 0;
+        RecordBatch::try_new(schema.clone(), columns).map_err(io::Error::other)
+    }
+}
+/// The observer that appends each quarter of a replayed run to the batch.
+#[cfg(feature = "arrow")]
+struct Rows<'a> {
+    scenario: &'a Scenario,
+    batch: Batch,
+    values: Values<'a>,
+    run: u64,
+}
+#[cfg(feature = "arrow")]
+impl Observer for Rows<'_> {
+    fn observe(&mut self, v: &QuarterView<'_>) {
+        let b = &mut self.batch;
+        b.run.append_value(self.run);
+        b.quarter.append_value(v.quarter);
+        b.label
+            .append_value(self.scenario.label(v.quarter).to_string());
+        for (builder, &x) in b.metrics.iter_mut().zip(self.values.read(v)) {
+            // Undefined (a share of no purchases) is null, not NaN.
+            builder.append_option((!x.is_nan()).then_some(x));
+        }
+        b.rows += 1;
+    }
+}
+
 #[cfg(feature = "arrow")]
 fn write_arrow(
     out: impl Write,
@@ -224,60 +285,6 @@ fn write_arrow(
     count: u64,
     replay: &Replay<'_>,
 ) -> io::Result<()> {
-    struct Batch {
-        run: UInt64Builder,
-        quarter: UInt32Builder,
-        label: StringBuilder,
-        metrics: Vec<Float64Builder>,
-        rows: usize,
-    }
-    impl Batch {
-        fn new(metrics: usize) -> Batch {
-            Batch {
-                run: UInt64Builder::with_capacity(BATCH_ROWS),
-                quarter: UInt32Builder::with_capacity(BATCH_ROWS),
-                label: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 6),
-                metrics: (0..metrics)
-                    .map(|_| Float64Builder::with_capacity(BATCH_ROWS))
-                    .collect(),
-                rows: 0,
-            }
-        }
-        fn finish(&mut self, schema: &Arc<Schema>) -> io::Result<RecordBatch> {
-            let mut columns: Vec<ArrayRef> = vec![
-                Arc::new(self.run.finish()),
-                Arc::new(self.quarter.finish()),
-                Arc::new(self.label.finish()),
-            ];
-            columns.extend(
-                self.metrics
-                    .iter_mut()
-                    .map(|m| Arc::new(m.finish()) as ArrayRef),
-            );
-            self.rows = 0;
-            RecordBatch::try_new(schema.clone(), columns).map_err(io::Error::other)
-        }
-    }
-    struct Rows<'a> {
-        scenario: &'a Scenario,
-        batch: Batch,
-        values: Values<'a>,
-        run: u64,
-    }
-    impl Observer for Rows<'_> {
-        fn observe(&mut self, v: &QuarterView<'_>) {
-            let b = &mut self.batch;
-            b.run.append_value(self.run);
-            b.quarter.append_value(v.quarter);
-            b.label
-                .append_value(self.scenario.label(v.quarter).to_string());
-            for (builder, &x) in b.metrics.iter_mut().zip(self.values.read(v)) {
-                // Undefined (a share of no purchases) is null, not NaN.
-                builder.append_option((!x.is_nan()).then_some(x));
-            }
-            b.rows += 1;
-        }
-    }
     let schema = Arc::new(arrow_schema(scenario));
     let mut writer = FileWriter::try_new(out, &schema).map_err(io::Error::other)?;
     writer.write_metadata("written_by", "armsim");
