@@ -153,6 +153,48 @@ fn place_markers(
     markers: &[Marker],
     x: (f64, f64),
 ) -> Vec<Placed> {
+    let merged = merge_markers(markers, x);
+    let base = area.get_base_pixel();
+    let (px_range, _) = chart.plotting_area().get_pixel_range();
+    let (left, right) = (
+        (px_range.start - base.0) as f64,
+        (px_range.end - base.0) as f64,
+    );
+    let mut taken = Taken::default();
+    let mut placed = Vec::new();
+    for (mx, texts) in merged {
+        let px = (chart.backend_coord(&(mx, 0.0)).0 - base.0) as f64;
+        let full = texts.join(" · ");
+        let room_right = right - px - 4.0;
+        let room_left = px - left - 4.0;
+        let natural = text::width(&full, size::SMALL);
+        let right_side = natural <= room_right || room_right >= room_left;
+        let room = if right_side { room_right } else { room_left };
+        let label = text::ellipsize(&full, size::SMALL, room.max(0.0));
+        let width = text::width(&label, size::SMALL);
+        let span = if right_side {
+            (px - 1.0, px + 4.0 + width)
+        } else {
+            (px - 4.0 - width, px + 1.0)
+        };
+        let row = (0..MARKER_ROWS)
+            .find(|&r| taken.clear(r, span, px))
+            .unwrap_or(MARKER_ROWS - 1);
+        taken.labels.push((row, span.0, span.1));
+        taken.lines.push((row, px));
+        placed.push(Placed {
+            x: mx,
+            text: label,
+            row,
+            right: right_side,
+        });
+    }
+    placed
+}
+
+/// The markers inside `x`, in increasing x, those at the same x merged
+/// into one with their distinct non-empty labels.
+fn merge_markers(markers: &[Marker], x: (f64, f64)) -> Vec<(f64, Vec<String>)> {
     let mut merged: Vec<(f64, Vec<String>)> = Vec::new();
     let mut sorted: Vec<&Marker> = markers
         .iter()
@@ -177,58 +219,36 @@ fn place_markers(
             )),
         }
     }
-    let base = area.get_base_pixel();
-    let (px_range, _) = chart.plotting_area().get_pixel_range();
-    let (left, right) = (
-        (px_range.start - base.0) as f64,
-        (px_range.end - base.0) as f64,
-    );
-    // (row, left, right) of each label; (row, x) of each marker line.
-    let mut labels: Vec<(usize, f64, f64)> = Vec::new();
-    let mut lines: Vec<(usize, f64)> = Vec::new();
-    let mut placed = Vec::new();
-    for (mx, texts) in merged {
-        let px = (chart.backend_coord(&(mx, 0.0)).0 - base.0) as f64;
-        let full = texts.join(" · ");
-        let room_right = right - px - 4.0;
-        let room_left = px - left - 4.0;
-        let natural = text::width(&full, size::SMALL);
-        let right_side = natural <= room_right || room_right >= room_left;
-        let room = if right_side { room_right } else { room_left };
-        let label = text::ellipsize(&full, size::SMALL, room.max(0.0));
-        let width = text::width(&label, size::SMALL);
-        let span = if right_side {
-            (px - 1.0, px + 4.0 + width)
-        } else {
-            (px - 4.0 - width, px + 1.0)
-        };
-        // A label may not touch another label in its row, nor cross the line
-        // of a marker placed at or above its row (lines run down from their
-        // label); and this marker's line may not cross a label below it.
-        let clear = |r: usize| {
-            labels
+    merged
+}
+
+/// What the marker labels placed so far take up, in pixels.
+#[derive(Default)]
+struct Taken {
+    /// (row, left, right) of each label.
+    labels: Vec<(usize, f64, f64)>,
+    /// (row, x) of each marker line.
+    lines: Vec<(usize, f64)>,
+}
+
+impl Taken {
+    /// Whether a label spanning `span` can go in row `r` for a marker line
+    /// at `px`. A label may not touch another label in its row, nor cross
+    /// the line of a marker placed at or above its row (lines run down from
+    /// their label); and this marker's line may not cross a label below it.
+    fn clear(&self, r: usize, span: (f64, f64), px: f64) -> bool {
+        self.labels
+            .iter()
+            .all(|&(lr, a, b)| lr != r || span.1 + 8.0 <= a || span.0 >= b + 8.0)
+            && self
+                .lines
                 .iter()
-                .all(|&(lr, a, b)| lr != r || span.1 + 8.0 <= a || span.0 >= b + 8.0)
-                && lines
-                    .iter()
-                    .all(|&(lr, x)| lr > r || x + 2.0 <= span.0 || x - 2.0 >= span.1)
-                && labels
-                    .iter()
-                    .all(|&(lr, a, b)| lr <= r || px + 2.0 <= a || px - 2.0 >= b)
-        };
-        let row = (0..MARKER_ROWS)
-            .find(|&r| clear(r))
-            .unwrap_or(MARKER_ROWS - 1);
-        labels.push((row, span.0, span.1));
-        lines.push((row, px));
-        placed.push(Placed {
-            x: mx,
-            text: label,
-            row,
-            right: right_side,
-        });
+                .all(|&(lr, x)| lr > r || x + 2.0 <= span.0 || x - 2.0 >= span.1)
+            && self
+                .labels
+                .iter()
+                .all(|&(lr, a, b)| lr <= r || px + 2.0 <= a || px - 2.0 >= b)
     }
-    placed
 }
 
 fn draw_markers(

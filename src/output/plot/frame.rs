@@ -207,23 +207,7 @@ pub(crate) fn figure(
     legend: &Legend,
     body: impl FnOnce(&Area<'_>) -> Result<(), PlotError>,
 ) -> Result<Figure, PlotError> {
-    if meta.width < MIN_WIDTH || meta.height < MIN_HEIGHT {
-        return Err(PlotError::TooSmall {
-            width: meta.width,
-            height: meta.height,
-        });
-    }
-    let scale = meta.png_scale.clamp(1, 4);
-    let png = (
-        u64::from(meta.width) * u64::from(scale),
-        u64::from(meta.height) * u64::from(scale),
-    );
-    if png.0 > MAX_PNG_SIDE || png.1 > MAX_PNG_SIDE {
-        return Err(PlotError::TooLarge {
-            width: png.0,
-            height: png.1,
-        });
-    }
+    let scale = png_scale(meta)?;
     text::register();
     let (w, h) = (meta.width as i32, meta.height as i32);
     let mut svg = String::new();
@@ -231,33 +215,8 @@ pub(crate) fn figure(
         let root = SVGBackend::with_string(&mut svg, (meta.width, meta.height)).into_drawing_area();
         root.fill(&WHITE)?;
         let inner = (w - 2 * MARGIN) as f64;
-
-        // Header: title, then subtitle, each wrapped.
-        let mut y = MARGIN - 4;
-        for line in text::wrap(&meta.title, size::TITLE, inner, 3) {
-            let style = text::style(size::TITLE, INK, HPos::Left, VPos::Top);
-            root.draw(&Text::new(line, (MARGIN, y), style))?;
-            y += (size::TITLE * 1.3) as i32;
-        }
-        if let Some(subtitle) = &meta.subtitle {
-            for line in text::wrap(subtitle, size::SUBTITLE, inner, 2) {
-                let style = text::style(size::SUBTITLE, MUTED, HPos::Left, VPos::Top);
-                root.draw(&Text::new(line, (MARGIN, y), style))?;
-                y += (size::SUBTITLE * 1.4) as i32;
-            }
-        }
-        let header = y + 6;
-
-        // Footer: the caption, wrapped, bottom-aligned.
-        let caption = text::wrap(&meta.caption.text(), size::CAPTION, inner, 3);
-        let line = (size::CAPTION * 1.4) as i32;
-        let footer = MARGIN / 2 + line * caption.len() as i32 + 6;
-        let mut y = h - MARGIN / 2 - line * caption.len() as i32;
-        for text_line in caption {
-            let style = text::style(size::CAPTION, MUTED, HPos::Left, VPos::Top);
-            root.draw(&Text::new(text_line, (MARGIN, y), style))?;
-            y += line;
-        }
+        let header = draw_header(&root, meta, inner)?;
+        let footer = draw_footer(&root, meta, inner)?;
 
         let lw = legend_width(meta.width);
         if h - header - footer < 120 {
@@ -282,6 +241,64 @@ pub(crate) fn figure(
         height: meta.height,
         png_scale: scale,
     })
+}
+
+/// The PNG scale of `meta` (clamped to 1 to 4), once its canvas is known to
+/// be neither too small for a figure nor too large as a PNG.
+fn png_scale(meta: &PlotMeta) -> Result<u32, PlotError> {
+    if meta.width < MIN_WIDTH || meta.height < MIN_HEIGHT {
+        return Err(PlotError::TooSmall {
+            width: meta.width,
+            height: meta.height,
+        });
+    }
+    let scale = meta.png_scale.clamp(1, 4);
+    let png = (
+        u64::from(meta.width) * u64::from(scale),
+        u64::from(meta.height) * u64::from(scale),
+    );
+    if png.0 > MAX_PNG_SIDE || png.1 > MAX_PNG_SIDE {
+        return Err(PlotError::TooLarge {
+            width: png.0,
+            height: png.1,
+        });
+    }
+    Ok(scale)
+}
+
+/// Draws the header (the title, then the subtitle, each wrapped to `inner`
+/// pixels) and returns the height it takes from the top.
+fn draw_header(root: &Area<'_>, meta: &PlotMeta, inner: f64) -> Result<i32, PlotError> {
+    let mut y = MARGIN - 4;
+    for line in text::wrap(&meta.title, size::TITLE, inner, 3) {
+        let style = text::style(size::TITLE, INK, HPos::Left, VPos::Top);
+        root.draw(&Text::new(line, (MARGIN, y), style))?;
+        y += (size::TITLE * 1.3) as i32;
+    }
+    if let Some(subtitle) = &meta.subtitle {
+        for line in text::wrap(subtitle, size::SUBTITLE, inner, 2) {
+            let style = text::style(size::SUBTITLE, MUTED, HPos::Left, VPos::Top);
+            root.draw(&Text::new(line, (MARGIN, y), style))?;
+            y += (size::SUBTITLE * 1.4) as i32;
+        }
+    }
+    Ok(y + 6)
+}
+
+/// Draws the footer (the caption, wrapped to `inner` pixels, bottom-aligned)
+/// and returns the height it takes from the bottom.
+fn draw_footer(root: &Area<'_>, meta: &PlotMeta, inner: f64) -> Result<i32, PlotError> {
+    let h = meta.height as i32;
+    let caption = text::wrap(&meta.caption.text(), size::CAPTION, inner, 3);
+    let line = (size::CAPTION * 1.4) as i32;
+    let footer = MARGIN / 2 + line * caption.len() as i32 + 6;
+    let mut y = h - MARGIN / 2 - line * caption.len() as i32;
+    for text_line in caption {
+        let style = text::style(size::CAPTION, MUTED, HPos::Left, VPos::Top);
+        root.draw(&Text::new(text_line, (MARGIN, y), style))?;
+        y += line;
+    }
+    Ok(footer)
 }
 
 fn draw_legend(

@@ -6,7 +6,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::cartesian::{self, Plane};
+use super::cartesian::{self, Chart, Plane};
 use super::frame::{self, ColourBar, Key, Legend};
 use super::text::{self, size};
 use super::{Axis, Figure, INK, PlotError, PlotMeta, ticks};
@@ -104,43 +104,12 @@ pub fn heat_map(meta: &PlotMeta, map: &HeatMap) -> Result<Figure, PlotError> {
             found: map.z.len(),
         });
     }
-    let (xi, yi) = (order(&map.x_values), order(&map.y_values));
-    let xs: Vec<f64> = xi.iter().map(|&i| map.x_values[i]).collect();
-    let ys: Vec<f64> = yi.iter().map(|&j| map.y_values[j]).collect();
-    let (xe, ye) = (edges(&xs), edges(&ys));
-    let (zlo, zhi) = map.z_axis.fixed_range().unwrap_or_else(|| {
-        let (lo, hi) = ticks::extent(map.z.iter().copied()).unwrap_or((0.0, 1.0));
-        if hi > lo {
-            (lo, hi)
-        } else {
-            (lo - 0.5, lo + 0.5)
-        }
-    });
-    let t = |v: f64| {
-        if zhi > zlo {
-            (v - zlo) / (zhi - zlo)
-        } else {
-            0.5
-        }
-    };
+    let grid = Grid::new(map);
+    let scale = Scale::new(map);
     let missing = map.z.iter().any(|v| !v.is_finite());
-
-    let mut legend = Legend::default();
-    if let Some((_, _, label)) = &map.highlight {
-        legend.item(Key::Ring(INK), label.as_str());
-    }
-    if missing {
-        legend.note(Key::Patch(MISSING, 1.0), "grey: no data");
-    }
-    legend.colour_bar(ColourBar {
-        label: map.z_axis.label.clone(),
-        lo: zlo,
-        hi: zhi,
-        format: map.z_axis.format,
-        colour: viridis,
-    });
-    let x_range = (xe[0], xe[xe.len() - 1]);
-    let y_range = (ye[0], ye[ye.len() - 1]);
+    let legend = heat_legend(map, &scale, missing);
+    let x_range = (grid.xe[0], grid.xe[grid.xe.len() - 1]);
+    let y_range = (grid.ye[0], grid.ye[grid.ye.len() - 1]);
     frame::figure(meta, &legend, |area| {
         let mut plot = cartesian::plane(
             area,
@@ -156,70 +125,199 @@ pub fn heat_map(meta: &PlotMeta, map: &HeatMap) -> Result<Figure, PlotError> {
             },
             &[],
         )?;
-        let mut cells = Vec::with_capacity(nx * ny);
-        for (row, &j) in yi.iter().enumerate() {
-            for (col, &i) in xi.iter().enumerate() {
-                let v = map.z[j * nx + i];
-                let colour = if v.is_finite() {
-                    viridis(t(v))
-                } else {
-                    MISSING
-                };
-                cells.push(Rectangle::new(
-                    [(xe[col], ye[row]), (xe[col + 1], ye[row + 1])],
-                    colour.filled(),
-                ));
-            }
-        }
-        plot.draw_series(cells)?;
-
-        // Values in cells, when every cell can hold one.
-        let (cw, ch) = {
-            let (w, h) = plot.plotting_area().dim_in_pixel();
-            (
-                w as f64 / xs.len().max(1) as f64,
-                h as f64 / ys.len().max(1) as f64,
-            )
-        };
-        let step = ticks::step(zlo, zhi, 6) / 10.0;
-        let labels: Vec<(f64, f64, String, f64)> = yi
-            .iter()
-            .enumerate()
-            .flat_map(|(row, &j)| xi.iter().enumerate().map(move |(col, &i)| (row, j, col, i)))
-            .filter_map(|(row, j, col, i)| {
-                let v = map.z[j * nx + i];
-                v.is_finite().then(|| {
-                    let x = (xe[col] + xe[col + 1]) / 2.0;
-                    let y = (ye[row] + ye[row + 1]) / 2.0;
-                    (x, y, ticks::label(v, step, map.z_axis.format), t(v))
-                })
-            })
-            .collect();
-        let fits = ch >= size::SMALL * 1.6
-            && labels
-                .iter()
-                .all(|(_, _, s, _)| text::width(s, size::SMALL) + 6.0 <= cw);
-        if fits {
-            for (x, y, s, tv) in labels {
-                let colour = if tv < 0.6 { WHITE } else { INK };
-                let style = text::style(size::SMALL, colour, HPos::Center, VPos::Center);
-                plot.draw_series(std::iter::once(Text::new(s, (x, y), style)))?;
-            }
-        }
-        // The ring encloses a cell's value rather than covering it.
-        if let Some((hx, hy, _)) = map
-            .highlight
-            .as_ref()
-            .filter(|(x, y, _)| x.is_finite() && y.is_finite())
-        {
-            let r = (cw.min(ch) * 0.42).clamp(8.0, 40.0) as i32;
-            plot.draw_series([
-                Circle::new((*hx, *hy), r, WHITE.stroke_width(5)),
-                Circle::new((*hx, *hy), r, INK.stroke_width(2)),
-            ])?;
-        }
-        Ok(())
+        draw_cells(&mut plot, map, &grid, &scale)?;
+        let cell = grid.cell_size(&plot);
+        draw_values(&mut plot, map, &grid, &scale, cell)?;
+        draw_highlight(&mut plot, map, cell)
     })
+}
+
+/// The cells in order: the sorted rows and columns with their edges.
+struct Grid {
+    /// Indices into `x_values`, increasing.
+    xi: Vec<usize>,
+    /// Indices into `y_values`, increasing.
+    yi: Vec<usize>,
+    /// Column centres, increasing.
+    xs: Vec<f64>,
+    /// Row centres, increasing.
+    ys: Vec<f64>,
+    /// Column edges.
+    xe: Vec<f64>,
+    /// Row edges.
+    ye: Vec<f64>,
+}
+
+impl Grid {
+    /// The grid of `map`'s finite column and row centres.
+    fn new(map: &HeatMap) -> Grid {
+        let (xi, yi) = (order(&map.x_values), order(&map.y_values));
+        let xs: Vec<f64> = xi.iter().map(|&i| map.x_values[i]).collect();
+        let ys: Vec<f64> = yi.iter().map(|&j| map.y_values[j]).collect();
+        let (xe, ye) = (edges(&xs), edges(&ys));
+        Grid {
+            xi,
+            yi,
+            xs,
+            ys,
+            xe,
+            ye,
+        }
+    }
+
+    /// A cell's width and height in pixels on `plot`.
+    fn cell_size(&self, plot: &Chart<'_, '_>) -> (f64, f64) {
+        let (w, h) = plot.plotting_area().dim_in_pixel();
+        (
+            w as f64 / self.xs.len().max(1) as f64,
+            h as f64 / self.ys.len().max(1) as f64,
+        )
+    }
+}
+
+/// The colour scale: the outcome's range, and where a value falls in it.
+struct Scale {
+    lo: f64,
+    hi: f64,
+}
+
+impl Scale {
+    /// The scale of `map`: the z axis's range, or the data's (widened to a
+    /// unit around a single value).
+    fn new(map: &HeatMap) -> Scale {
+        let (lo, hi) = map.z_axis.fixed_range().unwrap_or_else(|| {
+            let (lo, hi) = ticks::extent(map.z.iter().copied()).unwrap_or((0.0, 1.0));
+            if hi > lo {
+                (lo, hi)
+            } else {
+                (lo - 0.5, lo + 0.5)
+            }
+        });
+        Scale { lo, hi }
+    }
+
+    /// Where `v` falls on the scale, 0 at the bottom and 1 at the top.
+    fn t(&self, v: f64) -> f64 {
+        if self.hi > self.lo {
+            (v - self.lo) / (self.hi - self.lo)
+        } else {
+            0.5
+        }
+    }
+}
+
+/// The legend: the highlighted point, grey for missing cells, and the
+/// colour bar.
+fn heat_legend(map: &HeatMap, scale: &Scale, missing: bool) -> Legend {
+    let mut legend = Legend::default();
+    if let Some((_, _, label)) = &map.highlight {
+        legend.item(Key::Ring(INK), label.as_str());
+    }
+    if missing {
+        legend.note(Key::Patch(MISSING, 1.0), "grey: no data");
+    }
+    legend.colour_bar(ColourBar {
+        label: map.z_axis.label.clone(),
+        lo: scale.lo,
+        hi: scale.hi,
+        format: map.z_axis.format,
+        colour: viridis,
+    });
+    legend
+}
+
+/// Every cell, filled with its value's colour (grey where missing).
+fn draw_cells(
+    plot: &mut Chart<'_, '_>,
+    map: &HeatMap,
+    grid: &Grid,
+    scale: &Scale,
+) -> Result<(), PlotError> {
+    let (nx, ny) = (map.x_values.len(), map.y_values.len());
+    let (xe, ye) = (&grid.xe, &grid.ye);
+    let mut cells = Vec::with_capacity(nx * ny);
+    for (row, &j) in grid.yi.iter().enumerate() {
+        for (col, &i) in grid.xi.iter().enumerate() {
+            let v = map.z[j * nx + i];
+            let colour = if v.is_finite() {
+                viridis(scale.t(v))
+            } else {
+                MISSING
+            };
+            cells.push(Rectangle::new(
+                [(xe[col], ye[row]), (xe[col + 1], ye[row + 1])],
+                colour.filled(),
+            ));
+        }
+    }
+    plot.draw_series(cells)?;
+    Ok(())
+}
+
+/// Values in cells, when every cell (`cw` x `ch` pixels) can hold one:
+/// white on dark cells, ink on light ones.
+fn draw_values(
+    plot: &mut Chart<'_, '_>,
+    map: &HeatMap,
+    grid: &Grid,
+    scale: &Scale,
+    (cw, ch): (f64, f64),
+) -> Result<(), PlotError> {
+    let nx = map.x_values.len();
+    let (xe, ye) = (&grid.xe, &grid.ye);
+    let step = ticks::step(scale.lo, scale.hi, 6) / 10.0;
+    let labels: Vec<(f64, f64, String, f64)> = grid
+        .yi
+        .iter()
+        .enumerate()
+        .flat_map(|(row, &j)| {
+            grid.xi
+                .iter()
+                .enumerate()
+                .map(move |(col, &i)| (row, j, col, i))
+        })
+        .filter_map(|(row, j, col, i)| {
+            let v = map.z[j * nx + i];
+            v.is_finite().then(|| {
+                let x = (xe[col] + xe[col + 1]) / 2.0;
+                let y = (ye[row] + ye[row + 1]) / 2.0;
+                (x, y, ticks::label(v, step, map.z_axis.format), scale.t(v))
+            })
+        })
+        .collect();
+    let fits = ch >= size::SMALL * 1.6
+        && labels
+            .iter()
+            .all(|(_, _, s, _)| text::width(s, size::SMALL) + 6.0 <= cw);
+    if fits {
+        for (x, y, s, tv) in labels {
+            let colour = if tv < 0.6 { WHITE } else { INK };
+            let style = text::style(size::SMALL, colour, HPos::Center, VPos::Center);
+            plot.draw_series(std::iter::once(Text::new(s, (x, y), style)))?;
+        }
+    }
+    Ok(())
+}
+
+/// The ring around the highlighted point, sized to a cell (`cw` x `ch`
+/// pixels): it encloses a cell's value rather than covering it.
+fn draw_highlight(
+    plot: &mut Chart<'_, '_>,
+    map: &HeatMap,
+    (cw, ch): (f64, f64),
+) -> Result<(), PlotError> {
+    if let Some((hx, hy, _)) = map
+        .highlight
+        .as_ref()
+        .filter(|(x, y, _)| x.is_finite() && y.is_finite())
+    {
+        let r = (cw.min(ch) * 0.42).clamp(8.0, 40.0) as i32;
+        plot.draw_series([
+            Circle::new((*hx, *hy), r, WHITE.stroke_width(5)),
+            Circle::new((*hx, *hy), r, INK.stroke_width(2)),
+        ])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

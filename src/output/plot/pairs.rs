@@ -65,6 +65,16 @@ fn correlation(x: &[f64], y: &[f64], w: &[f64]) -> Option<f64> {
 /// [`PlotError::Shape`] if a sample, the weights, the ranges or the
 /// reference do not match the parameters; otherwise as other figures.
 pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> {
+    check_shapes(plot)?;
+    let prep = prepare(plot);
+    let colour = palette(plot.colour);
+    let legend = pair_legend(plot, colour, prep.kept.len(), prep.stride);
+    frame::figure(meta, &legend, |area| draw_grid(area, plot, &prep, colour))
+}
+
+/// Refuses samples, weights, ranges or a reference that do not have one
+/// value per parameter (or per sample).
+fn check_shapes(plot: &PairPlot) -> Result<(), PlotError> {
     let k = plot.names.len();
     let shape = |what, expected, found| {
         Err(PlotError::Shape {
@@ -89,6 +99,29 @@ pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> 
     if let Some(r) = plot.reference.as_ref().filter(|r| r.len() != k) {
         return shape("reference values (one per parameter)", k, r.len());
     }
+    Ok(())
+}
+
+/// A pair plot's samples made ready to draw.
+struct Prepared {
+    /// Indices of the samples kept: every value finite, a usable weight.
+    kept: Vec<usize>,
+    /// Their weights.
+    weights: Vec<f64>,
+    /// The largest of them.
+    w_max: f64,
+    /// Per parameter, the axis range.
+    ranges: Vec<(f64, f64)>,
+    /// Positions in `kept` drawn as points, lightest first.
+    shown: Vec<usize>,
+    /// One in how many points is drawn.
+    stride: usize,
+}
+
+/// Keeps the usable samples, fixes each parameter's axis range (the one
+/// given, or the data's, padded), and picks the points to draw.
+fn prepare(plot: &PairPlot) -> Prepared {
+    let k = plot.names.len();
     // Samples with every value finite and a usable weight.
     let weight = |i: usize| {
         let w = plot.weights.get(i).copied().unwrap_or(1.0);
@@ -97,7 +130,6 @@ pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> 
     let kept: Vec<usize> = (0..plot.samples.len())
         .filter(|&i| weight(i) > 0.0 && plot.samples[i].iter().all(|v| v.is_finite()))
         .collect();
-    let column = |p: usize| -> Vec<f64> { kept.iter().map(|&i| plot.samples[i][p]).collect() };
     let weights: Vec<f64> = kept.iter().map(|&i| weight(i)).collect();
     let w_max = weights.iter().copied().fold(0.0, f64::max);
     let ranges: Vec<(f64, f64)> = (0..k)
@@ -108,7 +140,7 @@ pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> 
                 .flatten()
                 .filter(|(a, b)| a.is_finite() && b.is_finite() && b > a)
                 .unwrap_or_else(|| {
-                    let (lo, hi) = ticks::extent(column(p)).unwrap_or((0.0, 1.0));
+                    let (lo, hi) = ticks::extent(column(plot, &kept, p)).unwrap_or((0.0, 1.0));
                     ticks::padded(lo, hi, 0.05)
                 })
         })
@@ -118,8 +150,24 @@ pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> 
     order.sort_by(|&a, &b| weights[a].total_cmp(&weights[b]));
     let stride = order.len().div_ceil(MAX_POINTS).max(1);
     let shown: Vec<usize> = order.into_iter().step_by(stride).collect();
+    Prepared {
+        kept,
+        weights,
+        w_max,
+        ranges,
+        shown,
+        stride,
+    }
+}
 
-    let colour = palette(plot.colour);
+/// Parameter `p`'s values in the samples `kept`.
+fn column(plot: &PairPlot, kept: &[usize], p: usize) -> Vec<f64> {
+    kept.iter().map(|&i| plot.samples[i][p]).collect()
+}
+
+/// The legend: what the diagonal, the points, the upper panels and the
+/// reference show, and how many samples (`kept`, one in `stride` drawn).
+fn pair_legend(plot: &PairPlot, colour: RGBColor, kept: usize, stride: usize) -> Legend {
     let mut legend = Legend::default();
     legend
         .item(Key::Patch(colour, 0.6), "diagonal: weighted histogram")
@@ -135,7 +183,7 @@ pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> 
         Key::None,
         format!(
             "{} samples{}",
-            super::super::thousands(kept.len() as u64),
+            super::super::thousands(kept as u64),
             if stride > 1 {
                 format!(", 1 in {stride} drawn")
             } else {
@@ -143,68 +191,156 @@ pub fn pair_plot(meta: &PlotMeta, plot: &PairPlot) -> Result<Figure, PlotError> 
             }
         ),
     );
+    legend
+}
 
-    frame::figure(meta, &legend, |area| {
-        if k == 0 {
-            return Ok(());
+/// What the panels of a pair plot are drawn from.
+struct Panels<'a> {
+    plot: &'a PairPlot,
+    prep: &'a Prepared,
+    /// Per parameter, the kept samples' values.
+    cols: Vec<Vec<f64>>,
+    colour: RGBColor,
+}
+
+/// One panel's place in the grid: its row and column, its top-left pixel
+/// and its size.
+#[derive(Clone, Copy)]
+struct Cell {
+    row: usize,
+    col: usize,
+    x0: i32,
+    y0: i32,
+    pw: i32,
+    ph: i32,
+}
+
+/// Lays the grid of panels out on `area` and draws each panel with the
+/// tick labels and names outside it.
+fn draw_grid(
+    area: &Area<'_>,
+    plot: &PairPlot,
+    prep: &Prepared,
+    colour: RGBColor,
+) -> Result<(), PlotError> {
+    let k = plot.names.len();
+    if k == 0 {
+        return Ok(());
+    }
+    let (w, h) = area.dim_in_pixel();
+    let (left, bottom, top, right) = (64, 54, 8, 12);
+    let pw = ((w as i32 - left - right - GAP * (k as i32 - 1)) / k as i32).max(10);
+    let ph = ((h as i32 - top - bottom - GAP * (k as i32 - 1)) / k as i32).max(10);
+    let panels = Panels {
+        plot,
+        prep,
+        cols: (0..k).map(|p| column(plot, &prep.kept, p)).collect(),
+        colour,
+    };
+    for row in 0..k {
+        for col in 0..k {
+            let x0 = left + col as i32 * (pw + GAP);
+            let y0 = top + row as i32 * (ph + GAP);
+            let panel = area.clone().shrink((x0, y0), (pw, ph));
+            let cell = Cell {
+                row,
+                col,
+                x0,
+                y0,
+                pw,
+                ph,
+            };
+            draw_panel(&panel, &panels, cell)?;
+            outer_labels(area, plot, &prep.ranges, cell)?;
         }
-        let (w, h) = area.dim_in_pixel();
-        let (left, bottom, top, right) = (64, 54, 8, 12);
-        let pw = ((w as i32 - left - right - GAP * (k as i32 - 1)) / k as i32).max(10);
-        let ph = ((h as i32 - top - bottom - GAP * (k as i32 - 1)) / k as i32).max(10);
-        let cols: Vec<Vec<f64>> = (0..k).map(column).collect();
-        for row in 0..k {
-            for col in 0..k {
-                let x0 = left + col as i32 * (pw + GAP);
-                let y0 = top + row as i32 * (ph + GAP);
-                let panel = area.clone().shrink((x0, y0), (pw, ph));
-                if row == col {
-                    histogram(
-                        &panel,
-                        &cols[col],
-                        &weights,
-                        ranges[col],
-                        colour,
-                        plot.reference.as_ref().map(|r| r[col]),
-                    )?;
-                } else if row > col {
-                    scatter(
-                        &panel,
-                        (&cols[col], &cols[row]),
-                        (ranges[col], ranges[row]),
-                        &weights,
-                        w_max,
-                        &shown,
-                        colour,
-                        plot.reference.as_ref().map(|r| (r[col], r[row])),
-                    )?;
-                } else {
-                    let r = correlation(&cols[col], &cols[row], &weights);
-                    let label = r.map_or("ρ undefined".to_string(), |r| {
-                        format!("ρ = {r:.2}").replacen('-', "\u{2212}", 1)
-                    });
-                    let px =
-                        (size::SUBTITLE * (1.0 + r.map_or(0.0, f64::abs))).min(ph as f64 / 3.0);
-                    let style = text::style(px, INK, HPos::Center, VPos::Center);
-                    panel.draw(&Text::new(label, (pw / 2, ph / 2), style))?;
-                }
-                // Outer tick labels and names.
-                if row == k - 1 {
-                    axis_ticks(area, ranges[col], (x0, y0 + ph), pw, true)?;
-                    let name = text::ellipsize(&plot.names[col], size::AXIS, pw as f64);
-                    let style = text::style(size::AXIS, INK, HPos::Center, VPos::Top);
-                    area.draw(&Text::new(name, (x0 + pw / 2, y0 + ph + 24), style))?;
-                }
-                if col == 0 && row > 0 {
-                    axis_ticks(area, ranges[row], (x0, y0 + ph), ph, false)?;
-                    let name = text::ellipsize(&plot.names[row], size::AXIS, ph as f64);
-                    let style = text::vertical(size::AXIS, INK);
-                    area.draw(&Text::new(name, (12, y0 + ph / 2), style))?;
-                }
-            }
-        }
-        Ok(())
-    })
+    }
+    Ok(())
+}
+
+/// Draws one panel: a histogram on the diagonal, a scatter plot below it,
+/// the correlation above it.
+fn draw_panel(panel: &Area<'_>, panels: &Panels<'_>, cell: Cell) -> Result<(), PlotError> {
+    let Panels {
+        plot,
+        prep,
+        cols,
+        colour,
+    } = panels;
+    let (row, col) = (cell.row, cell.col);
+    if row == col {
+        histogram(
+            panel,
+            &cols[col],
+            &prep.weights,
+            prep.ranges[col],
+            *colour,
+            plot.reference.as_ref().map(|r| r[col]),
+        )?;
+    } else if row > col {
+        scatter(
+            panel,
+            (&cols[col], &cols[row]),
+            (prep.ranges[col], prep.ranges[row]),
+            &prep.weights,
+            prep.w_max,
+            &prep.shown,
+            *colour,
+            plot.reference.as_ref().map(|r| (r[col], r[row])),
+        )?;
+    } else {
+        correlation_text(panel, (&cols[col], &cols[row]), &prep.weights, cell)?;
+    }
+    Ok(())
+}
+
+/// Writes the weighted correlation of `xs` and `ys` in the middle of the
+/// panel, larger the stronger it is.
+fn correlation_text(
+    panel: &Area<'_>,
+    (xs, ys): (&[f64], &[f64]),
+    weights: &[f64],
+    cell: Cell,
+) -> Result<(), PlotError> {
+    let (pw, ph) = (cell.pw, cell.ph);
+    let r = correlation(xs, ys, weights);
+    let label = r.map_or("ρ undefined".to_string(), |r| {
+        format!("ρ = {r:.2}").replacen('-', "\u{2212}", 1)
+    });
+    let px = (size::SUBTITLE * (1.0 + r.map_or(0.0, f64::abs))).min(ph as f64 / 3.0);
+    let style = text::style(px, INK, HPos::Center, VPos::Center);
+    panel.draw(&Text::new(label, (pw / 2, ph / 2), style))?;
+    Ok(())
+}
+
+/// Outer tick labels and names: under the panels of the bottom row, and
+/// left of those of the first column below the top.
+fn outer_labels(
+    area: &Area<'_>,
+    plot: &PairPlot,
+    ranges: &[(f64, f64)],
+    cell: Cell,
+) -> Result<(), PlotError> {
+    let Cell {
+        row,
+        col,
+        x0,
+        y0,
+        pw,
+        ph,
+    } = cell;
+    if row == plot.names.len() - 1 {
+        axis_ticks(area, ranges[col], (x0, y0 + ph), pw, true)?;
+        let name = text::ellipsize(&plot.names[col], size::AXIS, pw as f64);
+        let style = text::style(size::AXIS, INK, HPos::Center, VPos::Top);
+        area.draw(&Text::new(name, (x0 + pw / 2, y0 + ph + 24), style))?;
+    }
+    if col == 0 && row > 0 {
+        axis_ticks(area, ranges[row], (x0, y0 + ph), ph, false)?;
+        let name = text::ellipsize(&plot.names[row], size::AXIS, ph as f64);
+        let style = text::vertical(size::AXIS, INK);
+        area.draw(&Text::new(name, (12, y0 + ph / 2), style))?;
+    }
+    Ok(())
 }
 
 /// Tick labels for `range` along a panel edge starting at pixel `origin`
