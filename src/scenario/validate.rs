@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::error::Diagnostic;
-use super::locate::{Locator, Seg, render};
+use super::locate::{Locator, Seg};
 use super::raw::{QuarterRef, RawBacklog, RawEvent, RawRun, RawScenario};
 use crate::model::{
     Backlog, BuyerParam, Domain, Event, MAX_BACKLOG, MAX_EVENTS, MAX_QUARTERS, MAX_RUNS,
@@ -81,16 +81,10 @@ impl Checker<'_> {
         expected: impl Into<String>,
         note: Option<String>,
     ) {
-        let (line, column) = self.locator.position(path).unzip();
-        self.diagnostics.push(Diagnostic {
-            file: self.origin.to_string(),
-            line,
-            column,
-            field: render(path),
-            found: found.into(),
-            expected: expected.into(),
-            note,
-        });
+        let diagnostic = self
+            .locator
+            .diagnostic(self.origin, path, found, expected, note);
+        self.diagnostics.push(diagnostic);
     }
 
     /// Reads a parameter table into `Params<P>`, reporting unknown, missing,
@@ -192,6 +186,23 @@ impl Checker<'_> {
         }
     }
 
+    /// The model `[run] model` names: v1 when it is absent, and v3 (after a
+    /// report) when it names no model, so the rest is checked against v3.
+    fn model_version(&mut self, name: Option<&str>) -> ModelVersion {
+        match name {
+            None => ModelVersion::V1,
+            Some(name) => ModelVersion::from_name(name).unwrap_or_else(|| {
+                self.fail(
+                    &[key("run"), key("model")],
+                    format!("{name:?}"),
+                    "\"v1\", \"v2\" or \"v3\"",
+                    None,
+                );
+                ModelVersion::V3
+            }),
+        }
+    }
+
     /// Checks `[run]`; returns the start (if valid), whether the horizon is
     /// valid (events and backlog are checked against it only then) and the
     /// procurement mode.
@@ -262,110 +273,142 @@ impl Checker<'_> {
         (start, horizon_ok, procurement)
     }
 
+    /// Checks `[[suppliers]]`: how many there are, then each supplier in
+    /// file order, then (model v1) that their initial shares sum to 1.
     fn suppliers(&mut self, tables: &[toml::Table]) -> Vec<Supplier> {
-        let at = [key("suppliers")];
-        if tables.len() < 2 || tables.len() > MAX_SUPPLIERS {
-            self.fail(
-                &at,
-                format!("{} supplier(s)", tables.len()),
-                format!("from 2 to {MAX_SUPPLIERS} [[suppliers]]"),
-                None,
-            );
-            if tables.len() > MAX_SUPPLIERS {
-                return Vec::new();
-            }
+        if !self.supplier_count(tables.len()) {
+            return Vec::new();
         }
         let mut seen = HashSet::new();
         let mut suppliers = Vec::new();
         for (i, table) in tables.iter().enumerate() {
-            let here = with(&at, Seg::Index(i));
-            let name = self.string(table, &here, "name");
-            if name.contains(FORBIDDEN_IN_NAMES) || name.chars().count() > MAX_NAME {
-                self.fail(
-                    &with(&here, key("name")),
-                    format!("{name:?}"),
-                    format!(
-                        "a name of at most {MAX_NAME} characters without any of {}",
-                        FORBIDDEN_IN_NAMES.iter().collect::<String>()
-                    ),
-                    Some("names appear in --set paths, CSV and Arrow columns and plots".into()),
-                );
-            } else if name.parse::<usize>().is_ok()
-                || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()))
-            {
-                // Whatever `--set suppliers.WHO.KEY` reads as an index:
-                // digits, and also a leading `+` ("+1" is supplier 1).
-                self.fail(
-                    &with(&here, key("name")),
-                    format!("{name:?}"),
-                    "a name that is not a number",
-                    Some(format!(
-                        "suppliers.INDEX.KEY counts suppliers from 0, so suppliers.{name}.KEY \
-                         would be ambiguous"
-                    )),
-                );
-            } else if matches!(name.as_str(), "world" | "buyer") {
-                self.fail(
-                    &with(&here, key("name")),
-                    format!("{name:?}"),
-                    "a name other than \"world\" or \"buyer\"",
-                    None,
-                );
-            } else if !name.is_empty() && !seen.insert(name.clone()) {
-                self.fail(
-                    &with(&here, key("name")),
-                    format!("a second supplier named {name:?}"),
-                    "unique supplier names",
-                    None,
-                );
-            }
-            let params: Params<SupplierParam> = self.params(table, &here, SUPPLIER_EXTRA_KEYS);
-            if SupplierParam::MaxDiscount.models().includes(self.model)
-                && params[SupplierParam::Discount] > params[SupplierParam::MaxDiscount]
-            {
-                self.fail(
-                    &with(&here, key("discount")),
-                    params[SupplierParam::Discount].to_string(),
-                    format!(
-                        "a discount no larger than max_discount ({})",
-                        params[SupplierParam::MaxDiscount]
-                    ),
-                    None,
-                );
-            }
-            let profile = table
-                .get(super::profiles::PROFILE_KEY)
-                .and_then(toml::Value::as_str)
-                .map(str::to_string);
-            suppliers.push(Supplier {
-                name,
-                params,
-                profile,
-            });
+            suppliers.push(self.supplier(i, table, &mut seen));
         }
         if self.model == ModelVersion::V1 && !suppliers.is_empty() {
-            let total: f64 = suppliers
-                .iter()
-                .map(|s| s.params[SupplierParam::Share])
-                .sum();
-            if (total - 1.0).abs() > SHARE_TOLERANCE {
-                let listed: Vec<String> = suppliers
-                    .iter()
-                    .map(|s| format!("{} {}", s.name, s.params[SupplierParam::Share]))
-                    .collect();
-                self.fail(
-                    &[key("suppliers"), Seg::Index(0), key("share")],
-                    format!(
-                        "shares summing to {} ({})",
-                        (total * 1e9).round() / 1e9,
-                        listed.join(", ")
-                    ),
-                    format!("initial shares summing to 1 (within {SHARE_TOLERANCE})"),
-                    None,
-                );
-            }
+            self.shares_sum_to_one(&suppliers);
         }
         suppliers
+    }
+
+    /// Reports a number of suppliers outside 2 to [`MAX_SUPPLIERS`]; returns
+    /// whether to read them (not when there are too many).
+    fn supplier_count(&mut self, count: usize) -> bool {
+        if !(2..=MAX_SUPPLIERS).contains(&count) {
+            self.fail(
+                &[key("suppliers")],
+                format!("{count} supplier(s)"),
+                format!("from 2 to {MAX_SUPPLIERS} [[suppliers]]"),
+                None,
+            );
+        }
+        count <= MAX_SUPPLIERS
+    }
+
+    /// Reads supplier `i` from `table`: its name (`seen` holds the names
+    /// before it), its parameters, its discount and its profile.
+    fn supplier(&mut self, i: usize, table: &toml::Table, seen: &mut HashSet<String>) -> Supplier {
+        let here = [key("suppliers"), Seg::Index(i)];
+        let name = self.string(table, &here, "name");
+        self.supplier_name(&name, &with(&here, key("name")), seen);
+        let params: Params<SupplierParam> = self.params(table, &here, SUPPLIER_EXTRA_KEYS);
+        self.discount_within_max(&params, &here);
+        let profile = table
+            .get(super::profiles::PROFILE_KEY)
+            .and_then(toml::Value::as_str)
+            .map(str::to_string);
+        Supplier {
+            name,
+            params,
+            profile,
+        }
+    }
+
+    /// Reports the first problem with a supplier's name, at `path`: it would
+    /// break paths or outputs, reads as an index, is reserved (`world`,
+    /// `buyer`) or repeats a name in `seen` (to which a new name is added).
+    fn supplier_name(&mut self, name: &str, path: &[Seg], seen: &mut HashSet<String>) {
+        if name.contains(FORBIDDEN_IN_NAMES) || name.chars().count() > MAX_NAME {
+            self.fail(
+                path,
+                format!("{name:?}"),
+                format!(
+                    "a name of at most {MAX_NAME} characters without any of {}",
+                    FORBIDDEN_IN_NAMES.iter().collect::<String>()
+                ),
+                Some("names appear in --set paths, CSV and Arrow columns and plots".into()),
+            );
+        } else if name.parse::<usize>().is_ok()
+            || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()))
+        {
+            // Whatever `--set suppliers.WHO.KEY` reads as an index:
+            // digits, and also a leading `+` ("+1" is supplier 1).
+            self.fail(
+                path,
+                format!("{name:?}"),
+                "a name that is not a number",
+                Some(format!(
+                    "suppliers.INDEX.KEY counts suppliers from 0, so suppliers.{name}.KEY \
+                     would be ambiguous"
+                )),
+            );
+        } else if matches!(name, "world" | "buyer") {
+            self.fail(
+                path,
+                format!("{name:?}"),
+                "a name other than \"world\" or \"buyer\"",
+                None,
+            );
+        } else if !name.is_empty() && !seen.insert(name.to_string()) {
+            self.fail(
+                path,
+                format!("a second supplier named {name:?}"),
+                "unique supplier names",
+                None,
+            );
+        }
+    }
+
+    /// Reports a supplier's discount above its `max_discount`, in models
+    /// that have one; `here` is the supplier's table.
+    fn discount_within_max(&mut self, params: &Params<SupplierParam>, here: &[Seg]) {
+        if SupplierParam::MaxDiscount.models().includes(self.model)
+            && params[SupplierParam::Discount] > params[SupplierParam::MaxDiscount]
+        {
+            self.fail(
+                &with(here, key("discount")),
+                params[SupplierParam::Discount].to_string(),
+                format!(
+                    "a discount no larger than max_discount ({})",
+                    params[SupplierParam::MaxDiscount]
+                ),
+                None,
+            );
+        }
+    }
+
+    /// Reports initial shares (model v1) that do not sum to 1 within
+    /// [`SHARE_TOLERANCE`], listing every supplier's share.
+    fn shares_sum_to_one(&mut self, suppliers: &[Supplier]) {
+        let total: f64 = suppliers
+            .iter()
+            .map(|s| s.params[SupplierParam::Share])
+            .sum();
+        if (total - 1.0).abs() > SHARE_TOLERANCE {
+            let listed: Vec<String> = suppliers
+                .iter()
+                .map(|s| format!("{} {}", s.name, s.params[SupplierParam::Share]))
+                .collect();
+            self.fail(
+                &[key("suppliers"), Seg::Index(0), key("share")],
+                format!(
+                    "shares summing to {} ({})",
+                    (total * 1e9).round() / 1e9,
+                    listed.join(", ")
+                ),
+                format!("initial shares summing to 1 (within {SHARE_TOLERANCE})"),
+                None,
+            );
+        }
     }
 
     /// Looks a supplier up by name for `path`, suggesting the nearest name.
@@ -483,30 +526,62 @@ impl Checker<'_> {
         suppliers: &[Supplier],
     ) -> Option<Event> {
         let at = [key("events"), Seg::Index(i)];
-        let quarter = match horizon {
-            Some((start, quarters)) => self.quarter(
-                &raw.quarter,
-                &with(&at, key("quarter")),
-                start,
-                quarters,
-                false,
-            ),
-            None => None,
-        };
+        let quarter = self.event_quarter(raw, &at, horizon);
         if let (Some(date), Some(q)) = (&raw.date, quarter) {
             let label = horizon.and_then(|(start, _)| start).map(|s| s.plus(q));
             self.date(date, label, &with(&at, key("date")));
         }
-        if let Some(source) = &raw.source
+        self.event_source(raw.source.as_deref(), &at);
+        let (op, value) = self.event_operation(raw, &at)?;
+        let target = self.event_target(raw, &at, suppliers)?;
+        self.event_value(op, value, target.domain(), &with(&at, key(op.name())));
+        Some(Event {
+            quarter: quarter?,
+            target,
+            op,
+            value,
+            note: raw.note.clone().unwrap_or_default(),
+            index: i,
+        })
+    }
+
+    /// An event's quarter as an index within the horizon; `None` when the
+    /// horizon is invalid (not checked) or the quarter is outside it
+    /// (reported). `at` is the event's table.
+    fn event_quarter(
+        &mut self,
+        raw: &RawEvent,
+        at: &[Seg],
+        horizon: Option<(Option<Quarter>, u32)>,
+    ) -> Option<u32> {
+        let (start, quarters) = horizon?;
+        self.quarter(
+            &raw.quarter,
+            &with(at, key("quarter")),
+            start,
+            quarters,
+            false,
+        )
+    }
+
+    /// Reports an event's `source` that is blank or not on one line.
+    fn event_source(&mut self, source: Option<&str>, at: &[Seg]) {
+        if let Some(source) = source
             && (source.trim().is_empty() || source.chars().any(char::is_control))
         {
             self.fail(
-                &with(&at, key("source")),
+                &with(at, key("source")),
                 format!("{source:?}"),
                 "a document, named in one line",
                 None,
             );
         }
+    }
+
+    /// The event's one operation (`set`, `scale` or `add`) and its value;
+    /// `None` (reported) for none or several, or a value that is not finite
+    /// (except `set = -inf`).
+    fn event_operation(&mut self, raw: &RawEvent, at: &[Seg]) -> Option<(Op, f64)> {
         let ops: Vec<(Op, f64)> = [
             (Op::Set, raw.set),
             (Op::Scale, raw.scale),
@@ -515,28 +590,41 @@ impl Checker<'_> {
         .into_iter()
         .filter_map(|(op, v)| v.map(|v| (op, v)))
         .collect();
-        let (op, value) = match ops.as_slice() {
-            [(op, v)] if v.is_finite() || (*op == Op::Set && *v == f64::NEG_INFINITY) => (*op, *v),
+        match ops.as_slice() {
+            [(op, v)] if v.is_finite() || (*op == Op::Set && *v == f64::NEG_INFINITY) => {
+                Some((*op, *v))
+            }
             [(op, v)] => {
                 self.fail(
-                    &with(&at, key(op.name())),
+                    &with(at, key(op.name())),
                     v.to_string(),
                     "a finite number",
                     None,
                 );
-                return None;
+                None
             }
             _ => {
                 self.fail(
-                    &at,
+                    at,
                     format!("{} of set/scale/add", ops.len()),
                     "exactly one of `set`, `scale` or `add`",
                     None,
                 );
-                return None;
+                None
             }
-        };
-        let param_path = with(&at, key("param"));
+        }
+    }
+
+    /// The parameter an event changes, named by its `entity` (`world`,
+    /// `buyer` or a supplier) and `param`; `None` (reported) where either is
+    /// unknown or the parameter only sets up the initial state.
+    fn event_target(
+        &mut self,
+        raw: &RawEvent,
+        at: &[Seg],
+        suppliers: &[Supplier],
+    ) -> Option<Target> {
+        let param_path = with(at, key("param"));
         let target = match raw.entity.as_str() {
             "world" => self.lookup(&raw.param, &param_path).map(Target::World),
             "buyer" => self.lookup(&raw.param, &param_path).map(Target::Buyer),
@@ -545,14 +633,7 @@ impl Checker<'_> {
                     .lookup(&raw.param, &param_path)
                     .map(|p| Target::Supplier(index, p)),
                 None => {
-                    let mut valid = vec!["world", "buyer"];
-                    valid.extend(suppliers.iter().map(|s| s.name.as_str()));
-                    self.fail(
-                        &with(&at, key("entity")),
-                        format!("{name:?}"),
-                        format!("one of: {}", valid.join(", ")),
-                        did_you_mean(name, &valid),
-                    );
+                    self.unknown_entity(name, &with(at, key("entity")), suppliers);
                     None
                 }
             },
@@ -566,18 +647,36 @@ impl Checker<'_> {
             );
             return None;
         }
-        let domain = target.domain();
-        let op_path = with(&at, key(op.name()));
+        Some(target)
+    }
+
+    /// Reports an event's `entity` that is neither `world`, `buyer` nor a
+    /// supplier's name, suggesting the nearest.
+    fn unknown_entity(&mut self, name: &str, path: &[Seg], suppliers: &[Supplier]) {
+        let mut valid = vec!["world", "buyer"];
+        valid.extend(suppliers.iter().map(|s| s.name.as_str()));
+        self.fail(
+            path,
+            format!("{name:?}"),
+            format!("one of: {}", valid.join(", ")),
+            did_you_mean(name, &valid),
+        );
+    }
+
+    /// Reports an operation the target's `domain` rules out: a `set`
+    /// outside it, a negative `scale`, or `scale` or `add` on a yes/no
+    /// parameter. `path` is the operation's key.
+    fn event_value(&mut self, op: Op, value: f64, domain: Domain, path: &[Seg]) {
         match op {
             Op::Set if !domain.contains(value) => {
-                self.fail(&op_path, value.to_string(), domain.describe(), None);
+                self.fail(path, value.to_string(), domain.describe(), None);
             }
             Op::Scale if value < 0.0 => {
-                self.fail(&op_path, value.to_string(), "a factor 0 or greater", None);
+                self.fail(path, value.to_string(), "a factor 0 or greater", None);
             }
             Op::Scale | Op::Add if domain.is_flag() => {
                 self.fail(
-                    &op_path,
+                    path,
                     format!("`{}` on a yes/no parameter", op.name()),
                     "`set = true` or `set = false`",
                     None,
@@ -585,14 +684,6 @@ impl Checker<'_> {
             }
             _ => {}
         }
-        Some(Event {
-            quarter: quarter?,
-            target,
-            op,
-            value,
-            note: raw.note.clone().unwrap_or_default(),
-            index: i,
-        })
     }
 
     /// Checks an event's `date` (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`) and that
@@ -708,6 +799,90 @@ impl Checker<'_> {
         })
         .filter(|_| value_domain.contains(raw.value))
     }
+
+    /// Reports more `[[events]]` or `[[backlog]]` entries than allowed, and
+    /// a backlog in a model without an order book.
+    fn timeline_sizes(&mut self, raw: &RawScenario) {
+        if raw.events.len() > MAX_EVENTS {
+            self.fail(
+                &[key("events")],
+                format!("{} events", raw.events.len()),
+                format!("at most {MAX_EVENTS} [[events]]"),
+                None,
+            );
+        }
+        if raw.backlog.len() > MAX_BACKLOG {
+            self.fail(
+                &[key("backlog")],
+                format!("{} entries", raw.backlog.len()),
+                format!("at most {MAX_BACKLOG} [[backlog]] entries"),
+                None,
+            );
+        }
+        if !self.model.has_order_book() && !raw.backlog.is_empty() {
+            self.fail(
+                &[key("backlog")],
+                "a [[backlog]] in a model v1 scenario",
+                "model = \"v3\" (or \"v2\") in [run] (v1 delivers at once and has no order book)",
+                None,
+            );
+        }
+    }
+
+    /// Validates the first [`MAX_EVENTS`] events in file order, skipping
+    /// those left out for another model; returns the valid ones.
+    fn events(
+        &mut self,
+        raw: &[RawEvent],
+        horizon: Option<(Option<Quarter>, u32)>,
+        suppliers: &[Supplier],
+    ) -> Vec<Event> {
+        raw.iter()
+            .take(MAX_EVENTS)
+            .enumerate()
+            .filter(|(_, e)| !e.left_out)
+            .filter_map(|(i, e)| self.event(i, e, horizon, suppliers))
+            .collect()
+    }
+
+    /// Validates the first [`MAX_BACKLOG`] backlog entries in file order;
+    /// returns the valid ones.
+    fn backlogs(
+        &mut self,
+        raw: &[RawBacklog],
+        horizon: Option<(Option<Quarter>, u32)>,
+        suppliers: &[Supplier],
+    ) -> Vec<Backlog> {
+        raw.iter()
+            .take(MAX_BACKLOG)
+            .enumerate()
+            .filter_map(|(i, b)| self.backlog(i, b, horizon, suppliers))
+            .collect()
+    }
+
+    /// Reports a study whose summary of `quarters` quarters, `suppliers`
+    /// suppliers and `pairs` compared pairs would not fit in
+    /// [`MAX_SUMMARY_BYTES`]; checked only for a valid number of suppliers.
+    fn summary_fits(&mut self, quarters: u32, suppliers: usize, pairs: usize) {
+        if !(2..=MAX_SUPPLIERS).contains(&suppliers) {
+            return;
+        }
+        let bytes = Summary::estimated_bytes(quarters as usize, suppliers, pairs);
+        if bytes > MAX_SUMMARY_BYTES {
+            self.fail(
+                &[key("run"), key("quarters")],
+                format!(
+                    "{quarters} quarters x {suppliers} suppliers, whose summary needs {:.1} GB",
+                    bytes as f64 / 1e9
+                ),
+                format!(
+                    "a study that fits in {:.1} GB (fewer quarters or suppliers)",
+                    MAX_SUMMARY_BYTES as f64 / 1e9
+                ),
+                None,
+            );
+        }
+    }
 }
 
 /// Validates `raw` into a [`Scenario`] called `id`; `origin` names the file in
@@ -727,18 +902,8 @@ pub fn validate(
         model: ModelVersion::V1,
         diagnostics: Vec::new(),
     };
-    check.model = match raw.run.model.as_deref() {
-        None => ModelVersion::V1,
-        Some(name) => ModelVersion::from_name(name).unwrap_or_else(|| {
-            check.fail(
-                &[key("run"), key("model")],
-                format!("{name:?}"),
-                "\"v1\", \"v2\" or \"v3\"",
-                None,
-            );
-            ModelVersion::V3
-        }),
-    };
+    // Each part is checked in turn, and diagnostics keep this order.
+    check.model = check.model_version(raw.run.model.as_deref());
     let (start, horizon_ok, procurement) = check.run(&raw.run);
     let horizon = horizon_ok.then_some((start, raw.run.quarters));
     let world: Params<WorldParam> = check.params(&raw.world, &[key("world")], WORLD_EXTRA_KEYS);
@@ -746,64 +911,11 @@ pub fn validate(
     let buyer: Params<BuyerParam> = check.params(&raw.buyer, &[key("buyer")], BUYER_EXTRA_KEYS);
     let suppliers = check.suppliers(&raw.suppliers);
     let compare = check.compare(&raw.run, &suppliers);
-    if raw.events.len() > MAX_EVENTS {
-        check.fail(
-            &[key("events")],
-            format!("{} events", raw.events.len()),
-            format!("at most {MAX_EVENTS} [[events]]"),
-            None,
-        );
-    }
-    if raw.backlog.len() > MAX_BACKLOG {
-        check.fail(
-            &[key("backlog")],
-            format!("{} entries", raw.backlog.len()),
-            format!("at most {MAX_BACKLOG} [[backlog]] entries"),
-            None,
-        );
-    }
-    if !check.model.has_order_book() && !raw.backlog.is_empty() {
-        check.fail(
-            &[key("backlog")],
-            "a [[backlog]] in a model v1 scenario",
-            "model = \"v3\" (or \"v2\") in [run] (v1 delivers at once and has no order book)",
-            None,
-        );
-    }
-    let mut events: Vec<Event> = raw
-        .events
-        .iter()
-        .take(MAX_EVENTS)
-        .enumerate()
-        .filter(|(_, e)| !e.left_out)
-        .filter_map(|(i, e)| check.event(i, e, horizon, &suppliers))
-        .collect();
-    let backlog: Vec<Backlog> = raw
-        .backlog
-        .iter()
-        .take(MAX_BACKLOG)
-        .enumerate()
-        .filter_map(|(i, b)| check.backlog(i, b, horizon, &suppliers))
-        .collect();
-    if horizon_ok && (2..=MAX_SUPPLIERS).contains(&suppliers.len()) {
-        let bytes =
-            Summary::estimated_bytes(raw.run.quarters as usize, suppliers.len(), compare.len());
-        if bytes > MAX_SUMMARY_BYTES {
-            check.fail(
-                &[key("run"), key("quarters")],
-                format!(
-                    "{} quarters x {} suppliers, whose summary needs {:.1} GB",
-                    raw.run.quarters,
-                    suppliers.len(),
-                    bytes as f64 / 1e9
-                ),
-                format!(
-                    "a study that fits in {:.1} GB (fewer quarters or suppliers)",
-                    MAX_SUMMARY_BYTES as f64 / 1e9
-                ),
-                None,
-            );
-        }
+    check.timeline_sizes(raw);
+    let mut events = check.events(&raw.events, horizon, &suppliers);
+    let backlog = check.backlogs(&raw.backlog, horizon, &suppliers);
+    if horizon_ok {
+        check.summary_fits(raw.run.quarters, suppliers.len(), compare.len());
     }
     if !check.diagnostics.is_empty() {
         return Err(check.diagnostics);
@@ -835,94 +947,126 @@ pub fn validate(
 /// `10.0`, an omitted default or an explicit one, `2` or `"2021Q3"`) have the
 /// same canonical form, and so the same hash.
 pub fn canonical(raw: &RawScenario, scenario: &Scenario) -> RawScenario {
-    fn table<P: Param>(
-        params: &Params<P>,
-        model: ModelVersion,
-        names: &[(&str, &str)],
-    ) -> toml::Table {
-        let mut table = toml::Table::new();
-        for (k, v) in names {
-            table.insert(k.to_string(), toml::Value::String(v.to_string()));
-        }
-        for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
-            let value = if p.domain().is_flag() {
-                toml::Value::Boolean(params[p] == 1.0)
-            } else {
-                toml::Value::Float(params[p])
-            };
-            table.insert(p.name().to_string(), value);
-        }
-        table
-    }
-    let label = |t: u32| QuarterRef::Label(scenario.label(t).to_string());
     let model = scenario.model;
     RawScenario {
-        run: RawRun {
-            name: scenario.name.clone(),
-            model: Some(model.name().to_string()),
-            start: scenario.start.to_string(),
-            quarters: scenario.quarters,
-            runs: scenario.runs,
-            seed: scenario.seed,
-            procurement: scenario.procurement.name().to_string(),
-            compare: raw.run.compare.clone(),
-        },
-        world: table(&scenario.world, model, &[]),
-        buyer: table(&scenario.buyer, model, &[("name", &scenario.buyer_name)]),
-        suppliers: scenario
-            .suppliers
-            .iter()
-            .map(|s| match &s.profile {
-                Some(profile) => table(
-                    &s.params,
-                    model,
-                    &[("name", &s.name), (super::profiles::PROFILE_KEY, profile)],
-                ),
-                None => table(&s.params, model, &[("name", &s.name)]),
-            })
-            .collect(),
-        backlog: scenario
-            .backlog
-            .iter()
-            .map(|b| RawBacklog {
-                supplier: scenario.suppliers[b.supplier].name.clone(),
-                value: b.value,
-                first: label(b.first),
-                last: label(b.last),
-                note: Some(b.note.clone()).filter(|n| !n.is_empty()),
-            })
-            .collect(),
-        events: {
-            // File order, as `--set events.INDEX` counts them.
-            let mut events: Vec<&Event> = scenario.events.iter().collect();
-            events.sort_by_key(|e| e.index);
-            events
-                .into_iter()
-                .map(|e| {
-                    let (entity, param) = match e.target {
-                        Target::World(p) => ("world".to_string(), p.name()),
-                        Target::Buyer(p) => ("buyer".to_string(), p.name()),
-                        Target::Supplier(i, p) => (scenario.suppliers[i].name.clone(), p.name()),
-                    };
-                    let value = Some(e.value);
-                    RawEvent {
-                        quarter: label(e.quarter),
-                        entity,
-                        param: param.to_string(),
-                        set: value.filter(|_| e.op == Op::Set),
-                        scale: value.filter(|_| e.op == Op::Scale),
-                        add: value.filter(|_| e.op == Op::Add),
-                        note: Some(e.note.clone()).filter(|n| !n.is_empty()),
-                        date: None,
-                        source: None,
-                        left_out: false,
-                    }
-                })
-                .collect()
-        },
+        run: canonical_run(raw, scenario),
+        world: canonical_table(&scenario.world, model, &[]),
+        buyer: canonical_table(&scenario.buyer, model, &[("name", &scenario.buyer_name)]),
+        suppliers: canonical_suppliers(scenario),
+        backlog: canonical_backlog(scenario),
+        events: canonical_events(scenario),
         experiment: None,
         sensitivity: None,
         calibration: None,
         case: None,
+    }
+}
+
+/// A parameter table in canonical form: the string keys `names` first, then
+/// every parameter of `model` as a float (flags as booleans).
+fn canonical_table<P: Param>(
+    params: &Params<P>,
+    model: ModelVersion,
+    names: &[(&str, &str)],
+) -> toml::Table {
+    let mut table = toml::Table::new();
+    for (k, v) in names {
+        table.insert(k.to_string(), toml::Value::String(v.to_string()));
+    }
+    for &p in P::ALL.iter().filter(|p| p.models().includes(model)) {
+        let value = if p.domain().is_flag() {
+            toml::Value::Boolean(params[p] == 1.0)
+        } else {
+            toml::Value::Float(params[p])
+        };
+        table.insert(p.name().to_string(), value);
+    }
+    table
+}
+
+/// Quarter `t` of `scenario`'s horizon as a label such as `"2021Q3"`.
+fn canonical_quarter(scenario: &Scenario, t: u32) -> QuarterRef {
+    QuarterRef::Label(scenario.label(t).to_string())
+}
+
+/// `[run]` in canonical form: the model named, the pairs compared as written.
+fn canonical_run(raw: &RawScenario, scenario: &Scenario) -> RawRun {
+    RawRun {
+        name: scenario.name.clone(),
+        model: Some(scenario.model.name().to_string()),
+        start: scenario.start.to_string(),
+        quarters: scenario.quarters,
+        runs: scenario.runs,
+        seed: scenario.seed,
+        procurement: scenario.procurement.name().to_string(),
+        compare: raw.run.compare.clone(),
+    }
+}
+
+/// `[[suppliers]]` in canonical form: each supplier's name, its profile if
+/// it has one, then its parameters.
+fn canonical_suppliers(scenario: &Scenario) -> Vec<toml::Table> {
+    let model = scenario.model;
+    scenario
+        .suppliers
+        .iter()
+        .map(|s| match &s.profile {
+            Some(profile) => canonical_table(
+                &s.params,
+                model,
+                &[("name", &s.name), (super::profiles::PROFILE_KEY, profile)],
+            ),
+            None => canonical_table(&s.params, model, &[("name", &s.name)]),
+        })
+        .collect()
+}
+
+/// `[[backlog]]` in canonical form: suppliers by name, quarters as labels,
+/// an empty note left out.
+fn canonical_backlog(scenario: &Scenario) -> Vec<RawBacklog> {
+    scenario
+        .backlog
+        .iter()
+        .map(|b| RawBacklog {
+            supplier: scenario.suppliers[b.supplier].name.clone(),
+            value: b.value,
+            first: canonical_quarter(scenario, b.first),
+            last: canonical_quarter(scenario, b.last),
+            note: Some(b.note.clone()).filter(|n| !n.is_empty()),
+        })
+        .collect()
+}
+
+/// `[[events]]` in canonical form, in file order (as `--set events.INDEX`
+/// counts them).
+fn canonical_events(scenario: &Scenario) -> Vec<RawEvent> {
+    let mut events: Vec<&Event> = scenario.events.iter().collect();
+    events.sort_by_key(|e| e.index);
+    events
+        .into_iter()
+        .map(|e| canonical_event(scenario, e))
+        .collect()
+}
+
+/// One event in canonical form: its entity by name, its quarter as a label,
+/// its one operation, and no date or source.
+fn canonical_event(scenario: &Scenario, e: &Event) -> RawEvent {
+    let (entity, param) = match e.target {
+        Target::World(p) => ("world".to_string(), p.name()),
+        Target::Buyer(p) => ("buyer".to_string(), p.name()),
+        Target::Supplier(i, p) => (scenario.suppliers[i].name.clone(), p.name()),
+    };
+    let value = Some(e.value);
+    RawEvent {
+        quarter: canonical_quarter(scenario, e.quarter),
+        entity,
+        param: param.to_string(),
+        set: value.filter(|_| e.op == Op::Set),
+        scale: value.filter(|_| e.op == Op::Scale),
+        add: value.filter(|_| e.op == Op::Add),
+        note: Some(e.note.clone()).filter(|n| !n.is_empty()),
+        date: None,
+        source: None,
+        left_out: false,
     }
 }
