@@ -16,7 +16,7 @@
 use crate::engine::{Observer, QuarterView};
 use crate::metrics::{Entity, Kind, MetricId, ever_flags, for_each_value, scope};
 use crate::model::{MAX_QUARTERS, MAX_SUPPLIERS, Scenario};
-use crate::stats::{Binning, Moments, binned_percentile, event_percentile, fold};
+use crate::stats::{Binning, Moments, binned_percentile, difference_into, event_percentile, fold};
 
 /// Most memory a study's summary may need; a scenario needing more is
 /// refused before anything runs (with the figure, by the scenario's
@@ -691,9 +691,7 @@ impl PairRecorder {
                 let from = (q * binned + index) * RECORDER_BATCH;
                 let to = (q * differenced + cell) * RECORDER_BATCH;
                 let (xs, ys) = (&a.values[from..][..runs], &b.values[from..][..runs]);
-                for ((out, &x), &y) in d.values[to..][..runs].iter_mut().zip(xs).zip(ys) {
-                    *out = y - x;
-                }
+                difference_into(&mut d.values[to..][..runs], xs, ys);
             }
         }
     }

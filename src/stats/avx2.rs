@@ -42,13 +42,23 @@ const TO_ZERO: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
 
 /// Folds `values` four at a time: `group` takes each group of four (NaN
 /// past the end, and NaN is skipped) with its `movemask` of defined lanes.
+/// A whole group of `+0.0` (a supplier without orders in four runs in a
+/// row, a paired difference where B did not differ) is not passed to
+/// `group` but counted: the return value, which [`Zeros::settle`] folds in
+/// as the group would have been.
 #[target_feature(enable = "avx2")]
 #[inline]
-fn for_each_group(values: &[f64], mut group: impl FnMut(__m256d, __m256d, i32)) {
+fn for_each_group(values: &[f64], mut group: impl FnMut(__m256d, __m256d, i32)) -> Zeros {
+    let mut zeros = Zeros { groups: 0 };
     let mut groups = values.chunks_exact(LANES);
     for chunk in &mut groups {
         // SAFETY: an unaligned load of four f64 inside the slice.
         let raw = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
+        let bits = _mm256_castpd_si256(raw);
+        if _mm256_testz_si256(bits, bits) == 1 {
+            zeros.groups += 1;
+            continue;
+        }
         let defined = _mm256_cmp_pd::<_CMP_ORD_Q>(raw, raw);
         let mask = _mm256_movemask_pd(defined);
         if mask != 0 {
@@ -67,6 +77,43 @@ fn for_each_group(values: &[f64], mut group: impl FnMut(__m256d, __m256d, i32)) 
         let raw = unsafe { _mm256_loadu_pd(padded.as_ptr()) };
         let defined = _mm256_cmp_pd::<_CMP_ORD_Q>(raw, raw);
         group(raw, defined, _mm256_movemask_pd(defined));
+    }
+    zeros
+}
+
+/// Groups of four `+0.0` that [`for_each_group`] skipped.
+struct Zeros {
+    groups: u64,
+}
+
+impl Zeros {
+    /// Folds the skipped groups in as `group` would have: four counts each
+    /// in the bin of `0.0` (`zero_bin`) and in `m.count`, and `+0.0` once
+    /// into the extremes (whose minimum and maximum do not depend on how
+    /// often a value is seen). Zeros add nothing to any sum.
+    ///
+    /// # Safety
+    /// `zero_bin` must be below `counts.len()`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn settle(
+        self,
+        counts: &mut [u16],
+        zero_bin: usize,
+        m: &mut Moments,
+        extremes: &mut Extremes,
+        (lo, hi): (f64, f64),
+    ) {
+        if self.groups == 0 {
+            return;
+        }
+        let values = (LANES as u64 * self.groups) as u16;
+        debug_assert!(zero_bin < counts.len());
+        // SAFETY: the caller's bound.
+        unsafe { *counts.get_unchecked_mut(zero_bin) += values };
+        m.count += u64::from(values);
+        let all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+        extremes.clamp(_mm256_setzero_pd(), all, lo, hi);
     }
 }
 
@@ -212,7 +259,7 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) 
     let mut squares = Split::new();
     let mut extremes = Extremes::new();
     let mut m = Moments::default();
-    for_each_group(
+    let zeros = for_each_group(
         values,
         #[inline(always)]
         |raw, defined, mask| {
@@ -251,6 +298,10 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) 
             ));
         },
     );
+    // The bin of 0.0: the first, or the middle one when signed.
+    let zero_bin = if SIGNED { UNIT_BINS - 1 } else { 0 };
+    // SAFETY: `counts` holds UNIT_BINS bins (2 UNIT_BINS - 1 when signed).
+    unsafe { zeros.settle(counts, zero_bin, &mut m, &mut extremes, (lo, 1.0)) };
     m.sum = integer_sum(sums) as i128;
     m.sum_squares = squares.total() as u128;
     extremes.finish(&mut m, values, lo, 1.0);
@@ -267,7 +318,7 @@ pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u1
     let mut lows = Split::new();
     let mut extremes = Extremes::new();
     let mut m = Moments::default();
-    for_each_group(
+    let zeros = for_each_group(
         values,
         #[inline(always)]
         |raw, defined, mask| {
@@ -325,8 +376,42 @@ pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u1
             ));
         },
     );
+    // The bin of 0.0: the zero bin, the middle one when signed.
+    let zero_bin = if SIGNED { POSITIVE_BINS - 1 } else { 0 };
+    // SAFETY: `counts` holds POSITIVE_BINS bins (2 POSITIVE_BINS - 1 when signed).
+    unsafe {
+        zeros.settle(
+            counts,
+            zero_bin,
+            &mut m,
+            &mut extremes,
+            (lo, POSITIVE_LIMIT),
+        )
+    };
     m.sum = ((integer_sum(wholes) as i128) << FRACTION_BITS) + integer_sum(fractions) as i128;
     m.sum_squares = ((integer_sum(highs) as u128) << 56) + lows.total() as u128;
     extremes.finish(&mut m, values, lo, POSITIVE_LIMIT);
     m
+}
+
+/// [`super::difference_into`], four at a time.
+#[target_feature(enable = "avx2")]
+pub(super) fn difference_into(out: &mut [f64], a: &[f64], b: &[f64]) {
+    let len = out.len().min(a.len()).min(b.len());
+    let (out, a, b) = (&mut out[..len], &a[..len], &b[..len]);
+    let split = len - len % LANES;
+    for ((out, a), b) in out[..split]
+        .chunks_exact_mut(LANES)
+        .zip(a[..split].chunks_exact(LANES))
+        .zip(b[..split].chunks_exact(LANES))
+    {
+        // SAFETY: unaligned loads and a store of four f64 inside the slices.
+        unsafe {
+            let d = _mm256_sub_pd(_mm256_loadu_pd(b.as_ptr()), _mm256_loadu_pd(a.as_ptr()));
+            _mm256_storeu_pd(out.as_mut_ptr(), d);
+        }
+    }
+    for ((out, &x), &y) in out[split..].iter_mut().zip(&a[split..]).zip(&b[split..]) {
+        *out = y - x;
+    }
 }
