@@ -806,29 +806,39 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
         let (lo, hi) = binning.limits();
-        // The last 500 batches are mostly `+0.0`, in runs of every length,
-        // so the vector folds' skipped groups of zeros sit among the others.
-        (0..2500)
-            .map(|k| {
-                let len = if k < 65 { k } else { rng.random_range(0..=64) };
-                let zeros = rng.random_bool(0.1);
-                let mostly_zeros = k >= 2000;
-                (0..len)
-                    .map(|_| match rng.random_range(0..10) {
-                        _ if mostly_zeros && rng.random_bool(0.8) => 0.0,
-                        0 => f64::NAN,
-                        1 if zeros => [0.0, -0.0][rng.random_range(0..2)],
-                        1 => [lo, hi, 0.0005, -0.0015, 1.0, 0.5][rng.random_range(0..6)],
-                        2 => rng.random_range(lo..=hi) * 1.5,
-                        3 => hi * rng.random::<f64>().powi(40),
-                        4 => lo * rng.random::<f64>().powi(7),
-                        5 => f64::from_bits(rng.random_range(0..u64::MAX)),
-                        6 => (rng.random_range(-1000..=1000) as f64 + 0.5) / 1000.0,
-                        _ => rng.random_range(lo..=hi),
-                    })
-                    .collect()
-            })
-            .collect()
+        // Groups of four `+0.0` (which the vector folds count without
+        // arithmetic) beside a value of either sign, an undefined one, a
+        // `-0.0`, and nothing.
+        let fixed = [
+            vec![0.0, 0.0, 0.0, 0.0, 0.5],
+            vec![0.0, 0.0, 0.0, 0.0, -0.5],
+            vec![0.0, 0.0, 0.0, 0.0, f64::NAN],
+            vec![0.0, 0.0, 0.0, 0.0, -0.0],
+            vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, f64::NAN],
+            vec![0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ];
+        // The last 500 random batches are mostly `+0.0`, in runs of every
+        // length, so the skipped groups sit among the others.
+        let random = (0..2500).map(|k| {
+            let len = if k < 65 { k } else { rng.random_range(0..=64) };
+            let zeros = rng.random_bool(0.1);
+            let mostly_zeros = k >= 2000;
+            (0..len)
+                .map(|_| match rng.random_range(0..10) {
+                    _ if mostly_zeros && rng.random_bool(0.8) => 0.0,
+                    0 => f64::NAN,
+                    1 if zeros => [0.0, -0.0][rng.random_range(0..2)],
+                    1 => [lo, hi, 0.0005, -0.0015, 1.0, 0.5][rng.random_range(0..6)],
+                    2 => rng.random_range(lo..=hi) * 1.5,
+                    3 => hi * rng.random::<f64>().powi(40),
+                    4 => lo * rng.random::<f64>().powi(7),
+                    5 => f64::from_bits(rng.random_range(0..u64::MAX)),
+                    6 => (rng.random_range(-1000..=1000) as f64 + 0.5) / 1000.0,
+                    _ => rng.random_range(lo..=hi),
+                })
+                .collect::<Vec<f64>>()
+        });
+        fixed.into_iter().chain(random).collect()
     }
 
     #[test]
@@ -931,8 +941,9 @@ mod tests {
 
     #[test]
     fn batch_differences_are_the_scalar_subtractions_bit_for_bit() {
-        // Every length to 70 (the vector loop and its remainder), with NaN,
-        // both zeros, infinities and random bit patterns on either side.
+        // Every length to 64 (the vector loop and its remainder), with NaN,
+        // both zeros, infinities and random bit patterns on either side,
+        // then 70 values of every pair of special values.
         let batches = awkward_batches(Binning::SignedPositive);
         for (a, b) in batches.iter().zip(batches.iter().skip(1)) {
             let len = a.len().min(b.len());

@@ -91,12 +91,9 @@ impl Zeros {
     /// in the bin of `0.0` (`zero_bin`) and in `m.count`, and `+0.0` once
     /// into the extremes (whose minimum and maximum do not depend on how
     /// often a value is seen). Zeros add nothing to any sum.
-    ///
-    /// # Safety
-    /// `zero_bin` must be below `counts.len()`.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn settle(
+    fn settle(
         self,
         counts: &mut [u16],
         zero_bin: usize,
@@ -107,10 +104,9 @@ impl Zeros {
         if self.groups == 0 {
             return;
         }
+        // At most 16 groups in a batch of 64: 64 counts fit a u16.
         let values = (LANES as u64 * self.groups) as u16;
-        debug_assert!(zero_bin < counts.len());
-        // SAFETY: the caller's bound.
-        unsafe { *counts.get_unchecked_mut(zero_bin) += values };
+        counts[zero_bin] += values;
         m.count += u64::from(values);
         let all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
         extremes.clamp(_mm256_setzero_pd(), all, lo, hi);
@@ -300,8 +296,7 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) 
     );
     // The bin of 0.0: the first, or the middle one when signed.
     let zero_bin = if SIGNED { UNIT_BINS - 1 } else { 0 };
-    // SAFETY: `counts` holds UNIT_BINS bins (2 UNIT_BINS - 1 when signed).
-    unsafe { zeros.settle(counts, zero_bin, &mut m, &mut extremes, (lo, 1.0)) };
+    zeros.settle(counts, zero_bin, &mut m, &mut extremes, (lo, 1.0));
     m.sum = integer_sum(sums) as i128;
     m.sum_squares = squares.total() as u128;
     extremes.finish(&mut m, values, lo, 1.0);
@@ -378,16 +373,13 @@ pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u1
     );
     // The bin of 0.0: the zero bin, the middle one when signed.
     let zero_bin = if SIGNED { POSITIVE_BINS - 1 } else { 0 };
-    // SAFETY: `counts` holds POSITIVE_BINS bins (2 POSITIVE_BINS - 1 when signed).
-    unsafe {
-        zeros.settle(
-            counts,
-            zero_bin,
-            &mut m,
-            &mut extremes,
-            (lo, POSITIVE_LIMIT),
-        )
-    };
+    zeros.settle(
+        counts,
+        zero_bin,
+        &mut m,
+        &mut extremes,
+        (lo, POSITIVE_LIMIT),
+    );
     m.sum = ((integer_sum(wholes) as i128) << FRACTION_BITS) + integer_sum(fractions) as i128;
     m.sum_squares = ((integer_sum(highs) as u128) << 56) + lows.total() as u128;
     extremes.finish(&mut m, values, lo, POSITIVE_LIMIT);
