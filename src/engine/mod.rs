@@ -12,8 +12,11 @@
 //! global RNG (the caller passes one, see [`run_rng`]) and never fails: it
 //! runs only validated [`Scenario`]s.
 
+mod exp;
 pub mod v1;
 pub mod v2;
+
+pub(crate) use exp::exp;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -172,7 +175,7 @@ impl<'s> Simulator<'s> {
 /// `1 / (1 + e^-z)`.
 #[inline]
 pub(crate) fn logistic(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
+    1.0 / (1.0 + exp(-z))
 }
 
 /// `ln(u / (1 - u))`.

@@ -10,7 +10,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::{QuarterView, RollingWindow, logistic, logit, shares_of};
+use super::{QuarterView, RollingWindow, exp, logistic, logit, shares_of};
 use crate::model::{
     BuyerParam as B, Param, Params, Procurement, Scenario, SupplierParam as S, Target,
     WorldParam as W,
@@ -209,7 +209,7 @@ impl<'s> Simulator<'s> {
         let s_b = self.buyer[B::BudgetVolatility];
         let eps: f64 = rng.sample(StandardNormal);
         let budget = self.buyer[B::Budget]
-            * (s_b * eps - 0.5 * s_b * s_b).exp()
+            * exp(s_b * eps - 0.5 * s_b * s_b)
             * (1.0 + self.buyer[B::BudgetUnrest] * u)
             * self.buyer[B::BudgetMultiplier];
 
@@ -235,7 +235,7 @@ impl<'s> Simulator<'s> {
         } else {
             let mut total = 0.0;
             for (w, &v) in self.weight.iter_mut().zip(&self.utility) {
-                *w = ((v - shift) / tau).exp();
+                *w = exp((v - shift) / tau);
                 total += *w;
             }
             total
@@ -327,7 +327,7 @@ impl<'s> Simulator<'s> {
         let s_v = self.buyer[B::ContractSpread];
         for _ in 0..count {
             let eps: f64 = rng.sample(StandardNormal);
-            let size = mean_size * (s_v * eps - 0.5 * s_v * s_v).exp();
+            let size = mean_size * exp(s_v * eps - 0.5 * s_v * s_v);
             let mut pick = rng.random::<f64>() * total_weight;
             // Walk the cumulative weights; the last available supplier takes any
             // rounding remainder.
@@ -394,7 +394,7 @@ impl<'s> Simulator<'s> {
             let cand_weight = if shift == f64::NEG_INFINITY {
                 0.0
             } else {
-                ((self.utility_of(i, cand_sigma, cand_d) - shift) / tau).exp()
+                exp((self.utility_of(i, cand_sigma, cand_d) - shift) / tau)
             };
             let candidate = exporter * choice_probability(cand_weight, others) * margin(cand_d)
                 + politics * cand_sigma;
@@ -405,7 +405,7 @@ impl<'s> Simulator<'s> {
                 self.discount[i] = d + eta * (cand_d - d);
                 if shift != f64::NEG_INFINITY {
                     self.utility[i] = self.utility_of(i, self.support[i], self.discount[i]);
-                    self.weight[i] = ((self.utility[i] - shift) / tau).exp();
+                    self.weight[i] = exp((self.utility[i] - shift) / tau);
                 }
             }
             earlier += self.weight[i];

@@ -29,7 +29,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::{QuarterView, RollingWindow, logistic, logit, shares_of};
+use super::{QuarterView, RollingWindow, exp, logistic, logit, shares_of};
 use crate::model::ModelVersion;
 use crate::model::{
     BuyerParam as B, Param, Params, Procurement, Scenario, SupplierParam as S, Target,
@@ -316,7 +316,7 @@ impl<'s> Simulator<'s> {
                 continue;
             }
             for (&p, e) in SCALED.iter().zip(eps) {
-                traits[p] *= (spread * e - 0.5 * spread * spread).exp();
+                traits[p] *= exp(spread * e - 0.5 * spread * spread);
             }
             let w = traits[S::SaleWillingness];
             if w > 0.0 && w < 1.0 {
@@ -441,7 +441,7 @@ impl<'s> Simulator<'s> {
         let s_b = self.buyer[B::BudgetVolatility];
         let eps: f64 = self.world_rng.sample(StandardNormal);
         let budget = self.buyer[B::Budget]
-            * (s_b * eps - 0.5 * s_b * s_b).exp()
+            * exp(s_b * eps - 0.5 * s_b * s_b)
             * (1.0 + self.buyer[B::BudgetUnrest] * u)
             * self.buyer[B::BudgetMultiplier];
         self.budget_now = budget;
@@ -487,10 +487,10 @@ impl<'s> Simulator<'s> {
         let mut outside_weight = 0.0;
         let mut total = 0.0;
         if shift > f64::NEG_INFINITY {
-            outside_weight = ((outside - shift) / tau).exp();
+            outside_weight = exp((outside - shift) / tau);
             total = outside_weight;
             for (w, &v) in self.weight.iter_mut().zip(&self.utility) {
-                *w = ((v - shift) / tau).exp();
+                *w = exp((v - shift) / tau);
                 total += *w;
             }
         } else {
@@ -690,7 +690,7 @@ impl<'s> Simulator<'s> {
         let mut outside = 0.0;
         for _ in 0..count {
             let eps: f64 = self.contracts_rng.sample(StandardNormal);
-            let size = mean_size * (s_v * eps - 0.5 * s_v * s_v).exp();
+            let size = mean_size * exp(s_v * eps - 0.5 * s_v * s_v);
             let mut pick = self.contracts_rng.random::<f64>() * total;
             // Walk the cumulative weights, outside option first; the last
             // option with weight takes any rounding remainder.
@@ -792,7 +792,7 @@ impl<'s> Simulator<'s> {
                 self.utility[i] = v;
                 if v > scale.shift {
                     // Keep every weight at most 1, so none can overflow.
-                    let factor = ((scale.shift - v) / tau).exp();
+                    let factor = exp((scale.shift - v) / tau);
                     scale.shift = v;
                     scale.outside *= factor;
                     scale.earlier *= factor;
@@ -801,7 +801,7 @@ impl<'s> Simulator<'s> {
                         self.weight[j] *= factor;
                     }
                 }
-                self.weight[i] = ((v - scale.shift) / tau).exp();
+                self.weight[i] = exp((v - scale.shift) / tau);
             }
             scale.earlier += self.weight[i];
         }
