@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the table of src/engine/exp.rs: for k in 0..128, with
+"""Prints the table of src/engine/exp.rs (its `const TABLE`, verbatim): for k in 0..128, with
 H[k] = 2^(k/128) rounded to the nearest double and T[k] = (2^(k/128) - H[k]) / H[k]
 rounded likewise, the pair (bits of T[k], bits of H[k] - (k << 45)), the
 layout of glibc's and Arm optimized-routines' `__exp_data.tab`. Exact to 80
@@ -24,5 +24,7 @@ for k in range(128):
     head = float(exact)
     tail = float((exact - Decimal(head)) / Decimal(head))
     shifted = (bits(head) - (k << 45)) % 2**64
-    print(f"    0x{bits(tail):016x}, 0x{shifted:016x},")
+    # One entry a line, as rustfmt lays the array out.
+    print(f"    0x{bits(tail):016x},")
+    print(f"    0x{shifted:016x},")
 print("];")
