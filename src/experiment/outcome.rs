@@ -667,7 +667,8 @@ impl Observer for OutcomeSet {
 
 /// One metric's value in a quarter, out of line: inlined, the compiler
 /// loads every field any metric reads before an outcome set's loop, some
-/// fifty instructions a quarter where most quarters read one outcome.
+/// fifty instructions a quarter where a quarter reads a few outcomes (the
+/// defaults read four: the embargo and each compared pair).
 #[inline(never)]
 fn read_metric(id: MetricId, v: &QuarterView<'_>, i: usize, j: usize) -> f64 {
     id.read(v, i, j)
