@@ -74,8 +74,10 @@ impl PairedMoments {
         self.difference.merge(&other.difference);
     }
 
-    fn add(&mut self, a: f64, b: f64) {
-        let binning = self.outcome.binning();
+    /// Adds a pair's values; `binning` is the outcome's (worked out once
+    /// per worker, not per pair).
+    fn add(&mut self, a: f64, b: f64, binning: Binning) {
+        debug_assert_eq!(binning, self.outcome.binning());
         if !a.is_nan() {
             self.a.add(a, binning);
         }
@@ -230,6 +232,8 @@ struct Worker<'s> {
     out_a: OutcomeSet,
     out_b: OutcomeSet,
     moments: Vec<PairedMoments>,
+    /// Each outcome's binning.
+    binnings: Vec<Binning>,
     /// Pairs run since the last merge.
     pairs: u64,
 }
@@ -468,6 +472,7 @@ impl<'s> Job for Pairs<'s> {
                 .cloned()
                 .map(PairedMoments::new)
                 .collect(),
+            binnings: self.outcomes.iter().map(Outcome::binning).collect(),
             pairs: 0,
         }
     }
@@ -501,13 +506,14 @@ impl Worker<'_> {
             self.out_a.observe(&va);
             self.out_b.observe(&vb);
         }
-        for ((m, &x), &y) in self
+        for (((m, &x), &y), &binning) in self
             .moments
             .iter_mut()
             .zip(self.out_a.values())
             .zip(self.out_b.values())
+            .zip(&self.binnings)
         {
-            m.add(x, y);
+            m.add(x, y, binning);
         }
         self.pairs += 1;
     }

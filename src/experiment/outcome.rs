@@ -459,12 +459,82 @@ impl OutcomeParser<'_> {
 #[derive(Debug, Clone)]
 pub struct OutcomeSet {
     outcomes: Vec<Outcome>,
+    /// Each outcome's accumulator as a run starts.
+    fresh: Vec<Acc>,
     accumulators: Vec<Acc>,
     values: Vec<f64>,
     last_quarter: u32,
-    /// For each quarter, the outcomes that read it, in order: most read
-    /// only the last quarter, so most quarters visit one or two.
-    reading: Vec<Vec<usize>>,
+    /// What each quarter reads of the metrics, resolved when the set is
+    /// built, quarter after quarter: quarter `t`'s steps are
+    /// `steps[first[t]..first[t + 1]]`. Most outcomes read only the last
+    /// quarter, so most quarters take one or two steps.
+    steps: Vec<Step>,
+    first: Vec<usize>,
+    /// The `first_ahead` outcomes, read every quarter: accumulator, `a`, `b`.
+    first_ahead: Vec<(usize, usize, usize)>,
+}
+
+/// One outcome's reading of one quarter, with everything that does not
+/// depend on the run (which accumulator, which metric and entity, whether
+/// a year ends) worked out in advance.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Folds metric `id` of entity `(i, j)` into accumulator `acc` by
+    /// `aggregate` (anything but `cv`).
+    Fold {
+        acc: usize,
+        id: MetricId,
+        i: usize,
+        j: usize,
+        aggregate: Aggregate,
+    },
+    /// Adds metric `id` of entity `i` to the year's sum of a `cv`
+    /// accumulator, closing the year after the quarter when `year_ends`.
+    Year {
+        acc: usize,
+        id: MetricId,
+        i: usize,
+        j: usize,
+        year_ends: bool,
+    },
+}
+
+impl Step {
+    /// Outcome `acc`'s step in quarter `t`, if it reads a metric of that
+    /// quarter.
+    fn of(acc: usize, measure: Measure, t: u32) -> Option<Step> {
+        match measure {
+            Measure::FirstAhead { .. } => None,
+            Measure::Metric {
+                id,
+                entity,
+                from,
+                to,
+                aggregate,
+            } => {
+                if !(from..=to).contains(&t) {
+                    return None;
+                }
+                let (i, j) = entity.indices();
+                Some(match aggregate {
+                    Aggregate::Cv => Step::Year {
+                        acc,
+                        id,
+                        i,
+                        j,
+                        year_ends: (t - from) % 4 == 3,
+                    },
+                    _ => Step::Fold {
+                        acc,
+                        id,
+                        i,
+                        j,
+                        aggregate,
+                    },
+                })
+            }
+        }
+    }
 }
 
 /// A worker's simulator and outcome set for the scenario of a list it ran
@@ -551,22 +621,27 @@ impl OutcomeSet {
     /// A set evaluating `outcomes` on runs of `scenario`.
     pub fn new(outcomes: Vec<Outcome>, scenario: &Scenario) -> Self {
         let n = outcomes.len();
-        let reading = (0..scenario.quarters())
-            .map(|t| {
-                (0..n)
-                    .filter(|&k| match outcomes[k].measure {
-                        Measure::Metric { from, to, .. } => (from..=to).contains(&t),
-                        Measure::FirstAhead { .. } => true,
-                    })
-                    .collect()
+        let (mut steps, mut first) = (Vec::new(), vec![0]);
+        for t in 0..scenario.quarters() {
+            steps.extend((0..n).filter_map(|k| Step::of(k, outcomes[k].measure, t)));
+            first.push(steps.len());
+        }
+        let first_ahead = (0..n)
+            .filter_map(|k| match outcomes[k].measure {
+                Measure::FirstAhead { a, b } => Some((k, a, b)),
+                Measure::Metric { .. } => None,
             })
             .collect();
+        let fresh: Vec<Acc> = outcomes.iter().map(|o| Acc::start(o.measure)).collect();
         OutcomeSet {
             outcomes,
-            accumulators: vec![Acc::default(); n],
+            accumulators: fresh.clone(),
+            fresh,
             values: vec![f64::NAN; n],
             last_quarter: scenario.quarters() - 1,
-            reading,
+            steps,
+            first,
+            first_ahead,
         }
     }
 
@@ -585,37 +660,26 @@ impl Observer for OutcomeSet {
     fn observe(&mut self, v: &QuarterView<'_>) {
         let t = v.quarter;
         if t == 0 {
-            for (outcome, acc) in self.outcomes.iter().zip(&mut self.accumulators) {
-                *acc = Acc::start(outcome.measure);
-            }
+            self.accumulators.copy_from_slice(&self.fresh);
         }
-        let reading = self.reading.get(t as usize).map_or(&[][..], |k| &k[..]);
-        for &k in reading {
-            let acc = &mut self.accumulators[k];
-            match self.outcomes[k].measure {
-                Measure::Metric {
+        let steps = match self.first.get(t as usize..t as usize + 2) {
+            Some(&[from, to]) => &self.steps[from..to],
+            _ => &[],
+        };
+        for &step in steps {
+            match step {
+                Step::Fold {
+                    acc,
                     id,
-                    entity,
-                    from,
+                    i,
+                    j,
                     aggregate,
-                    ..
                 } => {
-                    let (i, j) = entity.indices();
                     let x = read_metric(id, v, i, j);
-                    if aggregate == Aggregate::Cv {
-                        // An undefined quarter adds nothing to its year, as
-                        // a year without a SIPRI row counts 0.
-                        if !x.is_nan() {
-                            acc.value += x;
-                        }
-                        if (t - from) % 4 == 3 {
-                            acc.end_year();
-                        }
-                        continue;
-                    }
                     if x.is_nan() {
                         continue;
                     }
+                    let acc = &mut self.accumulators[acc];
                     acc.defined += 1;
                     acc.value = match aggregate {
                         Aggregate::Max => acc.value.max(x),
@@ -628,13 +692,31 @@ impl Observer for OutcomeSet {
                             .sum::<f64>();
                     }
                 }
-                Measure::FirstAhead { a, b } => {
-                    if acc.value.is_nan()
-                        && v.rolling_defined
-                        && v.rolling_share[a] > v.rolling_share[b]
-                    {
-                        acc.value = t as f64;
+                Step::Year {
+                    acc,
+                    id,
+                    i,
+                    j,
+                    year_ends,
+                } => {
+                    let x = read_metric(id, v, i, j);
+                    let acc = &mut self.accumulators[acc];
+                    // An undefined quarter adds nothing to its year, as a
+                    // year without a SIPRI row counts 0.
+                    if !x.is_nan() {
+                        acc.value += x;
                     }
+                    if year_ends {
+                        acc.end_year();
+                    }
+                }
+            }
+        }
+        if v.rolling_defined {
+            for &(acc, a, b) in &self.first_ahead {
+                let acc = &mut self.accumulators[acc];
+                if acc.value.is_nan() && v.rolling_share[a] > v.rolling_share[b] {
+                    acc.value = t as f64;
                 }
             }
         }
