@@ -201,9 +201,20 @@ impl Default for Moments {
 }
 
 /// `x * x` in units of 2^-`bits`, truncated.
+///
+/// A square below 2^63 (every unit value's, most positive ones') is
+/// truncated by one `i64` conversion: `as u128` is a call to a software
+/// conversion, and a pair of a comparison adds three squares per outcome.
+/// Both truncate exactly, so the bits are the same.
 #[inline]
 fn square_fixed(x: f64, bits: u32) -> u128 {
-    (x * x * (1u64 << bits) as f64) as u128
+    const BELOW: f64 = (1u64 << 63) as f64;
+    let scaled = x * x * (1u64 << bits) as f64;
+    if scaled < BELOW {
+        scaled as i64 as u128
+    } else {
+        scaled as u128
+    }
 }
 
 impl Moments {
@@ -372,6 +383,59 @@ pub fn fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
         };
     }
     scalar_fold(values, counts, binning)
+}
+
+/// [`fold`] of `n` values all equal to `x` (not NaN), without the batch:
+/// the fold of a tally, for values that take few distinct values (a pair's
+/// event differences, -1, 0 or +1). The same bins and bits as folding the
+/// values one by one, since every sum is exact.
+pub fn fold_repeated(x: f64, n: u16, counts: &mut [u16], binning: Binning) -> Moments {
+    debug_assert!(!x.is_nan(), "a repeated value must be defined");
+    if n == 0 {
+        return Moments::default();
+    }
+    let (lo, hi) = binning.limits();
+    let x = clamp_defined(x, lo, hi);
+    let mut one = Moments::default();
+    one.add(x, binning);
+    counts[binning.bin(x)] += n;
+    Moments {
+        count: u64::from(n),
+        sum: one.sum * i128::from(n),
+        sum_squares: one.sum_squares * u128::from(n),
+        ..one
+    }
+}
+
+/// [`fold`] of the paired differences `b[k] - a[k]` of two batches of
+/// the same length, without writing them out where the processor has AVX2
+/// (they are subtracted four at a time as the fold reads them): a
+/// comparison's recorder folds each cell's differences so.
+pub fn fold_difference(a: &[f64], b: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
+    assert!(
+        a.len() == b.len() && a.len() <= 64 && counts.len() == binning.bins(),
+        "batches of {} and {} values folded into {} bins of a {binning:?} binning",
+        a.len(),
+        b.len(),
+        counts.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        let values = avx2::Differences { a, b };
+        // SAFETY: the processor runs AVX2 (checked above).
+        return unsafe {
+            match binning {
+                Binning::Unit => avx2::fold_unit::<false>(values, counts),
+                Binning::SignedUnit => avx2::fold_unit::<true>(values, counts),
+                Binning::Positive => avx2::fold_positive::<false>(values, counts),
+                Binning::SignedPositive => avx2::fold_positive::<true>(values, counts),
+            }
+        };
+    }
+    let mut row = [0.0; 64];
+    let row = &mut row[..a.len()];
+    difference_into(row, a, b);
+    fold(row, counts, binning)
 }
 
 /// `out[k] = b[k] - a[k]` over the shortest of the three: a paired
@@ -722,6 +786,26 @@ mod tests {
     }
 
     #[test]
+    fn squares_truncate_as_the_wide_conversion_does() {
+        // The one-instruction path below 2^63 against `as u128`, on both
+        // sides of 2^63 and across every binning's range.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+        let edge = (2f64.powi(63) / 2f64.powi(30)).sqrt();
+        let mut xs = vec![0.0, -0.0, 1.0, -1.0, POSITIVE_LIMIT, edge, -edge];
+        xs.extend((0..64).map(|k| f64::from_bits(edge.to_bits() - 32 + k)));
+        xs.extend(
+            (0..10_000).map(|_| rng.random_range(-1.0..=1.0) * POSITIVE_LIMIT.powf(rng.random())),
+        );
+        for x in xs {
+            for bits in [56, 30] {
+                let wide = (x * x * (1u64 << bits) as f64) as u128;
+                assert_eq!(square_fixed(x, bits), wide, "{x} in units of 2^-{bits}");
+            }
+        }
+    }
+
+    #[test]
     fn batch_folds_equal_value_by_value_adds() {
         for binning in [Binning::Unit, Binning::SignedUnit] {
             let values = [
@@ -795,6 +879,41 @@ mod tests {
                 }
                 assert_eq!(folded, one_by_one, "{binning:?} {values:?}");
                 assert_eq!(counts, expected, "{binning:?} {values:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_value_folds_as_its_batch_does() {
+        // The fold of a tally (a pair's event differences) against the fold
+        // of the batch it stands for, for every binning, with values within,
+        // at and beyond the limits, zeros of both signs, and every count.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
+        for binning in [
+            Binning::Unit,
+            Binning::SignedUnit,
+            Binning::Positive,
+            Binning::SignedPositive,
+        ] {
+            let (lo, hi) = binning.limits();
+            let fixed = [-1.0, 0.0, 1.0, -0.0, lo, hi, 0.0005, 2.0 * hi];
+            for k in 0..300 {
+                let x = match fixed.get(k) {
+                    Some(&x) => x,
+                    None => rng.random_range(lo..=hi) * 1.2,
+                };
+                let n = if k < 65 {
+                    k as u16
+                } else {
+                    rng.random_range(0..=64)
+                };
+                let mut counts = vec![0u16; binning.bins()];
+                let repeated = fold_repeated(x, n, &mut counts, binning);
+                let mut expected = vec![0u16; binning.bins()];
+                let batch = fold(&vec![x; n as usize], &mut expected, binning);
+                assert_eq!(repeated, batch, "{binning:?} {x} x {n}");
+                assert_eq!(counts, expected, "{binning:?} {x} x {n}");
             }
         }
     }
@@ -935,6 +1054,37 @@ mod tests {
                 assert_eq!(vector.min.to_bits(), scalar.min.to_bits(), "{what}");
                 assert_eq!(vector.max.to_bits(), scalar.max.to_bits(), "{what}");
                 assert_eq!(vector_counts, scalar_counts, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn folded_differences_equal_the_fold_of_the_subtracted_batch() {
+        // The fused subtraction (AVX2 where there is one) against
+        // subtracting first and folding the row, on pairs of awkward
+        // batches (NaN, both zeros, limits, random bits) of every length.
+        for binning in [
+            Binning::Unit,
+            Binning::SignedUnit,
+            Binning::Positive,
+            Binning::SignedPositive,
+        ] {
+            let batches = awkward_batches(binning);
+            for (a, b) in batches.iter().zip(batches.iter().skip(1)) {
+                let len = a.len().min(b.len());
+                let (a, b) = (&a[..len], &b[..len]);
+                let mut fused_counts = vec![0u16; binning.bins()];
+                let fused = fold_difference(a, b, &mut fused_counts, binning);
+                let row: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+                let mut counts = vec![0u16; binning.bins()];
+                let folded = scalar_fold(&row, &mut counts, binning);
+                let what = format!("{binning:?} {a:?} {b:?}");
+                assert_eq!(fused.count, folded.count, "{what}");
+                assert_eq!(fused.sum, folded.sum, "{what}");
+                assert_eq!(fused.sum_squares, folded.sum_squares, "{what}");
+                assert_eq!(fused.min.to_bits(), folded.min.to_bits(), "{what}");
+                assert_eq!(fused.max.to_bits(), folded.max.to_bits(), "{what}");
+                assert_eq!(fused_counts, counts, "{what}");
             }
         }
     }

@@ -16,7 +16,9 @@
 use crate::engine::{Observer, QuarterView};
 use crate::metrics::{Entity, Kind, MetricId, ever_flags, for_each_value, scope};
 use crate::model::{MAX_QUARTERS, MAX_SUPPLIERS, Scenario};
-use crate::stats::{Binning, Moments, binned_percentile, difference_into, event_percentile, fold};
+use crate::stats::{
+    Binning, Moments, binned_percentile, event_percentile, fold, fold_difference, fold_repeated,
+};
 
 /// Most memory a study's summary may need; a scenario needing more is
 /// refused before anything runs (with the figure, by the scenario's
@@ -483,9 +485,10 @@ pub struct Recorder {
     counters: Vec<u16>,
     /// `values[(q * binned + index) * RECORDER_BATCH + run]`; NaN where undefined.
     values: Vec<f64>,
-    /// The last quarter's event values (0 or 1), in cell order: what a
-    /// [`PairRecorder`] differences.
-    events: Vec<f64>,
+    /// The last quarter's events (1 if it happened, else 0), in cell order
+    /// and padded with 0 to whole words of 8: what a [`PairRecorder`]
+    /// differences, a word at a time.
+    events: Vec<u8>,
     /// Per run: the "ever so far" flags.
     ever: Vec<bool>,
 }
@@ -493,21 +496,29 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder of `scenario`'s runs, starting from an empty summary.
     pub fn new(scenario: &Scenario) -> Self {
-        Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, false)))
+        Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, false)), true)
     }
 
     /// A recorder of the paired differences B - A of runs of two scenarios
     /// shaped like `scenario`, filled by a [`PairRecorder`].
+    /// It keeps no batch buffer: the pair recorder folds the differences
+    /// straight from A's and B's.
     fn difference(scenario: &Scenario) -> Self {
-        Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, true)))
+        Self::with_summary(Summary::unbinned(Summary::shape_of(scenario, true)), false)
     }
 
-    fn with_summary(summary: Summary) -> Self {
+    /// A recorder into `summary`, with a batch buffer if `buffered`.
+    fn with_summary(summary: Summary, buffered: bool) -> Self {
         let q = summary.shape.quarters;
         let flags = ever_flags(summary.shape.pairs.len());
+        let buffer = if buffered {
+            q * summary.layout.binned * RECORDER_BATCH
+        } else {
+            0
+        };
         Recorder {
-            values: vec![f64::NAN; q * summary.layout.binned * RECORDER_BATCH],
-            events: vec![0.0; summary.layout.counted],
+            values: vec![f64::NAN; buffer],
+            events: vec![0; summary.layout.counted.div_ceil(8) * 8],
             ever: vec![false; flags],
             filled: 0,
             unspilled: 0,
@@ -522,6 +533,25 @@ impl Recorder {
         if runs == 0 {
             return;
         }
+        // Taken out for the fold (no copy), so the summary can be borrowed.
+        let values = std::mem::take(&mut self.values);
+        let binned = self.summary.layout.binned;
+        self.fold_batch(runs, |q, index, counts, binning| {
+            let slot = q * binned + index;
+            fold(&values[slot * RECORDER_BATCH..][..runs], counts, binning)
+        });
+        self.values = values;
+    }
+
+    /// Folds a batch of `runs` runs into the counters and moments, and
+    /// empties the batch. `fold_cell(q, index, counts, binning)` counts the
+    /// batch's values of binned cell `index` in quarter `q` into `counts`
+    /// and returns their moments.
+    fn fold_batch(
+        &mut self,
+        runs: usize,
+        mut fold_cell: impl FnMut(usize, usize, &mut [u16], Binning) -> Moments,
+    ) {
         if self.unspilled + runs > SPILL_EVERY {
             self.spill();
         }
@@ -536,10 +566,9 @@ impl Recorder {
                 } = cell.store
                 {
                     let slot = q * s.layout.binned + index;
-                    let values = &self.values[slot * RECORDER_BATCH..][..runs];
                     let start = q * s.layout.bins + offset;
                     let counts = &mut self.counters[start..start + binning.bins()];
-                    s.moments[slot].merge(&fold(values, counts, binning));
+                    s.moments[slot].merge(&fold_cell(q, index, counts, binning));
                 }
             }
         }
@@ -610,22 +639,36 @@ impl Recorder {
 /// A's summary, B's, and the summary of their differences B - A: the
 /// recorder of a comparison ([`crate::experiment::compare`]).
 ///
-/// The differences are not read from the quarters a second time: a pair's
-/// values already sit in A's and B's batch buffers, laid out alike, so at the
-/// end of a batch each binned cell's differences are one subtraction per run
-/// between two contiguous rows. Events, which A and B count rather than
-/// buffer, are differenced as each quarter is observed. A metric undefined
-/// (NaN) in either run is undefined in the difference.
+/// The differences are neither read from the quarters a second time nor
+/// buffered: a pair's values already sit in A's and B's batch buffers, laid
+/// out alike, so at the end of a batch each binned cell's differences are
+/// one subtraction per run between two contiguous rows, into a scratch row
+/// that is folded at once. Events (0 or 1 in each run) differ by -1, 0 or
+/// +1, so their differences are tallied as each quarter is observed and
+/// folded from the tally. A metric undefined (NaN) in either run is
+/// undefined in the difference.
 #[derive(Debug, Clone)]
 pub struct PairRecorder {
     a: Recorder,
     b: Recorder,
+    /// The differences' recorder: its counters and summary (every cell
+    /// binned, in cell order), without a batch buffer of its own.
     difference: Recorder,
-    /// The difference summary's cell (every one is binned, in cell order)
-    /// of each of A's binned cells, by their index.
-    binned_cell: Vec<usize>,
-    /// The same for A's counted cells (events).
-    counted_cell: Vec<usize>,
+    /// Where each of the difference's cells comes from, by its index.
+    sources: Vec<Source>,
+    /// `event_tally[q * counted + c]`: the runs of the batch in which B's
+    /// event `c` (in A's order of counted cells) minus A's was -1, and in
+    /// which it was +1, in quarter `q` (in the other runs it was 0).
+    event_tally: Vec<[u16; 2]>,
+}
+
+/// What a cell of a [`PairRecorder`]'s differences is the difference of.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// A's and B's binned cell of this index.
+    Binned(usize),
+    /// A's and B's event (counted cell) of this index.
+    Event(usize),
 }
 
 impl PairRecorder {
@@ -634,20 +677,20 @@ impl PairRecorder {
     pub fn new(scenario: &Scenario) -> Self {
         let a = Recorder::new(scenario);
         let layout = &a.summary.layout;
-        let mut binned_cell = vec![0; layout.binned];
-        let mut counted_cell = vec![0; layout.counted];
-        for (cell, metric) in layout.cells.iter().enumerate() {
-            match metric.store {
-                Store::Binned { index, .. } => binned_cell[index] = cell,
-                Store::Count { index } => counted_cell[index] = cell,
-            }
-        }
+        let sources = layout
+            .cells
+            .iter()
+            .map(|metric| match metric.store {
+                Store::Binned { index, .. } => Source::Binned(index),
+                Store::Count { index } => Source::Event(index),
+            })
+            .collect();
         PairRecorder {
             b: a.clone(),
+            event_tally: vec![[0; 2]; a.summary.shape.quarters * layout.counted],
             difference: Recorder::difference(scenario),
             a,
-            binned_cell,
-            counted_cell,
+            sources,
         }
     }
 
@@ -658,42 +701,66 @@ impl PairRecorder {
     pub fn observe(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
         debug_assert_eq!(a.quarter, b.quarter, "quarters of a pair differ");
         // A's and B's recorders fold their own batches when full; their
-        // buffers keep the values, which the difference's batch reads below.
+        // buffers keep the values, which the difference's fold reads.
         self.a.observe(a);
         self.b.observe(b);
         let q = a.quarter as usize;
-        let d = &mut self.difference;
-        let start = q * d.summary.layout.binned;
-        for ((&cell, &x), &y) in self
-            .counted_cell
-            .iter()
-            .zip(&self.a.events)
-            .zip(&self.b.events)
+        let counted = self.a.summary.layout.counted;
+        let tally = &mut self.event_tally[q * counted..][..counted];
+        // Eight events at a time, tallying only those where A and B differ
+        // (most agree): each is a byte 0 or 1, so a differing one is one bit.
+        for (w, (x, y)) in self
+            .a
+            .events
+            .chunks_exact(8)
+            .zip(self.b.events.chunks_exact(8))
+            .enumerate()
         {
-            d.values[(start + cell) * RECORDER_BATCH + d.filled] = y - x;
+            let x = u64::from_le_bytes(x.try_into().expect("chunks of 8"));
+            let y = u64::from_le_bytes(y.try_into().expect("chunks of 8"));
+            let mut differ = x ^ y;
+            while differ != 0 {
+                let bit = differ.trailing_zeros();
+                tally[w * 8 + bit as usize / 8][(y >> bit & 1) as usize] += 1;
+                differ &= differ - 1;
+            }
         }
-        if q + 1 == d.summary.shape.quarters {
-            d.filled += 1;
-            if d.filled == RECORDER_BATCH {
-                self.difference_binned(RECORDER_BATCH);
-                self.difference.flush();
+        if q + 1 == self.difference.summary.shape.quarters {
+            self.difference.filled += 1;
+            if self.difference.filled == RECORDER_BATCH {
+                self.fold_differences();
             }
         }
     }
 
-    /// Writes B - A of every binned cell of the first `runs` runs of the
-    /// batch into the difference's buffer.
-    fn difference_binned(&mut self, runs: usize) {
-        let (a, b, d) = (&self.a, &self.b, &mut self.difference);
-        let (binned, differenced) = (a.summary.layout.binned, d.summary.layout.binned);
-        for q in 0..a.summary.shape.quarters {
-            for (index, &cell) in self.binned_cell.iter().enumerate() {
-                let from = (q * binned + index) * RECORDER_BATCH;
-                let to = (q * differenced + cell) * RECORDER_BATCH;
-                let (xs, ys) = (&a.values[from..][..runs], &b.values[from..][..runs]);
-                difference_into(&mut d.values[to..][..runs], xs, ys);
-            }
+    /// Folds the differences of the pairs in A's and B's batches (those
+    /// the difference recorder counts as filled) into its counters and
+    /// moments, and empties the tallies.
+    fn fold_differences(&mut self) {
+        let runs = self.difference.filled;
+        if runs == 0 {
+            return;
         }
+        let (a, b) = (&self.a, &self.b);
+        let (binned, counted) = (a.summary.layout.binned, a.summary.layout.counted);
+        let (sources, tally) = (&self.sources, &self.event_tally);
+        self.difference
+            .fold_batch(runs, |q, cell, counts, binning| match sources[cell] {
+                Source::Binned(index) => {
+                    let from = (q * binned + index) * RECORDER_BATCH;
+                    let (xs, ys) = (&a.values[from..][..runs], &b.values[from..][..runs]);
+                    fold_difference(xs, ys, counts, binning)
+                }
+                Source::Event(c) => {
+                    let [minus, plus] = tally[q * counted + c];
+                    let zero = runs as u16 - minus - plus;
+                    let mut m = fold_repeated(-1.0, minus, counts, binning);
+                    m.merge(&fold_repeated(0.0, zero, counts, binning));
+                    m.merge(&fold_repeated(1.0, plus, counts, binning));
+                    m
+                }
+            });
+        self.event_tally.fill([0; 2]);
     }
 
     /// Merges every pair observed into A's, B's and the differences'
@@ -702,7 +769,7 @@ impl PairRecorder {
     /// # Panics
     /// If a summary is of another shape than the recorder's.
     pub fn drain_into(&mut self, a: &mut Summary, b: &mut Summary, difference: &mut Summary) {
-        self.difference_binned(self.difference.filled);
+        self.fold_differences();
         self.a.drain_into(a);
         self.b.drain_into(b);
         self.difference.drain_into(difference);
@@ -710,7 +777,7 @@ impl PairRecorder {
 
     /// The summaries of A's runs, B's runs and their differences B - A.
     pub fn finish(mut self) -> (Summary, Summary, Summary) {
-        self.difference_binned(self.difference.filled);
+        self.fold_differences();
         (self.a.finish(), self.b.finish(), self.difference.finish())
     }
 }
@@ -749,8 +816,10 @@ impl Observer for Recorder {
         let events = &mut self.events;
         for_each_value(v, &s.shape.pairs, &mut self.ever, |m, _, x| {
             if m.kind() == Kind::Event {
-                counts[c] += (x == 1.0) as u64;
-                events[c] = x;
+                debug_assert!(x == 0.0 || x == 1.0, "event {} read {x}", m.name());
+                let happened = x == 1.0;
+                counts[c] += happened as u64;
+                events[c] = happened as u8;
                 c += 1;
             } else {
                 values[b * RECORDER_BATCH + run] = x;

@@ -40,6 +40,66 @@ const TWO_TO_MINUS_28: f64 = 1.0 / TWO_TO_28;
 /// Truncation toward zero, without raising exceptions.
 const TO_ZERO: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
 
+/// What a fold reads: a row of values, or the paired differences of two
+/// rows, subtracted four at a time as they are read (so a comparison's
+/// differences are never written out).
+pub(super) trait Batch: Copy {
+    /// Number of values.
+    fn len(self) -> usize;
+    /// The four values from the `k`th.
+    ///
+    /// # Safety
+    /// `k + 4 <= self.len()`, and the processor runs AVX2.
+    unsafe fn four(self, k: usize) -> __m256d;
+    /// The `k`th value (`k < self.len()`).
+    fn value(self, k: usize) -> f64;
+}
+
+impl Batch for &[f64] {
+    #[inline(always)]
+    fn len(self) -> usize {
+        <[f64]>::len(self)
+    }
+
+    #[inline(always)]
+    unsafe fn four(self, k: usize) -> __m256d {
+        debug_assert!(k + LANES <= <[f64]>::len(self));
+        // SAFETY: the caller's bound: four f64 inside the slice.
+        unsafe { _mm256_loadu_pd(self.as_ptr().add(k)) }
+    }
+
+    #[inline(always)]
+    fn value(self, k: usize) -> f64 {
+        self[k]
+    }
+}
+
+/// `b[k] - a[k]` over the shorter of the two rows.
+#[derive(Clone, Copy)]
+pub(super) struct Differences<'a> {
+    pub(super) a: &'a [f64],
+    pub(super) b: &'a [f64],
+}
+
+impl Batch for Differences<'_> {
+    #[inline(always)]
+    fn len(self) -> usize {
+        self.a.len().min(self.b.len())
+    }
+
+    #[inline(always)]
+    unsafe fn four(self, k: usize) -> __m256d {
+        // SAFETY: the caller's bounds; a packed subtraction rounds each
+        // lane as the scalar one does.
+        unsafe { _mm256_sub_pd(self.b.four(k), self.a.four(k)) }
+    }
+
+    #[inline(always)]
+    fn value(self, k: usize) -> f64 {
+        self.b[k] - self.a[k]
+    }
+}
+
 /// Folds `values` four at a time: `group` takes each group of four (NaN
 /// past the end, and NaN is skipped) with its `movemask` of defined lanes.
 /// A whole group of `+0.0` (a supplier without orders in four runs in a
@@ -48,12 +108,13 @@ const TO_ZERO: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
 /// as the group would have been.
 #[target_feature(enable = "avx2")]
 #[inline]
-fn for_each_group(values: &[f64], mut group: impl FnMut(__m256d, __m256d, i32)) -> Zeros {
+fn for_each_group(values: impl Batch, mut group: impl FnMut(__m256d, __m256d, i32)) -> Zeros {
     let mut zeros = Zeros { groups: 0 };
-    let mut groups = values.chunks_exact(LANES);
-    for chunk in &mut groups {
-        // SAFETY: an unaligned load of four f64 inside the slice.
-        let raw = unsafe { _mm256_loadu_pd(chunk.as_ptr()) };
+    let len = values.len();
+    let whole = len - len % LANES;
+    for k in (0..whole).step_by(LANES) {
+        // SAFETY: k + 4 <= whole <= len, and the processor runs AVX2.
+        let raw = unsafe { values.four(k) };
         let bits = _mm256_castpd_si256(raw);
         if _mm256_testz_si256(bits, bits) == 1 {
             zeros.groups += 1;
@@ -65,13 +126,12 @@ fn for_each_group(values: &[f64], mut group: impl FnMut(__m256d, __m256d, i32)) 
             group(raw, defined, mask);
         }
     }
-    let rest = groups.remainder();
-    if !rest.is_empty() {
+    if whole < len {
         // Lane by lane: a copy of unknown length would become a `memcpy`
         // call, and every accumulator would spill around it.
         let mut padded = [f64::NAN; LANES];
-        for (slot, &x) in padded.iter_mut().zip(rest) {
-            *slot = x;
+        for (slot, k) in padded.iter_mut().zip(whole..len) {
+            *slot = values.value(k);
         }
         // SAFETY: an unaligned load of a local array of four f64.
         let raw = unsafe { _mm256_loadu_pd(padded.as_ptr()) };
@@ -191,9 +251,10 @@ impl Extremes {
     /// as the scalar fold finds them, clamping `values` into `[lo, hi]`.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn finish(self, m: &mut Moments, values: &[f64], lo: f64, hi: f64) {
+    fn finish(self, m: &mut Moments, values: impl Batch, lo: f64, hi: f64) {
         if _mm256_testz_si256(self.negative_zero, self.negative_zero) == 0 {
-            for &x in values.iter().filter(|x| !x.is_nan()) {
+            let values = (0..values.len()).map(|k| values.value(k));
+            for x in values.filter(|x| !x.is_nan()) {
                 let x = super::clamp_defined(x, lo, hi);
                 m.min = super::lesser(x, m.min);
                 m.max = super::greater(x, m.max);
@@ -249,7 +310,7 @@ impl Split {
 
 /// [`super::fold_unit`], four values at a time.
 #[target_feature(enable = "avx2")]
-pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+pub(super) fn fold_unit<const SIGNED: bool>(values: impl Batch, counts: &mut [u16]) -> Moments {
     let lo = if SIGNED { -1.0 } else { 0.0 };
     let mut sums = _mm256_setzero_pd();
     let mut squares = Split::new();
@@ -305,7 +366,7 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) 
 
 /// [`super::fold_positive`], four values at a time.
 #[target_feature(enable = "avx2")]
-pub(super) fn fold_positive<const SIGNED: bool>(values: &[f64], counts: &mut [u16]) -> Moments {
+pub(super) fn fold_positive<const SIGNED: bool>(values: impl Batch, counts: &mut [u16]) -> Moments {
     let lo = if SIGNED { -POSITIVE_LIMIT } else { 0.0 };
     let last = POSITIVE_BINS as i64 - 1;
     let (mut wholes, mut fractions) = (_mm256_setzero_pd(), _mm256_setzero_pd());
