@@ -434,22 +434,10 @@ pub fn fold_difference(a: &[f64], b: &[f64], counts: &mut [u16], binning: Binnin
     }
     let mut row = [0.0; 64];
     let row = &mut row[..a.len()];
-    difference_into(row, a, b);
+    for ((d, &x), &y) in row.iter_mut().zip(a).zip(b) {
+        *d = y - x;
+    }
     fold(row, counts, binning)
-}
-
-/// `out[k] = b[k] - a[k]` over the shortest of the three: a paired
-/// difference of two batches, four at a time where the processor has AVX2
-/// (a packed subtraction rounds each lane as the scalar one does).
-pub fn difference_into(out: &mut [f64], a: &[f64], b: &[f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
-        // SAFETY: the processor runs AVX2 (checked above).
-        return unsafe { avx2::difference_into(out, a, b) };
-    }
-    for ((out, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *out = y - x;
-    }
 }
 
 /// Whether every value is `+0.0` (bit for bit), checked eight at a time.
@@ -1063,6 +1051,23 @@ mod tests {
         // The fused subtraction (AVX2 where there is one) against
         // subtracting first and folding the row, on pairs of awkward
         // batches (NaN, both zeros, limits, random bits) of every length.
+        // 49 pairs of special values, each against each (70 in all, so
+        // the remainder is reached), then pairs of awkward batches.
+        let special = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e-310,
+            0.5,
+        ];
+        let a: Vec<f64> = (0..70).map(|k| special[k % 7]).collect();
+        let b: Vec<f64> = (0..70).map(|k| special[(k / 7) % 7]).collect();
+        let specials = [
+            (a[..64].to_vec(), b[..64].to_vec()),
+            (a[64..].to_vec(), b[64..].to_vec()),
+        ];
         for binning in [
             Binning::Unit,
             Binning::SignedUnit,
@@ -1070,7 +1075,9 @@ mod tests {
             Binning::SignedPositive,
         ] {
             let batches = awkward_batches(binning);
-            for (a, b) in batches.iter().zip(batches.iter().skip(1)) {
+            let awkward = batches.iter().zip(batches.iter().skip(1));
+            let pairs = specials.iter().map(|(a, b)| (a, b)).chain(awkward);
+            for (a, b) in pairs {
                 let len = a.len().min(b.len());
                 let (a, b) = (&a[..len], &b[..len]);
                 let mut fused_counts = vec![0u16; binning.bins()];
@@ -1086,52 +1093,6 @@ mod tests {
                 assert_eq!(fused.max.to_bits(), folded.max.to_bits(), "{what}");
                 assert_eq!(fused_counts, counts, "{what}");
             }
-        }
-    }
-
-    #[test]
-    fn batch_differences_are_the_scalar_subtractions_bit_for_bit() {
-        // Every length to 64 (the vector loop and its remainder), with NaN,
-        // both zeros, infinities and random bit patterns on either side,
-        // then 70 values of every pair of special values.
-        let batches = awkward_batches(Binning::SignedPositive);
-        for (a, b) in batches.iter().zip(batches.iter().skip(1)) {
-            let len = a.len().min(b.len());
-            let mut out = vec![1.5; len + 3];
-            difference_into(&mut out, a, b);
-            for k in 0..len {
-                assert_eq!(
-                    out[k].to_bits(),
-                    (b[k] - a[k]).to_bits(),
-                    "{} - {}",
-                    b[k],
-                    a[k]
-                );
-            }
-            // Nothing past the shortest slice is written.
-            assert!(out[len..].iter().all(|&x| x == 1.5));
-        }
-        let special = [
-            0.0,
-            -0.0,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-            1e-310,
-            3.5,
-        ];
-        let a: Vec<f64> = (0..70).map(|k| special[k % 7]).collect();
-        let b: Vec<f64> = (0..70).map(|k| special[(k / 7) % 7]).collect();
-        let mut out = vec![0.0; 70];
-        difference_into(&mut out, &a, &b);
-        for k in 0..70 {
-            assert_eq!(
-                out[k].to_bits(),
-                (b[k] - a[k]).to_bits(),
-                "{} - {}",
-                b[k],
-                a[k]
-            );
         }
     }
 

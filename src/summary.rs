@@ -477,13 +477,15 @@ pub const RECORDER_CAPACITY: u64 = SPILL_EVERY as u64;
 #[derive(Debug, Clone)]
 pub struct Recorder {
     summary: Summary,
-    /// Complete runs in the buffers.
+    /// Complete runs in the batch (a difference recorder's: pairs whose
+    /// values wait in A's and B's buffers and the event tally).
     filled: usize,
     /// Runs counted in `counters` since they were spilled.
     unspilled: usize,
     /// 16-bit bin counts, laid out like the summary's bins.
     counters: Vec<u16>,
-    /// `values[(q * binned + index) * RECORDER_BATCH + run]`; NaN where undefined.
+    /// `values[(q * binned + index) * RECORDER_BATCH + run]`; NaN where
+    /// undefined. Empty in a difference recorder, which has no buffer.
     values: Vec<f64>,
     /// The last quarter's events (1 if it happened, else 0), in cell order
     /// and padded with 0 to whole words of 8: what a [`PairRecorder`]
@@ -533,6 +535,10 @@ impl Recorder {
         if runs == 0 {
             return;
         }
+        debug_assert!(
+            !self.values.is_empty(),
+            "a difference recorder's batch is folded by its PairRecorder"
+        );
         // Taken out for the fold (no copy), so the summary can be borrowed.
         let values = std::mem::take(&mut self.values);
         let binned = self.summary.layout.binned;
@@ -642,11 +648,11 @@ impl Recorder {
 /// The differences are neither read from the quarters a second time nor
 /// buffered: a pair's values already sit in A's and B's batch buffers, laid
 /// out alike, so at the end of a batch each binned cell's differences are
-/// one subtraction per run between two contiguous rows, into a scratch row
-/// that is folded at once. Events (0 or 1 in each run) differ by -1, 0 or
-/// +1, so their differences are tallied as each quarter is observed and
-/// folded from the tally. A metric undefined (NaN) in either run is
-/// undefined in the difference.
+/// folded from two contiguous rows, subtracted as the fold reads them
+/// ([`fold_difference`]). Events (0 or 1 in each run) differ by -1, 0 or
+/// +1, so their differences are tallied as each quarter is observed, only
+/// where A and B differ, and folded from the tally. A metric undefined
+/// (NaN) in either run is undefined in the difference.
 #[derive(Debug, Clone)]
 pub struct PairRecorder {
     a: Recorder,
@@ -753,6 +759,10 @@ impl PairRecorder {
                 }
                 Source::Event(c) => {
                     let [minus, plus] = tally[q * counted + c];
+                    debug_assert!(
+                        usize::from(minus + plus) <= runs,
+                        "a quarter tallied in more pairs than the batch holds"
+                    );
                     let zero = runs as u16 - minus - plus;
                     let mut m = fold_repeated(-1.0, minus, counts, binning);
                     m.merge(&fold_repeated(0.0, zero, counts, binning));
@@ -1132,25 +1142,17 @@ mod tests {
         assert!(err.to_string().contains("mean square"), "{err}");
     }
 
-    #[test]
-    fn paired_differences_equal_differences_of_the_runs_values() {
-        // 150 pairs: two full batches and a part, so both the batch-end and
-        // the drain paths fill the differences. The expected summary is built
-        // value by value from each quarter's catalogue values (the one
-        // traversal), with `Moments::add` and `Binning::bin`.
-        let a = minimal(&["run.quarters=6".into()]);
-        let b = minimal(&[
-            "run.quarters=6".into(),
-            "suppliers.Alpha.support=0".into(),
-            "suppliers.Alpha.hold_support=true".into(),
-        ]);
-        let runs = 150;
-        let (summary_a, summary_b, difference) = record_pairs(&a, &b, runs);
-        let mut expected = Summary::difference(&a);
+    /// The summary of `runs` pairs' differences B - A, built value by value
+    /// from each quarter's catalogue values (the one traversal) with
+    /// `Moments::add` and `Binning::bin`, and how many event differences
+    /// were not 0.
+    fn differences_value_by_value(a: &Scenario, b: &Scenario, runs: u64) -> (Summary, usize) {
+        let mut expected = Summary::difference(a);
         let pairs = a.compare().to_vec();
-        let (mut sim_a, mut sim_b) = (Simulator::new(&a), Simulator::new(&b));
+        let (mut sim_a, mut sim_b) = (Simulator::new(a), Simulator::new(b));
         let flags = ever_flags(pairs.len());
         let (mut ever_a, mut ever_b) = (vec![false; flags], vec![false; flags]);
+        let mut events_differing = 0;
         for k in 0..runs {
             let (mut ra, mut rb) = (run_rng(1, k), run_rng(1, k));
             sim_a.reset(&mut ra);
@@ -1177,6 +1179,9 @@ mod tests {
                     if delta.is_nan() {
                         continue;
                     }
+                    if metric.kind() == Kind::Event && delta != 0.0 {
+                        events_differing += 1;
+                    }
                     expected.moments[q * layout.binned + index].add(delta, binning);
                     let (lo, hi) = binning.limits();
                     expected.bins[q * layout.bins + offset + binning.bin(delta.clamp(lo, hi))] += 1;
@@ -1184,6 +1189,22 @@ mod tests {
             }
         }
         expected.runs = runs;
+        (expected, events_differing)
+    }
+
+    #[test]
+    fn paired_differences_equal_differences_of_the_runs_values() {
+        // 150 pairs: two full batches and a part, so both the batch-end and
+        // the finishing paths fold the differences.
+        let a = minimal(&["run.quarters=6".into()]);
+        let b = minimal(&[
+            "run.quarters=6".into(),
+            "suppliers.Alpha.support=0".into(),
+            "suppliers.Alpha.hold_support=true".into(),
+        ]);
+        let runs = 150;
+        let (summary_a, summary_b, difference) = record_pairs(&a, &b, runs);
+        let (expected, _) = differences_value_by_value(&a, &b, runs);
         assert_eq!(difference, expected);
         assert!(
             difference
@@ -1202,5 +1223,59 @@ mod tests {
         };
         assert_eq!(summary_a, study(&a));
         assert_eq!(summary_b, study(&b));
+    }
+
+    /// The baseline (4 suppliers) comparing every ordered pair: 25 events,
+    /// so the pair recorder compares A's and B's in four words.
+    fn baseline_with_every_pair(overrides: &[&str]) -> Scenario {
+        let text = include_str!("../scenarios/myanmar_2021.toml");
+        let line = r#"compare = [["Russia", "China"], ["Russia", "India"], ["India", "China"]]"#;
+        assert!(text.contains(line), "the baseline's compared pairs moved");
+        let names = ["Russia", "China", "India", "Others"];
+        let pairs: Vec<String> = names
+            .iter()
+            .flat_map(|a| names.iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!(r#"["{a}", "{b}"]"#))
+            .collect();
+        let text = text.replace(line, &format!("compare = [{}]", pairs.join(", ")));
+        let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        load_str(&text, "t", "t", &overrides).unwrap().scenario
+    }
+
+    #[test]
+    fn paired_differences_drained_at_any_run_equal_the_runs_differences() {
+        // Drained after irregular numbers of pairs (partial batches, a
+        // batch split across drains) and with events in several words,
+        // many of which differ between A and B.
+        let a = baseline_with_every_pair(&["run.quarters=24"]);
+        let b = baseline_with_every_pair(&[
+            "run.quarters=24",
+            "suppliers.Russia.support=0",
+            "suppliers.Russia.hold_support=true",
+        ]);
+        assert_eq!(a.compare().len(), 12);
+        let runs = 300;
+        let mut recorder = PairRecorder::new(&a);
+        let mut totals = (Summary::new(&a), Summary::new(&b), Summary::difference(&a));
+        let (mut sim_a, mut sim_b) = (Simulator::new(&a), Simulator::new(&b));
+        for k in 0..runs {
+            let (mut ra, mut rb) = (run_rng(1, k), run_rng(1, k));
+            sim_a.reset(&mut ra);
+            sim_b.reset(&mut rb);
+            for _ in 0..a.quarters() {
+                recorder.observe(&sim_a.step(&mut ra), &sim_b.step(&mut rb));
+            }
+            if k % 37 == 36 || k % 101 == 100 {
+                recorder.drain_into(&mut totals.0, &mut totals.1, &mut totals.2);
+            }
+        }
+        recorder.drain_into(&mut totals.0, &mut totals.1, &mut totals.2);
+        let (expected, events_differing) = differences_value_by_value(&a, &b, runs);
+        assert!(
+            events_differing > 100,
+            "{events_differing} event differences"
+        );
+        assert_eq!(totals.2, expected);
     }
 }

@@ -446,25 +446,3 @@ pub(super) fn fold_positive<const SIGNED: bool>(values: impl Batch, counts: &mut
     extremes.finish(&mut m, values, lo, POSITIVE_LIMIT);
     m
 }
-
-/// [`super::difference_into`], four at a time.
-#[target_feature(enable = "avx2")]
-pub(super) fn difference_into(out: &mut [f64], a: &[f64], b: &[f64]) {
-    let len = out.len().min(a.len()).min(b.len());
-    let (out, a, b) = (&mut out[..len], &a[..len], &b[..len]);
-    let split = len - len % LANES;
-    for ((out, a), b) in out[..split]
-        .chunks_exact_mut(LANES)
-        .zip(a[..split].chunks_exact(LANES))
-        .zip(b[..split].chunks_exact(LANES))
-    {
-        // SAFETY: unaligned loads and a store of four f64 inside the slices.
-        unsafe {
-            let d = _mm256_sub_pd(_mm256_loadu_pd(b.as_ptr()), _mm256_loadu_pd(a.as_ptr()));
-            _mm256_storeu_pd(out.as_mut_ptr(), d);
-        }
-    }
-    for ((out, &x), &y) in out[split..].iter_mut().zip(&a[split..]).zip(&b[split..]) {
-        *out = y - x;
-    }
-}
