@@ -687,6 +687,27 @@ pub fn normal_quantile(p: f64) -> f64 {
 mod tests {
     use super::*;
 
+    const BINNINGS: [Binning; 4] = [
+        Binning::Unit,
+        Binning::SignedUnit,
+        Binning::Positive,
+        Binning::SignedPositive,
+    ];
+
+    /// That two folds gave the same moments to the bit (the zeros' signs
+    /// included, which `==` does not see) and the same counts.
+    fn assert_same_fold(x: (&Moments, &[u16]), y: (&Moments, &[u16]), what: &str) {
+        let ((m, counts), (n, expected)) = (x, y);
+        assert_eq!(
+            (m.count, m.sum, m.sum_squares),
+            (n.count, n.sum, n.sum_squares),
+            "{what}"
+        );
+        assert_eq!(m.min.to_bits(), n.min.to_bits(), "{what}");
+        assert_eq!(m.max.to_bits(), n.max.to_bits(), "{what}");
+        assert_eq!(counts, expected, "{what}");
+    }
+
     #[test]
     fn the_normal_quantile_is_accurate() {
         assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-8);
@@ -838,12 +859,7 @@ mod tests {
         // exact bin edges.
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
-        for binning in [
-            Binning::Unit,
-            Binning::SignedUnit,
-            Binning::Positive,
-            Binning::SignedPositive,
-        ] {
+        for binning in BINNINGS {
             let (lo, hi) = binning.limits();
             for _ in 0..200 {
                 let len = rng.random_range(0..=64);
@@ -878,12 +894,7 @@ mod tests {
         // at and beyond the limits, zeros of both signs, and every count.
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
-        for binning in [
-            Binning::Unit,
-            Binning::SignedUnit,
-            Binning::Positive,
-            Binning::SignedPositive,
-        ] {
+        for binning in BINNINGS {
             let (lo, hi) = binning.limits();
             let fixed = [-1.0, 0.0, 1.0, -0.0, lo, hi, 0.0005, 2.0 * hi];
             for k in 0..300 {
@@ -900,8 +911,8 @@ mod tests {
                 let repeated = fold_repeated(x, n, &mut counts, binning);
                 let mut expected = vec![0u16; binning.bins()];
                 let batch = fold(&vec![x; n as usize], &mut expected, binning);
-                assert_eq!(repeated, batch, "{binning:?} {x} x {n}");
-                assert_eq!(counts, expected, "{binning:?} {x} x {n}");
+                let what = format!("{binning:?} {x} x {n}");
+                assert_same_fold((&repeated, &counts), (&batch, &expected), &what);
             }
         }
     }
@@ -987,12 +998,7 @@ mod tests {
 
     #[test]
     fn batches_of_zeros_fold_like_any_other() {
-        for binning in [
-            Binning::Unit,
-            Binning::SignedUnit,
-            Binning::Positive,
-            Binning::SignedPositive,
-        ] {
+        for binning in BINNINGS {
             for len in 0..=64 {
                 // All +0.0 takes the shortcut; one -0.0 among them does not.
                 let mut with_negative = vec![0.0; len];
@@ -1004,13 +1010,8 @@ mod tests {
                     let folded = fold(&values, &mut counts, binning);
                     let mut expected_counts = vec![0u16; binning.bins()];
                     let expected = scalar_fold(&values, &mut expected_counts, binning);
-                    assert_eq!(counts, expected_counts);
-                    assert_eq!(
-                        (folded.count, folded.sum, folded.sum_squares),
-                        (expected.count, expected.sum, expected.sum_squares)
-                    );
-                    assert_eq!(folded.min.to_bits(), expected.min.to_bits());
-                    assert_eq!(folded.max.to_bits(), expected.max.to_bits());
+                    let what = format!("{binning:?} {values:?}");
+                    assert_same_fold((&folded, &counts), (&expected, &expected_counts), &what);
                 }
             }
         }
@@ -1023,12 +1024,7 @@ mod tests {
             eprintln!("no AVX2 here: the vector folds are not used, nothing to compare");
             return;
         }
-        for binning in [
-            Binning::Unit,
-            Binning::SignedUnit,
-            Binning::Positive,
-            Binning::SignedPositive,
-        ] {
+        for binning in BINNINGS {
             for values in awkward_batches(binning) {
                 let mut scalar_counts = vec![0u16; binning.bins()];
                 let scalar = scalar_fold(&values, &mut scalar_counts, binning);
@@ -1036,12 +1032,7 @@ mod tests {
                 // `fold` chooses the vector fold on this processor.
                 let vector = fold(&values, &mut vector_counts, binning);
                 let what = format!("{binning:?} {values:?}");
-                assert_eq!(vector.count, scalar.count, "{what}");
-                assert_eq!(vector.sum, scalar.sum, "{what}");
-                assert_eq!(vector.sum_squares, scalar.sum_squares, "{what}");
-                assert_eq!(vector.min.to_bits(), scalar.min.to_bits(), "{what}");
-                assert_eq!(vector.max.to_bits(), scalar.max.to_bits(), "{what}");
-                assert_eq!(vector_counts, scalar_counts, "{what}");
+                assert_same_fold((&vector, &vector_counts), (&scalar, &scalar_counts), &what);
             }
         }
     }
@@ -1068,12 +1059,7 @@ mod tests {
             (a[..64].to_vec(), b[..64].to_vec()),
             (a[64..].to_vec(), b[64..].to_vec()),
         ];
-        for binning in [
-            Binning::Unit,
-            Binning::SignedUnit,
-            Binning::Positive,
-            Binning::SignedPositive,
-        ] {
+        for binning in BINNINGS {
             let batches = awkward_batches(binning);
             let awkward = batches.iter().zip(batches.iter().skip(1));
             let pairs = specials.iter().map(|(a, b)| (a, b)).chain(awkward);
@@ -1086,12 +1072,7 @@ mod tests {
                 let mut counts = vec![0u16; binning.bins()];
                 let folded = scalar_fold(&row, &mut counts, binning);
                 let what = format!("{binning:?} {a:?} {b:?}");
-                assert_eq!(fused.count, folded.count, "{what}");
-                assert_eq!(fused.sum, folded.sum, "{what}");
-                assert_eq!(fused.sum_squares, folded.sum_squares, "{what}");
-                assert_eq!(fused.min.to_bits(), folded.min.to_bits(), "{what}");
-                assert_eq!(fused.max.to_bits(), folded.max.to_bits(), "{what}");
-                assert_eq!(fused_counts, counts, "{what}");
+                assert_same_fold((&fused, &fused_counts), (&folded, &counts), &what);
             }
         }
     }
