@@ -727,7 +727,7 @@ impl PairRecorder {
             let mut differ = x ^ y;
             while differ != 0 {
                 let bit = differ.trailing_zeros();
-                tally[w * 8 + bit as usize / 8][(y >> bit & 1) as usize] += 1;
+                tally[w * 8 + bit as usize / 8][((y >> bit) & 1) as usize] += 1;
                 differ &= differ - 1;
             }
         }
