@@ -488,7 +488,7 @@ enum Step {
         j: usize,
         aggregate: Aggregate,
     },
-    /// Adds metric `id` of entity `i` to the year's sum of a `cv`
+    /// Adds metric `id` of entity `(i, j)` to the year's sum of a `cv`
     /// accumulator, closing the year after the quarter when `year_ends`.
     Year {
         acc: usize,
