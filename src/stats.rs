@@ -373,14 +373,7 @@ pub fn fold(values: &[f64], counts: &mut [u16], binning: Binning) -> Moments {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         // SAFETY: the processor runs AVX2 (checked above).
-        return unsafe {
-            match binning {
-                Binning::Unit => avx2::fold_unit::<false>(values, counts),
-                Binning::SignedUnit => avx2::fold_unit::<true>(values, counts),
-                Binning::Positive => avx2::fold_positive::<false>(values, counts),
-                Binning::SignedPositive => avx2::fold_positive::<true>(values, counts),
-            }
-        };
+        return unsafe { avx2::fold(values, counts, binning) };
     }
     scalar_fold(values, counts, binning)
 }
@@ -421,16 +414,8 @@ pub fn fold_difference(a: &[f64], b: &[f64], counts: &mut [u16], binning: Binnin
     );
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
-        let values = avx2::Differences { a, b };
         // SAFETY: the processor runs AVX2 (checked above).
-        return unsafe {
-            match binning {
-                Binning::Unit => avx2::fold_unit::<false>(values, counts),
-                Binning::SignedUnit => avx2::fold_unit::<true>(values, counts),
-                Binning::Positive => avx2::fold_positive::<false>(values, counts),
-                Binning::SignedPositive => avx2::fold_positive::<true>(values, counts),
-            }
-        };
+        return unsafe { avx2::fold(avx2::Differences { a, b }, counts, binning) };
     }
     let mut row = [0.0; 64];
     let row = &mut row[..a.len()];

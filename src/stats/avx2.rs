@@ -20,7 +20,9 @@
 
 use std::arch::x86_64::*;
 
-use super::{FIXED_SCALE, FRACTION_BITS, Moments, POSITIVE_BINS, POSITIVE_LIMIT, UNIT_BINS};
+use super::{
+    Binning, FIXED_SCALE, FRACTION_BITS, Moments, POSITIVE_BINS, POSITIVE_LIMIT, UNIT_BINS,
+};
 
 /// Whether this processor runs the folds here (checked once, then cached).
 #[inline]
@@ -308,9 +310,22 @@ impl Split {
     }
 }
 
+/// [`super::fold`] of `values` (a row or the paired differences of two),
+/// four at a time, by `binning`.
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(super) fn fold(values: impl Batch, counts: &mut [u16], binning: Binning) -> Moments {
+    match binning {
+        Binning::Unit => fold_unit::<false>(values, counts),
+        Binning::SignedUnit => fold_unit::<true>(values, counts),
+        Binning::Positive => fold_positive::<false>(values, counts),
+        Binning::SignedPositive => fold_positive::<true>(values, counts),
+    }
+}
+
 /// [`super::fold_unit`], four values at a time.
 #[target_feature(enable = "avx2")]
-pub(super) fn fold_unit<const SIGNED: bool>(values: impl Batch, counts: &mut [u16]) -> Moments {
+fn fold_unit<const SIGNED: bool>(values: impl Batch, counts: &mut [u16]) -> Moments {
     let lo = if SIGNED { -1.0 } else { 0.0 };
     let mut sums = _mm256_setzero_pd();
     let mut squares = Split::new();
@@ -366,7 +381,7 @@ pub(super) fn fold_unit<const SIGNED: bool>(values: impl Batch, counts: &mut [u1
 
 /// [`super::fold_positive`], four values at a time.
 #[target_feature(enable = "avx2")]
-pub(super) fn fold_positive<const SIGNED: bool>(values: impl Batch, counts: &mut [u16]) -> Moments {
+fn fold_positive<const SIGNED: bool>(values: impl Batch, counts: &mut [u16]) -> Moments {
     let lo = if SIGNED { -POSITIVE_LIMIT } else { 0.0 };
     let last = POSITIVE_BINS as i64 - 1;
     let (mut wholes, mut fractions) = (_mm256_setzero_pd(), _mm256_setzero_pd());
