@@ -13,10 +13,12 @@
 //! runs only validated [`Scenario`]s.
 
 mod exp;
+mod tanh;
 pub mod v1;
 pub mod v2;
 
 pub(crate) use exp::exp;
+pub(crate) use tanh::tanh;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -29,7 +29,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::{QuarterView, RollingWindow, exp, logistic, logit, shares_of};
+use super::{QuarterView, RollingWindow, exp, logistic, logit, shares_of, tanh};
 use crate::model::ModelVersion;
 use crate::model::{
     BuyerParam as B, Param, Params, Procurement, Scenario, SupplierParam as S, Target,
@@ -812,12 +812,12 @@ impl<'s> Simulator<'s> {
 /// of at most `speed` (MODEL.md 3.9). A value at a bound that the slope
 /// pushes further stays there without evaluating `tanh` (the clamp would
 /// give the same bits), which is most suppliers most quarters.
-#[inline]
+#[inline(always)]
 fn bounded_step(x: f64, slope: f64, speed: f64, scale: f64, top: f64) -> f64 {
     if (x <= 0.0 && slope <= 0.0) || (x >= top && slope >= 0.0) {
         return x.clamp(0.0, top);
     }
-    (x + speed * (slope / scale).tanh()).clamp(0.0, top)
+    (x + speed * tanh(slope / scale)).clamp(0.0, top)
 }
 
 /// Step 6's choice, which steps 7 and 9 read.
