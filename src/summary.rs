@@ -555,7 +555,7 @@ impl Recorder {
                 let slot = q * binned + index;
                 fold(&values[slot * RECORDER_BATCH..][..runs], counts, binning)
             },
-            |q, index| values[(q * binned + index) * RECORDER_BATCH],
+            Some(|q, index| values[(q * binned + index) * RECORDER_BATCH]),
         );
         self.values = values;
     }
@@ -563,13 +563,14 @@ impl Recorder {
     /// Folds a batch of `runs` runs into the counters and moments, and
     /// empties the batch. `fold_cell(q, index, counts, binning)` counts the
     /// batch's values of binned cell `index` in quarter `q` into `counts`
-    /// and returns their moments; `typical(q, index)` is one of those values
-    /// (NaN if none is known), which [`prefetch_histogram`] aims by.
+    /// and returns their moments. With `typical`, the next histogram is
+    /// prefetched as each is folded, aimed by `typical(q, index)`, one of
+    /// the batch's values of that cell ([`prefetch_histogram`]).
     fn fold_batch(
         &mut self,
         runs: usize,
         mut fold_cell: impl FnMut(usize, usize, &mut [u16], Binning) -> Moments,
-        typical: impl Fn(usize, usize) -> f64,
+        typical: Option<impl Fn(usize, usize) -> f64>,
     ) {
         if self.unspilled + runs > SPILL_EVERY {
             self.spill();
@@ -588,7 +589,9 @@ impl Recorder {
                     Some(cell) => (q, cell),
                     None => (q + 1, &cells[0]),
                 };
-                if next_q < quarters {
+                if let Some(typical) = &typical
+                    && next_q < quarters
+                {
                     let histogram = &self.counters[end..end + next.bins()];
                     prefetch_histogram(histogram, next, || typical(next_q, next_index));
                 }
@@ -789,13 +792,8 @@ impl PairRecorder {
                     m
                 }
             },
-            |q, cell| match sources[cell] {
-                Source::Binned(index) => {
-                    let first = (q * binned + index) * RECORDER_BATCH;
-                    b.values[first] - a.values[first]
-                }
-                Source::Event(_) => f64::NAN,
-            },
+            // Not prefetched: it costs instructions a pair cannot spare.
+            None::<fn(usize, usize) -> f64>,
         );
         self.event_tally.fill([0; 2]);
     }
@@ -846,15 +844,18 @@ fn prefetch_histogram(counts: &[u16], binning: Binning, typical: impl FnOnce() -
 #[inline(always)]
 fn prefetch(counts: &[u16]) {
     #[cfg(target_arch = "x86_64")]
-    for line in counts.chunks(32) {
-        // SAFETY: a prefetch is a hint: it reads nothing architecturally
-        // and cannot fault (and the address is inside the slice anyway).
-        unsafe {
-            std::arch::x86_64::_mm_prefetch(
-                line.as_ptr().cast::<i8>(),
-                std::arch::x86_64::_MM_HINT_T0,
-            )
-        };
+    {
+        let start = counts.as_ptr().cast::<i8>();
+        for offset in (0..std::mem::size_of_val(counts)).step_by(64) {
+            // SAFETY: a prefetch is a hint: it reads nothing architecturally
+            // and cannot fault (and the address is inside the slice anyway).
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(
+                    start.wrapping_add(offset),
+                    std::arch::x86_64::_MM_HINT_T0,
+                )
+            };
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = counts;
