@@ -35,22 +35,9 @@ const C5: f64 = f64::from_bits(0x3f81_1111_67a4_d017);
 /// `1.5 * 2^52`: adding it rounds to an integer held in the low bits.
 const SHIFT: f64 = f64::from_bits(0x4338_0000_0000_0000);
 
-/// `e^x`, as glibc's FMA build of `exp` returns it, bit for bit.
-#[inline]
-pub(crate) fn exp(x: f64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the processor fuses multiply-add (checked above).
-        return unsafe { exp_fma(x) };
-    }
-    exp_with_mul_add(x)
-}
-
-/// [`exp`] compiled where `mul_add` is one instruction.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn exp_fma(x: f64) -> f64 {
-    exp_with_mul_add(x)
+fused! {
+    /// `e^x`, as glibc's FMA build of `exp` returns it, bit for bit.
+    exp = exp_with_mul_add
 }
 
 /// The algorithm. Every `mul_add` is one rounding, whether the processor

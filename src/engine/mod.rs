@@ -12,6 +12,31 @@
 //! global RNG (the caller passes one, see [`run_rng`]) and never fails: it
 //! runs only validated [`Scenario`]s.
 
+/// `pub(crate) fn $name(x: f64) -> f64`, running `$algorithm` (written
+/// with `mul_add`) compiled with fused multiply-add where the processor has
+/// it, and as compiled elsewhere, where `mul_add` calls the platform's
+/// correctly rounded `fma`: slower, the same bits.
+macro_rules! fused {
+    ($(#[$doc:meta])* $name:ident = $algorithm:ident) => {
+        $(#[$doc])*
+        #[inline]
+        pub(crate) fn $name(x: f64) -> f64 {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "fma")]
+                fn fma(x: f64) -> f64 {
+                    $algorithm(x)
+                }
+                if std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the processor fuses multiply-add (checked above).
+                    return unsafe { fma(x) };
+                }
+            }
+            $algorithm(x)
+        }
+    };
+}
+
 mod exp;
 mod tanh;
 pub mod v1;

@@ -36,23 +36,10 @@ const Q3: f64 = f64::from_bits(0xbf14_ce19_9eaa_dbb7);
 const Q4: f64 = f64::from_bits(0x3ed0_cfca_86e6_5239);
 const Q5: f64 = f64::from_bits(0xbe8a_fdb7_6e09_c32d);
 
-/// `tanh x`, as glibc 2.36 returns it on x86-64 with FMA and AVX2, bit for
-/// bit.
-#[inline]
-pub(crate) fn tanh(x: f64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the processor fuses multiply-add (checked above).
-        return unsafe { tanh_fma(x) };
-    }
-    tanh_with_mul_add(x)
-}
-
-/// [`tanh`] compiled where `mul_add` is one instruction.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn tanh_fma(x: f64) -> f64 {
-    tanh_with_mul_add(x)
+fused! {
+    /// `tanh x`, as glibc 2.36 returns it on x86-64 with FMA and AVX2, bit
+    /// for bit.
+    tanh = tanh_with_mul_add
 }
 
 /// fdlibm's `tanh`; its own arithmetic is unfused, as in glibc's build.
