@@ -39,6 +39,50 @@ macro_rules! fused {
 
 mod exp;
 mod tanh;
+
+/// What the tests of [`exp`] and [`tanh`] check them against.
+#[cfg(test)]
+mod libm_check {
+    use std::ops::Range;
+
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Whether the platform's maths library is glibc's FMA build, whose bits
+    /// armsim's functions reproduce (glibc picks it where the processor has
+    /// FMA and AVX2; its other builds round differently).
+    pub(super) fn glibc_fma_build() -> bool {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+        return std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("avx2");
+        #[allow(unreachable_code)]
+        false
+    }
+
+    /// `edges`, then 400,000 inputs drawn from `seed`: a quarter uniform in
+    /// each of `ranges` and a quarter of random bit patterns.
+    pub(super) fn inputs(
+        edges: Vec<f64>,
+        seed: u64,
+        ranges: [Range<f64>; 3],
+    ) -> impl Iterator<Item = f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let random = (0..400_000).map(move |k| match k % 4 {
+            3 => f64::from_bits(rng.random::<u64>()),
+            r => rng.random_range(ranges[r].clone()),
+        });
+        edges.into_iter().chain(random)
+    }
+
+    /// Asserts that `ours` and `reference`, two results of `name(x)`, are
+    /// the same bits (or both NaN).
+    pub(super) fn assert_same(name: &str, x: f64, ours: f64, reference: f64) {
+        assert!(
+            ours.to_bits() == reference.to_bits() || (ours.is_nan() && reference.is_nan()),
+            "{name}({x:e}) = {ours:e}, the platform's {reference:e}"
+        );
+    }
+}
 pub mod v1;
 pub mod v2;
 

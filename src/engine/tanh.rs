@@ -171,6 +171,7 @@ fn expm1_with_mul_add(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::libm_check::{assert_same, glibc_fma_build, inputs};
     use super::*;
 
     /// Inputs at and around `expm1`'s branches (each range of `k`, the
@@ -225,44 +226,22 @@ mod tests {
         xs
     }
 
-    fn same(a: f64, b: f64) -> bool {
-        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
-    }
-
     /// Bit for bit the platform's `tanh` and `expm1`, where `expm1` is
-    /// glibc's FMA build (which glibc picks where the processor has FMA and
-    /// AVX2).
+    /// glibc's FMA build.
     #[test]
-    #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+    #[cfg(target_arch = "x86_64")]
     fn matches_glibc_bit_for_bit() {
-        use rand::{Rng, SeedableRng};
-        use rand_chacha::ChaCha8Rng;
-        if !(std::arch::is_x86_feature_detected!("fma")
-            && std::arch::is_x86_feature_detected!("avx2"))
-        {
-            return; // glibc then runs a build that rounds differently
+        if !glibc_fma_build() {
+            return;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(23);
-        let random = (0..400_000).map(|k| match k % 4 {
-            0 => rng.random_range(-1.0..1.0),
-            1 => rng.random_range(-25.0..25.0),
-            2 => rng.random_range(-60.0..720.0),
-            _ => f64::from_bits(rng.random::<u64>()),
-        });
-        for x in edges().into_iter().chain(random) {
-            let (ours, glibc) = (tanh(x), x.tanh());
-            assert!(same(ours, glibc), "tanh({x:e}) = {ours:e}, glibc {glibc:e}");
+        for x in inputs(edges(), 23, [-1.0..1.0, -25.0..25.0, -60.0..720.0]) {
+            assert_same("tanh", x, tanh(x), x.tanh());
             // SAFETY: the processor fuses multiply-add (checked above).
-            let ours = unsafe { expm1_fma(x) };
-            let glibc = x.exp_m1();
-            assert!(
-                same(ours, glibc),
-                "expm1({x:e}) = {ours:e}, glibc {glibc:e}"
-            );
+            assert_same("expm1", x, unsafe { expm1_fma(x) }, x.exp_m1());
         }
     }
 
-    #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+    #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "fma")]
     unsafe fn expm1_fma(x: f64) -> f64 {
         expm1_with_mul_add(x)
@@ -276,7 +255,7 @@ mod tests {
     #[test]
     fn fused_and_emulated_agree_and_known_values_hold() {
         for x in edges() {
-            assert!(same(tanh(x), tanh_with_mul_add(x)), "{x:e}");
+            assert_same("tanh", x, tanh(x), tanh_with_mul_add(x));
         }
         let known: [(f64, u64); 16] = [
             (0.0, 0x0000_0000_0000_0000),
