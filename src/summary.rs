@@ -840,15 +840,18 @@ fn prefetch_histogram(counts: &[u16], binning: Binning, typical: impl FnOnce() -
     }
 }
 
-/// Asks the processor to fetch `counts`'s cache lines.
+/// Asks the processor to fetch every cache line `counts` touches (from the
+/// line its first bin is in, so the last line is not missed).
 #[inline(always)]
 fn prefetch(counts: &[u16]) {
     #[cfg(target_arch = "x86_64")]
     {
-        let start = counts.as_ptr().cast::<i8>();
-        for offset in (0..std::mem::size_of_val(counts)).step_by(64) {
+        let into_line = counts.as_ptr() as usize % 64;
+        let start = counts.as_ptr().cast::<i8>().wrapping_sub(into_line);
+        for offset in (0..into_line + std::mem::size_of_val(counts)).step_by(64) {
             // SAFETY: a prefetch is a hint: it reads nothing architecturally
-            // and cannot fault (and the address is inside the slice anyway).
+            // and cannot fault (every address is in a line the slice
+            // touches anyway).
             unsafe {
                 std::arch::x86_64::_mm_prefetch(
                     start.wrapping_add(offset),
