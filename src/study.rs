@@ -180,20 +180,34 @@ impl<'a> Study<'a> {
     }
 }
 
-/// A study's runs as the executor's job: a simulator and a recorder per
-/// thread, merged into one summary.
+/// A study's runs as the executor's job: two simulators (runs are stepped
+/// two at a time) and a recorder per thread, merged into one summary.
 struct Runs<'s>(&'s Scenario);
 
 impl<'s> Job for Runs<'s> {
-    type Worker = (Simulator<'s>, Recorder);
+    type Worker = ([Simulator<'s>; 2], Recorder);
     type Total = Summary;
 
     fn worker(&self) -> Self::Worker {
-        (Simulator::new(self.0), Recorder::new(self.0))
+        (
+            [Simulator::new(self.0), Simulator::new(self.0)],
+            Recorder::new(self.0),
+        )
     }
 
-    fn run(&self, (simulator, recorder): &mut Self::Worker, k: u64) {
+    fn run(&self, ([simulator, _], recorder): &mut Self::Worker, k: u64) {
         simulator.run(&mut run_rng(self.0.seed(), k), recorder);
+    }
+
+    fn run_two(&self, ([a, b], recorder): &mut Self::Worker, k: u64) {
+        let seed = self.0.seed();
+        Simulator::run_two(
+            a,
+            b,
+            &mut run_rng(seed, k),
+            &mut run_rng(seed, k + 1),
+            recorder,
+        );
     }
 
     fn merge(&self, total: &mut Summary, (_, recorder): &mut Self::Worker) {

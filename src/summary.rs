@@ -13,7 +13,7 @@
 //! cell, the paired difference B - A of two scenarios run with common random
 //! numbers, with signed binnings.
 
-use crate::engine::{Observer, QuarterView};
+use crate::engine::{Observer, PairObserver, QuarterView};
 use crate::metrics::{Entity, Kind, MetricId, ever_flags, for_each_value, scope};
 use crate::model::{MAX_QUARTERS, MAX_SUPPLIERS, Scenario};
 use crate::stats::{
@@ -498,7 +498,8 @@ pub struct Recorder {
     /// and padded with 0 to whole words of 8: what a [`PairRecorder`]
     /// differences, a word at a time.
     events: Vec<u8>,
-    /// Per run: the "ever so far" flags.
+    /// The "ever so far" flags of the runs being observed: of one run, then
+    /// of the second of a pair observed together ([`Recorder::observe_two`]).
     ever: Vec<bool>,
 }
 
@@ -528,7 +529,7 @@ impl Recorder {
         Recorder {
             values: vec![f64::NAN; buffer],
             events: vec![0; summary.layout.counted.div_ceil(8) * 8],
-            ever: vec![false; flags],
+            ever: vec![false; 2 * flags],
             filled: 0,
             unspilled: 0,
             counters: vec![0; summary.bin_count()],
@@ -652,9 +653,11 @@ impl Recorder {
 
     /// Ends a run after its last quarter.
     #[inline]
-    fn end_quarter(&mut self, q: usize) {
+    /// Ends quarter `q` of the `runs` runs being observed: after their last
+    /// quarter they are complete, and a full batch is folded.
+    fn end_quarter(&mut self, q: usize, runs: usize) {
         if q + 1 == self.summary.shape.quarters {
-            self.filled += 1;
+            self.filled += runs;
             if self.filled == RECORDER_BATCH {
                 self.flush();
             }
@@ -882,13 +885,44 @@ fn spill(counts: &mut [u16], bins: &mut [u64]) {
 impl Observer for Recorder {
     #[inline]
     fn observe(&mut self, v: &QuarterView<'_>) {
+        self.write_quarter(v, 0);
+        self.end_quarter(v.quarter as usize, 1);
+    }
+}
+
+impl PairObserver for Recorder {
+    /// Observes quarter `q` of two runs of the recorder's scenario, stepped
+    /// together ([`crate::engine::Simulator::run_two`]): `a`'s run goes into the batch
+    /// first, as if the two had been observed one after the other.
+    #[inline]
+    fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
+        debug_assert_eq!(
+            a.quarter, b.quarter,
+            "a pair's quarters are stepped together"
+        );
+        if a.quarter == 0 && self.filled + 2 > RECORDER_BATCH {
+            // Only after a lone run: the batch has one row left.
+            self.flush();
+        }
+        self.write_quarter(a, 0);
+        self.write_quarter(b, 1);
+        self.end_quarter(a.quarter as usize, 2);
+    }
+}
+
+impl Recorder {
+    /// Writes quarter `v` of the batch's run `filled + second` into the
+    /// batch buffer and its events into the counts; `second` (0 or 1) also
+    /// picks the run's "ever" flags.
+    #[inline(always)]
+    fn write_quarter(&mut self, v: &QuarterView<'_>, second: usize) {
         debug_assert!(
             !self.summary.shape.difference,
             "differences are recorded by a PairRecorder"
         );
         let q = v.quarter as usize;
         let s = &mut self.summary;
-        let run = self.filled;
+        let run = self.filled + second;
         let binned = s.layout.binned;
         let counted = s.layout.counted;
         let (mut b, mut c) = (0, 0);
@@ -896,7 +930,9 @@ impl Observer for Recorder {
         let values = &mut self.values[q * binned * RECORDER_BATCH..][..binned * RECORDER_BATCH];
         let counts = &mut s.counts[q * counted..][..counted];
         let events = &mut self.events;
-        for_each_value(v, &s.shape.pairs, &mut self.ever, |m, _, x| {
+        let flags = self.ever.len() / 2;
+        let ever = &mut self.ever[second * flags..][..flags];
+        for_each_value(v, &s.shape.pairs, ever, |m, _, x| {
             if m.kind() == Kind::Event {
                 debug_assert!(x == 0.0 || x == 1.0, "event {} read {x}", m.name());
                 let happened = x == 1.0;
@@ -908,7 +944,6 @@ impl Observer for Recorder {
                 b += 1;
             }
         });
-        self.end_quarter(q);
     }
 }
 
@@ -1086,6 +1121,43 @@ mod tests {
         let alone = recorder.finish();
         let study = Study::new(&scenario).threads(2).run().unwrap().summary;
         assert_eq!(alone, study);
+    }
+
+    #[test]
+    fn a_recorder_fed_runs_in_pairs_equals_one_fed_runs_in_turn() {
+        let fixtures = [
+            include_str!("../tests/fixtures/minimal.toml"),
+            include_str!("../tests/fixtures/minimal_v2.toml"),
+            include_str!("../tests/fixtures/minimal_v3.toml"),
+            // Its pairs' "ever ahead" differs from run to run.
+            include_str!("../scenarios/myanmar_2021_v2.toml"),
+        ];
+        for text in fixtures {
+            let scenario = load_str(text, "t", "t", &["run.quarters=12".into()])
+                .unwrap()
+                .scenario;
+            let rng = |k| run_rng(scenario.seed(), k);
+            let runs = 2 * RECORDER_BATCH as u64 + 9;
+            let mut in_turn = Recorder::new(&scenario);
+            let mut sim = Simulator::new(&scenario);
+            for k in 0..runs {
+                sim.run(&mut rng(k), &mut in_turn);
+            }
+            // A lone run first, so that a pair meets a batch with one row left.
+            let mut paired = Recorder::new(&scenario);
+            let mut other = Simulator::new(&scenario);
+            sim.run(&mut rng(0), &mut paired);
+            for k in (1..runs).step_by(2) {
+                Simulator::run_two(
+                    &mut sim,
+                    &mut other,
+                    &mut rng(k),
+                    &mut rng(k + 1),
+                    &mut paired,
+                );
+            }
+            assert_eq!(paired.finish(), in_turn.finish(), "{}", scenario.name());
+        }
     }
 
     #[test]

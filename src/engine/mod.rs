@@ -170,6 +170,13 @@ impl<F: FnMut(&QuarterView<'_>)> Observer for F {
     }
 }
 
+/// Receives the quarters of two runs stepped together
+/// ([`Simulator::run_two`]): each call hands over the same quarter of both.
+pub trait PairObserver {
+    /// Called once per simulated quarter of the pair.
+    fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>);
+}
+
 /// One run's state and scratch buffers, reusable across runs of a scenario.
 #[derive(Debug, Clone)]
 pub struct Simulator<'s> {
@@ -222,6 +229,44 @@ impl<'s> Simulator<'s> {
         }
     }
 
+    /// Simulates one run on each of `a` and `b`, drawing from `rng_a` and
+    /// `rng_b`, with the same results, to the bit, as [`Simulator::run`] on
+    /// each; their quarters are stepped together ([`Simulator::step_two`])
+    /// and handed to `observer` together. The two simulators' scenarios
+    /// must have the same horizon.
+    pub fn run_two<R: Rng + ?Sized, O: PairObserver + ?Sized>(
+        a: &mut Self,
+        b: &mut Self,
+        rng_a: &mut R,
+        rng_b: &mut R,
+        observer: &mut O,
+    ) {
+        let quarters = a.scenario().quarters();
+        debug_assert_eq!(quarters, b.scenario().quarters());
+        a.reset(rng_a);
+        b.reset(rng_b);
+        for _ in 0..quarters {
+            let (va, vb) = Self::step_two(a, b, rng_a, rng_b);
+            observer.observe_pair(&va, &vb);
+        }
+    }
+
+    /// Simulates the next quarter of `a`'s run and of `b`'s, with the same
+    /// results, to the bit, as [`Simulator::step`] on each. Models v2 and v3
+    /// interleave the two quarters ([`v2::Simulator::step_pair`]), which is
+    /// faster than stepping them in turn.
+    pub fn step_two<'a, R: Rng + ?Sized>(
+        a: &'a mut Self,
+        b: &'a mut Self,
+        rng_a: &mut R,
+        rng_b: &mut R,
+    ) -> (QuarterView<'a>, QuarterView<'a>) {
+        match (&mut a.inner, &mut b.inner) {
+            (Inner::V2(a), Inner::V2(b)) => v2::Simulator::step_pair(a, b),
+            (a, b) => (Self::step_inner(a, rng_a), Self::step_inner(b, rng_b)),
+        }
+    }
+
     /// Puts the simulator in the initial state of a run drawing from `rng`,
     /// ready for [`Simulator::step`].
     pub fn reset<R: Rng + ?Sized>(&mut self, rng: &mut R) {
@@ -236,7 +281,11 @@ impl<'s> Simulator<'s> {
     /// from it at [`Simulator::reset`] and ignores it here. Stepping past the
     /// scenario's horizon is allowed; no events apply there.
     pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> QuarterView<'_> {
-        match &mut self.inner {
+        Self::step_inner(&mut self.inner, rng)
+    }
+
+    fn step_inner<'a, R: Rng + ?Sized>(inner: &'a mut Inner<'_>, rng: &mut R) -> QuarterView<'a> {
+        match inner {
             Inner::V1(s) => s.step(rng),
             Inner::V2(s) => s.step(),
         }

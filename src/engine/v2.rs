@@ -400,15 +400,50 @@ impl<'s> Simulator<'s> {
         let choice = self.choose(p);
         self.place_orders(t, budget, &choice);
         self.deliver(t);
-        self.adapt(
-            u,
-            p,
-            choice.support_value,
-            choice.outside_weight,
-            choice.shift,
-        );
+        self.adapt(u, p, &choice);
         self.vote_on_embargo(u, p);
         self.record(t, u, p, budget)
+    }
+
+    /// Simulates the next quarter of two runs, `a`'s and `b`'s, as
+    /// [`Simulator::step`] on each would, to the bit: each run takes the
+    /// same steps on its own state and streams. The steps alternate between
+    /// the runs, and step 9's suppliers move in turn (`a`'s first, `b`'s
+    /// first, `a`'s second, ...), so the processor can overlap the two runs'
+    /// long chains of dependent operations (each supplier's move waits on
+    /// the one before it). The runs may be of different scenarios.
+    pub fn step_pair<'a>(a: &'a mut Self, b: &'a mut Self) -> (QuarterView<'a>, QuarterView<'a>) {
+        let (ta, tb) = (a.quarter, b.quarter);
+        a.quarter += 1;
+        b.quarter += 1;
+        a.apply_events(ta);
+        b.apply_events(tb);
+        let (ua, ub) = (a.move_unrest(), b.move_unrest());
+        let (pa, pb) = (a.move_pressure(ua), b.move_pressure(ub));
+        let (budget_a, budget_b) = (a.draw_budget(ua), b.draw_budget(ub));
+        a.view_market();
+        b.view_market();
+        let (choice_a, choice_b) = (a.choose(pa), b.choose(pb));
+        a.place_orders(ta, budget_a, &choice_a);
+        b.place_orders(tb, budget_b, &choice_b);
+        a.deliver(ta);
+        b.deliver(tb);
+        let (mut scale_a, mut scale_b) = (a.adapt_begin(&choice_a), b.adapt_begin(&choice_b));
+        let (na, nb) = (a.support.len(), b.support.len());
+        for i in 0..na.max(nb) {
+            if i < na {
+                a.adapt_supplier(i, &mut scale_a, ua, pa, choice_a.support_value);
+            }
+            if i < nb {
+                b.adapt_supplier(i, &mut scale_b, ub, pb, choice_b.support_value);
+            }
+        }
+        a.vote_on_embargo(ua, pa);
+        b.vote_on_embargo(ub, pb);
+        (
+            a.record(ta, ua, pa, budget_a),
+            b.record(tb, ub, pb, budget_b),
+        )
     }
 
     /// Step 2: unrest's latent AR(1) moves by one shock; returns `u_t`.
@@ -724,87 +759,107 @@ impl<'s> Simulator<'s> {
     /// those before it have already moved this quarter (`earlier`), those
     /// after it not yet (`suffix`), and the outside option stays put. The
     /// slopes are analytic; a held stance or discount stays.
-    fn adapt(&mut self, u: f64, p: f64, support_value: f64, outside_weight: f64, shift: f64) {
+    fn adapt(&mut self, u: f64, p: f64, choice: &Choice) {
+        let mut scale = self.adapt_begin(choice);
+        for i in 0..self.support.len() {
+            self.adapt_supplier(i, &mut scale, u, p, choice.support_value);
+        }
+    }
+
+    /// Step 9's start: each supplier's `suffix`, and the weights' scale.
+    #[inline(always)]
+    fn adapt_begin(&mut self, choice: &Choice) -> Rescale {
+        let mut later = 0.0;
+        for (suffix, &w) in self.suffix.iter_mut().zip(&self.weight).rev() {
+            *suffix = later;
+            later += w;
+        }
+        Rescale {
+            shift: choice.shift,
+            outside: choice.outside_weight,
+            earlier: 0.0,
+        }
+    }
+
+    /// Step 9 for supplier `i`, after those before it. Always inlined, so
+    /// that [`Simulator::step_pair`] lays two runs' moves side by side.
+    #[inline(always)]
+    fn adapt_supplier(
+        &mut self,
+        i: usize,
+        scale: &mut Rescale,
+        u: f64,
+        p: f64,
+        support_value: f64,
+    ) {
         let n = self.support.len();
         let tau = self.buyer[B::Temperature];
         let price_weight = self.buyer[B::PriceWeight];
-        let mut later = 0.0;
-        for i in (0..n).rev() {
-            self.suffix[i] = later;
-            later += self.weight[i];
-        }
-        let mut scale = Rescale {
-            shift,
-            outside: outside_weight,
-            earlier: 0.0,
+        let c = &self.traits[i];
+        let sigma = self.support[i];
+        let d = self.discount[i];
+        let w = self.weight[i];
+        let others = scale.outside + scale.earlier + self.suffix[i];
+        let pi = if w > 0.0 { w / (w + others) } else { 0.0 };
+        let exporter = 1.0 + c[S::ExportPressure];
+        let revenue =
+            exporter * (c[S::Price] * (1.0 - d) - c[S::UnitCost]) + c[S::StrategicValue] * sigma;
+        let threshold = c[S::DetachThreshold];
+        let spill = (u - threshold).max(0.0) / (1.0 - threshold);
+        let politics = if self.v3 {
+            // A stake in stability backs the state as unrest rises; the
+            // cost of commitment gives an interior optimum.
+            c[S::InfluenceAppetite] * self.committed_share[i] - c[S::Reputation] * p
+                + c[S::StabilityStake] * u
+                - c[S::Spillover] * spill
+                - c[S::StanceCost] * sigma
+        } else {
+            c[S::InfluenceAppetite] * self.committed_share[i]
+                - c[S::Reputation] * p
+                - c[S::StabilityStake] * u
+                - c[S::Spillover] * spill
         };
-        for i in 0..n {
-            let c = &self.traits[i];
-            let sigma = self.support[i];
-            let d = self.discount[i];
-            let w = self.weight[i];
-            let others = scale.outside + scale.earlier + self.suffix[i];
-            let pi = if w > 0.0 { w / (w + others) } else { 0.0 };
-            let exporter = 1.0 + c[S::ExportPressure];
-            let revenue = exporter * (c[S::Price] * (1.0 - d) - c[S::UnitCost])
-                + c[S::StrategicValue] * sigma;
-            let threshold = c[S::DetachThreshold];
-            let spill = (u - threshold).max(0.0) / (1.0 - threshold);
-            let politics = if self.v3 {
-                // A stake in stability backs the state as unrest rises; the
-                // cost of commitment gives an interior optimum.
-                c[S::InfluenceAppetite] * self.committed_share[i] - c[S::Reputation] * p
-                    + c[S::StabilityStake] * u
-                    - c[S::Spillover] * spill
-                    - c[S::StanceCost] * sigma
-            } else {
-                c[S::InfluenceAppetite] * self.committed_share[i]
-                    - c[S::Reputation] * p
-                    - c[S::StabilityStake] * u
-                    - c[S::Spillover] * spill
-            };
-            let sensitivity = pi * (1.0 - pi) / tau;
-            let slope_sigma =
-                sensitivity * support_value * revenue + pi * c[S::StrategicValue] + politics;
-            let slope_d =
-                sensitivity * price_weight * c[S::Price] * revenue - pi * exporter * c[S::Price];
-            if !c.is_set(S::HoldSupport) {
-                self.support[i] = bounded_step(
-                    sigma,
-                    slope_sigma,
-                    c[S::StanceSpeed],
-                    c[S::StanceScale],
-                    1.0,
-                );
-            }
-            if !self.v3 && !c.is_set(S::HoldDiscount) {
-                self.discount[i] = bounded_step(
-                    d,
-                    slope_d,
-                    c[S::DiscountSpeed],
-                    c[S::DiscountScale],
-                    c[S::MaxDiscount],
-                );
-            }
-            let moved = self.support[i] != sigma || self.discount[i] != d;
-            if moved && w > 0.0 {
-                let v = self.utility_of(i, self.support[i], self.discount[i], support_value);
-                self.utility[i] = v;
-                if v > scale.shift {
-                    // Keep every weight at most 1, so none can overflow.
-                    let factor = exp((scale.shift - v) / tau);
-                    scale.shift = v;
-                    scale.outside *= factor;
-                    scale.earlier *= factor;
-                    for j in i + 1..n {
-                        self.suffix[j] *= factor;
-                        self.weight[j] *= factor;
-                    }
-                }
-                self.weight[i] = exp((v - scale.shift) / tau);
-            }
-            scale.earlier += self.weight[i];
+        let sensitivity = pi * (1.0 - pi) / tau;
+        let slope_sigma =
+            sensitivity * support_value * revenue + pi * c[S::StrategicValue] + politics;
+        let slope_d =
+            sensitivity * price_weight * c[S::Price] * revenue - pi * exporter * c[S::Price];
+        if !c.is_set(S::HoldSupport) {
+            self.support[i] = bounded_step(
+                sigma,
+                slope_sigma,
+                c[S::StanceSpeed],
+                c[S::StanceScale],
+                1.0,
+            );
         }
+        if !self.v3 && !c.is_set(S::HoldDiscount) {
+            self.discount[i] = bounded_step(
+                d,
+                slope_d,
+                c[S::DiscountSpeed],
+                c[S::DiscountScale],
+                c[S::MaxDiscount],
+            );
+        }
+        let moved = self.support[i] != sigma || self.discount[i] != d;
+        if moved && w > 0.0 {
+            let v = self.utility_of(i, self.support[i], self.discount[i], support_value);
+            self.utility[i] = v;
+            if v > scale.shift {
+                // Keep every weight at most 1, so none can overflow.
+                let factor = exp((scale.shift - v) / tau);
+                scale.shift = v;
+                scale.outside *= factor;
+                scale.earlier *= factor;
+                for j in i + 1..n {
+                    self.suffix[j] *= factor;
+                    self.weight[j] *= factor;
+                }
+            }
+            self.weight[i] = exp((v - scale.shift) / tau);
+        }
+        scale.earlier += self.weight[i];
     }
 }
 
@@ -892,6 +947,83 @@ mod tests {
     }
 
     const SMOOTH: [&str; 1] = ["run.procurement=\"expected\""];
+
+    /// Every value of a quarter's view, as bits.
+    fn view_bits(v: &QuarterView<'_>) -> Vec<u64> {
+        let scalars = [
+            v.unrest,
+            v.pressure,
+            v.budget,
+            v.total_orders,
+            v.imports,
+            v.outside,
+            v.hhi,
+            f64::from(v.quarter),
+            f64::from(u8::from(v.embargo)),
+            f64::from(u8::from(v.rolling_defined)),
+            f64::from(u8::from(v.base_defined)),
+        ];
+        let slices = [
+            v.orders,
+            v.deliveries,
+            v.backlog,
+            v.rolling_share,
+            v.stocks,
+            v.base_share,
+            v.support,
+            v.discount,
+        ];
+        scalars
+            .iter()
+            .chain(slices.into_iter().flatten())
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    /// Runs `ka` of `a` and `kb` of `b`, stepped together, as bits: the
+    /// same as each stepped alone.
+    fn assert_pair_steps_as_alone(a: &Scenario, ka: u64, b: &Scenario, kb: u64) {
+        let alone = |s: &Scenario, k: u64| {
+            let mut out = Vec::new();
+            Simulator::new(s).run(&mut run_rng(s.seed(), k), &mut |v: &QuarterView<'_>| {
+                out.push(view_bits(v))
+            });
+            out
+        };
+        let (mut sim_a, mut sim_b) = (Simulator::new(a), Simulator::new(b));
+        let (mut rng_a, mut rng_b) = (run_rng(a.seed(), ka), run_rng(b.seed(), kb));
+        sim_a.reset(&mut rng_a);
+        sim_b.reset(&mut rng_b);
+        let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+        for _ in 0..a.quarters() {
+            let (va, vb) = Simulator::step_two(&mut sim_a, &mut sim_b, &mut rng_a, &mut rng_b);
+            out_a.push(view_bits(&va));
+            out_b.push(view_bits(&vb));
+        }
+        assert_eq!(out_a, alone(a, ka), "{} run {ka}", a.name());
+        assert_eq!(out_b, alone(b, kb), "{} run {kb}", b.name());
+    }
+
+    #[test]
+    fn two_runs_stepped_together_are_the_runs_stepped_alone() {
+        let v2 = scenario(&[]);
+        let v2_held = scenario(&[
+            "suppliers.Alpha.support=0",
+            "suppliers.Alpha.hold_support=true",
+        ]);
+        let v3_events = v3(
+            &[],
+            &(event("2020Q2", "Beta", "availability", 0.0)
+                + &event("2020Q4", "world", "pressure_impulse", 0.5)),
+        );
+        let v3_smooth = v3(&[SMOOTH[0]], "");
+        for k in 0..12 {
+            assert_pair_steps_as_alone(&v2, k, &v2, k + 1);
+            assert_pair_steps_as_alone(&v2, k, &v2_held, k);
+            assert_pair_steps_as_alone(&v3_events, k, &v3_events, k + 1);
+            assert_pair_steps_as_alone(&v3_smooth, k, &v3_events, k);
+        }
+    }
 
     const MINIMAL_V3: &str = include_str!("../../tests/fixtures/minimal_v3.toml");
 

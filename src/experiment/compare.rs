@@ -500,8 +500,8 @@ impl Worker<'_> {
         self.sim_a.reset(&mut rng_a);
         self.sim_b.reset(&mut rng_b);
         for _ in 0..quarters {
-            let va = self.sim_a.step(&mut rng_a);
-            let vb = self.sim_b.step(&mut rng_b);
+            let (va, vb) =
+                Simulator::step_two(&mut self.sim_a, &mut self.sim_b, &mut rng_a, &mut rng_b);
             self.recorder.observe(&va, &vb);
             self.out_a.observe(&va);
             self.out_b.observe(&vb);
