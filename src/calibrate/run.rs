@@ -60,7 +60,7 @@ use super::prior::PriorParam;
 use super::report;
 use super::sim::{ModelError, ScenarioModel};
 use super::spec::{Scale, Spec, SpecError, Statistic, WaveSpec};
-use crate::engine::{Observer, QuarterView, run_rng};
+use crate::engine::{Observer, PairObserver, QuarterView, Simulator, run_rng};
 use crate::executor::{self, Job, Rounds};
 use crate::experiment::outcome::{Outcome, OutcomeError, ScenarioWorker};
 use crate::experiment::points::OutcomeStats;
@@ -1702,6 +1702,35 @@ impl<'s> Job for ForecastRuns<'s> {
         });
         worker.indices.push(k);
         worker.values.extend_from_slice(set.values());
+    }
+
+    fn run_two(&self, worker: &mut ForecastWorker<'s>, k: u64) {
+        let j = k / self.runs;
+        if (k + 1) / self.runs != j {
+            // The last run of a scenario and the first of the next.
+            self.run(worker, k);
+            self.run(worker, k + 1);
+            return;
+        }
+        let [(sim_a, set_a), (sim_b, set_b)] =
+            worker
+                .current
+                .two_at(j as usize, self.scenarios, self.outcomes);
+        let recorder = &mut worker.recorder;
+        Simulator::run_two(
+            sim_a,
+            sim_b,
+            &mut run_rng(self.seed, k),
+            &mut run_rng(self.seed, k + 1),
+            &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| {
+                recorder.observe_pair(a, b);
+                set_a.observe(a);
+                set_b.observe(b);
+            },
+        );
+        worker.indices.extend([k, k + 1]);
+        worker.values.extend_from_slice(set_a.values());
+        worker.values.extend_from_slice(set_b.values());
     }
 
     fn merge(&self, total: &mut (Summary, Vec<f64>), worker: &mut ForecastWorker<'s>) {

@@ -177,6 +177,12 @@ pub trait PairObserver {
     fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>);
 }
 
+impl<F: FnMut(&QuarterView<'_>, &QuarterView<'_>)> PairObserver for F {
+    fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
+        self(a, b)
+    }
+}
+
 /// One run's state and scratch buffers, reusable across runs of a scenario.
 #[derive(Debug, Clone)]
 pub struct Simulator<'s> {

@@ -540,10 +540,18 @@ impl Step {
 /// A worker's simulator and outcome set for the scenario of a list it ran
 /// last: work that runs many scenarios' runs in index order (a block of
 /// design points, a calibration's forecast) rebuilds them only when the
-/// scenario changes.
+/// scenario changes. A second pair, for two runs stepped together
+/// ([`Simulator::run_two`]), is built the first time it is asked for.
 #[derive(Default)]
 pub struct ScenarioWorker<'s> {
-    current: Option<(usize, Simulator<'s>, OutcomeSet)>,
+    current: Option<Current<'s>>,
+}
+
+/// The simulators and outcome sets of scenario `index`.
+struct Current<'s> {
+    index: usize,
+    first: (Simulator<'s>, OutcomeSet),
+    second: Option<(Simulator<'s>, OutcomeSet)>,
 }
 
 impl<'s> ScenarioWorker<'s> {
@@ -555,16 +563,48 @@ impl<'s> ScenarioWorker<'s> {
         scenarios: &'s [Scenario],
         outcomes: &[Outcome],
     ) -> (&mut Simulator<'s>, &mut OutcomeSet) {
-        if self.current.as_ref().is_none_or(|(c, _, _)| *c != j) {
+        let (sim, set) = &mut self.current(j, scenarios, outcomes).first;
+        (sim, set)
+    }
+
+    /// Two simulators and outcome sets of `scenarios[j]`, for two of its
+    /// runs stepped together.
+    pub fn two_at(
+        &mut self,
+        j: usize,
+        scenarios: &'s [Scenario],
+        outcomes: &[Outcome],
+    ) -> [(&mut Simulator<'s>, &mut OutcomeSet); 2] {
+        let current = self.current(j, scenarios, outcomes);
+        let (sim_a, set_a) = &mut current.first;
+        let (sim_b, set_b) = current.second.get_or_insert_with(|| {
             let scenario = &scenarios[j];
-            self.current = Some((
-                j,
+            (
                 Simulator::new(scenario),
                 OutcomeSet::new(outcomes.to_vec(), scenario),
-            ));
+            )
+        });
+        [(sim_a, set_a), (sim_b, set_b)]
+    }
+
+    fn current(
+        &mut self,
+        j: usize,
+        scenarios: &'s [Scenario],
+        outcomes: &[Outcome],
+    ) -> &mut Current<'s> {
+        if self.current.as_ref().is_none_or(|c| c.index != j) {
+            let scenario = &scenarios[j];
+            self.current = Some(Current {
+                index: j,
+                first: (
+                    Simulator::new(scenario),
+                    OutcomeSet::new(outcomes.to_vec(), scenario),
+                ),
+                second: None,
+            });
         }
-        let (_, sim, set) = self.current.as_mut().expect("set above");
-        (sim, set)
+        self.current.as_mut().expect("set above")
     }
 }
 

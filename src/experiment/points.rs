@@ -25,8 +25,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::outcome::{Outcome, ScenarioWorker};
-use crate::engine::run_rng;
+use super::outcome::{Outcome, OutcomeSet, ScenarioWorker};
+use crate::engine::{Observer, QuarterView, Simulator, run_rng};
 use crate::executor::{CancelAt, Job, Rounds};
 use crate::model::{ParamError, Scenario};
 use crate::stats::{Binning, Moments, nearest_rank};
@@ -331,10 +331,35 @@ impl<'s> Job for Block<'s> {
         let point = (k / self.runs) as usize;
         let (sim, set) = worker.point.at(point, self.scenarios, self.outcomes);
         sim.run(&mut run_rng(self.seed, k % self.runs), set);
-        worker.indices.push(k);
-        let start = worker.values.len();
-        worker.values.resize(start + self.width, f64::NAN);
-        worker.values[start..start + set.values().len()].copy_from_slice(set.values());
+        keep(&mut worker.indices, &mut worker.values, self.width, k, set);
+    }
+
+    fn run_two(&self, worker: &mut BlockWorker<'s>, k: u64) {
+        let point = k / self.runs;
+        if (k + 1) / self.runs != point {
+            // The last run of a point and the first of the next.
+            self.run(worker, k);
+            self.run(worker, k + 1);
+            return;
+        }
+        let [(sim_a, set_a), (sim_b, set_b)] =
+            worker
+                .point
+                .two_at(point as usize, self.scenarios, self.outcomes);
+        let run = k % self.runs;
+        Simulator::run_two(
+            sim_a,
+            sim_b,
+            &mut run_rng(self.seed, run),
+            &mut run_rng(self.seed, run + 1),
+            &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| {
+                set_a.observe(a);
+                set_b.observe(b);
+            },
+        );
+        let (indices, values) = (&mut worker.indices, &mut worker.values);
+        keep(indices, values, self.width, k, set_a);
+        keep(indices, values, self.width, k + 1, set_b);
     }
 
     fn merge(&self, buffer: &mut Vec<f64>, worker: &mut BlockWorker<'s>) {
@@ -348,6 +373,14 @@ impl<'s> Job for Block<'s> {
         }
         worker.values.clear();
     }
+}
+
+/// Keeps run `k`'s outcome values, padded with NaN to `width`.
+fn keep(indices: &mut Vec<u64>, values: &mut Vec<f64>, width: usize, k: u64, set: &OutcomeSet) {
+    indices.push(k);
+    let start = values.len();
+    values.resize(start + width, f64::NAN);
+    values[start..start + set.values().len()].copy_from_slice(set.values());
 }
 
 #[cfg(test)]
@@ -412,28 +445,32 @@ mod tests {
             Outcome::parse("rolling_share:Russia@end", &base).unwrap(),
             Outcome::parse("sum:orders:China@start..end", &base).unwrap(),
         ];
-        let one = PointRunner::new(3, &build, outcomes.clone(), 70, 9)
+        let one = PointRunner::new(3, &build, outcomes.clone(), 71, 9)
             .threads(1)
             .run()
             .unwrap();
-        let three = PointRunner::new(3, &build, outcomes.clone(), 70, 9)
+        let three = PointRunner::new(3, &build, outcomes.clone(), 71, 9)
             .threads(3)
             .run()
             .unwrap();
         assert_eq!(one.results, three.results);
-        // Point 1 equals a direct evaluation of its 70 runs.
-        let s = build(1).unwrap();
-        let mut sim = Simulator::new(&s);
-        let mut set = OutcomeSet::new(outcomes, &s);
-        let mut column = Vec::new();
-        for k in 0..70 {
-            sim.run(&mut run_rng(9, k), &mut set);
-            column.push(set.values()[0]);
+        // Each point equals a direct evaluation of its 71 runs, one after
+        // another (the runner steps them two at a time, and points 1 and 2
+        // start at odd indices, so a pair straddles two points).
+        for p in 0..3 {
+            let s = build(p).unwrap();
+            let mut sim = Simulator::new(&s);
+            let mut set = OutcomeSet::new(outcomes.clone(), &s);
+            let mut column = Vec::new();
+            for k in 0..71 {
+                sim.run(&mut run_rng(9, k), &mut set);
+                column.push(set.values()[0]);
+            }
+            assert_eq!(
+                one.results[p].outcomes[0],
+                OutcomeStats::of(&mut column, Binning::Unit)
+            );
         }
-        assert_eq!(
-            one.results[1].outcomes[0],
-            OutcomeStats::of(&mut column, Binning::Unit)
-        );
         // Valuing support more raises Russia's share.
         let mean = |p: usize| one.results[p].outcomes[0].mean.unwrap();
         assert!(mean(0) < mean(2));
