@@ -1,6 +1,7 @@
 //! A study's cost, stage by stage, on the shipped v2 baseline (4 suppliers,
 //! 40 quarters, 3 compared pairs), so that a regression shows which stage
-//! moved: the engine alone (a run's 40 quarter steps, nothing recorded),
+//! moved: the engine alone (a run's 40 quarter steps, nothing recorded;
+//! and two runs stepped together, as a study steps them),
 //! recording alone (a run's 40 quarters, captured once, folded into a
 //! `Recorder`), and merging (a worker's recorder drained into a study's
 //! summary, and two whole summaries merged). `throughput.rs` measures what
@@ -107,6 +108,25 @@ fn stages(c: &mut Criterion) {
             black_box(last)
         })
     });
+
+    // Engine: two runs stepped together, as studies step them (per run).
+    let mut second = Simulator::new(&scenario);
+    group.throughput(Throughput::Elements(2));
+    group.bench_function("engine: two runs stepped together", |b| {
+        b.iter(|| {
+            k += 2;
+            let mut last = 0.0;
+            Simulator::run_two(
+                &mut sim,
+                &mut second,
+                &mut run_rng(scenario.seed(), k - 1),
+                &mut run_rng(scenario.seed(), k),
+                &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| last = a.hhi + b.hhi,
+            );
+            black_box(last)
+        })
+    });
+    group.throughput(Throughput::Elements(1));
 
     // Recording: 256 captured runs replayed in turn into one recorder (its
     // batches fill and fold as in a study).
