@@ -1,6 +1,6 @@
-//! A study's cost, stage by stage, on the shipped v2 baseline (4 suppliers,
-//! 40 quarters, 3 compared pairs), so that a regression shows which stage
-//! moved: the engine alone (a run's 40 quarter steps, nothing recorded;
+//! A study's cost, stage by stage, on the shipped baseline (model v3, 4
+//! suppliers, 40 quarters, 3 compared pairs), so that a regression shows
+//! which stage moved: the engine alone (a run's 40 quarter steps, nothing recorded;
 //! and two runs stepped together, as a study steps them),
 //! recording alone (a run's 40 quarters, captured once, folded into a
 //! `Recorder`), and merging (a worker's recorder drained into a study's

@@ -137,8 +137,9 @@ pub enum RoundSize {
 pub enum CancelAt {
     /// At a round's end: the total keeps every round begun.
     RoundEnd,
-    /// Before the next index: threads and memory are freed at once, and the
-    /// total keeps only what was merged before the interrupted round.
+    /// Before the next index (or the next pair of indices, where a job runs
+    /// two at a time): threads and memory are freed at once, and the total
+    /// keeps only what was merged before the interrupted round.
     NextIndex,
 }
 
@@ -330,8 +331,9 @@ impl<'a, J: Job> Rounds<'a, J> {
     }
 }
 
-/// Runs indices `ks` (one chunk of a round) on a worker of this thread,
-/// until `stop` says to. The worker is taken out of the thread's cell for
+/// Runs indices `ks` (one chunk of a round) on a worker of this thread, two
+/// at a time ([`Job::run_two`]), until `stop` says to (asked before each
+/// pair). The worker is taken out of the thread's cell for
 /// the chunk, not borrowed through it: a job whose work uses rayon itself
 /// may have this thread steal another chunk of the round while it waits,
 /// and that chunk then takes a worker of its own.

@@ -499,7 +499,7 @@ pub struct Recorder {
     /// differences, a word at a time.
     events: Vec<u8>,
     /// The "ever so far" flags of the runs being observed: of one run, then
-    /// of the second of a pair observed together ([`Recorder::observe_two`]).
+    /// of the second of a pair observed together ([`PairObserver::observe_pair`]).
     ever: Vec<bool>,
 }
 
@@ -651,8 +651,6 @@ impl Recorder {
         self.summary.clear();
     }
 
-    /// Ends a run after its last quarter.
-    #[inline]
     /// Ends quarter `q` of the `runs` runs being observed: after their last
     /// quarter they are complete, and a full batch is folded.
     fn end_quarter(&mut self, q: usize, runs: usize) {
@@ -891,9 +889,10 @@ impl Observer for Recorder {
 }
 
 impl PairObserver for Recorder {
-    /// Observes quarter `q` of two runs of the recorder's scenario, stepped
-    /// together ([`crate::engine::Simulator::run_two`]): `a`'s run goes into the batch
-    /// first, as if the two had been observed one after the other.
+    /// Observes the same quarter of two runs of the recorder's scenario,
+    /// stepped together ([`crate::engine::Simulator::run_two`]): `a`'s run
+    /// goes into the batch first, as if the two had been observed one after
+    /// the other.
     #[inline]
     fn observe_pair(&mut self, a: &QuarterView<'_>, b: &QuarterView<'_>) {
         debug_assert_eq!(

@@ -1017,11 +1017,24 @@ mod tests {
                 + &event("2020Q4", "world", "pressure_impulse", 0.5)),
         );
         let v3_smooth = v3(&[SMOOTH[0]], "");
+        // Four suppliers against the fixtures' two, over the same horizon.
+        let horizon = format!("run.quarters={}", v2.quarters());
+        let four = load_str(
+            include_str!("../../scenarios/myanmar_2021_v2.toml"),
+            "test",
+            "myanmar_2021_v2.toml",
+            &[horizon],
+        )
+        .unwrap()
+        .scenario;
         for k in 0..12 {
             assert_pair_steps_as_alone(&v2, k, &v2, k + 1);
             assert_pair_steps_as_alone(&v2, k, &v2_held, k);
             assert_pair_steps_as_alone(&v3_events, k, &v3_events, k + 1);
             assert_pair_steps_as_alone(&v3_smooth, k, &v3_events, k);
+            assert_pair_steps_as_alone(&v2, k, &v3_events, k);
+            assert_pair_steps_as_alone(&four, k, &v2, k);
+            assert_pair_steps_as_alone(&v3_smooth, k, &four, k + 1);
         }
     }
 

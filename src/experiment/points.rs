@@ -455,8 +455,8 @@ mod tests {
             .unwrap();
         assert_eq!(one.results, three.results);
         // Each point equals a direct evaluation of its 71 runs, one after
-        // another (the runner steps them two at a time, and points 1 and 2
-        // start at odd indices, so a pair straddles two points).
+        // another (the runner steps them two at a time, and point 1 starts
+        // at an odd index, so the pair (70, 71) straddles points 0 and 1).
         for p in 0..3 {
             let s = build(p).unwrap();
             let mut sim = Simulator::new(&s);
