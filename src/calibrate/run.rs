@@ -1705,17 +1705,15 @@ impl<'s> Job for ForecastRuns<'s> {
     }
 
     fn run_two(&self, worker: &mut ForecastWorker<'s>, k: u64) {
-        let j = k / self.runs;
-        if (k + 1) / self.runs != j {
+        let current = &mut worker.current;
+        let Some([(sim_a, set_a), (sim_b, set_b)]) =
+            current.two_at(k, self.runs, self.scenarios, self.outcomes)
+        else {
             // The last run of a scenario and the first of the next.
             self.run(worker, k);
             self.run(worker, k + 1);
             return;
-        }
-        let [(sim_a, set_a), (sim_b, set_b)] =
-            worker
-                .current
-                .two_at(j as usize, self.scenarios, self.outcomes);
+        };
         let recorder = &mut worker.recorder;
         Simulator::run_two(
             sim_a,

@@ -567,14 +567,21 @@ impl<'s> ScenarioWorker<'s> {
         (sim, set)
     }
 
-    /// Two simulators and outcome sets of `scenarios[j]`, for two of its
-    /// runs stepped together.
+    /// For indices `k` and `k + 1` of work that runs `runs` runs of each
+    /// scenario in turn (index `k` is a run of `scenarios[k / runs]`): two
+    /// simulators and outcome sets of their scenario, to step the two runs
+    /// together, or `None` where the two are runs of different scenarios.
     pub fn two_at(
         &mut self,
-        j: usize,
+        k: u64,
+        runs: u64,
         scenarios: &'s [Scenario],
         outcomes: &[Outcome],
-    ) -> [(&mut Simulator<'s>, &mut OutcomeSet); 2] {
+    ) -> Option<[(&mut Simulator<'s>, &mut OutcomeSet); 2]> {
+        let j = (k / runs) as usize;
+        if (k + 1) / runs != k / runs {
+            return None;
+        }
         let current = self.current(j, scenarios, outcomes);
         let (sim_a, set_a) = &mut current.first;
         let (sim_b, set_b) = current.second.get_or_insert_with(|| {
@@ -584,7 +591,7 @@ impl<'s> ScenarioWorker<'s> {
                 OutcomeSet::new(outcomes.to_vec(), scenario),
             )
         });
-        [(sim_a, set_a), (sim_b, set_b)]
+        Some([(sim_a, set_a), (sim_b, set_b)])
     }
 
     fn current(

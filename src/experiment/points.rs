@@ -335,17 +335,15 @@ impl<'s> Job for Block<'s> {
     }
 
     fn run_two(&self, worker: &mut BlockWorker<'s>, k: u64) {
-        let point = k / self.runs;
-        if (k + 1) / self.runs != point {
+        let point = &mut worker.point;
+        let Some([(sim_a, set_a), (sim_b, set_b)]) =
+            point.two_at(k, self.runs, self.scenarios, self.outcomes)
+        else {
             // The last run of a point and the first of the next.
             self.run(worker, k);
             self.run(worker, k + 1);
             return;
-        }
-        let [(sim_a, set_a), (sim_b, set_b)] =
-            worker
-                .point
-                .two_at(point as usize, self.scenarios, self.outcomes);
+        };
         let run = k % self.runs;
         Simulator::run_two(
             sim_a,
