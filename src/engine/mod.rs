@@ -298,6 +298,46 @@ impl<'s> Simulator<'s> {
     }
 }
 
+/// A divisor fixed for a while (a temperature, a stance's scale), with the
+/// reciprocal to multiply by instead where that gives the same bits: where
+/// the divisor is a power of two whose reciprocal is a normal number, `x *
+/// (1 / d)` and `x / d` are both the correctly rounded value of the same
+/// real number, so they are equal for every `x` (zeros, infinities and NaN
+/// included). A division's latency is several multiplications', and these
+/// sit on the chain of each quarter's dependent operations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Divisor {
+    by: f64,
+    /// `1 / by` where multiplying by it is exact; otherwise NaN, unused.
+    reciprocal: f64,
+    exact: bool,
+}
+
+impl Divisor {
+    pub(crate) fn new(by: f64) -> Self {
+        let reciprocal = 1.0 / by;
+        // A power of two has no mantissa bits; its reciprocal must be normal
+        // (not subnormal, zero or infinite) to be a power of two as well.
+        let power_of_two = by.is_normal() && by.to_bits() & ((1 << 52) - 1) == 0;
+        let exact = power_of_two && reciprocal.is_normal();
+        Divisor {
+            by,
+            reciprocal: if exact { reciprocal } else { f64::NAN },
+            exact,
+        }
+    }
+
+    /// `x / by`, to the bit.
+    #[inline(always)]
+    pub(crate) fn divide(self, x: f64) -> f64 {
+        if self.exact {
+            x * self.reciprocal
+        } else {
+            x / self.by
+        }
+    }
+}
+
 /// `1 / (1 + e^-z)`.
 #[inline]
 pub(crate) fn logistic(z: f64) -> f64 {
@@ -449,5 +489,71 @@ impl RollingWindow {
 
     pub(crate) fn defined(&self) -> bool {
         self.defined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::Divisor;
+
+    #[test]
+    fn a_divisor_divides_to_the_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            1.0,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE / 3.0,
+            5e-324,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        xs.extend((0..20_000).map(|k| match k % 2 {
+            0 => rng.random_range(-50.0..50.0),
+            _ => f64::from_bits(rng.random::<u64>()),
+        }));
+        let divisors = [
+            1.0,
+            0.5,
+            2.0,
+            0.25,
+            4.0,
+            -1.0,
+            1024.0,
+            2f64.powi(-1021),
+            2f64.powi(1022),
+            // Powers of two without a normal reciprocal, and others.
+            2f64.powi(1023),
+            2f64.powi(-1023),
+            0.7,
+            0.3,
+            1.5,
+            3.0,
+            0.1,
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let mut exact = 0;
+        for by in divisors {
+            let d = Divisor::new(by);
+            exact += usize::from(d.exact);
+            for &x in &xs {
+                let (ours, plain) = (d.divide(x), x / by);
+                assert!(
+                    ours.to_bits() == plain.to_bits() || (ours.is_nan() && plain.is_nan()),
+                    "{x:e} / {by:e}: {ours:e} against {plain:e}"
+                );
+            }
+        }
+        // The fast path is taken where it can be: the first nine.
+        assert_eq!(exact, 9);
     }
 }

@@ -29,7 +29,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::{QuarterView, RollingWindow, exp, logistic, logit, shares_of, tanh};
+use super::{Divisor, QuarterView, RollingWindow, exp, logistic, logit, shares_of, tanh};
 use crate::model::ModelVersion;
 use crate::model::{
     BuyerParam as B, Param, Params, Procurement, Scenario, SupplierParam as S, Target,
@@ -60,6 +60,10 @@ pub struct Simulator<'s> {
     budget_now: f64,
     embargo_next_quarter: bool,
     contracts: Option<Poisson<f64>>,
+    /// The buyer's temperature `tau`, and each supplier's stance and
+    /// discount scales, as divisors (derived from the parameters).
+    temperature: Divisor,
+    move_scales: Vec<[Divisor; 2]>,
     support: Vec<f64>,
     discount: Vec<f64>,
     /// Availability with the embargo's `(1 - k_i)` folded in, and its log.
@@ -131,6 +135,8 @@ impl<'s> Simulator<'s> {
             budget_now: 0.0,
             embargo_next_quarter: false,
             contracts: None,
+            temperature: Divisor::new(1.0),
+            move_scales: vec![[Divisor::new(1.0); 2]; n],
             support: vec![0.0; n],
             discount: vec![0.0; n],
             available: vec![0.0; n],
@@ -329,6 +335,13 @@ impl<'s> Simulator<'s> {
     fn refresh_derived(&mut self) {
         self.latent_mean = logit(self.world[W::UnrestMean]);
         self.contracts = Poisson::new(self.buyer[B::ContractsPerQuarter]).ok();
+        self.temperature = Divisor::new(self.buyer[B::Temperature]);
+        for (scales, traits) in self.move_scales.iter_mut().zip(&self.traits) {
+            *scales = [
+                Divisor::new(traits[S::StanceScale]),
+                Divisor::new(traits[S::DiscountScale]),
+            ];
+        }
         let embargo = self.world.is_set(W::Embargo);
         for (i, traits) in self.traits.iter().enumerate() {
             let mut available = traits[S::Availability];
@@ -500,7 +513,7 @@ impl<'s> Simulator<'s> {
     /// the largest utility (so none overflows).
     fn choose(&mut self, p: f64) -> Choice {
         let n = self.support.len();
-        let tau = self.buyer[B::Temperature];
+        let tau = self.temperature;
         let support_value = if self.v3 {
             // Backing is worth its weight; isolation raises the value of a
             // willing seller instead (the `selling` term).
@@ -522,10 +535,10 @@ impl<'s> Simulator<'s> {
         let mut outside_weight = 0.0;
         let mut total = 0.0;
         if shift > f64::NEG_INFINITY {
-            outside_weight = exp((outside - shift) / tau);
+            outside_weight = exp(tau.divide(outside - shift));
             total = outside_weight;
             for (w, &v) in self.weight.iter_mut().zip(&self.utility) {
-                *w = exp((v - shift) / tau);
+                *w = exp(tau.divide(v - shift));
                 total += *w;
             }
         } else {
@@ -793,7 +806,7 @@ impl<'s> Simulator<'s> {
         support_value: f64,
     ) {
         let n = self.support.len();
-        let tau = self.buyer[B::Temperature];
+        let tau = self.temperature;
         let price_weight = self.buyer[B::PriceWeight];
         let c = &self.traits[i];
         let sigma = self.support[i];
@@ -819,7 +832,7 @@ impl<'s> Simulator<'s> {
                 - c[S::StabilityStake] * u
                 - c[S::Spillover] * spill
         };
-        let sensitivity = pi * (1.0 - pi) / tau;
+        let sensitivity = tau.divide(pi * (1.0 - pi));
         let slope_sigma =
             sensitivity * support_value * revenue + pi * c[S::StrategicValue] + politics;
         let slope_d =
@@ -829,7 +842,7 @@ impl<'s> Simulator<'s> {
                 sigma,
                 slope_sigma,
                 c[S::StanceSpeed],
-                c[S::StanceScale],
+                self.move_scales[i][0],
                 1.0,
             );
         }
@@ -838,7 +851,7 @@ impl<'s> Simulator<'s> {
                 d,
                 slope_d,
                 c[S::DiscountSpeed],
-                c[S::DiscountScale],
+                self.move_scales[i][1],
                 c[S::MaxDiscount],
             );
         }
@@ -848,7 +861,7 @@ impl<'s> Simulator<'s> {
             self.utility[i] = v;
             if v > scale.shift {
                 // Keep every weight at most 1, so none can overflow.
-                let factor = exp((scale.shift - v) / tau);
+                let factor = exp(tau.divide(scale.shift - v));
                 scale.shift = v;
                 scale.outside *= factor;
                 scale.earlier *= factor;
@@ -857,7 +870,7 @@ impl<'s> Simulator<'s> {
                     self.weight[j] *= factor;
                 }
             }
-            self.weight[i] = exp((v - scale.shift) / tau);
+            self.weight[i] = exp(tau.divide(v - scale.shift));
         }
         scale.earlier += self.weight[i];
     }
@@ -868,11 +881,11 @@ impl<'s> Simulator<'s> {
 /// pushes further stays there without evaluating `tanh` (the clamp would
 /// give the same bits), which is most suppliers most quarters.
 #[inline(always)]
-fn bounded_step(x: f64, slope: f64, speed: f64, scale: f64, top: f64) -> f64 {
+fn bounded_step(x: f64, slope: f64, speed: f64, scale: Divisor, top: f64) -> f64 {
     if (x <= 0.0 && slope <= 0.0) || (x >= top && slope >= 0.0) {
         return x.clamp(0.0, top);
     }
-    (x + speed * tanh(slope / scale)).clamp(0.0, top)
+    (x + speed * tanh(scale.divide(slope))).clamp(0.0, top)
 }
 
 /// Step 6's choice, which steps 7 and 9 read.
