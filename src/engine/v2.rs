@@ -64,6 +64,9 @@ pub struct Simulator<'s> {
     /// discount scales, as divisors (derived from the parameters).
     temperature: Divisor,
     move_scales: Vec<[Divisor; 2]>,
+    /// Each supplier's utility terms that hold between events: price
+    /// (`-beta_price c_i`, times `1 - d_i` when used) and quality.
+    fixed_utility: Vec<[f64; 2]>,
     support: Vec<f64>,
     discount: Vec<f64>,
     /// Availability with the embargo's `(1 - k_i)` folded in, and its log.
@@ -137,6 +140,7 @@ impl<'s> Simulator<'s> {
             contracts: None,
             temperature: Divisor::new(1.0),
             move_scales: vec![[Divisor::new(1.0); 2]; n],
+            fixed_utility: vec![[0.0; 2]; n],
             support: vec![0.0; n],
             discount: vec![0.0; n],
             available: vec![0.0; n],
@@ -336,10 +340,20 @@ impl<'s> Simulator<'s> {
         self.latent_mean = logit(self.world[W::UnrestMean]);
         self.contracts = Poisson::new(self.buyer[B::ContractsPerQuarter]).ok();
         self.temperature = Divisor::new(self.buyer[B::Temperature]);
-        for (scales, traits) in self.move_scales.iter_mut().zip(&self.traits) {
+        let b = &self.buyer;
+        for ((scales, fixed), traits) in self
+            .move_scales
+            .iter_mut()
+            .zip(&mut self.fixed_utility)
+            .zip(&self.traits)
+        {
             *scales = [
                 Divisor::new(traits[S::StanceScale]),
                 Divisor::new(traits[S::DiscountScale]),
+            ];
+            *fixed = [
+                -b[B::PriceWeight] * traits[S::Price],
+                b[B::QualityWeight] * traits[S::Quality],
             ];
         }
         let embargo = self.world.is_set(W::Embargo);
@@ -678,16 +692,14 @@ impl<'s> Simulator<'s> {
 
     /// The buyer's utility `V_i` (MODEL.md 3.6) of supplier `i` at stance
     /// `sigma` and discount `d`, this quarter.
-    #[inline]
+    #[inline(always)]
     fn utility_of(&self, i: usize, sigma: f64, d: f64, support_value: f64) -> f64 {
         let b = &self.buyer;
-        let c = &self.traits[i];
+        let [price, quality] = self.fixed_utility[i];
         let s = self.committed_share[i];
         let over = (s - b[B::DependenceCeiling]).max(0.0);
-        let v = -b[B::PriceWeight] * c[S::Price] * (1.0 - d)
-            + b[B::QualityWeight] * c[S::Quality]
-            + support_value * sigma
-            + b[B::LockInWeight] * s
+        // `price` is `-beta_price c_i`, multiplied first as written out.
+        let v = price * (1.0 - d) + quality + support_value * sigma + b[B::LockInWeight] * s
             - b[B::DependenceWeight] * over * over
             + self.ln_available[i];
         if self.v3 { v + self.selling[i] } else { v }
