@@ -21,6 +21,10 @@ after=${2:?usage: paired.sh BEFORE AFTER [ROUNDS] [RUNS] [CPU]}
 rounds=${3:-6}
 runs=${4:-150000}
 cpu=${5:-0}
+for n in "$rounds" "$runs" "$cpu"; do
+    [[ $n =~ ^[0-9]+$ ]] || { echo "paired.sh: '$n' is not a whole number" >&2; exit 2; }
+done
+((rounds > 0)) || { echo "paired.sh: at least one round" >&2; exit 2; }
 scenario=${SCENARIO:-$repo/scenarios/myanmar_2021_v2.toml}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -34,13 +38,21 @@ echo "round  before s  after s  speed-up"
 for r in $(seq "$rounds"); do
     # Alternate which starts first, in case starting order matters.
     if ((r % 2)); then
-        cpu_seconds "$before" "$tmp/before" &
-        cpu_seconds "$after" "$tmp/after" &
+        cpu_seconds "$before" "$tmp/before" & first=$!
+        cpu_seconds "$after" "$tmp/after" & second=$!
     else
-        cpu_seconds "$after" "$tmp/after" &
-        cpu_seconds "$before" "$tmp/before" &
+        cpu_seconds "$after" "$tmp/after" & first=$!
+        cpu_seconds "$before" "$tmp/before" & second=$!
     fi
-    wait
+    # A build that fails (GNU time then adds a line to its file) stops it.
+    status=0
+    wait "$first" || status=$?
+    wait "$second" || status=$?
+    if ((status != 0)); then
+        echo "paired.sh: a build failed in round $r:" >&2
+        cat "$tmp/before" "$tmp/after" >&2
+        exit 1
+    fi
     b=$(cat "$tmp/before")
     a=$(cat "$tmp/after")
     echo "$r $b $a" | awk '{ printf "%5d  %8.2f  %7.2f  %8.4f\n", $1, $2, $3, $2 / $3 }' | tee -a "$tmp/rounds"

@@ -528,7 +528,8 @@ mod tests {
             1024.0,
             2f64.powi(-1021),
             2f64.powi(1022),
-            // Powers of two without a normal reciprocal, and others.
+            // A power of two without a normal reciprocal, a subnormal one,
+            // and others.
             2f64.powi(1023),
             2f64.powi(-1023),
             0.7,
