@@ -43,7 +43,7 @@ fused! {
 /// The algorithm. Every `mul_add` is one rounding, whether the processor
 /// fuses (one instruction) or libm emulates it (a call, slower, same bits).
 #[inline(always)]
-fn exp_with_mul_add(x: f64) -> f64 {
+pub(super) fn exp_with_mul_add(x: f64) -> f64 {
     // Top twelve bits without the sign: the biased exponent.
     let abstop = (x.to_bits() >> 52) as u32 & 0x7ff;
     // 0x3c9 is the exponent of 2^-54, 0x408 of 512, 0x409 of 1024.

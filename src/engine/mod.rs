@@ -344,6 +344,64 @@ pub(crate) fn logistic(z: f64) -> f64 {
     1.0 / (1.0 + exp(-z))
 }
 
+/// How a quarter's step evaluates `exp` and `tanh`. Both ways give the
+/// same bits (glibc's FMA build's, see [`exp`] and [`tanh`]); they differ
+/// only in speed. [`Portable`] asks at each call whether the processor
+/// fuses multiply-add and calls the build that suits it; [`Fused`] runs
+/// the algorithm in place, which is fast where it is inlined into code
+/// compiled with FMA (a step compiled twice, see [`has_fma`]) and, anywhere
+/// else, calls libm's `fma` for each multiply-add: the same bits, slower.
+pub(crate) trait Maths {
+    /// `e^x`.
+    fn exp(x: f64) -> f64;
+    /// `tanh x`.
+    fn tanh(x: f64) -> f64;
+    /// `1 / (1 + e^-z)`.
+    #[inline(always)]
+    fn logistic(z: f64) -> f64 {
+        1.0 / (1.0 + Self::exp(-z))
+    }
+}
+
+/// [`Maths`] that checks for FMA at each call: right in any code.
+pub(crate) enum Portable {}
+
+impl Maths for Portable {
+    #[inline(always)]
+    fn exp(x: f64) -> f64 {
+        exp(x)
+    }
+    #[inline(always)]
+    fn tanh(x: f64) -> f64 {
+        tanh(x)
+    }
+}
+
+/// [`Maths`] inlined as fused multiply-adds: for code compiled with FMA.
+pub(crate) enum Fused {}
+
+impl Maths for Fused {
+    #[inline(always)]
+    fn exp(x: f64) -> f64 {
+        exp::exp_with_mul_add(x)
+    }
+    #[inline(always)]
+    fn tanh(x: f64) -> f64 {
+        tanh::tanh_with_mul_add(x)
+    }
+}
+
+/// Whether the processor fuses multiply-add, so that a step compiled with
+/// FMA (`#[target_feature(enable = "fma")]`, calling [`Fused`]) may run:
+/// there `exp` and `tanh` inline, where [`Portable`] calls them through
+/// their check, saving every live vector register around each call.
+pub(crate) fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("fma");
+    #[allow(unreachable_code)]
+    false
+}
+
 /// `ln(u / (1 - u))`.
 #[inline]
 pub(crate) fn logit(u: f64) -> f64 {

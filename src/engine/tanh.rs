@@ -44,7 +44,7 @@ fused! {
 
 /// fdlibm's `tanh`; its own arithmetic is unfused, as in glibc's build.
 #[inline(always)]
-fn tanh_with_mul_add(x: f64) -> f64 {
+pub(super) fn tanh_with_mul_add(x: f64) -> f64 {
     let bits = x.to_bits();
     let high = (bits >> 32) as u32;
     let negative = high >> 31 == 1;

@@ -29,7 +29,10 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::{Divisor, QuarterView, RollingWindow, exp, logistic, logit, shares_of, tanh};
+use super::{
+    Divisor, Fused, Maths, Portable, QuarterView, RollingWindow, exp, has_fma, logistic, logit,
+    shares_of,
+};
 use crate::model::ModelVersion;
 use crate::model::{
     BuyerParam as B, Param, Params, Procurement, Scenario, SupplierParam as S, Target,
@@ -102,6 +105,8 @@ pub struct Simulator<'s> {
     suffix: Vec<f64>,
     next_event: usize,
     quarter: u32,
+    /// Whether steps run their twin compiled with FMA ([`super::has_fma`]).
+    fma: bool,
 }
 
 impl<'s> Simulator<'s> {
@@ -165,6 +170,7 @@ impl<'s> Simulator<'s> {
             suffix: vec![0.0; n],
             next_event: 0,
             quarter: 0,
+            fma: has_fma(),
         }
     }
 
@@ -414,20 +420,39 @@ impl<'s> Simulator<'s> {
     }
 
     /// Simulates the next quarter (MODEL.md section 3, steps 1-11) and
-    /// returns its outputs. Each step is a method below, in the model's
-    /// order; the world's stream draws unrest's shock before the budget's.
+    /// returns its outputs. Where the processor fuses multiply-add, the
+    /// step runs compiled with FMA, `exp` and `tanh` inline (the same bits
+    /// either way, see [`Maths`]).
     pub fn step(&mut self) -> QuarterView<'_> {
+        #[cfg(target_arch = "x86_64")]
+        if self.fma {
+            #[target_feature(enable = "fma")]
+            fn fused<'a>(s: &'a mut Simulator<'_>) -> QuarterView<'a> {
+                s.step_with::<Fused>()
+            }
+            // SAFETY: `fma` is set only where the processor has FMA.
+            return unsafe { fused(self) };
+        }
+        self.step_with::<Portable>()
+    }
+
+    /// [`Simulator::step`], evaluating `exp` and `tanh` with `M`. Each step
+    /// is a method below, in the model's order; the world's stream draws
+    /// unrest's shock before the budget's. The steps that call `exp` or
+    /// `tanh` are inlined, so that the FMA twin compiles them with FMA.
+    #[inline(always)]
+    fn step_with<M: Maths>(&mut self) -> QuarterView<'_> {
         let t = self.quarter;
         self.quarter += 1;
         self.apply_events(t);
-        let u = self.move_unrest();
+        let u = self.move_unrest::<M>();
         let p = self.move_pressure(u);
-        let budget = self.draw_budget(u);
+        let budget = self.draw_budget::<M>(u);
         self.view_market();
-        let choice = self.choose(p);
-        self.place_orders(t, budget, &choice);
+        let choice = self.choose::<M>(p);
+        self.place_orders::<M>(t, budget, &choice);
         self.deliver(t);
-        self.adapt(u, p, &choice);
+        self.adapt::<M>(u, p, &choice);
         self.vote_on_embargo(u, p);
         self.record(t, u, p, budget)
     }
@@ -438,31 +463,53 @@ impl<'s> Simulator<'s> {
     /// the runs, and step 9's suppliers move in turn (`a`'s first, `b`'s
     /// first, `a`'s second, ...), so the processor can overlap the two runs'
     /// long chains of dependent operations (each supplier's move waits on
-    /// the one before it). The runs may be of different scenarios.
+    /// the one before it). The runs may be of different scenarios. Like
+    /// [`Simulator::step`], it runs compiled with FMA where it can.
     pub fn step_pair<'a>(a: &'a mut Self, b: &'a mut Self) -> (QuarterView<'a>, QuarterView<'a>) {
+        #[cfg(target_arch = "x86_64")]
+        if a.fma && b.fma {
+            #[target_feature(enable = "fma")]
+            fn fused<'a, 's>(
+                a: &'a mut Simulator<'s>,
+                b: &'a mut Simulator<'s>,
+            ) -> (QuarterView<'a>, QuarterView<'a>) {
+                Simulator::step_pair_with::<Fused>(a, b)
+            }
+            // SAFETY: `fma` is set only where the processor has FMA.
+            return unsafe { fused(a, b) };
+        }
+        Self::step_pair_with::<Portable>(a, b)
+    }
+
+    /// [`Simulator::step_pair`], evaluating `exp` and `tanh` with `M`.
+    #[inline(always)]
+    fn step_pair_with<'a, M: Maths>(
+        a: &'a mut Self,
+        b: &'a mut Self,
+    ) -> (QuarterView<'a>, QuarterView<'a>) {
         let (ta, tb) = (a.quarter, b.quarter);
         a.quarter += 1;
         b.quarter += 1;
         a.apply_events(ta);
         b.apply_events(tb);
-        let (ua, ub) = (a.move_unrest(), b.move_unrest());
+        let (ua, ub) = (a.move_unrest::<M>(), b.move_unrest::<M>());
         let (pa, pb) = (a.move_pressure(ua), b.move_pressure(ub));
-        let (budget_a, budget_b) = (a.draw_budget(ua), b.draw_budget(ub));
+        let (budget_a, budget_b) = (a.draw_budget::<M>(ua), b.draw_budget::<M>(ub));
         a.view_market();
         b.view_market();
-        let (choice_a, choice_b) = (a.choose(pa), b.choose(pb));
-        a.place_orders(ta, budget_a, &choice_a);
-        b.place_orders(tb, budget_b, &choice_b);
+        let (choice_a, choice_b) = (a.choose::<M>(pa), b.choose::<M>(pb));
+        a.place_orders::<M>(ta, budget_a, &choice_a);
+        b.place_orders::<M>(tb, budget_b, &choice_b);
         a.deliver(ta);
         b.deliver(tb);
         let (mut scale_a, mut scale_b) = (a.adapt_begin(&choice_a), b.adapt_begin(&choice_b));
         let (na, nb) = (a.support.len(), b.support.len());
         for i in 0..na.max(nb) {
             if i < na {
-                a.adapt_supplier(i, &mut scale_a, ua, pa, choice_a.support_value);
+                a.adapt_supplier::<M>(i, &mut scale_a, ua, pa, choice_a.support_value);
             }
             if i < nb {
-                b.adapt_supplier(i, &mut scale_b, ub, pb, choice_b.support_value);
+                b.adapt_supplier::<M>(i, &mut scale_b, ub, pb, choice_b.support_value);
             }
         }
         a.vote_on_embargo(ua, pa);
@@ -474,13 +521,14 @@ impl<'s> Simulator<'s> {
     }
 
     /// Step 2: unrest's latent AR(1) moves by one shock; returns `u_t`.
-    fn move_unrest(&mut self) -> f64 {
+    #[inline(always)]
+    fn move_unrest<M: Maths>(&mut self) -> f64 {
         let rho = self.world[W::UnrestPersistence];
         let eps: f64 = self.world_rng.sample(StandardNormal);
         self.latent = rho * self.latent
             + (1.0 - rho) * self.latent_mean
             + self.world[W::UnrestVolatility] * eps;
-        let u = logistic(self.latent);
+        let u = M::logistic(self.latent);
         self.unrest = u;
         u
     }
@@ -499,11 +547,12 @@ impl<'s> Simulator<'s> {
 
     /// Step 4: the budget `B_t`, a mean-one log-normal shock on the
     /// scenario's budget, scaled by unrest and the multiplier.
-    fn draw_budget(&mut self, u: f64) -> f64 {
+    #[inline(always)]
+    fn draw_budget<M: Maths>(&mut self, u: f64) -> f64 {
         let s_b = self.buyer[B::BudgetVolatility];
         let eps: f64 = self.world_rng.sample(StandardNormal);
         let budget = self.buyer[B::Budget]
-            * exp(s_b * eps - 0.5 * s_b * s_b)
+            * M::exp(s_b * eps - 0.5 * s_b * s_b)
             * (1.0 + self.buyer[B::BudgetUnrest] * u)
             * self.buyer[B::BudgetMultiplier];
         self.budget_now = budget;
@@ -525,7 +574,8 @@ impl<'s> Simulator<'s> {
 
     /// Step 6: utilities, the outside option, and choice weights shifted by
     /// the largest utility (so none overflows).
-    fn choose(&mut self, p: f64) -> Choice {
+    #[inline(always)]
+    fn choose<M: Maths>(&mut self, p: f64) -> Choice {
         let n = self.support.len();
         let tau = self.temperature;
         let support_value = if self.v3 {
@@ -549,10 +599,10 @@ impl<'s> Simulator<'s> {
         let mut outside_weight = 0.0;
         let mut total = 0.0;
         if shift > f64::NEG_INFINITY {
-            outside_weight = exp(tau.divide(outside - shift));
+            outside_weight = M::exp(tau.divide(outside - shift));
             total = outside_weight;
             for (w, &v) in self.weight.iter_mut().zip(&self.utility) {
-                *w = exp(tau.divide(v - shift));
+                *w = M::exp(tau.divide(v - shift));
                 total += *w;
             }
         } else {
@@ -569,7 +619,8 @@ impl<'s> Simulator<'s> {
 
     /// Step 7: orders (expected values or contracts), v3's tied and windfall
     /// orders, each into the order book and its delivery profile.
-    fn place_orders(&mut self, t: u32, budget: f64, choice: &Choice) {
+    #[inline(always)]
+    fn place_orders<M: Maths>(&mut self, t: u32, budget: f64, choice: &Choice) {
         let n = self.support.len();
         self.orders.fill(0.0);
         let mut outside_award = 0.0;
@@ -584,7 +635,7 @@ impl<'s> Simulator<'s> {
                 }
                 Procurement::Contracts => {
                     outside_award =
-                        self.award_contracts(budget, choice.outside_weight, choice.total);
+                        self.award_contracts::<M>(budget, choice.outside_weight, choice.total);
                 }
             }
         }
@@ -740,7 +791,8 @@ impl<'s> Simulator<'s> {
     /// Step 7, contracts mode: `n ~ Poisson(lambda_c)` log-normal contracts,
     /// each awarded by a draw from the choice weights, the outside option
     /// first. Returns the value awarded to the outside option.
-    fn award_contracts(&mut self, budget: f64, outside_weight: f64, total: f64) -> f64 {
+    #[inline(always)]
+    fn award_contracts<M: Maths>(&mut self, budget: f64, outside_weight: f64, total: f64) -> f64 {
         let Some(poisson) = self.contracts else {
             return 0.0;
         };
@@ -750,7 +802,7 @@ impl<'s> Simulator<'s> {
         let mut outside = 0.0;
         for _ in 0..count {
             let eps: f64 = self.contracts_rng.sample(StandardNormal);
-            let size = mean_size * exp(s_v * eps - 0.5 * s_v * s_v);
+            let size = mean_size * M::exp(s_v * eps - 0.5 * s_v * s_v);
             let mut pick = self.contracts_rng.random::<f64>() * total;
             // Walk the cumulative weights, outside option first; the last
             // option with weight takes any rounding remainder.
@@ -784,10 +836,11 @@ impl<'s> Simulator<'s> {
     /// those before it have already moved this quarter (`earlier`), those
     /// after it not yet (`suffix`), and the outside option stays put. The
     /// slopes are analytic; a held stance or discount stays.
-    fn adapt(&mut self, u: f64, p: f64, choice: &Choice) {
+    #[inline(always)]
+    fn adapt<M: Maths>(&mut self, u: f64, p: f64, choice: &Choice) {
         let mut scale = self.adapt_begin(choice);
         for i in 0..self.support.len() {
-            self.adapt_supplier(i, &mut scale, u, p, choice.support_value);
+            self.adapt_supplier::<M>(i, &mut scale, u, p, choice.support_value);
         }
     }
 
@@ -809,7 +862,7 @@ impl<'s> Simulator<'s> {
     /// Step 9 for supplier `i`, after those before it. Always inlined, so
     /// that [`Simulator::step_pair`] lays two runs' moves side by side.
     #[inline(always)]
-    fn adapt_supplier(
+    fn adapt_supplier<M: Maths>(
         &mut self,
         i: usize,
         scale: &mut Rescale,
@@ -850,7 +903,7 @@ impl<'s> Simulator<'s> {
         let slope_d =
             sensitivity * price_weight * c[S::Price] * revenue - pi * exporter * c[S::Price];
         if !c.is_set(S::HoldSupport) {
-            self.support[i] = bounded_step(
+            self.support[i] = bounded_step::<M>(
                 sigma,
                 slope_sigma,
                 c[S::StanceSpeed],
@@ -859,7 +912,7 @@ impl<'s> Simulator<'s> {
             );
         }
         if !self.v3 && !c.is_set(S::HoldDiscount) {
-            self.discount[i] = bounded_step(
+            self.discount[i] = bounded_step::<M>(
                 d,
                 slope_d,
                 c[S::DiscountSpeed],
@@ -873,7 +926,7 @@ impl<'s> Simulator<'s> {
             self.utility[i] = v;
             if v > scale.shift {
                 // Keep every weight at most 1, so none can overflow.
-                let factor = exp(tau.divide(scale.shift - v));
+                let factor = M::exp(tau.divide(scale.shift - v));
                 scale.shift = v;
                 scale.outside *= factor;
                 scale.earlier *= factor;
@@ -882,7 +935,7 @@ impl<'s> Simulator<'s> {
                     self.weight[j] *= factor;
                 }
             }
-            self.weight[i] = exp(tau.divide(v - scale.shift));
+            self.weight[i] = M::exp(tau.divide(v - scale.shift));
         }
         scale.earlier += self.weight[i];
     }
@@ -893,11 +946,11 @@ impl<'s> Simulator<'s> {
 /// pushes further stays there without evaluating `tanh` (the clamp would
 /// give the same bits), which is most suppliers most quarters.
 #[inline(always)]
-fn bounded_step(x: f64, slope: f64, speed: f64, scale: Divisor, top: f64) -> f64 {
+fn bounded_step<M: Maths>(x: f64, slope: f64, speed: f64, scale: Divisor, top: f64) -> f64 {
     if (x <= 0.0 && slope <= 0.0) || (x >= top && slope >= 0.0) {
         return x.clamp(0.0, top);
     }
-    (x + speed * tanh(scale.divide(slope))).clamp(0.0, top)
+    (x + speed * M::tanh(scale.divide(slope))).clamp(0.0, top)
 }
 
 /// Step 6's choice, which steps 7 and 9 read.
@@ -1060,6 +1113,71 @@ mod tests {
             assert_pair_steps_as_alone(&v2, k, &v3_events, k);
             assert_pair_steps_as_alone(&four, k, &v2, k);
             assert_pair_steps_as_alone(&v3_smooth, k, &four, k + 1);
+        }
+    }
+
+    /// Each quarter of run `k` of `a` and of `b`, as bits, stepped alone
+    /// (`pair` false) or together, by the step compiled with FMA (`fma`)
+    /// or the portable one.
+    fn stepped(a: &Scenario, b: &Scenario, k: u64, pair: bool, fma: bool) -> Vec<Vec<u64>> {
+        let (mut sim_a, mut sim_b) = (super::Simulator::new(a), super::Simulator::new(b));
+        sim_a.fma = fma;
+        sim_b.fma = fma;
+        let (mut rng_a, mut rng_b) = (run_rng(a.seed(), k), run_rng(b.seed(), k + 1));
+        sim_a.reset(&mut rng_a);
+        sim_b.reset(&mut rng_b);
+        let mut out = Vec::new();
+        for _ in 0..a.quarters() {
+            if pair {
+                let (va, vb) = super::Simulator::step_pair(&mut sim_a, &mut sim_b);
+                out.extend([view_bits(&va), view_bits(&vb)]);
+            } else {
+                out.push(view_bits(&sim_a.step()));
+                out.push(view_bits(&sim_b.step()));
+            }
+        }
+        out
+    }
+
+    /// The twin compiled with FMA (where the processor has it; elsewhere
+    /// both sides run the portable step) gives the portable step's bits,
+    /// stepping runs alone or in pairs, in both procurement modes, v2 and
+    /// v3, with events, and at a temperature that is not a power of two.
+    #[test]
+    fn the_step_compiled_with_fma_is_the_portable_step_to_the_bit() {
+        let four = |overrides: &[&str]| {
+            let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+            load_str(
+                include_str!("../../scenarios/myanmar_2021.toml"),
+                "test",
+                "myanmar_2021.toml",
+                &overrides,
+            )
+            .unwrap()
+            .scenario
+        };
+        let scenarios = [
+            scenario(&[]),
+            scenario(&[SMOOTH[0], "buyer.temperature=0.7"]),
+            v3(
+                &[],
+                &(event("2020Q2", "Beta", "availability", 0.0)
+                    + &event("2020Q4", "world", "pressure_impulse", 0.5)),
+            ),
+            four(&[]),
+            four(&["buyer.temperature=0.7", "suppliers.Russia.stance_scale=0.3"]),
+        ];
+        for s in &scenarios {
+            for k in 0..6 {
+                for pair in [false, true] {
+                    assert_eq!(
+                        stepped(s, s, k, pair, super::has_fma()),
+                        stepped(s, s, k, pair, false),
+                        "{} run {k}, pair {pair}",
+                        s.name()
+                    );
+                }
+            }
         }
     }
 
