@@ -1722,8 +1722,7 @@ impl<'s> Job for ForecastRuns<'s> {
             &mut run_rng(self.seed, k + 1),
             &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| {
                 recorder.observe_pair(a, b);
-                set_a.observe(a);
-                set_b.observe(b);
+                set_a.observe_two(set_b, a, b);
             },
         );
         worker.indices.extend([k, k + 1]);

@@ -460,12 +460,16 @@ impl<'s> Job for Pairs<'s> {
     const CHUNK: u64 = 32;
 
     fn worker(&self) -> Worker<'s> {
+        // A's and B's outcomes read the same quarters (the two scenarios
+        // have the same horizon), so B's set is A's twin and the two
+        // observe each pair's quarter together.
+        let out_a = OutcomeSet::new(self.outcomes.to_vec(), self.a);
         Worker {
             sim_a: Simulator::new(self.a),
             sim_b: Simulator::new(self.b),
             recorder: PairRecorder::new(self.a),
-            out_a: OutcomeSet::new(self.outcomes.to_vec(), self.a),
-            out_b: OutcomeSet::new(self.outcomes.to_vec(), self.b),
+            out_b: out_a.twin(),
+            out_a,
             moments: self
                 .outcomes
                 .iter()
@@ -495,7 +499,6 @@ impl<'s> Job for Pairs<'s> {
 impl Worker<'_> {
     /// Run `k` of A and of B, quarter by quarter, from the same stream.
     fn run_pair(&mut self, seed: u64, k: u64, quarters: u32) {
-        use crate::engine::Observer;
         let (mut rng_a, mut rng_b) = (run_rng(seed, k), run_rng(seed, k));
         self.sim_a.reset(&mut rng_a);
         self.sim_b.reset(&mut rng_b);
@@ -503,8 +506,7 @@ impl Worker<'_> {
             let (va, vb) =
                 Simulator::step_two(&mut self.sim_a, &mut self.sim_b, &mut rng_a, &mut rng_b);
             self.recorder.observe(&va, &vb);
-            self.out_a.observe(&va);
-            self.out_b.observe(&vb);
+            self.out_a.observe_two(&mut self.out_b, &va, &vb);
         }
         for (((m, &x), &y), &binning) in self
             .moments

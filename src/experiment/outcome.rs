@@ -34,6 +34,7 @@
 //! where undefined).
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::engine::{Observer, QuarterView, Simulator};
 use crate::metrics::{Entity, Kind, MetricId, Scope};
@@ -455,14 +456,23 @@ impl OutcomeParser<'_> {
 }
 
 /// Evaluates outcomes as runs go: an [`Observer`] that, at each run's last
-/// quarter, leaves one value per outcome in [`OutcomeSet::values`].
+/// quarter, leaves one value per outcome in [`OutcomeSet::values`]. Two
+/// runs stepped together are observed together by a set and its
+/// [`OutcomeSet::twin`] ([`OutcomeSet::observe_two`]).
 #[derive(Debug, Clone)]
 pub struct OutcomeSet {
+    /// What to read, shared with the set's twins.
+    plan: Arc<Plan>,
+    accumulators: Vec<Acc>,
+    values: Vec<f64>,
+}
+
+/// What an [`OutcomeSet`] reads of each quarter, worked out when it is built.
+#[derive(Debug)]
+struct Plan {
     outcomes: Vec<Outcome>,
     /// Each outcome's accumulator as a run starts.
     fresh: Vec<Acc>,
-    accumulators: Vec<Acc>,
-    values: Vec<f64>,
     last_quarter: u32,
     /// What each quarter reads of the metrics, resolved when the set is
     /// built, quarter after quarter: quarter `t`'s steps are
@@ -584,13 +594,11 @@ impl<'s> ScenarioWorker<'s> {
         }
         let current = self.current(j, scenarios, outcomes);
         let (sim_a, set_a) = &mut current.first;
-        let (sim_b, set_b) = current.second.get_or_insert_with(|| {
-            let scenario = &scenarios[j];
-            (
-                Simulator::new(scenario),
-                OutcomeSet::new(outcomes.to_vec(), scenario),
-            )
-        });
+        // The second set is the first's twin, so the two observe a pair's
+        // quarters together (`OutcomeSet::observe_two`).
+        let (sim_b, set_b) = current
+            .second
+            .get_or_insert_with(|| (Simulator::new(&scenarios[j]), set_a.twin()));
         Some([(sim_a, set_a), (sim_b, set_b)])
     }
 
@@ -681,20 +689,62 @@ impl OutcomeSet {
             .collect();
         let fresh: Vec<Acc> = outcomes.iter().map(|o| Acc::start(o.measure)).collect();
         OutcomeSet {
-            outcomes,
             accumulators: fresh.clone(),
-            fresh,
             values: vec![f64::NAN; n],
-            last_quarter: scenario.quarters() - 1,
-            steps,
-            first,
-            first_ahead,
+            plan: Arc::new(Plan {
+                outcomes,
+                fresh,
+                last_quarter: scenario.quarters() - 1,
+                steps,
+                first,
+                first_ahead,
+            }),
         }
+    }
+
+    /// A set of the same outcomes, for runs of the same horizon, sharing
+    /// this one's plan, so that [`OutcomeSet::observe_two`] reads each
+    /// quarter's steps once for both.
+    pub fn twin(&self) -> OutcomeSet {
+        OutcomeSet {
+            plan: Arc::clone(&self.plan),
+            accumulators: self.plan.fresh.clone(),
+            values: vec![f64::NAN; self.values.len()],
+        }
+    }
+
+    /// Observes the same quarter of two runs, `a` into this set and `b`
+    /// into `other`, with the same results as observing each in its set.
+    /// Where `other` is this set's [`OutcomeSet::twin`] (or this set one of
+    /// its), each of the quarter's steps is read once for both runs.
+    pub fn observe_two(
+        &mut self,
+        other: &mut OutcomeSet,
+        a: &QuarterView<'_>,
+        b: &QuarterView<'_>,
+    ) {
+        if !Arc::ptr_eq(&self.plan, &other.plan) {
+            self.observe(a);
+            other.observe(b);
+            return;
+        }
+        self.plan.observe([
+            Run {
+                accumulators: &mut self.accumulators,
+                values: &mut self.values,
+                view: a,
+            },
+            Run {
+                accumulators: &mut other.accumulators,
+                values: &mut other.values,
+                view: b,
+            },
+        ]);
     }
 
     /// The outcomes, in order.
     pub fn outcomes(&self) -> &[Outcome] {
-        &self.outcomes
+        &self.plan.outcomes
     }
 
     /// The last completed run's value of each outcome (NaN where undefined).
@@ -705,9 +755,33 @@ impl OutcomeSet {
 
 impl Observer for OutcomeSet {
     fn observe(&mut self, v: &QuarterView<'_>) {
-        let t = v.quarter;
+        self.plan.observe([Run {
+            accumulators: &mut self.accumulators,
+            values: &mut self.values,
+            view: v,
+        }]);
+    }
+}
+
+/// One run's part of [`Plan::observe`]: its accumulators, its values and
+/// the quarter it observes.
+struct Run<'r, 'v> {
+    accumulators: &'r mut [Acc],
+    values: &'r mut [f64],
+    view: &'r QuarterView<'v>,
+}
+
+impl Plan {
+    /// Observes the same quarter of `N` runs, each of the quarter's steps
+    /// read once for all of them.
+    #[inline(always)]
+    fn observe<const N: usize>(&self, mut runs: [Run<'_, '_>; N]) {
+        let t = runs[0].view.quarter;
+        debug_assert!(runs.iter().all(|r| r.view.quarter == t));
         if t == 0 {
-            self.accumulators.copy_from_slice(&self.fresh);
+            for r in &mut runs {
+                r.accumulators.copy_from_slice(&self.fresh);
+            }
         }
         let steps = match self.first.get(t as usize..t as usize + 2) {
             Some(&[from, to]) => &self.steps[from..to],
@@ -722,21 +796,24 @@ impl Observer for OutcomeSet {
                     j,
                     aggregate,
                 } => {
-                    let x = read_metric(id, v, i, j);
-                    if x.is_nan() {
-                        continue;
-                    }
-                    let acc = &mut self.accumulators[acc];
-                    acc.defined += 1;
-                    acc.value = match aggregate {
-                        Aggregate::Max => acc.value.max(x),
-                        Aggregate::Min => acc.value.min(x),
-                        _ => acc.value + x,
-                    };
-                    if aggregate == Aggregate::Share {
-                        acc.total += (0..v.support.len())
-                            .map(|k| read_metric(id, v, k, 0))
-                            .sum::<f64>();
+                    for r in &mut runs {
+                        let v = r.view;
+                        let x = read_metric(id, v, i, j);
+                        if x.is_nan() {
+                            continue;
+                        }
+                        let acc = &mut r.accumulators[acc];
+                        acc.defined += 1;
+                        acc.value = match aggregate {
+                            Aggregate::Max => acc.value.max(x),
+                            Aggregate::Min => acc.value.min(x),
+                            _ => acc.value + x,
+                        };
+                        if aggregate == Aggregate::Share {
+                            acc.total += (0..v.support.len())
+                                .map(|k| read_metric(id, v, k, 0))
+                                .sum::<f64>();
+                        }
                     }
                 }
                 Step::Year {
@@ -746,50 +823,57 @@ impl Observer for OutcomeSet {
                     j,
                     year_ends,
                 } => {
-                    let x = read_metric(id, v, i, j);
-                    let acc = &mut self.accumulators[acc];
-                    // An undefined quarter adds nothing to its year, as a
-                    // year without a SIPRI row counts 0.
-                    if !x.is_nan() {
-                        acc.value += x;
-                    }
-                    if year_ends {
-                        acc.end_year();
+                    for r in &mut runs {
+                        let x = read_metric(id, r.view, i, j);
+                        let acc = &mut r.accumulators[acc];
+                        // An undefined quarter adds nothing to its year, as a
+                        // year without a SIPRI row counts 0.
+                        if !x.is_nan() {
+                            acc.value += x;
+                        }
+                        if year_ends {
+                            acc.end_year();
+                        }
                     }
                 }
             }
         }
-        if v.rolling_defined {
-            for &(acc, a, b) in &self.first_ahead {
-                let acc = &mut self.accumulators[acc];
-                if acc.value.is_nan() && v.rolling_share[a] > v.rolling_share[b] {
-                    acc.value = t as f64;
+        for r in &mut runs {
+            let v = r.view;
+            if v.rolling_defined {
+                for &(acc, a, b) in &self.first_ahead {
+                    let acc = &mut r.accumulators[acc];
+                    if acc.value.is_nan() && v.rolling_share[a] > v.rolling_share[b] {
+                        acc.value = t as f64;
+                    }
                 }
             }
         }
         if t == self.last_quarter {
-            for ((outcome, acc), value) in self
-                .outcomes
-                .iter()
-                .zip(&self.accumulators)
-                .zip(&mut self.values)
-            {
-                *value = match outcome.measure {
-                    Measure::FirstAhead { .. } => acc.value,
-                    Measure::Metric { aggregate, .. } => match (aggregate, acc.defined) {
-                        (Aggregate::Sum, _) => acc.value,
-                        (Aggregate::Cv, _) if acc.years > 0 && acc.mean > 0.0 => {
-                            (acc.m2.max(0.0) / f64::from(acc.years)).sqrt() / acc.mean
-                        }
-                        (Aggregate::Cv, _) => f64::NAN,
-                        (_, 0) => f64::NAN,
-                        (Aggregate::Mean, n) => acc.value / n as f64,
-                        (Aggregate::Share, _) if acc.total > 0.0 => acc.value / acc.total,
-                        (Aggregate::Share, _) => f64::NAN,
-                        _ => acc.value,
-                    },
-                };
+            for r in &mut runs {
+                self.finish(r.accumulators, r.values);
             }
+        }
+    }
+
+    /// Each outcome's value of a run that has ended.
+    fn finish(&self, accumulators: &[Acc], values: &mut [f64]) {
+        for ((outcome, acc), value) in self.outcomes.iter().zip(accumulators).zip(values) {
+            *value = match outcome.measure {
+                Measure::FirstAhead { .. } => acc.value,
+                Measure::Metric { aggregate, .. } => match (aggregate, acc.defined) {
+                    (Aggregate::Sum, _) => acc.value,
+                    (Aggregate::Cv, _) if acc.years > 0 && acc.mean > 0.0 => {
+                        (acc.m2.max(0.0) / f64::from(acc.years)).sqrt() / acc.mean
+                    }
+                    (Aggregate::Cv, _) => f64::NAN,
+                    (_, 0) => f64::NAN,
+                    (Aggregate::Mean, n) => acc.value / n as f64,
+                    (Aggregate::Share, _) if acc.total > 0.0 => acc.value / acc.total,
+                    (Aggregate::Share, _) => f64::NAN,
+                    _ => acc.value,
+                },
+            };
         }
     }
 }
@@ -967,6 +1051,64 @@ mod tests {
                 .position(|q| q.0 > q.1)
                 .map_or(f64::NAN, |t| t as f64);
             assert_eq!(values[4].to_bits(), first.to_bits());
+        }
+    }
+
+    /// Two runs stepped together and observed by a set and its twin (each
+    /// step read once for both), or by two sets built apart (observed in
+    /// turn), give each run's values as a set observing it alone.
+    #[test]
+    fn twins_observe_a_pair_as_sets_observe_runs_alone() {
+        let s = baseline();
+        let texts = [
+            "rolling_share:Russia@end",
+            "mean:support:China@2022..2023",
+            "sum:deliveries:Russia@2022",
+            "max:embargo:world@start..end",
+            "first_ahead:Russia>China",
+            "first_ahead:India>China",
+            "share:deliveries:China@2021..2022",
+            "cv:imports:buyer@2021..2025",
+            "min:unrest:world@2024..2026",
+        ];
+        let outcomes: Vec<Outcome> = texts
+            .iter()
+            .map(|t| Outcome::parse(t, &s).unwrap())
+            .collect();
+        let alone = |run: u64| {
+            let mut set = OutcomeSet::new(outcomes.clone(), &s);
+            Simulator::new(&s).run(&mut run_rng(s.seed(), run), &mut set);
+            set.values().iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
+        let first = OutcomeSet::new(outcomes.clone(), &s);
+        for twins in [true, false] {
+            let mut set_a = first.clone();
+            let mut set_b = if twins {
+                first.twin()
+            } else {
+                OutcomeSet::new(outcomes.clone(), &s)
+            };
+            let (mut sim_a, mut sim_b) = (Simulator::new(&s), Simulator::new(&s));
+            for run in (0..8).step_by(2) {
+                Simulator::run_two(
+                    &mut sim_a,
+                    &mut sim_b,
+                    &mut run_rng(s.seed(), run),
+                    &mut run_rng(s.seed(), run + 1),
+                    &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| {
+                        set_a.observe_two(&mut set_b, a, b)
+                    },
+                );
+                let bits =
+                    |set: &OutcomeSet| set.values().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&set_a), alone(run), "run {run}, twins {twins}");
+                assert_eq!(
+                    bits(&set_b),
+                    alone(run + 1),
+                    "run {}, twins {twins}",
+                    run + 1
+                );
+            }
         }
     }
 

@@ -26,7 +26,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::outcome::{Outcome, OutcomeSet, ScenarioWorker};
-use crate::engine::{Observer, QuarterView, Simulator, run_rng};
+use crate::engine::{QuarterView, Simulator, run_rng};
 use crate::executor::{CancelAt, Job, Rounds};
 use crate::model::{ParamError, Scenario};
 use crate::stats::{Binning, Moments, nearest_rank};
@@ -350,10 +350,7 @@ impl<'s> Job for Block<'s> {
             sim_b,
             &mut run_rng(self.seed, run),
             &mut run_rng(self.seed, run + 1),
-            &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| {
-                set_a.observe(a);
-                set_b.observe(b);
-            },
+            &mut |a: &QuarterView<'_>, b: &QuarterView<'_>| set_a.observe_two(set_b, a, b),
         );
         let (indices, values) = (&mut worker.indices, &mut worker.values);
         keep(indices, values, self.width, k, set_a);
