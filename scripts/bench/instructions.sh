@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Instructions per run and per compared pair on the built-in (v3) baseline, one thread,
-# counted by callgrind (they do not drift with the machine's load, as times
+# Instructions per run and per compared pair on the built-in (v3) baseline,
+# one thread, counted by callgrind (they do not drift with the machine's load, as times
 # do): each figure is the difference between a 4,000-run and a 1,000-run
 # invocation divided by 3,000, so start-up, output and plots cancel out.
 # The comparison is the README's: Russia's support held at 0 in B.

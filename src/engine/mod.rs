@@ -378,8 +378,10 @@ impl Maths for Portable {
 }
 
 /// [`Maths`] inlined as fused multiply-adds: for code compiled with FMA.
+#[cfg(target_arch = "x86_64")]
 pub(crate) enum Fused {}
 
+#[cfg(target_arch = "x86_64")]
 impl Maths for Fused {
     #[inline(always)]
     fn exp(x: f64) -> f64 {

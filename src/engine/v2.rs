@@ -29,9 +29,10 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
+#[cfg(target_arch = "x86_64")]
+use super::Fused;
 use super::{
-    Divisor, Fused, Maths, Portable, QuarterView, RollingWindow, exp, has_fma, logistic, logit,
-    shares_of,
+    Divisor, Maths, Portable, QuarterView, RollingWindow, exp, has_fma, logistic, logit, shares_of,
 };
 use crate::model::ModelVersion;
 use crate::model::{
@@ -105,7 +106,9 @@ pub struct Simulator<'s> {
     suffix: Vec<f64>,
     next_event: usize,
     quarter: u32,
-    /// Whether steps run their twin compiled with FMA ([`super::has_fma`]).
+    /// Whether steps run their twin compiled with FMA ([`super::has_fma`]);
+    /// always false, and unread, where there is no such twin.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     fma: bool,
 }
 

@@ -461,8 +461,9 @@ impl<'s> Job for Pairs<'s> {
 
     fn worker(&self) -> Worker<'s> {
         // A's and B's outcomes read the same quarters (the two scenarios
-        // have the same horizon), so B's set is A's twin and the two
-        // observe each pair's quarter together.
+        // have the same horizon, `Comparison::new` checks), so B's set is
+        // A's twin and the two observe each pair's quarter together.
+        debug_assert_eq!(self.a.quarters(), self.b.quarters());
         let out_a = OutcomeSet::new(self.outcomes.to_vec(), self.a);
         Worker {
             sim_a: Simulator::new(self.a),

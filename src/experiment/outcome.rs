@@ -713,17 +713,18 @@ impl OutcomeSet {
         }
     }
 
-    /// Observes the same quarter of two runs, `a` into this set and `b`
-    /// into `other`, with the same results as observing each in its set.
-    /// Where `other` is this set's [`OutcomeSet::twin`] (or this set one of
-    /// its), each of the quarter's steps is read once for both runs.
+    /// Observes a quarter of two runs, `a` into this set and `b` into
+    /// `other`, with the same results as observing each in its set. Where
+    /// `other` is this set's [`OutcomeSet::twin`] (or this set one of its)
+    /// and the two quarters are the same, each of the quarter's steps is
+    /// read once for both runs.
     pub fn observe_two(
         &mut self,
         other: &mut OutcomeSet,
         a: &QuarterView<'_>,
         b: &QuarterView<'_>,
     ) {
-        if !Arc::ptr_eq(&self.plan, &other.plan) {
+        if !Arc::ptr_eq(&self.plan, &other.plan) || a.quarter != b.quarter {
             self.observe(a);
             other.observe(b);
             return;
