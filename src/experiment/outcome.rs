@@ -898,6 +898,14 @@ mod tests {
         load_baseline(&[]).unwrap().scenario
     }
 
+    /// `texts` parsed as outcomes of `s`.
+    fn parse_all(texts: &[&str], s: &Scenario) -> Vec<Outcome> {
+        texts
+            .iter()
+            .map(|t| Outcome::parse(t, s).unwrap())
+            .collect()
+    }
+
     #[test]
     fn outcomes_parse_and_refuse_with_reasons() {
         let s = baseline();
@@ -1017,10 +1025,7 @@ mod tests {
             "first_ahead:Russia>China",
             "share:deliveries:China@2021..2022",
         ];
-        let outcomes: Vec<Outcome> = texts
-            .iter()
-            .map(|t| Outcome::parse(t, &s).unwrap())
-            .collect();
+        let outcomes = parse_all(&texts, &s);
         let mut set = OutcomeSet::new(outcomes, &s);
         let mut quarters = Vec::new();
         let mut deliveries: Vec<Vec<f64>> = Vec::new();
@@ -1072,10 +1077,7 @@ mod tests {
             "cv:imports:buyer@2021..2025",
             "min:unrest:world@2024..2026",
         ];
-        let outcomes: Vec<Outcome> = texts
-            .iter()
-            .map(|t| Outcome::parse(t, &s).unwrap())
-            .collect();
+        let outcomes = parse_all(&texts, &s);
         let alone = |run: u64| {
             let mut set = OutcomeSet::new(outcomes.clone(), &s);
             Simulator::new(&s).run(&mut run_rng(s.seed(), run), &mut set);
@@ -1122,10 +1124,7 @@ mod tests {
             "cv:deliveries:China@2026..2030",
             "cv:imports:buyer@2024",
         ];
-        let outcomes: Vec<Outcome> = texts
-            .iter()
-            .map(|t| Outcome::parse(t, &s).unwrap())
-            .collect();
+        let outcomes = parse_all(&texts, &s);
         let mut set = OutcomeSet::new(outcomes, &s);
         let mut sim = Simulator::new(&s);
         for run in 0..3 {
